@@ -1,0 +1,25 @@
+export type { Chunk, Data, SyncData } from './data.js';
+export { isQuireError, QuireError, type QuireErrorCode } from './errors.js';
+export {
+  compareNames,
+  formatName,
+  formatStamp,
+  isRecordName,
+  parseName,
+  type RecordName,
+  type TimeSource,
+} from './names.js';
+export {
+  type CreateUniqueOptions,
+  type CreateUniqueResult,
+  createExclusive,
+  createExclusiveSync,
+  createUnique,
+  createUniqueSync,
+  replaceFile,
+  replaceFileSync,
+  type WriteOptions,
+} from './publish.js';
+export { readComplete, readCompleteSync } from './read.js';
+export { type SweepOptions, type SweptTemp, sweepTemps, sweepTempsSync } from './sweep.js';
+export { isTempName } from './temp.js';

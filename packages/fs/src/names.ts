@@ -1,0 +1,147 @@
+import { invalidArg } from './errors.js';
+
+/**
+ * Record names are the seed's: a UTC timestamp to the second, a counter, and an optional suffix,
+ * `YYYYMMDDTHHMMSSZ-N[suffix]`, e.g. `20261126T101500Z-3.json`. They sort by (timestamp, counter as a number).
+ */
+export interface RecordName {
+  /** The whole file name. */
+  name: string;
+  /** `YYYYMMDDTHHMMSSZ`. */
+  stamp: string;
+  /** Milliseconds since the epoch of the stamp's second. */
+  time: number;
+  counter: number;
+  /** `''` or a suffix such as `.json`. */
+  suffix: string;
+}
+
+/** A point in time as callers give it: a Date, epoch milliseconds, or a clock to call. */
+export type TimeSource = Date | number | (() => Date | number);
+
+const NAME = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-(0|[1-9]\d{0,14})(\.[A-Za-z0-9_.-]{1,32})?$/;
+const SUFFIX = /^\.[A-Za-z0-9_.-]{1,32}$/;
+
+export function checkSuffix(suffix: unknown): string {
+  if (suffix === undefined || suffix === '') return '';
+  if (typeof suffix !== 'string' || !SUFFIX.test(suffix)) {
+    throw invalidArg(`suffix must be '.' followed by 1-32 of [A-Za-z0-9_.-], got ${JSON.stringify(suffix)}`);
+  }
+  return suffix;
+}
+
+export function resolveTime(time: TimeSource | undefined): number {
+  const t = typeof time === 'function' ? time() : (time ?? Date.now());
+  const ms = t instanceof Date ? t.getTime() : t;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms >= 253402300800000) {
+    throw invalidArg(`time must be a Date or epoch milliseconds between 1970 and 9999, got ${String(t)}`);
+  }
+  return ms;
+}
+
+/** `YYYYMMDDTHHMMSSZ` of the UTC second holding `ms`. */
+export function formatStamp(ms: number): string {
+  // toISOString gives 'YYYY-MM-DDTHH:MM:SS.sssZ'; keep the digits to the second.
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+}
+
+export function formatName(stamp: string, counter: number, suffix = ''): string {
+  return `${stamp}-${counter}${suffix}`;
+}
+
+/** Parses a record name; null for anything else (temps, dot files, stray names). */
+export function parseName(name: string): RecordName | null {
+  const m = NAME.exec(name);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, counter, suffix] = m as unknown as string[];
+  const time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  // Reject calendar nonsense such as 20261340T...: the round trip must give the same stamp.
+  const stamp = name.slice(0, 16);
+  if (Number.isNaN(time) || formatStamp(time) !== stamp) return null;
+  return { name, stamp, time, counter: Number(counter), suffix: suffix ?? '' };
+}
+
+export function isRecordName(name: string): boolean {
+  return parseName(name) !== null;
+}
+
+/**
+ * Orders record names by (timestamp, counter as a number), then by suffix; names that are not record names
+ * sort after all record names, by plain string order. Use it with Array.prototype.sort.
+ */
+export function compareNames(a: string, b: string): number {
+  const pa = parseName(a);
+  const pb = parseName(b);
+  if (pa && pb) {
+    if (pa.stamp !== pb.stamp) return pa.stamp < pb.stamp ? -1 : 1;
+    if (pa.counter !== pb.counter) return pa.counter - pb.counter;
+  } else if (pa || pb) {
+    return pa ? -1 : 1;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Picks counters so that writers sharing one second rarely collide. Each (directory, suffix) remembers the
+ * last counter it won and how far apart its own wins land: with P writers in step, that gap settles at about P,
+ * so each writer's next guess lands on a slot the others have not taken, and a create costs about one link(2).
+ * Only the kernel's EEXIST decides who owns a name; this is just a good first guess.
+ */
+interface ProbeState {
+  stamp: string;
+  /** Highest counter this process won in `stamp`, -1 before the first. */
+  last: number;
+  /** Highest counter handed out, so that concurrent calls in this process never guess the same name. */
+  issued: number;
+  /** Smoothed gap between this process's consecutive wins. */
+  stride: number;
+}
+
+const MAX_STRIDE = 1024;
+const MAX_TRACKED = 4096;
+const probes = new Map<string, ProbeState>();
+
+export class CounterProbe {
+  private readonly state: ProbeState;
+
+  constructor(key: string, stamp: string) {
+    let s = probes.get(key);
+    if (s === undefined) {
+      if (probes.size >= MAX_TRACKED) probes.clear();
+      s = { stamp, last: -1, issued: -1, stride: 1 };
+      probes.set(key, s);
+    } else if (s.stamp !== stamp) {
+      // A new second starts dense at 0 again; a burst's stride would only leave gaps in a quiet second.
+      s.stamp = stamp;
+      s.last = -1;
+      s.issued = -1;
+      s.stride = 1;
+    }
+    this.state = s;
+  }
+
+  /** The first counter to try. */
+  first(): number {
+    const s = this.state;
+    const c = s.last < 0 ? s.issued + 1 : Math.max(s.last + s.stride, s.issued + 1);
+    s.issued = c;
+    return c;
+  }
+
+  /** The counter to try after `taken` turned out to be in use. */
+  next(taken: number): number {
+    const s = this.state;
+    const c = Math.max(taken + 1, s.issued + 1);
+    s.issued = c;
+    return c;
+  }
+
+  won(c: number): void {
+    const s = this.state;
+    if (s.last >= 0 && c > s.last) {
+      s.stride = Math.min(MAX_STRIDE, Math.max(1, Math.round((s.stride + (c - s.last)) / 2)));
+    }
+    if (c > s.last) s.last = c;
+  }
+}

@@ -1,0 +1,15 @@
+import { createRequire } from 'node:module';
+
+/**
+ * fs-native-extensions: OFD fcntl locks on Linux (flock on macOS, LockFileEx on Windows). OFD locks belong to the
+ * open file description, so they exclude other fds of this process, other threads and other processes, and they
+ * vanish when the holder closes the fd or dies (../shared/research/anchors.md says why this backend).
+ */
+export interface NativeLocks {
+  tryLock(fd: number, opts?: { shared?: boolean }): boolean;
+  waitForLock(fd: number, opts?: { shared?: boolean }): Promise<void>;
+  waitForLockSync(fd: number, opts?: { shared?: boolean }): void;
+  unlock(fd: number): void;
+}
+
+export const native = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { errnoCode, invalidArg } from './errors.js';
+import { native } from './native.js';
+import { wrapAsync, wrapSync } from './publish.js';
+import { call, type Steps } from './steps.js';
+
+// Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open; the new
+// file is there, so look it up again (multi-host/README.md measured 0.1-1 % of opens failing this way).
+const STALE_RETRIES = 5;
+
+function* readSteps(fileIn: unknown): Steps<Buffer | null> {
+  if (typeof fileIn !== 'string' || fileIn === '' || fileIn.includes('\0')) {
+    throw invalidArg('path must be a non-empty string without NUL bytes');
+  }
+  const file = path.resolve(fileIn);
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = yield* call({ op: 'open', path: file, flags: 'r' });
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      if (errnoCode(err) === 'ESTALE' && attempt < STALE_RETRIES) continue;
+      throw err;
+    }
+    try {
+      // The seed's reader contract: a file some writer holds a lock on is "not there yet". The shared lock is
+      // held on the same fd we read through, so a lock-honouring writer cannot start between check and read.
+      if (!native.tryLock(fd, { shared: true })) return null;
+      return yield* call({ op: 'readAll', fd });
+    } catch (err) {
+      if (errnoCode(err) === 'ESTALE' && attempt < STALE_RETRIES) continue;
+      throw err;
+    } finally {
+      // Closing the only fd of the description drops its OFD lock too.
+      yield* call({ op: 'close', fd });
+    }
+  }
+}
+
+/**
+ * The whole content of `file`, or null when it does not exist or when a writer holds an advisory lock on it
+ * (OFD or POSIX fcntl locks; flock(2) locks are not seen on Linux). Files published by this library are complete
+ * whenever they are visible, so a reader never sees a part of one.
+ */
+export function readComplete(file: string): Promise<Buffer | null> {
+  return wrapAsync('readComplete', () => readSteps(file));
+}
+
+export function readCompleteSync(file: string): Buffer | null {
+  return wrapSync('readCompleteSync', () => readSteps(file));
+}

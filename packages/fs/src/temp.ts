@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+/**
+ * Temps live in the target's own directory (link and rename only work within one filesystem) under a dot name
+ * that no reader takes for a record: `.quire-<pid>-<random>-<host>`. The pid and host let sweepTemps tell a dead
+ * writer's leftovers from a live writer's work in progress.
+ */
+const PREFIX = '.quire-';
+const host =
+  hostname()
+    .replace(/[^A-Za-z0-9.-]/g, '_')
+    .slice(0, 64) || 'localhost';
+
+export interface TempName {
+  pid: number;
+  host: string;
+}
+
+export function tempName(): string {
+  return `${PREFIX}${process.pid}-${randomBytes(6).toString('hex')}-${host}`;
+}
+
+export function thisHost(): string {
+  return host;
+}
+
+/** True for every name this library uses for temps. */
+export function isTempName(name: string): boolean {
+  return name.startsWith(PREFIX);
+}
+
+export function parseTempName(name: string): TempName | null {
+  if (!isTempName(name)) return null;
+  const m = /^(\d+)-([0-9a-f]{12})-(.+)$/.exec(name.slice(PREFIX.length));
+  if (!m) return null;
+  return { pid: Number(m[1]), host: m[3] as string };
+}
