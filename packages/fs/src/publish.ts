@@ -150,7 +150,7 @@ function* uniqueSteps(
           counter = probe.next(counter);
           continue;
         }
-        probe.won(counter);
+        probe.won(counter, attempts);
         return { name: to, result: { name, path: to, attempts } };
       }
     },
