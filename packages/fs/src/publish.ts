@@ -74,6 +74,7 @@ interface Placement<T> {
  */
 function* publish<T>(
   dir: string,
+  target: string,
   content: Content,
   o: Plan,
   how: Placement<T>,
@@ -85,9 +86,11 @@ function* publish<T>(
   let linked: string | undefined;
   try {
     try {
+      yield* call({ op: 'write', fd, content });
+      // Ownership and mode after the data: the kernel clears setuid/setgid on an unprivileged write and on any
+      // chown (chown(2), write(2)), so chown first, chmod last.
       if (prep) yield* prep(fd);
       if (o.mode !== undefined) yield* call({ op: 'fchmod', fd, mode: o.mode });
-      yield* call({ op: 'write', fd, content });
       // fsync before link/rename, or the name can reach the disk before the data (ALICE, OSDI'14; Ts'o on ext4).
       // A failed fsync is not retried: the pages may be marked clean (Rebello et al., ATC'20); the temp is dropped.
       if (o.durable) yield* call({ op: 'fsync', fd });
@@ -108,6 +111,10 @@ function* publish<T>(
     if (o.durable) yield* call({ op: 'syncDir', dir });
     return placed.result;
   } catch (err) {
+    // Errors on an fd (write, fsync) carry no path; name the file being published so the message says where.
+    if (errnoCode(err) !== undefined && (err as { path?: string }).path === undefined) {
+      (err as { path?: string }).path = target;
+    }
     if (tmpExists) {
       try {
         yield* call({ op: 'unlink', path: tmp });
@@ -133,7 +140,7 @@ function* uniqueSteps(
   const suffix = checkSuffix(opts?.suffix);
   const stamp = formatStamp(resolveTime(opts?.time));
   const content = toContent(data, allowAsync);
-  return yield* publish<CreateUniqueResult>(dir, content, o, {
+  return yield* publish<CreateUniqueResult>(dir, dir, content, o, {
     kind: 'link',
     *place(tmp) {
       const probe = new CounterProbe(`${dir}\0${suffix}`, stamp);
@@ -166,7 +173,7 @@ function* exclusiveSteps(
   const file = checkPath(fileIn, 'path');
   const o = plan(opts);
   const content = toContent(data, allowAsync);
-  return yield* publish<void>(path.dirname(file), content, o, {
+  return yield* publish<void>(path.dirname(file), file, content, o, {
     kind: 'link',
     *place(tmp) {
       try {
@@ -202,14 +209,15 @@ function* replaceSteps(fileIn: unknown, data: unknown, opts: WriteOptions | unde
     keep === undefined
       ? undefined
       : function* (fd: number): Steps<void> {
-          if (o.mode === undefined) yield* call({ op: 'fchmod', fd, mode: keep.mode });
           // Root rewriting another user's file would otherwise hand it to root.
           if (process.getuid?.() === 0 && (keep.uid !== 0 || keep.gid !== 0)) {
             yield* call({ op: 'fchown', fd, uid: keep.uid, gid: keep.gid });
           }
+          if (o.mode === undefined) yield* call({ op: 'fchmod', fd, mode: keep.mode });
         };
   return yield* publish<void>(
     path.dirname(file),
+    file,
     content,
     o,
     {

@@ -138,8 +138,9 @@ export function canStrace(): boolean {
 }
 
 /**
- * Starts `strace <straceArgs> node fixtures/<name>.js args...`. libuv's io_uring backend is turned off so that
- * every file operation is a system call strace can see and tamper with.
+ * Starts `strace <straceArgs> node fixtures/<name>.js args...` (`name` may carry its own extension, e.g. `.cjs`).
+ * libuv's io_uring backend is turned off so that every file operation is a system call strace can see and
+ * tamper with.
  */
 export function spawnFixtureTraced(
   straceArgs: string[],
@@ -147,7 +148,8 @@ export function spawnFixtureTraced(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv } = {},
 ): ChildProcess {
-  return spawn('strace', [...straceArgs, process.execPath, path.join(fixturesDir, `${name}.js`), ...args], {
+  const file = path.join(fixturesDir, path.extname(name) ? name : `${name}.js`);
+  return spawn('strace', [...straceArgs, process.execPath, file, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, UV_USE_IO_URING: '0', ...opts.env },
   });

@@ -1,0 +1,432 @@
+/**
+ * Real faults in real processes. Each test runs fixtures/fault-publish.cjs twice under strace: once to find the
+ * call to strike (strace counts injections per thread and per syscall, so the N of `when=N` is the target's rank
+ * among its thread's calls of that name), then with `-e inject=SYSCALL:error=ERRNO:when=N`, so the library gets
+ * the error from the kernel's side of the fence. The log of the second run proves the fault hit the intended call,
+ * and tells how often fsync ran: a failed fsync is never retried (the pages may already be marked clean).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import {
+  createUnique,
+  createUniqueSync,
+  isTempName,
+  QuireError,
+  replaceFile,
+  replaceFileSync,
+} from '@quire/fs';
+import {
+  canStrace,
+  hasCommand,
+  isRoot,
+  parseStrace,
+  requireOrSkip,
+  type Syscall,
+  sealed,
+  sha256,
+  spawnFixtureTraced,
+  tempDir,
+  unseal,
+  waitExit,
+} from './helpers.js';
+
+type Op = `${'unique' | 'exclusive' | 'replace'}-${'sync' | 'async'}`;
+
+/** The call to strike, told apart in a log of the fixture. */
+type Target = 'temp-open' | 'temp-second-write' | 'temp-fsync' | 'link' | 'rename' | 'dir-open' | 'dir-fsync';
+
+interface Fault {
+  title: string;
+  op: Op;
+  target: Target;
+  errno: string;
+  /** The fsync calls the protocol makes when this call fails, in order; one more would be a retry. */
+  fsyncs: ('temp' | 'dir')[];
+  /** What is under the published name afterwards. */
+  after: 'nothing' | 'old' | 'old-or-new';
+}
+
+/** The syscalls each target can show up as, all injected alike. */
+const SYSCALLS: Record<Target, string[]> = {
+  'temp-open': ['openat'],
+  'temp-second-write': ['write', 'pwrite64'],
+  'temp-fsync': ['fsync', 'fdatasync'],
+  link: ['link', 'linkat'],
+  rename: ['rename', 'renameat', 'renameat2'],
+  'dir-open': ['openat'],
+  'dir-fsync': ['fsync', 'fdatasync'],
+};
+// '?': names this architecture lacks (link, rename, unlink, access on arm64) are skipped instead of refused.
+const TRACE =
+  'openat,write,pwrite64,fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,unlinkat,close'
+    .split(',')
+    .map((n) => `?${n}`)
+    .join(',');
+
+const OLD = 'the old content, which must survive a failed replace\n';
+
+const isTemp = (p: string | undefined) => p !== undefined && isTempName(path.basename(p));
+
+/** The calls in `calls` that `target` names, in log order (for temp-second-write: the second write and on). */
+function candidates(calls: Syscall[], target: Target, dir: string): Syscall[] {
+  const of = (names: string[]) => calls.filter((c) => names.includes(c.name));
+  switch (target) {
+    case 'temp-open':
+      return of(SYSCALLS[target]).filter((c) => isTemp(c.paths[0]));
+    case 'temp-second-write':
+      return of(SYSCALLS[target])
+        .filter((c) => isTemp(c.fdPath))
+        .slice(1);
+    case 'temp-fsync':
+      return of(SYSCALLS[target]).filter((c) => isTemp(c.fdPath));
+    case 'link':
+    case 'rename':
+      return of(SYSCALLS[target]).filter((c) => isTemp(c.paths[0]));
+    case 'dir-open':
+      return of(SYSCALLS[target]).filter((c) => c.paths[0] === dir && /\bO_DIRECTORY\b/.test(c.args));
+    case 'dir-fsync':
+      return of(SYSCALLS[target]).filter((c) => c.fdDir === true && c.fdPath === dir);
+  }
+}
+
+interface Run {
+  exit: string;
+  report: { ok: boolean; quireError?: boolean; code?: string; message?: string; pid: number; sha256: string };
+  calls: Syscall[];
+  log: string;
+}
+
+async function runTraced(fault: Fault, target: string, log: string, inject?: string): Promise<Run> {
+  const args = ['-f', '-qq', '-o', log, '-e', `trace=${TRACE}`];
+  if (inject) args.push('-e', inject);
+  // One libuv pool thread: the async API's calls then run in a fixed order on one thread, and strace's per-thread
+  // counts name the same call in every run.
+  const env = fault.op.endsWith('-async') ? { UV_THREADPOOL_SIZE: '1' } : {};
+  const r = await waitExit(spawnFixtureTraced(args, 'fault-publish.cjs', [fault.op, target], { env }));
+  const exit = r.code === 0 ? '' : `fixture under strace exited ${r.code ?? r.signal}: ${r.stderr}`;
+  const text = fs.readFileSync(log, 'utf8');
+  return { exit, report: exit ? undefined : JSON.parse(r.stdout), calls: parseStrace(text), log: text };
+}
+
+/** A fresh target: an empty directory (and the file path in it), with the old file in place for replace. */
+function prepare(root: string, sub: string, op: Op): { dir: string; target: string } {
+  const dir = path.join(root, sub);
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'target');
+  if (op.startsWith('replace')) fs.writeFileSync(file, OLD);
+  return { dir, target: op.startsWith('unique') ? dir : file };
+}
+
+function classifyFsync(c: Syscall): string {
+  if (c.fdDir) return 'dir';
+  if (isTemp(c.fdPath)) return 'temp';
+  return `other fd ${c.fd} (${c.fdPath ?? 'unknown'})`;
+}
+
+/**
+ * Runs the fixture with the fault aimed at `fault.target`, and returns the run in which it struck that call.
+ * Node's startup now and then makes a few more openat calls on the main thread (V8 reading /proc/self/maps and
+ * /proc/sys/vm/overcommit_memory: about 1 run in 20 here), which shifts the count; a run whose fault struck
+ * elsewhere, or nowhere, says nothing about the library, so it is aimed afresh, up to 3 times.
+ */
+async function strike(t: TestContext, fault: Fault, root: string) {
+  const syscalls = SYSCALLS[fault.target];
+  const misses: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    // A clean run finds the target: its thread, and its rank among that thread's calls of that name.
+    const cal = prepare(root, `calibrate-${attempt}`, fault.op);
+    const clean = await runTraced(fault, cal.target, path.join(root, `calibrate-${attempt}.log`));
+    assert.equal(clean.exit, '');
+    assert.equal(clean.report.ok, true, `the clean run failed: ${clean.report.message}`);
+    const aim = candidates(clean.calls, fault.target, cal.dir)[0];
+    assert.ok(aim, `no ${fault.target} call in the clean run's log:\n${clean.log}`);
+    const when = clean.calls.filter(
+      (c) => c.tid === aim.tid && c.name === aim.name && c.start <= aim.start,
+    ).length;
+    t.diagnostic(`${fault.target} is call ${when} to ${aim.name} on its thread`);
+
+    // The same run with the fault.
+    const dir = prepare(root, `run-${attempt}`, fault.op);
+    const inject = `inject=${syscalls.map((n) => `?${n}`).join(',')}:error=${fault.errno}:when=${when}`;
+    const run = await runTraced(fault, dir.target, path.join(root, `run-${attempt}.log`), inject);
+    const injected = run.calls.filter((c) => c.injected);
+    if (injected.length === 1 && injected[0] === candidates(run.calls, fault.target, dir.dir)[0]) {
+      assert.equal(run.exit, '');
+      return { ...run, ...dir };
+    }
+    misses.push(`${inject} struck ${injected.map((c) => `${c.name}(${c.args})`).join(', ') || 'nothing'}`);
+    t.diagnostic(`attempt ${attempt} missed: ${misses.at(-1)}`);
+  }
+  assert.fail(`the fault never struck the ${fault.target}: ${misses.join('; ')}`);
+}
+
+async function checkFault(t: TestContext, fault: Fault): Promise<void> {
+  if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+  const root = tempDir(t, 'quire-faults-');
+  const { report, calls, log, ...run } = await strike(t, fault, root);
+
+  // The caller got the kernel's error as a QuireError with the errno name as its code.
+  assert.equal(report.ok, false, `${fault.op} succeeded despite ${fault.errno}`);
+  assert.equal(report.quireError, true, `not a QuireError: ${report.message}`);
+  assert.equal(report.code, fault.errno, report.message);
+
+  // fsync ran exactly as the protocol says: a failed fsync is not retried, the file is not published.
+  const fsyncs = calls.filter((c) => c.name === 'fsync' || c.name === 'fdatasync').map(classifyFsync);
+  assert.deepEqual(fsyncs, fault.fsyncs, `fsync calls, in order:\n${log}`);
+
+  // No temp is left, and the name holds nothing partial: no file, or the old content, or the new in full.
+  const left = fs.readdirSync(run.dir);
+  assert.deepEqual(left.filter(isTempName), [], 'a temp was left behind');
+  if (fault.after === 'nothing') {
+    assert.deepEqual(left, [], 'a record was left under a published name although the call failed');
+  } else {
+    assert.deepEqual(left, ['target']);
+    const now = fs.readFileSync(run.target);
+    if (fault.after === 'old') assert.equal(now.toString(), OLD, 'the replaced file changed');
+    else assert.ok(now.toString() === OLD || sha256(now) === report.sha256, 'the file holds partial data');
+  }
+  // A name that was linked before the directory could be fsynced was really published, then taken back.
+  if (fault.target.startsWith('dir-') && fault.after === 'nothing') {
+    assert.ok(
+      calls.some((c) => (c.name === 'link' || c.name === 'linkat') && c.ret === 0),
+      'the file was never linked, so there was nothing to roll back',
+    );
+  }
+}
+
+const faults: Fault[] = [
+  {
+    title:
+      "createUniqueSync reports EIO when the temp's fsync fails, publishes nothing and does not retry fsync",
+    op: 'unique-sync',
+    target: 'temp-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title: 'createUniqueSync reports EIO when the directory fsync fails and takes the linked name back',
+    op: 'unique-sync',
+    target: 'dir-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp', 'dir'],
+    after: 'nothing',
+  },
+  {
+    title: "createExclusiveSync reports EIO when the temp's fsync fails and publishes nothing",
+    op: 'exclusive-sync',
+    target: 'temp-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title: 'createExclusiveSync reports EIO when the directory fsync fails and takes the linked name back',
+    op: 'exclusive-sync',
+    target: 'dir-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp', 'dir'],
+    after: 'nothing',
+  },
+  {
+    title: "replaceFileSync reports EIO when the temp's fsync fails and leaves the old file as it was",
+    op: 'replace-sync',
+    target: 'temp-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp'],
+    after: 'old',
+  },
+  {
+    // rename cannot be undone (the old inode is gone): the caller is told, the file is complete either way.
+    title:
+      'replaceFileSync reports EIO when the directory fsync fails and the file is the old or the new, whole',
+    op: 'replace-sync',
+    target: 'dir-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp', 'dir'],
+    after: 'old-or-new',
+  },
+  {
+    title: 'createUniqueSync reports ENOSPC when a write fails mid-file and leaves no partial file',
+    op: 'unique-sync',
+    target: 'temp-second-write',
+    errno: 'ENOSPC',
+    fsyncs: [],
+    after: 'nothing',
+  },
+  {
+    title: 'replaceFileSync reports ENOSPC when a write fails mid-file and leaves the old file as it was',
+    op: 'replace-sync',
+    target: 'temp-second-write',
+    errno: 'ENOSPC',
+    fsyncs: [],
+    after: 'old',
+  },
+  {
+    title: 'createUniqueSync reports EMFILE when the temp cannot be opened and creates nothing',
+    op: 'unique-sync',
+    target: 'temp-open',
+    errno: 'EMFILE',
+    fsyncs: [],
+    after: 'nothing',
+  },
+  {
+    title:
+      'createUniqueSync reports EMFILE when the directory cannot be opened for fsync and takes the name back',
+    op: 'unique-sync',
+    target: 'dir-open',
+    errno: 'EMFILE',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title: 'createUniqueSync reports EACCES when link is refused and removes the temp',
+    op: 'unique-sync',
+    target: 'link',
+    errno: 'EACCES',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title: 'createExclusiveSync reports EACCES when link is refused and removes the temp',
+    op: 'exclusive-sync',
+    target: 'link',
+    errno: 'EACCES',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title:
+      'replaceFileSync reports EIO when rename fails, removes the temp and leaves the old file as it was',
+    op: 'replace-sync',
+    target: 'rename',
+    errno: 'EIO',
+    fsyncs: ['temp'],
+    after: 'old',
+  },
+  {
+    title: "createUnique reports EIO when the temp's fsync fails, publishes nothing and does not retry fsync",
+    op: 'unique-async',
+    target: 'temp-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title: 'createUnique reports EIO when the shared directory fsync fails and takes the linked name back',
+    op: 'unique-async',
+    target: 'dir-fsync',
+    errno: 'EIO',
+    fsyncs: ['temp', 'dir'],
+    after: 'nothing',
+  },
+  {
+    title: 'createExclusive reports EACCES when link is refused and removes the temp',
+    op: 'exclusive-async',
+    target: 'link',
+    errno: 'EACCES',
+    fsyncs: ['temp'],
+    after: 'nothing',
+  },
+  {
+    title: 'replaceFile reports EIO when rename fails, removes the temp and leaves the old file as it was',
+    op: 'replace-async',
+    target: 'rename',
+    errno: 'EIO',
+    fsyncs: ['temp'],
+    after: 'old',
+  },
+];
+
+for (const fault of faults) test(fault.title, (t) => checkFault(t, fault));
+
+/** A 512 KiB tmpfs mounted on a fresh directory, unmounted and removed when the test ends. */
+function smallTmpfs(t: TestContext): string {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-full-'));
+  const mnt = path.join(base, 'mnt');
+  fs.mkdirSync(mnt);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'quire-full-test', mnt]);
+  t.after(() => {
+    execFileSync('umount', [mnt]);
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+  return mnt;
+}
+
+const NEEDS_MOUNT = 'mounting a small tmpfs needs root and mount(8)';
+
+test('on a full tmpfs, every publish fails with ENOSPC, leaves no temp, and earlier records stay intact', async (t) => {
+  if (!requireOrSkip(t, isRoot && hasCommand('mount'), NEEDS_MOUNT)) return;
+  const mnt = smallTmpfs(t);
+
+  // Records of 20-29 KiB fill the 512 KiB in about twenty; the one that does not fit fails in mid-write.
+  const written = new Map<string, Buffer>();
+  let failure: unknown;
+  for (let i = 0; i < 1000 && failure === undefined; i++) {
+    const record = sealed(randomBytes(20000 + ((i * 1237) % 9000)));
+    try {
+      written.set(createUniqueSync(mnt, record, { suffix: '.rec' }).name, record);
+    } catch (err) {
+      failure = err;
+    }
+  }
+  assert.ok(written.size > 0, 'not even the first record fitted');
+  assert.ok(failure instanceof QuireError, `expected a QuireError, got ${String(failure)}`);
+  assert.equal(failure.code, 'ENOSPC');
+  assert.match(failure.message, /createUniqueSync failed: ENOSPC/);
+
+  // The same for the async API, and for a replace: the old file stays as it was.
+  const big = sealed(randomBytes(600 * 1024));
+  await assert.rejects(createUnique(mnt, big), (err) => err instanceof QuireError && err.code === 'ENOSPC');
+  const [firstName, firstRecord] = [...written][0]!;
+  assert.throws(
+    () => replaceFileSync(path.join(mnt, firstName), big),
+    (err) => err instanceof QuireError && err.code === 'ENOSPC',
+  );
+  await assert.rejects(
+    replaceFile(path.join(mnt, firstName), big),
+    (err) => err instanceof QuireError && err.code === 'ENOSPC',
+  );
+  assert.deepEqual(fs.readFileSync(path.join(mnt, firstName)), firstRecord);
+
+  // Every file there is a record reported as written, complete; no temp is left.
+  const names = fs.readdirSync(mnt).sort();
+  assert.deepEqual(names.filter(isTempName), [], 'a temp was left behind');
+  assert.deepEqual(names, [...written.keys()].sort());
+  for (const name of names) {
+    const content = fs.readFileSync(path.join(mnt, name));
+    assert.ok(unseal(content), `${name} does not verify`);
+    assert.deepEqual(content, written.get(name));
+  }
+  t.diagnostic(`full tmpfs: ${written.size} records fitted before ENOSPC`);
+});
+
+test('the ENOSPC of a full disk says where: the error carries the path, and its message names it', async (t) => {
+  if (!requireOrSkip(t, isRoot && hasCommand('mount'), NEEDS_MOUNT)) return;
+  const mnt = smallTmpfs(t);
+  // errors.ts promises errno errors "with syscall and path telling where"; a write has no path of its own.
+  const tooBig = Buffer.alloc(600 * 1024, 'x');
+  const failures: [string, unknown][] = [];
+  for (const [name, call] of [
+    ['createUniqueSync', () => createUniqueSync(mnt, tooBig)],
+    ['createUnique', () => createUnique(mnt, tooBig)],
+    ['replaceFileSync', () => replaceFileSync(path.join(mnt, 'file'), tooBig)],
+  ] as const) {
+    try {
+      await call();
+    } catch (err) {
+      failures.push([name, err]);
+    }
+  }
+  assert.equal(failures.length, 3);
+  for (const [name, err] of failures) {
+    assert.ok(err instanceof QuireError && err.code === 'ENOSPC', `${name}: ${String(err)}`);
+    assert.ok(err.path?.startsWith(mnt), `${name}: err.path is ${err.path}, not a path in ${mnt}`);
+    assert.ok(err.message.includes(mnt), `${name}: the message does not say where: "${err.message}"`);
+  }
+});

@@ -1,0 +1,224 @@
+/**
+ * The order of system calls, read from strace logs of real runs. strace prints each event while the thread making
+ * it is stopped, so in the log "A returned" before "B entered" means A finished before B began, across threads.
+ * The fixtures mark where each call begins and ends (or resolves) with access() of a nonexistent path naming it.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { isTempName } from '@quire/fs';
+import {
+  canStrace,
+  parseStrace,
+  requireOrSkip,
+  type Syscall,
+  spawnFixtureTraced,
+  tempDir,
+  waitExit,
+} from './helpers.js';
+
+// '?': names this architecture lacks (link, rename, unlink, access on arm64) are skipped instead of refused.
+const TRACE =
+  'openat,write,pwrite64,fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,unlinkat,close,access,faccessat,faccessat2'
+    .split(',')
+    .map((n) => `?${n}`)
+    .join(',');
+const LINKS = ['link', 'linkat'];
+const RENAMES = ['rename', 'renameat', 'renameat2'];
+const WRITES = ['write', 'pwrite64', 'writev', 'pwritev'];
+const FSYNCS = ['fsync', 'fdatasync'];
+const ACCESS = ['access', 'faccessat', 'faccessat2'];
+
+interface Trace {
+  dir: string;
+  markers: string;
+  stdout: string;
+  calls: Syscall[];
+  log: string;
+}
+
+async function traceFixture(
+  t: TestContext,
+  fixture: string,
+  extra: string[] = [],
+  straceArgs: string[] = [],
+): Promise<Trace> {
+  const root = tempDir(t, 'quire-strace-');
+  const dir = path.join(root, 'records');
+  const markers = path.join(root, 'markers-never-created');
+  fs.mkdirSync(dir);
+  const logFile = path.join(root, 'strace.log');
+  const child = spawnFixtureTraced(['-f', '-o', logFile, '-e', `trace=${TRACE}`, ...straceArgs], fixture, [
+    dir,
+    markers,
+    ...extra,
+  ]);
+  const r = await waitExit(child);
+  assert.equal(r.code, 0, `fixture ${fixture} under strace exited ${r.code ?? r.signal}: ${r.stderr}`);
+  const log = fs.readFileSync(logFile, 'utf8');
+  return { dir, markers, stdout: r.stdout, calls: parseStrace(log), log };
+}
+
+/** The marker call for `<markers>/<label>`; exactly one. */
+function marker(tr: Trace, label: string): Syscall {
+  const p = path.join(tr.markers, label);
+  const found = tr.calls.filter((c) => ACCESS.includes(c.name) && c.paths.includes(p));
+  assert.equal(found.length, 1, `marker ${label} appears ${found.length} times in the log`);
+  return found[0]!;
+}
+
+interface PublishCall {
+  label: string;
+  file: string;
+  how: 'link' | 'rename';
+  durable: boolean;
+}
+
+// The fixture runs once; every test below reads its log.
+let publishTrace: Promise<{ tr: Trace; calls: PublishCall[] }> | undefined;
+function tracePublishes(t: TestContext) {
+  publishTrace ??= traceFixture(t, 'trace-publish').then((tr) => ({
+    tr,
+    calls: JSON.parse(tr.stdout) as PublishCall[],
+  }));
+  return publishTrace;
+}
+
+/** The syscalls one publish made: those that entered between its begin and end markers. */
+async function publishSyscalls(t: TestContext, label: string) {
+  const { tr, calls } = await tracePublishes(t);
+  const call = calls.find((c) => c.label === label);
+  assert.ok(call, `the fixture made no call ${label}`);
+  const begin = marker(tr, `begin/${label}`);
+  const end = marker(tr, `end/${label}`);
+  const inside = tr.calls.filter((c) => c.start > begin.end && c.start < end.start);
+  // The one link or rename that published the file, from a temp in the same directory.
+  const placed = inside.filter(
+    (c) =>
+      (call.how === 'link' ? LINKS : RENAMES).includes(c.name) && c.ret === 0 && c.paths.at(-1) === call.file,
+  );
+  assert.equal(placed.length, 1, `${label}: expected one successful ${call.how} to ${call.file}`);
+  const place = placed[0]!;
+  const temp = place.paths.at(-2)!;
+  assert.ok(isTempName(path.basename(temp)), `${label} published from ${temp}, not from a temp`);
+  assert.equal(path.dirname(temp), path.dirname(call.file), 'the temp lies in another directory');
+  return { tr, call, end, inside, place, temp };
+}
+
+function checkDurablePublish(
+  label: string,
+  { call, end, inside, place, temp }: Awaited<ReturnType<typeof publishSyscalls>>,
+): void {
+  const opens = inside.filter((c) => c.name === 'openat' && c.paths[0] === temp);
+  assert.equal(opens.length, 1, `${label}: the temp was not opened exactly once`);
+  assert.match(
+    opens[0]!.args,
+    /O_CREAT\|O_EXCL|O_EXCL\|O_CREAT|O_CREAT.*O_EXCL/,
+    'the temp is not created exclusively',
+  );
+  const writes = inside.filter((c) => WRITES.includes(c.name) && c.fdPath === temp);
+  assert.ok(writes.length > 0, `${label}: no write to the temp`);
+
+  // The temp is fsynced after its last write and before it takes the name.
+  const fsyncs = inside.filter((c) => FSYNCS.includes(c.name));
+  const tempSyncs = fsyncs.filter((c) => c.fdPath === temp);
+  assert.equal(tempSyncs.length, 1, `${label}: the temp was fsynced ${tempSyncs.length} times`);
+  const tempSync = tempSyncs[0]!;
+  assert.equal(tempSync.ret, 0);
+  for (const w of writes)
+    assert.ok(w.end < tempSync.start, `${label}: a write to the temp ran after its fsync`);
+  assert.ok(tempSync.end < place.start, `${label}: ${place.name} began before the temp's fsync returned`);
+
+  // The directory, opened O_DIRECTORY, is fsynced after the name is placed and before the call returns.
+  const dir = path.dirname(call.file);
+  const dirSyncs = fsyncs.filter((c) => c.fdDir === true && c.fdPath === dir);
+  assert.ok(
+    dirSyncs.some((c) => c.start > place.end && c.end < end.start && c.ret === 0),
+    `${label}: no fsync of ${dir} between the ${place.name} and the return`,
+  );
+  // Only those two: the file and its directory.
+  assert.equal(fsyncs.length, 2, `${label}: unexpected fsyncs: ${fsyncs.map((c) => c.fdPath).join(', ')}`);
+}
+
+const durableCalls = [
+  ['createUniqueSync', 'link'],
+  ['createUnique', 'link'],
+  ['createExclusiveSync', 'link'],
+  ['createExclusive', 'link'],
+  ['replaceFileSync-new', 'rename'],
+  ['replaceFile-new', 'rename'],
+  ['replaceFileSync-existing', 'rename'],
+  ['replaceFile-existing', 'rename'],
+] as const;
+
+for (const [label, how] of durableCalls) {
+  const [fn, target] = label.split('-') as [string, string | undefined];
+  const what = target === undefined ? '' : ` (${target} file)`;
+  test(`${fn}${what} fsyncs the temp before the ${how} and fsyncs the directory after it, before returning`, async (t) => {
+    if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+    checkDurablePublish(label, await publishSyscalls(t, label));
+  });
+}
+
+for (const [label, how] of durableCalls) {
+  const [fn, target] = label.split('-') as [string, string | undefined];
+  const what = target === undefined ? '' : ` (${target} file)`;
+  test(`${fn}${what} with durable: false publishes by ${how} without any fsync`, async (t) => {
+    if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+    const { inside, temp } = await publishSyscalls(t, `${label}-volatile`);
+    assert.deepEqual(
+      inside.filter((c) => FSYNCS.includes(c.name)).map((c) => c.fdPath),
+      [],
+      'durable: false still fsynced',
+    );
+    assert.ok(inside.some((c) => WRITES.includes(c.name) && c.fdPath === temp));
+  });
+}
+
+test('32 concurrent createUnique calls each fsync their file before linking it and resolve only after a directory fsync that began after the link', async (t) => {
+  if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+  const N = 32;
+  // strace holds each fsync 5 ms before letting it return. That widens the window in which calls link while a
+  // directory fsync for others is running, the case where sharing that fsync would be wrong; nothing waits on it.
+  const tr = await traceFixture(t, 'trace-group', [String(N)], ['-e', 'inject=fsync:delay_exit=5ms']);
+  const names = JSON.parse(tr.stdout) as string[];
+  assert.equal(new Set(names).size, N);
+  assert.deepEqual(fs.readdirSync(tr.dir).sort(), [...names].sort(), 'records missing, or a temp left');
+  names.forEach((name, i) => {
+    const expected = Array.from({ length: i + 1 }, (_, k) => `record ${i}, chunk ${k}\n`).join('');
+    assert.equal(fs.readFileSync(path.join(tr.dir, name), 'utf8'), expected, `${name} is not complete`);
+  });
+
+  const dirSyncs = tr.calls.filter((c) => FSYNCS.includes(c.name) && c.fdDir === true && c.fdPath === tr.dir);
+  const served = new Map<Syscall, number>();
+  for (const name of names) {
+    const file = path.join(tr.dir, name);
+    const links = tr.calls.filter((c) => LINKS.includes(c.name) && c.ret === 0 && c.paths.at(-1) === file);
+    assert.equal(links.length, 1, `${name}: expected one successful link`);
+    const link = links[0]!;
+    const temp = link.paths.at(-2)!;
+    const tempSyncs = tr.calls.filter((c) => FSYNCS.includes(c.name) && c.fdPath === temp);
+    assert.equal(tempSyncs.length, 1, `${name}: its temp was fsynced ${tempSyncs.length} times`);
+    assert.ok(tempSyncs[0]!.end < link.start, `${name}: linked before its file's fsync returned`);
+
+    const resolved = marker(tr, `resolved/${name}`);
+    const covering = dirSyncs.filter((d) => d.start > link.end && d.end < resolved.start && d.ret === 0);
+    assert.ok(
+      covering.length > 0,
+      `${name}: resolved without a directory fsync that began after its link and finished before`,
+    );
+    // The fsync that answered it: the last to finish before it resolved.
+    const last = covering.reduce((a, b) => (b.end > a.end ? b : a));
+    served.set(last, (served.get(last) ?? 0) + 1);
+  }
+  t.diagnostic(
+    `${N} concurrent createUnique calls into one directory: ${dirSyncs.length} directory fsyncs, ` +
+      `answering ${[...served]
+        .sort(([a], [b]) => a.start - b.start)
+        .map(([, n]) => n)
+        .join(' + ')} calls in turn`,
+  );
+  // Group commit: concurrent calls share directory fsyncs instead of one each.
+  assert.ok(dirSyncs.length < N, `${dirSyncs.length} directory fsyncs for ${N} calls: none was shared`);
+});
