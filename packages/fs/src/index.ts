@@ -1,6 +1,16 @@
 export type { Chunk, Data, SyncData } from './data.js';
 export { isQuireError, QuireError, type QuireErrorCode } from './errors.js';
 export {
+  acquireLock,
+  acquireLockSync,
+  type Lock,
+  type LockOptions,
+  type LockSyncOptions,
+  lockPathFor,
+  withLock,
+  withLockSync,
+} from './lock.js';
+export {
   compareNames,
   formatName,
   formatStamp,
@@ -21,5 +31,16 @@ export {
   type WriteOptions,
 } from './publish.js';
 export { readComplete, readCompleteSync } from './read.js';
+export {
+  type AppendOptions,
+  type AppendResult,
+  type CheckIssue,
+  type CheckReport,
+  type ListOptions,
+  openSpool,
+  Spool,
+  type SpoolOptions,
+  type WatchOptions,
+} from './spool.js';
 export { type SweepOptions, type SweptTemp, sweepTemps, sweepTempsSync } from './sweep.js';
 export { isTempName } from './temp.js';

@@ -6,10 +6,10 @@ import { createRequire } from 'node:module';
  * vanish when the holder closes the fd or dies (../shared/research/anchors.md says why this backend).
  */
 export interface NativeLocks {
-  tryLock(fd: number, opts?: { shared?: boolean }): boolean;
+  tryLock(fd: number, offset: number, length: number, opts?: { shared?: boolean }): boolean;
   waitForLock(fd: number, opts?: { shared?: boolean }): Promise<void>;
   waitForLockSync(fd: number, opts?: { shared?: boolean }): void;
-  unlock(fd: number): void;
+  unlock(fd: number, offset?: number, length?: number): void;
 }
 
 export const native = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;

@@ -25,7 +25,7 @@ function* readSteps(fileIn: unknown): Steps<Buffer | null> {
     try {
       // The seed's reader contract: a file some writer holds a lock on is "not there yet". The shared lock is
       // held on the same fd we read through, so a lock-honouring writer cannot start between check and read.
-      if (!native.tryLock(fd, { shared: true })) return null;
+      if (!native.tryLock(fd, 0, 0, { shared: true })) return null;
       return yield* call({ op: 'readAll', fd });
     } catch (err) {
       if (errnoCode(err) === 'ESTALE' && attempt < STALE_RETRIES) continue;
