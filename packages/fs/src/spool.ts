@@ -244,16 +244,20 @@ export class Spool {
     } catch (err) {
       throw toQuireError(err, 'list');
     }
+    const lo = after === undefined ? undefined : keyOf(after);
+    const hi = before === undefined ? undefined : keyOf(before);
+    const order = opts.reverse ? (a: Key, b: Key) => byKey(b, a) : byKey;
     const keyed: Key[] = [];
     for (const name of names) {
       const p = this.parseOwn(name);
       if (p === null) continue;
-      if (after !== undefined && compareNames(name, after) <= 0) continue;
-      if (before !== undefined && compareNames(name, before) >= 0) continue;
-      keyed.push({ stamp: p.stamp, counter: p.counter, name });
+      const k = { stamp: p.stamp, counter: p.counter, name };
+      if ((lo && byKey(k, lo) <= 0) || (hi && byKey(k, hi) >= 0)) continue;
+      keyed.push(k);
     }
-    keyed.sort(opts.reverse ? (a, b) => byKey(b, a) : byKey);
-    return (Number.isFinite(limit) ? keyed.slice(0, limit) : keyed).map((k) => k.name);
+    return (limit < keyed.length / 8 ? smallest(keyed, limit, order) : keyed.sort(order).slice(0, limit)).map(
+      (k) => k.name,
+    );
   }
 
   /**
@@ -469,6 +473,33 @@ function byKey(a: Key, b: Key): number {
   if (a.stamp !== b.stamp) return a.stamp < b.stamp ? -1 : 1;
   if (a.counter !== b.counter) return a.counter - b.counter;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function keyOf(id: string): Key {
+  const p = parseName(id) as RecordName;
+  return { stamp: p.stamp, counter: p.counter, name: id };
+}
+
+/**
+ * The `k` first of `items` in `order`, sorted, without sorting them all: the newest 50 of 100,000 names cost
+ * one pass and a few hundred insertions instead of a full sort.
+ */
+function smallest(items: Key[], k: number, order: (a: Key, b: Key) => number): Key[] {
+  const best: Key[] = [];
+  if (k === 0) return best;
+  for (const item of items) {
+    if (best.length === k && order(item, best[k - 1] as Key) >= 0) continue;
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (order(item, best[mid] as Key) < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    best.splice(lo, 0, item);
+    if (best.length > k) best.pop();
+  }
+  return best;
 }
 
 function badId(id: unknown): QuireError {
