@@ -41,8 +41,20 @@ export function resolveTime(time: TimeSource | undefined): number {
   return ms;
 }
 
+// Most calls fall in the same second as the one before: remember its stamp.
+let lastSecond = Number.NaN;
+let lastStamp = '';
+
 /** `YYYYMMDDTHHMMSSZ` of the UTC second holding `ms`. */
 export function formatStamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second === lastSecond) return lastStamp;
+  lastSecond = second;
+  lastStamp = formatSecond(ms);
+  return lastStamp;
+}
+
+function formatSecond(ms: number): string {
   // toISOString gives 'YYYY-MM-DDTHH:MM:SS.sssZ'; keep the digits to the second.
   const iso = new Date(ms).toISOString();
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;

@@ -1,0 +1,108 @@
+/*
+ * The physical-limit baseline for @quire/fs: the same durable publish protocol in plain syscalls, no runtime.
+ *
+ *   publish [--rename] [--nosync | --nodirsync] COUNT DIR [SIZE]
+ *
+ * Default (link, "durable publish"), per record:
+ *   open(tmp, O_WRONLY|O_CREAT|O_EXCL), write SIZE bytes, fsync, close, link(tmp, DIR/c-PID-I), unlink(tmp),
+ *   open(DIR, O_RDONLY|O_DIRECTORY), fsync, close
+ * --rename ("durable overwrite"): the same, but rename(tmp, DIR/target) instead of link + unlink, so every
+ *   record replaces the one file DIR/target (shared by every process given the same DIR).
+ * --nosync: the same syscalls without the two fsyncs (the durable:false reference).
+ * --nodirsync: fsync the file but not the directory (what write-file-atomic and atomically do).
+ *
+ * Prints one line: elapsed seconds, then the CLOCK_MONOTONIC start and end in nanoseconds (the same clock as
+ * Node's process.hrtime, so the bench can merge the windows of several processes), then the user and system CPU
+ * time the loop used, in microseconds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void die(const char *what, const char *path) {
+  fprintf(stderr, "publish: %s %s: %s\n", what, path, strerror(errno));
+  exit(1);
+}
+
+static long long cpu_us(int user) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  struct timeval tv = user ? ru.ru_utime : ru.ru_stime;
+  return (long long)tv.tv_sec * 1000000LL + tv.tv_usec;
+}
+
+static long long now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+  int rename_mode = 0, sync_mode = 1, dirsync_mode = 1, argi = 1;
+  for (; argi < argc && strncmp(argv[argi], "--", 2) == 0; argi++) {
+    if (strcmp(argv[argi], "--rename") == 0) rename_mode = 1;
+    else if (strcmp(argv[argi], "--nosync") == 0) sync_mode = dirsync_mode = 0;
+    else if (strcmp(argv[argi], "--nodirsync") == 0) dirsync_mode = 0;
+    else {
+      fprintf(stderr, "publish: unknown option %s\n", argv[argi]);
+      return 2;
+    }
+  }
+  if (argc - argi < 2) {
+    fprintf(stderr, "usage: publish [--rename] [--nosync | --nodirsync] COUNT DIR [SIZE]\n");
+    return 2;
+  }
+  long count = strtol(argv[argi], NULL, 10);
+  const char *dir = argv[argi + 1];
+  long size = argc - argi > 2 ? strtol(argv[argi + 2], NULL, 10) : 1024;
+  if (count < 0 || size < 0) {
+    fprintf(stderr, "publish: COUNT and SIZE must be >= 0\n");
+    return 2;
+  }
+  char *buf = malloc(size > 0 ? (size_t)size : 1);
+  if (!buf) die("malloc", "");
+  memset(buf, 'x', (size_t)size);
+
+  char tmp[4096], dst[4096];
+  int pid = (int)getpid();
+  snprintf(dst, sizeof dst, "%s/target", dir);
+
+  long long user0 = cpu_us(1), sys0 = cpu_us(0);
+  long long start = now_ns();
+  for (long i = 0; i < count; i++) {
+    snprintf(tmp, sizeof tmp, "%s/.c-tmp-%d-%ld", dir, pid, i);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) die("open", tmp);
+    for (long off = 0; off < size;) {
+      ssize_t n = write(fd, buf + off, (size_t)(size - off));
+      if (n < 0) die("write", tmp);
+      off += n;
+    }
+    if (sync_mode && fsync(fd) != 0) die("fsync", tmp);
+    if (close(fd) != 0) die("close", tmp);
+    if (rename_mode) {
+      if (rename(tmp, dst) != 0) die("rename", dst);
+    } else {
+      snprintf(dst, sizeof dst, "%s/c-%d-%ld", dir, pid, i);
+      if (link(tmp, dst) != 0) die("link", dst);
+      if (unlink(tmp) != 0) die("unlink", tmp);
+    }
+    if (dirsync_mode) {
+      int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0) die("open", dir);
+      if (fsync(dfd) != 0) die("fsync", dir);
+      if (close(dfd) != 0) die("close", dir);
+    }
+  }
+  long long end = now_ns();
+  printf("%.6f %lld %lld %lld %lld\n", (double)(end - start) / 1e9, start, end, cpu_us(1) - user0,
+         cpu_us(0) - sys0);
+  free(buf);
+  return 0;
+}
