@@ -193,7 +193,8 @@ test('check reports dead temps, stray and malformed names, and repair removes on
 test('a small limit over many records returns the same ids as sorting them all', async (t) => {
   const dir = tempDir(t);
   const spool = await openSpool(dir);
-  for (let i = 0; i < 200; i++) createUniqueSync(dir, String(i), { time: T0 + (i % 7) * 1000, durable: false });
+  for (let i = 0; i < 200; i++)
+    createUniqueSync(dir, String(i), { time: T0 + (i % 7) * 1000, durable: false });
   const all = await spool.ids();
   assert.equal(all.length, 200);
   assert.deepEqual(await spool.ids({ limit: 3 }), all.slice(0, 3));
