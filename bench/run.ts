@@ -32,6 +32,7 @@ import {
   runWorkers,
 } from './lib/procs.js';
 import { Scratch } from './lib/scratch.js';
+import { type SpoolListResult, spoolList } from './lib/spool-list.js';
 import { fmtRate, fmtRatio, fmtSeconds, median } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
 
@@ -462,6 +463,7 @@ async function main(): Promise<void> {
   const specials = [
     { id: 'contention', tags: ['same-second'] },
     { id: 'naive', tags: ['same-second'] },
+    { id: 'spool-list', tags: ['spool'] },
   ];
   if (cli.list) {
     for (const c of allCases)
@@ -471,7 +473,7 @@ async function main(): Promise<void> {
   }
   const cases = allCases.filter((c) => matches(cli.only, c.id, c.tags));
   const runSpecial = (id: string) => specials.some((s) => s.id === id && matches(cli.only, s.id, s.tags));
-  if (cases.length === 0 && !runSpecial('contention') && !runSpecial('naive')) {
+  if (cases.length === 0 && !specials.some((s) => runSpecial(s.id))) {
     usage(`--only ${cli.only.join(',')} matches no case (see --list)`);
   }
 
@@ -549,6 +551,17 @@ async function main(): Promise<void> {
       'naive-quire',
       (d) => sameSecondQuire(d, naivePerProc, false, 'createUniqueSync (durable:false)'),
       naiveRows,
+    );
+  }
+  let listed: SpoolListResult | undefined;
+  if (runSpecial('spool-list')) {
+    const records = cli.quick ? 20_000 : 100_000;
+    progress(
+      `[spool] creating ${records} records, then timing list({ reverse: true, limit: 50 }) vs readdir`,
+    );
+    listed = await spoolList(scratch.fresh('spool-list'), records);
+    progress(
+      `[spool] readdir ${listed.readdirMs.toFixed(1)} ms, newest 50 ${listed.newest50Ms.toFixed(1)} ms`,
     );
   }
   progress(`bench: removing ${root}`);
@@ -677,6 +690,20 @@ async function main(): Promise<void> {
     );
     say();
     say(sameSecondTable(sameSecond));
+    say();
+  }
+  if (listed) {
+    say(`## A spool of ${listed.records} records: the newest 50 without reading any record`);
+    say();
+    say('| what | ms (median of 7) | vs readdir |');
+    say('|---|--:|--:|');
+    say(`| fs.readdir of the directory (names only: the floor) | ${listed.readdirMs.toFixed(1)} | 1.00× |`);
+    for (const [what, ms] of [
+      ['spool.ids({ reverse: true, limit: 50 })', listed.newest50Ms],
+      ['spool.ids() (all, sorted)', listed.allMs],
+    ] as const) {
+      say(`| ${what} | ${ms.toFixed(1)} | ${(ms / listed.readdirMs).toFixed(2)}× |`);
+    }
     say();
   }
   if (naiveRows.length > 0) {
