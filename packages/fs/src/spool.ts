@@ -16,7 +16,7 @@ import {
 import { createExclusive, createUnique, replaceFile } from './publish.js';
 import { readComplete } from './read.js';
 import { call, runAsync } from './steps.js';
-import { type SweptTemp, sweepTemps } from './sweep.js';
+import { sweepTemps } from './sweep.js';
 import { isTempName, parseTempName, thisHost } from './temp.js';
 
 /**
@@ -188,7 +188,7 @@ export class Spool {
         if (pending !== null && pending.sha === sha) {
           const found = await this.findBySum(pending.stamp, sha);
           if (found !== null) {
-            await createExclusive(idPath, found, { durable: false }).catch(ignoreExists);
+            await replaceFile(idPath, found, { durable: false });
             return { id: found, created: false };
           }
         }
@@ -198,7 +198,7 @@ export class Spool {
       if (marker === null) await createExclusive(markerPath, mark, { durable: this.durable });
       else await replaceFile(markerPath, mark, { durable: this.durable });
       const r = await createUnique(this.dir, bytes, { ...this.writeOpts(), time });
-      await createExclusive(idPath, r.name, { durable: false }).catch(ignoreExists);
+      await replaceFile(idPath, r.name, { durable: false });
       return { id: r.name, created: true };
     } finally {
       await lock.release();
@@ -366,27 +366,10 @@ export class Spool {
    */
   async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
     const repair = opts.repair === true;
-    const issues: CheckIssue[] = [];
-    let swept: SweptTemp[] = [];
-    if (repair) swept = await sweepTemps(this.dir);
-    for (const s of swept)
-      issues.push({ name: s.name, problem: 'dead-temp', detail: s.reason, repaired: true });
+    const issues = await this.tempIssues(this.dir, '', repair);
     let records = 0;
     for (const name of await fs.promises.readdir(this.dir)) {
-      if (name === LOCK_FILE || name === KEYS_DIR) continue;
-      if (isTempName(name)) {
-        const t = parseTempName(name);
-        const live = t !== null && t.host === thisHost() && pidAlive(t.pid);
-        issues.push({
-          name,
-          problem: live ? 'live-temp' : 'dead-temp',
-          detail: live
-            ? `writer pid ${t?.pid} is at work`
-            : 'left by a writer that died; check({ repair: true }) removes it',
-          repaired: false,
-        });
-        continue;
-      }
+      if (name === LOCK_FILE || name === KEYS_DIR || isTempName(name)) continue;
       if (this.parseOwn(name) === null) {
         const looksLikeRecord = /^\d{8}T\d{6}Z-/.test(name);
         issues.push({
@@ -411,6 +394,31 @@ export class Spool {
     return { records, issues, clean: issues.every((i) => i.repaired || i.problem === 'live-temp') };
   }
 
+  /** Temps in `dir`: with `repair`, dead writers' are swept; what remains is reported. */
+  private async tempIssues(dir: string, label: string, repair: boolean): Promise<CheckIssue[]> {
+    const swept = repair ? await sweepTemps(dir) : [];
+    const issues: CheckIssue[] = swept.map((s) => ({
+      name: label + s.name,
+      problem: 'dead-temp',
+      detail: s.reason,
+      repaired: true,
+    }));
+    for (const name of await fs.promises.readdir(dir)) {
+      if (!isTempName(name)) continue;
+      const t = parseTempName(name);
+      const live = t !== null && t.host === thisHost() && pidAlive(t.pid);
+      issues.push({
+        name: label + name,
+        problem: live ? 'live-temp' : 'dead-temp',
+        detail: live
+          ? `writer pid ${t?.pid} is at work`
+          : 'left by a writer that died (or of another host, younger than an hour); repair removes it',
+        repaired: false,
+      });
+    }
+    return issues;
+  }
+
   private async checkKeys(repair: boolean): Promise<CheckIssue[]> {
     const keysDir = path.join(this.dir, KEYS_DIR);
     let names: string[];
@@ -420,10 +428,9 @@ export class Spool {
       if (errnoCode(err) === 'ENOENT') return [];
       throw toQuireError(err, 'check');
     }
-    const issues: CheckIssue[] = [];
-    const have = new Set(names);
+    const issues = await this.tempIssues(keysDir, `${KEYS_DIR}/`, repair);
     for (const h of names) {
-      if (!/^[0-9a-f]{64}$/.test(h) || have.has(`${h}.id`)) continue;
+      if (!/^[0-9a-f]{64}$/.test(h)) continue;
       // A marker without a record is harmless (a retry publishes the record); one whose record exists but whose
       // id was never written is what an append that died after publishing leaves.
       const lock = await this.lock('key', h);
@@ -433,7 +440,8 @@ export class Spool {
         const pending = parseMarker((await readComplete(path.join(keysDir, h))) ?? Buffer.alloc(0));
         const found = pending === null ? null : await this.findBySum(pending.stamp, pending.sha);
         if (found === null) continue;
-        if (repair) await createExclusive(idPath, found, { durable: this.durable }).catch(ignoreExists);
+        // An id file may exist but be empty: written without fsync, cut by a crash. Replace it.
+        if (repair) await replaceFile(idPath, found, { durable: this.durable });
         issues.push({
           name: `${KEYS_DIR}/${h}`,
           problem: 'pending-key',
@@ -507,10 +515,6 @@ function badId(id: unknown): QuireError {
   const shown =
     typeof id === 'string' ? JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id) : typeof id;
   return new QuireError('ERR_INVALID_ID', `not a record id of this spool: ${shown}`);
-}
-
-function ignoreExists(err: unknown): void {
-  if (!(err instanceof QuireError && err.code === 'EEXIST')) throw err;
 }
 
 function pidAlive(pid: number): boolean {

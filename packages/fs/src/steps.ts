@@ -107,7 +107,7 @@ const p = {
   fchmod: promisify(fs.fchmod),
   fchown: promisify(fs.fchown),
   close: promisify(fs.close),
-  readFile: promisify(fs.readFile) as (fd: number) => Promise<Buffer>,
+  fstat: promisify(fs.fstat),
 };
 
 function writeSome(fd: number, buf: Buffer, off: number): Promise<number> {
@@ -118,6 +118,28 @@ function writeSome(fd: number, buf: Buffer, off: number): Promise<number> {
 
 async function writeAll(fd: number, buf: Buffer): Promise<void> {
   for (let off = 0; off < buf.length; ) off += await writeSome(fd, buf, off);
+}
+
+function readSome(fd: number, buf: Buffer, off: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
+  );
+}
+
+/**
+ * Reads `fd` to its end. Not fs.readFile(fd): given an fd, it reports a failed read(2) as end of file, and an EIO
+ * became an empty record (nodejs/node#64367; found by the power-cut campaign on xfs).
+ */
+async function readAll(fd: number): Promise<Buffer> {
+  const size = (await p.fstat(fd)).size;
+  let buf = Buffer.allocUnsafe(size > 0 ? size + 1 : 8192);
+  let len = 0;
+  for (;;) {
+    if (len === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)], buf.length * 2);
+    const n = await readSome(fd, buf, len);
+    if (n === 0) return buf.subarray(0, len);
+    len += n;
+  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -211,7 +233,7 @@ async function runAsyncOp(op: Op): Promise<unknown> {
     case 'readdir':
       return fs.promises.readdir(op.path);
     case 'readAll':
-      return p.readFile(op.fd);
+      return readAll(op.fd);
     case 'syncDir':
       return syncDirShared(op.dir);
   }

@@ -430,3 +430,27 @@ test('the ENOSPC of a full disk says where: the error carries the path, and its 
     assert.ok(err.message.includes(mnt), `${name}: the message does not say where: "${err.message}"`);
   }
 });
+
+test('a read that fails with EIO is an error for every reading API, never an empty record', async (t) => {
+  if (!requireOrSkip(t, canStrace(), 'strace is needed to inject read errors')) return;
+  const dir = tempDir(t);
+  const { path: file } = createUniqueSync(dir, 'the record, which must never be read as empty');
+  // -P limits the injection to reads of this one file; every read(2) of it fails.
+  const reads = 'read,pread64,readv,preadv';
+  const r = await waitExit(
+    spawnFixtureTraced(
+      ['-f', '-qq', '-o', '/dev/null', '-P', file, '-e', `trace=${reads}`, '-e', `inject=${reads}:error=EIO`],
+      'fault-read',
+      [file],
+    ),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    readComplete: { code: 'EIO' },
+    readCompleteSync: { code: 'EIO' },
+    get: { code: 'EIO' },
+    update: { code: 'EIO' },
+    updateSaw: null,
+  });
+  assert.equal(fs.readFileSync(file, 'utf8'), 'the record, which must never be read as empty');
+});

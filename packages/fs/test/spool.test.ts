@@ -201,3 +201,19 @@ test('a small limit over many records returns the same ids as sorting them all',
   assert.deepEqual(await spool.ids({ reverse: true, limit: 7 }), all.slice(-7).reverse());
   assert.deepEqual(await spool.ids({ reverse: true, limit: 0 }), []);
 });
+
+test('check finds a dead temp in .keys and an empty key id file, and repair fixes both', async (t) => {
+  const dir = tempDir(t);
+  const spool = await openSpool(dir);
+  const { id } = await spool.append('payload', { key: 'k' });
+  const dead = await waitExit(spawnFixture('spool-ops', ['noop']));
+  const temp = `.quire-${Number(dead.stdout.trim())}-0123456789ab-${(await import('node:os')).hostname()}`;
+  fs.writeFileSync(path.join(dir, '.keys', temp), 'half');
+  // What a power cut leaves of an id file written without fsync: the name, no content.
+  fs.truncateSync(path.join(dir, '.keys', `${sha256('k')}.id`), 0);
+  assert.deepEqual((await spool.check()).issues.map((i) => i.problem).sort(), ['dead-temp', 'pending-key']);
+  assert.equal((await spool.check({ repair: true })).clean, true);
+  assert.deepEqual((await spool.check()).issues, []);
+  assert.equal(fs.readFileSync(path.join(dir, '.keys', `${sha256('k')}.id`), 'utf8'), id);
+  assert.deepEqual(await spool.append('payload', { key: 'k' }), { id, created: false });
+});
