@@ -48,8 +48,10 @@ export interface SpoolOptions {
 export interface AppendOptions {
   /**
    * Idempotency key (1-1024 bytes of UTF-8). A retried append with the same key returns the first record's id
-   * and writes nothing new, also when the attempts race from different processes or the first one crashed
-   * after its record was published.
+   * and writes nothing new, also when the attempts race from different processes. If the first attempt crashed
+   * after publishing its record but before recording the key's id, the retry recognises that record by its
+   * checksum: only a retry with the same bytes finds it (a retry whose bytes differ, say with a new timestamp
+   * inside, publishes a second record).
    */
   key?: string;
 }
@@ -369,7 +371,9 @@ export class Spool {
     const issues = await this.tempIssues(this.dir, '', repair);
     let records = 0;
     for (const name of await fs.promises.readdir(this.dir)) {
-      if (name === LOCK_FILE || name === KEYS_DIR || isTempName(name)) continue;
+      // Dot names are never records: temps (reported above), lock files and sidecars, and whatever the layer
+      // above keeps beside its records (a comment thread's .thread.json, .votes/).
+      if (name.startsWith('.')) continue;
       if (this.parseOwn(name) === null) {
         const looksLikeRecord = /^\d{8}T\d{6}Z-/.test(name);
         issues.push({

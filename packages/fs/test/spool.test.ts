@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createUniqueSync, isQuireError, openSpool } from '@quire/fs';
+import { createUniqueSync, isQuireError, openSpool, withLock } from '@quire/fs';
 import { runFixture, sha256, spawnFixture, tempDir, waitExit } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 10, 15, 0);
@@ -179,6 +179,9 @@ test('check reports dead temps, stray and malformed names, and repair removes on
   const temp = `.quire-${deadPid}-0123456789ab-${(await import('node:os')).hostname()}`;
   fs.writeFileSync(path.join(dir, temp), 'half');
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'stray');
+  // Dot names belong to the layers around the records (sidecar locks, metadata): never reported.
+  fs.writeFileSync(path.join(dir, '.thread.json'), '{}');
+  await withLock(path.join(dir, 'x'), () => {});
   fs.writeFileSync(path.join(dir, '20261399T101500Z-1'), 'bad date');
   const r1 = await spool.check();
   assert.equal(r1.records, 1);
