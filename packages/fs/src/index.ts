@@ -35,6 +35,7 @@ export {
   type AppendOptions,
   type AppendResult,
   type CheckIssue,
+  type CheckOptions,
   type CheckReport,
   type ListOptions,
   openSpool,

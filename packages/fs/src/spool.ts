@@ -86,6 +86,13 @@ export interface WatchOptions {
   notify?: boolean;
 }
 
+export interface CheckOptions {
+  /** Remove dead writers' temps and finish keys whose record exists. Never removes a record. */
+  repair?: boolean;
+  /** Called with the number of records checked so far, every 10,000 records. */
+  onProgress?: (records: number) => void;
+}
+
 export interface CheckIssue {
   name: string;
   problem: 'dead-temp' | 'live-temp' | 'stray' | 'malformed' | 'unreadable' | 'pending-key';
@@ -178,7 +185,9 @@ export class Spool {
     const keysDir = path.join(this.dir, KEYS_DIR);
     const markerPath = path.join(keysDir, h);
     const idPath = path.join(keysDir, `${h}.id`);
-    await this.ensureDir(keysDir);
+    await makeDir(keysDir, this.durable).catch((err: unknown) => {
+      throw toQuireError(err, 'append');
+    });
     const lock = await this.lock('key', h);
     try {
       const known = await this.readId(idPath);
@@ -366,7 +375,15 @@ export class Spool {
    * appends; with `repair: true` it removes dead writers' temps and finishes keys whose record it can find.
    * It never removes a record or anything it does not understand.
    */
-  async check(opts: { repair?: boolean } = {}): Promise<CheckReport> {
+  async check(opts: CheckOptions = {}): Promise<CheckReport> {
+    try {
+      return await this.checkAll(opts);
+    } catch (err) {
+      throw toQuireError(err, 'check');
+    }
+  }
+
+  private async checkAll(opts: CheckOptions): Promise<CheckReport> {
     const repair = opts.repair === true;
     const issues = await this.tempIssues(this.dir, '', repair);
     let records = 0;
@@ -387,6 +404,7 @@ export class Spool {
         continue;
       }
       records++;
+      if (records % 10_000 === 0) opts.onProgress?.(records);
       try {
         const fd = await fs.promises.open(path.join(this.dir, name), 'r');
         await fd.close();
@@ -457,15 +475,6 @@ export class Spool {
       }
     }
     return issues;
-  }
-
-  private async ensureDir(dir: string): Promise<void> {
-    try {
-      await fs.promises.mkdir(dir);
-      if (this.durable) await runAsync(call({ op: 'syncDir', dir: path.dirname(dir) }));
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw toQuireError(err, 'mkdir');
-    }
   }
 
   private lock(kind: 'record' | 'key', name: string) {
@@ -549,6 +558,29 @@ async function collect(data: Data): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/**
+ * mkdir -p, by hand: each directory it creates is an entry in its parent, so with `durable` the parent is
+ * fsynced too. (Node's recursive mkdir also loops forever where a parent refuses new entries, e.g. /proc.)
+ */
+async function makeDir(dir: string, durable: boolean): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'EEXIST') return;
+    const parent = path.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    await makeDir(parent, durable);
+    try {
+      await fs.promises.mkdir(dir);
+    } catch (again) {
+      if (errnoCode(again) === 'EEXIST') return;
+      throw again;
+    }
+  }
+  if (durable) await runAsync(call({ op: 'syncDir', dir: path.dirname(dir) }));
+}
+
 /** Opens (by default creating) a spool directory. */
 export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
   if (typeof dir !== 'string' || dir === '' || dir.includes('\0'))
@@ -556,13 +588,7 @@ export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<S
   const spool = new Spool(dir, opts);
   if (opts.create !== false) {
     try {
-      const made = await fs.promises.mkdir(spool.dir, { recursive: true });
-      // mkdir -p created directories whose entries live in their parents: make those durable too.
-      if (made !== undefined && spool.durable) {
-        for (let d = spool.dir; d.length >= made.length; d = path.dirname(d)) {
-          await runAsync(call({ op: 'syncDir', dir: path.dirname(d) }));
-        }
-      }
+      await makeDir(spool.dir, spool.durable);
     } catch (err) {
       throw toQuireError(err, 'openSpool');
     }

@@ -1,1 +1,43 @@
-export {};
+/**
+ * quire: a self-hosted blog comment service whose comments are plain files (docs/comment-service.md).
+ */
+export {
+  ConfigError,
+  configFromEnv,
+  DEFAULT_CONFIG,
+  DEFAULT_TRACKING_PARAMS,
+  ENV_VARS,
+  type LimitsConfig,
+  type QuireConfig,
+  type QuireConfigInput,
+  type RateLimit,
+  type RateLimitsConfig,
+  readConfigFile,
+  resolveConfig,
+  type SpamConfig,
+  type UriConfig,
+} from './config.js';
+export { buildApp, type LogOptions } from './server/app.js';
+export { ServerContext } from './server/context.js';
+export { countLinks, renderMarkdown } from './server/markdown.js';
+export { hashPassword, verifyPassword } from './server/password.js';
+export { type Problem, problemType } from './server/problem.js';
+export {
+  type CliCommand,
+  hashPasswordCommand,
+  loadConfig,
+  type RunningServer,
+  type StartOptions,
+  serveCommand,
+  startServer,
+} from './server/start.js';
+export type { AdminComment, PublicComment } from './server/views.js';
+export {
+  type CommentRecord,
+  type CommentStatus,
+  formatCommentId,
+  parseCommentId,
+  type ThreadMeta,
+} from './store/records.js';
+export { CommentStore, type StoredComment, StoreError } from './store/store.js';
+export { normaliseUri, THREAD_ID, threadIdOf, UriError } from './store/uri.js';

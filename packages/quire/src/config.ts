@@ -1,0 +1,425 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The comment service's settings. Every field has a default (DEFAULT_CONFIG); a JSON file, environment
+ * variables and startServer's options override them in that order (docs/comment-service.md, "Configuration").
+ */
+export interface QuireConfig {
+  /** Where threads, votes and the server secret live. Created on first start. */
+  dataDir: string;
+  host: string;
+  port: number;
+  /**
+   * Origins of the sites that embed the comments, e.g. `https://blog.example.org`. Browsers get CORS headers for
+   * these origins only, requests that carry another Origin may not change anything, and comments are accepted
+   * only for pages on these origins. Empty: any http(s) page, and no CORS at all (same-origin use only).
+   */
+  origins: string[];
+  /** The service's own public base URL, used for links in Atom feeds. Default: derived from the request. */
+  publicUrl: string | null;
+  /** Shown as the title of the site-wide feed. */
+  siteName: string;
+  /** `scrypt$…` from hashPassword(); null disables the admin API. Never the password itself. */
+  adminPasswordHash: string | null;
+  /** `all`: every new comment waits for approval (202). `off`: comments appear at once (201). */
+  moderation: 'off' | 'all';
+  /** How long an author may edit or delete their own comment with its edit token. */
+  editWindowSeconds: number;
+  /** How long an admin session token from /api/admin/login lasts. */
+  adminSessionSeconds: number;
+  /** Fastify's trustProxy: false (default), true, or the proxy addresses/CIDRs (`"127.0.0.1,10.0.0.0/8"`). */
+  trustProxy: boolean | string | string[];
+  /** fsync every write (default true). false only for throwaway data: a power cut may lose recent comments. */
+  durable: boolean;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: string;
+  requireAuthor: boolean;
+  requireEmail: boolean;
+  uri: UriConfig;
+  limits: LimitsConfig;
+  spam: SpamConfig;
+  rateLimits: RateLimitsConfig;
+}
+
+export interface UriConfig {
+  /**
+   * Query parameters dropped from page URIs: exact names, or prefixes ending in `*` (`utm_*`). Compared
+   * case-insensitively.
+   */
+  dropParams: string[];
+  /** Drop the whole query string (for sites whose pages never depend on it). */
+  dropQuery: boolean;
+  /** `strip`: `/post/` and `/post` are one thread (the root `/` stays). `keep`: they are two. */
+  trailingSlash: 'strip' | 'keep';
+  /** Treat `/post/index.html` (also .htm, .php) as `/post/`. */
+  stripIndex: boolean;
+  /** Treat `http://` pages as their `https://` twins. */
+  upgradeHttp: boolean;
+  /** Host names that are the same site, e.g. `{ "www.example.org": "example.org" }`. */
+  hostAliases: Record<string, string>;
+}
+
+export interface LimitsConfig {
+  /** Largest request body in bytes; larger bodies get 413. */
+  bodyBytes: number;
+  textChars: number;
+  authorChars: number;
+  emailChars: number;
+  websiteChars: number;
+  titleChars: number;
+  uriChars: number;
+  /** Top-level comments per page of GET /api/comments unless `limit` asks for another number. */
+  pageSize: number;
+  maxPageSize: number;
+  /** Replies nested deeper than this are listed under their ancestor at this depth (their `parent` stays). */
+  maxDepth: number;
+  /** Most `uri` parameters one GET /api/counts may ask for. */
+  countsUris: number;
+  feedEntries: number;
+}
+
+export interface SpamConfig {
+  /** Name of the honeypot field: the embed hides it, so a person leaves it empty; any value is refused. */
+  honeypotField: string;
+  /** Require a form token (GET /api/form-token or `formToken` of the list response) on every new comment. */
+  requireFormToken: boolean;
+  /** A form token is accepted only this long after it was issued (0 for tests). */
+  minComposeSeconds: number;
+  formTokenMaxAgeSeconds: number;
+  /** Most links (Markdown links, autolinks and bare http(s)/www. addresses) in one comment. */
+  maxLinks: number;
+  /** The same text (ignoring case and whitespace) twice in one thread within this many seconds is refused; 0: off. */
+  duplicateWindowSeconds: number;
+}
+
+export interface RateLimit {
+  /** Most requests per client address (IPv4 address or IPv6 /64) per window; 0 disables the limit. */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitsConfig {
+  /** Every request to /api and the feeds. */
+  requests: RateLimit;
+  /** New comments. */
+  posts: RateLimit;
+  /** Edits and deletions by authors. */
+  edits: RateLimit;
+  likes: RateLimit;
+  /** Admin login attempts. */
+  login: RateLimit;
+}
+
+export const DEFAULT_TRACKING_PARAMS: readonly string[] = [
+  'utm_*',
+  'fbclid',
+  'gclid',
+  'dclid',
+  'gbraid',
+  'wbraid',
+  'msclkid',
+  'yclid',
+  'twclid',
+  'ttclid',
+  'igshid',
+  'li_fat_id',
+  'mc_cid',
+  'mc_eid',
+  '_hsenc',
+  '_hsmi',
+  'mkt_tok',
+  'oly_anon_id',
+  'oly_enc_id',
+  'vero_id',
+  'rb_clickid',
+  's_cid',
+  '_ga',
+  '_gl',
+];
+
+export const DEFAULT_CONFIG: QuireConfig = {
+  dataDir: './quire-data',
+  host: '127.0.0.1',
+  port: 8080,
+  origins: [],
+  publicUrl: null,
+  siteName: 'Comments',
+  adminPasswordHash: null,
+  moderation: 'off',
+  editWindowSeconds: 900,
+  adminSessionSeconds: 12 * 3600,
+  trustProxy: false,
+  durable: true,
+  logLevel: 'info',
+  requireAuthor: false,
+  requireEmail: false,
+  uri: {
+    dropParams: [...DEFAULT_TRACKING_PARAMS],
+    dropQuery: false,
+    trailingSlash: 'strip',
+    stripIndex: true,
+    upgradeHttp: false,
+    hostAliases: {},
+  },
+  limits: {
+    bodyBytes: 64 * 1024,
+    textChars: 10_000,
+    authorChars: 100,
+    emailChars: 254,
+    websiteChars: 500,
+    titleChars: 300,
+    uriChars: 2048,
+    pageSize: 50,
+    maxPageSize: 200,
+    maxDepth: 16,
+    countsUris: 100,
+    feedEntries: 50,
+  },
+  spam: {
+    honeypotField: 'url',
+    requireFormToken: true,
+    minComposeSeconds: 3,
+    formTokenMaxAgeSeconds: 7 * 86400,
+    maxLinks: 3,
+    duplicateWindowSeconds: 600,
+  },
+  rateLimits: {
+    requests: { max: 600, windowSeconds: 60 },
+    posts: { max: 10, windowSeconds: 300 },
+    edits: { max: 30, windowSeconds: 300 },
+    likes: { max: 60, windowSeconds: 300 },
+    login: { max: 10, windowSeconds: 900 },
+  },
+};
+
+/** Any subset of the config, nested objects included. */
+export type QuireConfigInput = {
+  [K in keyof QuireConfig]?: QuireConfig[K] extends unknown[] | string | number | boolean | null
+    ? QuireConfig[K]
+    : QuireConfig[K] extends object
+      ? DeepPartial<QuireConfig[K]>
+      : QuireConfig[K];
+};
+
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends unknown[] | string | number | boolean | null
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K];
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Environment variables and the config field each one sets. QUIRE_CONFIG names a JSON config file.
+ * Lists are comma-separated; booleans are `true`/`false`/`1`/`0`.
+ */
+export const ENV_VARS: Readonly<Record<string, string>> = {
+  QUIRE_DATA: 'dataDir',
+  QUIRE_HOST: 'host',
+  QUIRE_PORT: 'port',
+  QUIRE_ORIGINS: 'origins',
+  QUIRE_PUBLIC_URL: 'publicUrl',
+  QUIRE_SITE_NAME: 'siteName',
+  QUIRE_ADMIN_PASSWORD_HASH: 'adminPasswordHash',
+  QUIRE_MODERATION: 'moderation',
+  QUIRE_EDIT_WINDOW: 'editWindowSeconds',
+  QUIRE_TRUST_PROXY: 'trustProxy',
+  QUIRE_LOG_LEVEL: 'logLevel',
+  QUIRE_DURABLE: 'durable',
+  QUIRE_MIN_COMPOSE_SECONDS: 'spam.minComposeSeconds',
+  QUIRE_MAX_LINKS: 'spam.maxLinks',
+  QUIRE_BODY_LIMIT: 'limits.bodyBytes',
+};
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks `input` against the shape of `template` (the defaults): unknown keys and values of the wrong type are
+ * errors, so a typo in a config file is reported instead of silently ignored. Returns template merged with input.
+ */
+function mergeChecked(template: unknown, input: unknown, where: string): unknown {
+  if (input === undefined) return template;
+  if (where === 'uri.hostAliases') {
+    if (!isPlainObject(input) || !Object.values(input).every((v) => typeof v === 'string')) {
+      throw new ConfigError(`${where} must be an object of host names to host names`);
+    }
+    return { ...(template as Record<string, string>), ...(input as Record<string, string>) };
+  }
+  if (where === 'trustProxy') {
+    if (
+      typeof input === 'boolean' ||
+      typeof input === 'string' ||
+      (Array.isArray(input) && input.every((v) => typeof v === 'string'))
+    ) {
+      return input;
+    }
+    throw new ConfigError(`${where} must be a boolean, a string or an array of strings`);
+  }
+  if (where === 'publicUrl' || where === 'adminPasswordHash') {
+    if (input === null || typeof input === 'string') return input;
+    throw new ConfigError(`${where} must be a string or null`);
+  }
+  if (Array.isArray(template)) {
+    if (!Array.isArray(input) || !input.every((v) => typeof v === 'string')) {
+      throw new ConfigError(`${where} must be an array of strings`);
+    }
+    return [...input];
+  }
+  if (isPlainObject(template)) {
+    if (!isPlainObject(input)) throw new ConfigError(`${where || 'config'} must be an object`);
+    const out: Record<string, unknown> = { ...template };
+    for (const [k, v] of Object.entries(input)) {
+      if (!(k in template)) throw new ConfigError(`unknown setting ${where ? `${where}.` : ''}${k}`);
+      out[k] = mergeChecked(template[k], v, where ? `${where}.${k}` : k);
+    }
+    return out;
+  }
+  if (typeof template === 'number') {
+    if (typeof input !== 'number' || !Number.isFinite(input) || input < 0) {
+      throw new ConfigError(`${where} must be a number >= 0`);
+    }
+    return input;
+  }
+  if (typeof input !== typeof template) throw new ConfigError(`${where} must be a ${typeof template}`);
+  return input;
+}
+
+function setPath(obj: Record<string, Json>, dotted: string, value: Json): void {
+  const parts = dotted.split('.');
+  let cur = obj;
+  for (const p of parts.slice(0, -1)) {
+    const next = cur[p];
+    if (isPlainObject(next)) cur = next as Record<string, Json>;
+    else {
+      const fresh: Record<string, Json> = {};
+      cur[p] = fresh;
+      cur = fresh;
+    }
+  }
+  cur[parts[parts.length - 1] as string] = value;
+}
+
+function getPath(obj: unknown, dotted: string): unknown {
+  let cur = obj;
+  for (const p of dotted.split('.')) cur = isPlainObject(cur) ? cur[p] : undefined;
+  return cur;
+}
+
+/** The part of the config that environment variables set. */
+export function configFromEnv(env: NodeJS.ProcessEnv): QuireConfigInput {
+  const out: Record<string, Json> = {};
+  for (const [name, field] of Object.entries(ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const template = getPath(DEFAULT_CONFIG, field);
+    let value: Json;
+    if (field === 'trustProxy') {
+      value = raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
+    } else if (field === 'publicUrl' || field === 'adminPasswordHash') value = raw;
+    else if (Array.isArray(template)) {
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    } else if (typeof template === 'number') {
+      const n = Number(raw);
+      if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(n))
+        throw new ConfigError(`${name} must be a number`);
+      value = n;
+    } else if (typeof template === 'boolean') {
+      if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(`${name} must be true or false`);
+      value = raw === 'true' || raw === '1';
+    } else value = raw;
+    setPath(out, field, value);
+  }
+  return out as QuireConfigInput;
+}
+
+/** Reads and parses a JSON config file; errors name the file. */
+export function readConfigFile(file: string): QuireConfigInput {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!isPlainObject(v)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+    return v as QuireConfigInput;
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Merges the layers (later ones win) over the defaults, checks every value, and normalises origins.
+ * Throws ConfigError naming the first bad setting.
+ */
+export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): QuireConfig {
+  let merged: unknown = DEFAULT_CONFIG;
+  for (const layer of layers) {
+    if (layer === undefined) continue;
+    merged = mergeChecked(merged, layer, '');
+  }
+  const c = structuredClone(merged) as QuireConfig;
+  if (!['off', 'all'].includes(c.moderation)) throw new ConfigError('moderation must be "off" or "all"');
+  if (!['strip', 'keep'].includes(c.uri.trailingSlash))
+    throw new ConfigError('uri.trailingSlash must be "strip" or "keep"');
+  if (!Number.isInteger(c.port) || c.port > 65535) throw new ConfigError('port must be an integer 0-65535');
+  if (c.dataDir === '') throw new ConfigError('dataDir must not be empty');
+  if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(c.spam.honeypotField))
+    throw new ConfigError('spam.honeypotField must be a plain field name');
+  const reserved = ['uri', 'title', 'text', 'author', 'email', 'website', 'parent', 'nonce', 'formToken'];
+  if (reserved.includes(c.spam.honeypotField))
+    throw new ConfigError(`spam.honeypotField must not be ${c.spam.honeypotField}, a real field`);
+  if (c.limits.bodyBytes < 1024) throw new ConfigError('limits.bodyBytes must be at least 1024');
+  for (const k of ['pageSize', 'maxPageSize', 'maxDepth', 'countsUris', 'feedEntries'] as const) {
+    if (!Number.isInteger(c.limits[k]) || c.limits[k] < 1)
+      throw new ConfigError(`limits.${k} must be an integer >= 1`);
+  }
+  c.origins = c.origins.map((o) => normaliseOrigin(o));
+  c.uri.hostAliases = Object.fromEntries(
+    Object.entries(c.uri.hostAliases).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()]),
+  );
+  if (c.publicUrl !== null) {
+    try {
+      const u = new URL(c.publicUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+      c.publicUrl = u.href.replace(/\/+$/, '');
+    } catch {
+      throw new ConfigError(`publicUrl must be an http(s) URL, got ${JSON.stringify(c.publicUrl)}`);
+    }
+  }
+  if (c.adminPasswordHash !== null && !c.adminPasswordHash.startsWith('scrypt$')) {
+    throw new ConfigError(
+      'adminPasswordHash must be a hash from `hashPassword` (scrypt$...), never a password',
+    );
+  }
+  c.dataDir = path.resolve(c.dataDir);
+  return c;
+}
+
+/** `https://Blog.Example.org:443/` -> `https://blog.example.org`. */
+export function normaliseOrigin(origin: string): string {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    throw new ConfigError(`origins: ${JSON.stringify(origin)} is not a URL such as https://blog.example.org`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new ConfigError(`origins: ${JSON.stringify(origin)} must be http or https`);
+  }
+  return u.origin;
+}

@@ -1,0 +1,122 @@
+import type { QuireConfig } from '../config.js';
+import type { Keys } from '../store/secret.js';
+import type { CommentStore } from '../store/store.js';
+import { ProblemError } from './problem.js';
+import { RateLimiter } from './ratelimit.js';
+
+/** What every route needs: the resolved config, the store, the clock and the in-memory rate limiter. */
+export class ServerContext {
+  readonly limiter: RateLimiter;
+  readonly keys: Keys;
+  /** Origins that may send state-changing requests: the site origins and the service's own public origin. */
+  readonly writeOrigins: Set<string>;
+  /** Set when shutdown begins: answers then carry `Connection: close`, so keep-alive clients let go. */
+  closing = false;
+
+  constructor(
+    readonly config: QuireConfig,
+    readonly store: CommentStore,
+    readonly clock: () => number,
+  ) {
+    this.limiter = new RateLimiter(clock);
+    this.keys = store.keys;
+    this.writeOrigins = new Set(config.origins);
+    if (config.publicUrl !== null) this.writeOrigins.add(new URL(config.publicUrl).origin);
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Moderation as set at run time through the admin API (DATA/settings.json), else as configured. */
+  async moderation(): Promise<'off' | 'all'> {
+    return (await this.store.settings()).moderation ?? this.config.moderation;
+  }
+
+  /** Throws 429 with Retry-After when `client` is over `bucket`'s limit. */
+  rateLimit(bucket: keyof QuireConfig['rateLimits'], client: string): void {
+    const wait = this.limiter.hit(bucket, client, this.config.rateLimits[bucket]);
+    if (wait > 0) {
+      throw new ProblemError(429, 'rate-limited', `too many requests; try again in ${wait} s`, {
+        'retry-after': String(wait),
+      });
+    }
+  }
+
+  // Edit tokens: `<commentId>.<expiry ms, base 36>.<sig>`. The id in the token lets GET /api/comments show an
+  // author their own pending comments; the expiry is the end of the edit window when the comment was posted.
+
+  editToken(commentId: string, expiresMs: number): string {
+    return this.keys.sign('edit', `${commentId}.${expiresMs.toString(36)}`);
+  }
+
+  /** {id, expires} of a genuine edit token (expired or not), or null. */
+  readEditToken(token: string): { id: string; expires: number } | null {
+    const payload = this.keys.verify('edit', token);
+    if (payload === null) return null;
+    const dot = payload.lastIndexOf('.');
+    const expires = Number.parseInt(payload.slice(dot + 1), 36);
+    if (dot <= 0 || !Number.isSafeInteger(expires)) return null;
+    return { id: payload.slice(0, dot), expires };
+  }
+
+  // Form tokens: `f1-<issued ms, base 36>.<sig>`.
+
+  formToken(): { formToken: string; notBefore: string; expires: string } {
+    const issued = this.now();
+    const spam = this.config.spam;
+    return {
+      formToken: this.keys.sign('form', `f1-${issued.toString(36)}`),
+      notBefore: new Date(issued + spam.minComposeSeconds * 1000).toISOString(),
+      expires: new Date(issued + spam.formTokenMaxAgeSeconds * 1000).toISOString(),
+    };
+  }
+
+  /** Throws the 400 problem that says what is wrong with a form token, or returns if it is good. */
+  checkFormToken(token: string | undefined): void {
+    const spam = this.config.spam;
+    if (!spam.requireFormToken) return;
+    if (token === undefined || token === '') {
+      throw new ProblemError(400, 'form-token-missing', 'formToken is required (GET /api/form-token)');
+    }
+    const payload = this.keys.verify('form', token);
+    const issued = payload?.startsWith('f1-') ? Number.parseInt(payload.slice(3), 36) : Number.NaN;
+    if (!Number.isSafeInteger(issued)) {
+      throw new ProblemError(400, 'form-token-invalid', 'formToken is not a token this service issued');
+    }
+    const age = this.now() - issued;
+    if (age < spam.minComposeSeconds * 1000) {
+      const wait = Math.max(1, Math.ceil((spam.minComposeSeconds * 1000 - age) / 1000));
+      throw new ProblemError(
+        400,
+        'too-fast',
+        `the comment was sent too quickly; send it again in ${wait} s`,
+        {
+          'retry-after': String(wait),
+        },
+      );
+    }
+    if (age > spam.formTokenMaxAgeSeconds * 1000) {
+      throw new ProblemError(400, 'form-token-expired', 'formToken has expired; get a new one');
+    }
+  }
+
+  // Admin session tokens: `a1-<expiry ms, base 36>.<sig>`, signed together with the password hash, so that a
+  // new password ends every session.
+
+  adminToken(): { token: string; expires: string } {
+    const expires = this.now() + this.config.adminSessionSeconds * 1000;
+    return {
+      token: this.keys.sign('admin', `a1-${expires.toString(36)}`, this.config.adminPasswordHash ?? ''),
+      expires: new Date(expires).toISOString(),
+    };
+  }
+
+  adminTokenValid(token: string): boolean {
+    if (this.config.adminPasswordHash === null) return false;
+    const payload = this.keys.verify('admin', token, this.config.adminPasswordHash);
+    if (payload === null || !payload.startsWith('a1-')) return false;
+    const expires = Number.parseInt(payload.slice(3), 36);
+    return Number.isSafeInteger(expires) && this.now() <= expires;
+  }
+}

@@ -1,0 +1,66 @@
+import { ProblemError } from './problem.js';
+
+/**
+ * Checks of submitted fields beyond what the JSON schemas say (types and lengths): characters, e-mail and
+ * website shapes. Each failure is a 400 problem with its own code.
+ */
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this finds
+const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function bad(field: string, what: string): ProblemError {
+  return new ProblemError(400, 'invalid-characters', `${field} ${what}`);
+}
+
+/** Comment text: trimmed, not empty, no control characters except tab and line breaks, well-formed Unicode. */
+export function cleanText(text: string, field = 'text'): string {
+  if (LONE_SURROGATE.test(text)) throw bad(field, 'contains an unpaired surrogate');
+  if (CONTROL_IN_TEXT.test(text)) throw bad(field, 'contains control characters');
+  const t = text.replace(/\r\n?/g, '\n').trim();
+  if (t === '') throw new ProblemError(400, 'empty-text', `${field} is empty`);
+  return t;
+}
+
+/** A one-line field (author, title): trimmed, no control characters; empty means absent. */
+export function cleanLine(v: string | null | undefined, field: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (LONE_SURROGATE.test(v)) throw bad(field, 'contains an unpaired surrogate');
+  if (CONTROL_IN_LINE.test(v)) throw bad(field, 'contains control characters');
+  const t = v.trim();
+  return t === '' ? null : t;
+}
+
+const EMAIL = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:".]+$/;
+
+export function cleanEmail(v: string | null | undefined): string | null {
+  const t = cleanLine(v, 'email');
+  if (t === null) return null;
+  if (!EMAIL.test(t)) throw new ProblemError(400, 'invalid-email', 'email is not an e-mail address');
+  return t;
+}
+
+/** An http(s) URL without credentials; `example.org` is taken as `https://example.org/`. */
+export function cleanWebsite(v: string | null | undefined): string | null {
+  const t = cleanLine(v, 'website');
+  if (t === null) return null;
+  let u: URL;
+  try {
+    u = new URL(/^[a-z][a-z0-9+.-]*:/i.test(t) ? t : `https://${t}`);
+  } catch {
+    throw new ProblemError(400, 'invalid-website', 'website is not a URL');
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '') {
+    throw new ProblemError(
+      400,
+      'invalid-website',
+      'website must be an http or https URL without credentials',
+    );
+  }
+  if (!u.hostname.includes('.') && u.hostname !== 'localhost') {
+    throw new ProblemError(400, 'invalid-website', 'website has no proper host name');
+  }
+  return u.href;
+}

@@ -1,0 +1,200 @@
+import type { Socket } from 'node:net';
+import { isQuireError } from '@quire/fs';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreError } from '../store/store.js';
+import { UriError } from '../store/uri.js';
+
+/**
+ * RFC 9457 problem details. Every error answer of the service is `application/problem+json` with `type`,
+ * `title`, `status`, `detail` and a stable `code` that clients may switch on (docs/comment-service.md lists them).
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  /** Seconds until a rate-limited client may try again. */
+  retryAfter?: number;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problemType(code: string): string {
+  return `urn:quire:problem:${code}`;
+}
+
+/** Throw one of these from a handler; the error handler answers with its problem. */
+export class ProblemError extends Error {
+  override readonly name = 'ProblemError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function problem(status: number, code: string, detail: string): Problem {
+  return { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code };
+}
+
+/** The JSON schema of a problem, shared by every route's 4xx/5xx responses in the OpenAPI document. */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string', description: 'urn:quire:problem:<code>' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string', description: 'stable machine-readable reason' },
+    instance: { type: 'string', description: 'the request id' },
+    retryAfter: { type: 'integer' },
+  },
+} as const;
+
+export function sendProblem(
+  reply: FastifyReply,
+  p: Problem,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  const body: Problem = { ...p, instance: String(reply.request.id) };
+  for (const [k, v] of Object.entries(headers)) reply.header(k, v);
+  return reply.code(p.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+const STORE_STATUS: Record<string, [number, string]> = {
+  duplicate: [409, 'duplicate'],
+  'parent-not-found': [422, 'parent-not-found'],
+  'nonce-reused': [409, 'nonce-reused'],
+  'not-found': [404, 'not-found'],
+};
+
+/** Maps anything a handler or Fastify threw to a problem; unknown errors are 500 and get logged. */
+export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; log: boolean } {
+  if (err instanceof ProblemError) {
+    const p = problem(err.status, err.code, err.detail);
+    const retry = err.headers['retry-after'];
+    if (retry !== undefined) p.retryAfter = Number(retry);
+    return { problem: p, headers: err.headers, log: false };
+  }
+  if (err instanceof StoreError) {
+    const [status, code] = STORE_STATUS[err.code] ?? [400, err.code];
+    return { problem: problem(status, code, err.message), headers: {}, log: false };
+  }
+  if (isQuireError(err, 'ERR_INVALID_ID')) {
+    return { problem: problem(404, 'not-found', 'there is no such comment'), headers: {}, log: false };
+  }
+  if (err instanceof UriError) {
+    return { problem: problem(400, 'invalid-uri', err.message), headers: {}, log: false };
+  }
+  const e = err as Partial<FastifyError> & { validationContext?: string };
+  if (e.validation !== undefined) {
+    return {
+      problem: problem(400, 'invalid-request', e.message ?? 'the request does not match its schema'),
+      headers: {},
+      log: false,
+    };
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        problem: problem(413, 'body-too-large', 'the request body is too large'),
+        headers: {},
+        log: false,
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return {
+        problem: problem(
+          e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : 400,
+          e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported-media-type' : 'invalid-request',
+          e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+            ? 'send the body as application/json'
+            : 'the Content-Length does not match the body',
+        ),
+        headers: {},
+        log: false,
+      };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { problem: problem(400, 'invalid-json', 'the JSON body is empty'), headers: {}, log: false };
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return {
+        problem: problem(400, 'invalid-url', 'the request URL is malformed'),
+        headers: {},
+        log: false,
+      };
+    case 'ERR_QUIRE_INVALID_JSON':
+      return { problem: problem(400, 'invalid-json', e.message ?? 'invalid JSON'), headers: {}, log: false };
+    case 'ERR_QUIRE_INVALID_UTF8':
+      return {
+        problem: problem(400, 'invalid-utf8', 'the body is not valid UTF-8'),
+        headers: {},
+        log: false,
+      };
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return {
+      problem: problem(status, 'bad-request', e.message ?? 'the request was refused'),
+      headers: {},
+      log: false,
+    };
+  }
+  return {
+    problem: problem(500, 'internal', 'the server failed; the request id identifies it in the logs'),
+    headers: {},
+    log: true,
+  };
+}
+
+export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { problem: p, headers, log } = toProblem(err);
+  if (log) request.log.error({ err }, 'request failed');
+  else request.log.info({ code: p.code, status: p.status }, 'request refused');
+  return sendProblem(reply, p, headers);
+}
+
+/**
+ * Answers connection-level errors (a request Node's HTTP parser cannot read: bad headers, headers too large)
+ * with a problem+json response where the socket still allows it, instead of Fastify's plain JSON.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const p = problem(status, status === 431 ? 'headers-too-large' : 'bad-request', 'the request is malformed');
+  const body = JSON.stringify(p);
+  socket.end(
+    `HTTP/1.1 ${status} ${p.title}\r\nConnection: close\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,249 @@
+import {
+  type CommentRecord,
+  type CommentStatus,
+  formatCommentId,
+  type ThreadMeta,
+} from '../store/records.js';
+import type { StoredComment } from '../store/store.js';
+import { renderMarkdown } from './markdown.js';
+
+export interface PublicComment {
+  id: string;
+  parent: string | null;
+  author: string | null;
+  website: string | null;
+  text: string;
+  html: string;
+  created: string;
+  edited: string | null;
+  status: 'approved' | 'pending' | 'deleted';
+  likes: number;
+  replies: PublicComment[];
+}
+
+export interface AdminComment {
+  id: string;
+  threadId: string;
+  uri: string | null;
+  title: string | null;
+  parent: string | null;
+  author: string | null;
+  email: string | null;
+  website: string | null;
+  text: string;
+  html: string;
+  created: string;
+  edited: string | null;
+  deleted: string | null;
+  status: CommentStatus;
+  ip: string | null;
+  ipHash: string | null;
+  likes: number;
+}
+
+/** The public face of a comment: never its e-mail or address. A hidden one is shown as a bare tombstone. */
+export function publicComment(
+  threadId: string,
+  stem: string,
+  r: CommentRecord,
+  likes: number,
+  asTombstone = false,
+  render = true,
+): PublicComment {
+  const parent = r.parent === null ? null : formatCommentId(threadId, r.parent);
+  if (asTombstone || r.status === 'deleted' || r.status === 'spam') {
+    return {
+      id: formatCommentId(threadId, stem),
+      parent,
+      author: null,
+      website: null,
+      text: '',
+      html: '',
+      created: r.created,
+      edited: null,
+      status: 'deleted',
+      likes: 0,
+      replies: [],
+    };
+  }
+  return {
+    id: formatCommentId(threadId, stem),
+    parent,
+    author: r.author,
+    website: r.website,
+    text: r.text,
+    html: render ? renderMarkdown(r.text) : '',
+    created: r.created,
+    edited: r.edited,
+    status: r.status,
+    likes,
+    replies: [],
+  };
+}
+
+export function adminComment(
+  threadId: string,
+  meta: ThreadMeta | null,
+  stem: string,
+  r: CommentRecord,
+  likes: number,
+): AdminComment {
+  return {
+    id: formatCommentId(threadId, stem),
+    threadId,
+    uri: meta?.uri ?? null,
+    title: meta?.title ?? null,
+    parent: r.parent === null ? null : formatCommentId(threadId, r.parent),
+    author: r.author,
+    email: r.email,
+    website: r.website,
+    text: r.text,
+    html: renderMarkdown(r.text),
+    created: r.created,
+    edited: r.edited,
+    deleted: r.deleted,
+    status: r.status,
+    ip: r.ip,
+    ipHash: r.ipHash,
+    likes,
+  };
+}
+
+export interface TreeOptions {
+  /** Stems of pending comments the caller may see (their own, proven by edit tokens). */
+  mine: ReadonlySet<string>;
+  maxDepth: number;
+  order: 'oldest' | 'newest';
+  /** Stem of the last top-level comment of the previous page. */
+  after: string | null;
+  limit: number;
+}
+
+export interface Tree {
+  comments: PublicComment[];
+  /** Visible comments (not tombstones) in the whole thread. */
+  total: number;
+  /** Stem of this page's last top-level comment if more follow. */
+  next: string | null;
+}
+
+/**
+ * Orders stems (`YYYYMMDDTHHMMSSZ-N`) as compareNames orders record names: by stamp, then counter as a number.
+ * Cheap enough to sort thousands of replies (compareNames parses both names on every call).
+ */
+export function compareStems(a: string, b: string): number {
+  const sa = a.slice(0, 16);
+  const sb = b.slice(0, 16);
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  const d = Number(a.slice(17)) - Number(b.slice(17));
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
+}
+const byName = compareStems;
+const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
+
+/**
+ * Nests a thread's comments by parent. A comment is visible if approved, or pending and the caller's own. A
+ * hidden comment (deleted, spam, someone else's pending) with visible replies is shown as a tombstone so the
+ * replies keep their place; one without is left out. Replies whose parent is missing (removed by hand) are
+ * top level; parent cycles (only hand edits can make them) are broken. Pages count top-level comments.
+ * Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
+ */
+export function buildTree(
+  threadId: string,
+  comments: readonly StoredComment[],
+  likes: ReadonlyMap<string, number>,
+  opts: TreeOptions,
+): Tree {
+  const byStem = new Map<string, CommentRecord>();
+  for (const c of comments) byStem.set(c.stem, c.record);
+  const children = new Map<string, string[]>();
+  const roots: string[] = [];
+  for (const c of comments) {
+    const p = c.record.parent;
+    if (p !== null && p !== c.stem && byStem.has(p)) {
+      const list = children.get(p);
+      if (list === undefined) children.set(p, [c.stem]);
+      else list.push(c.stem);
+    } else roots.push(c.stem);
+  }
+  // Breadth-first from the roots; whatever is left unreached sits on a cycle: its first member becomes a root.
+  const order: string[] = [];
+  const depth = new Map<string, number>();
+  const parentOf = new Map<string, string | null>();
+  const visit = (root: string) => {
+    depth.set(root, 0);
+    parentOf.set(root, null);
+    const queue = [root];
+    for (let i = 0; i < queue.length; i++) {
+      const s = queue[i] as string;
+      order.push(s);
+      for (const child of children.get(s) ?? []) {
+        if (depth.has(child)) continue;
+        depth.set(child, (depth.get(s) ?? 0) + 1);
+        parentOf.set(child, s);
+        queue.push(child);
+      }
+    }
+  };
+  for (const r of roots) visit(r);
+  for (const c of comments) {
+    if (!depth.has(c.stem)) {
+      roots.push(c.stem);
+      visit(c.stem);
+    }
+  }
+  const isVisible = (s: string) => {
+    const r = byStem.get(s) as CommentRecord;
+    return r.status === 'approved' || (r.status === 'pending' && opts.mine.has(s));
+  };
+  const shown = new Set<string>();
+  let total = 0;
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i] as string;
+    if (isVisible(s)) total++;
+    if (isVisible(s) || (children.get(s) ?? []).some((c) => shown.has(c) && parentOf.get(c) === s))
+      shown.add(s);
+  }
+  // Build nodes in breadth-first order, so every parent's node exists before its replies are attached.
+  const nodes = new Map<string, PublicComment>();
+  const container = new Map<string, PublicComment | null>();
+  for (const s of order) {
+    if (!shown.has(s)) continue;
+    const node = publicComment(
+      threadId,
+      s,
+      byStem.get(s) as CommentRecord,
+      likes.get(s) ?? 0,
+      !isVisible(s),
+      false,
+    );
+    nodes.set(s, node);
+    const p = parentOf.get(s) ?? null;
+    const d = depth.get(s) ?? 0;
+    const holder = p === null ? null : (container.get(p) ?? null);
+    holder?.replies.push(node);
+    // Replies to a comment at maxDepth go where its own siblings are.
+    container.set(s, d < opts.maxDepth ? node : holder);
+  }
+  for (const node of nodes.values()) {
+    if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
+  }
+  let top = roots.filter((s) => shown.has(s)).sort(byName);
+  if (opts.order === 'newest') top.reverse();
+  if (opts.after !== null) {
+    const after = opts.after;
+    top = top.filter((s) => (opts.order === 'newest' ? byName(s, after) < 0 : byName(s, after) > 0));
+  }
+  const page = top.slice(0, opts.limit);
+  // Markdown is rendered only for what this page returns.
+  const stack = page.map((s) => nodes.get(s) as PublicComment);
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (node.status !== 'deleted') node.html = renderMarkdown(node.text);
+    stack.push(...node.replies);
+  }
+  return {
+    comments: page.map((s) => nodes.get(s) as PublicComment),
+    total,
+    next: top.length > opts.limit ? (page[page.length - 1] ?? null) : null,
+  };
+}

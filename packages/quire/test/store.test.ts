@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import {
+  type CommentRecord,
+  CommentStore,
+  DEFAULT_CONFIG,
+  normaliseUri,
+  StoreError,
+  THREAD_ID,
+  threadIdOf,
+  UriError,
+} from '../src/index.js';
+import { textHashOf } from '../src/store/records.js';
+import { T0, tempDir } from './fixtures/srv-helpers.js';
+
+const PAGE = 'https://example.org/2026/hello-world';
+
+test('variants of one page URL normalise to one URI', () => {
+  const variants = [
+    'https://example.org/2026/hello-world',
+    'https://example.org/2026/hello-world/',
+    'HTTPS://Example.ORG/2026/hello-world',
+    'https://example.org:443/2026/hello-world',
+    'https://example.org/2026/hello-world#comments',
+    'https://example.org/2026/hello-world/?utm_source=feed&utm_medium=rss',
+    'https://example.org/2026/hello-world?fbclid=IwAR0abc',
+    'https://example.org/2026/hello-world?gclid=x&mc_eid=y&mc_cid=z',
+    'https://example.org/2026/hello-world/index.html',
+    'https://user:pw@example.org/2026/hello-world',
+    'https://example.org/2026/hello%2Dworld',
+  ];
+  for (const v of variants) assert.equal(normaliseUri(v), PAGE, v);
+});
+
+test('remaining query parameters are kept and sorted, so their order does not split a thread', () => {
+  assert.equal(normaliseUri('https://example.org/p?b=2&a=1&utm_campaign=x'), 'https://example.org/p?a=1&b=2');
+  assert.equal(normaliseUri('https://example.org/p?a=1&b=2'), 'https://example.org/p?a=1&b=2');
+  assert.notEqual(normaliseUri('https://example.org/p?page=2'), normaliseUri('https://example.org/p'));
+});
+
+test('normalisation options merge schemes, hosts and queries when a site asks for it', () => {
+  const opts = {
+    ...DEFAULT_CONFIG.uri,
+    upgradeHttp: true,
+    dropQuery: true,
+    hostAliases: { 'www.example.org': 'example.org' },
+  };
+  assert.equal(normaliseUri('http://www.example.org/p/?page=2', opts), 'https://example.org/p');
+  const keep = { ...DEFAULT_CONFIG.uri, trailingSlash: 'keep' as const };
+  assert.notEqual(normaliseUri('https://example.org/p/', keep), normaliseUri('https://example.org/p', keep));
+  assert.equal(normaliseUri('https://example.org/', keep), 'https://example.org/');
+  assert.equal(normaliseUri('https://example.org'), 'https://example.org/');
+});
+
+test('URIs that are not absolute http(s) addresses are refused', () => {
+  for (const bad of [
+    '',
+    '/relative/path',
+    'javascript:alert(1)',
+    'data:text/html,<script>',
+    'file:///etc/passwd',
+    'ftp://example.org/x',
+    'https://example.org/a\u0000b',
+    'https://example.org/a b',
+    'https://example.org/\n',
+    `https://example.org/${'a'.repeat(3000)}`,
+  ]) {
+    assert.throws(() => normaliseUri(bad), UriError, JSON.stringify(bad.slice(0, 40)));
+  }
+});
+
+test('thread ids are readable, filesystem-safe, deterministic and distinct for distinct pages', () => {
+  const id = threadIdOf(PAGE);
+  assert.match(id, THREAD_ID);
+  assert.equal(id, threadIdOf(PAGE));
+  assert.ok(id.startsWith('example-org-2026-hello-world-'), id);
+  const long = threadIdOf(`https://example.org/${'very-long-segment/'.repeat(20)}`);
+  assert.match(long, THREAD_ID);
+  assert.ok(long.length <= 48 + 1 + 32);
+  const weird = threadIdOf('https://example.org/%E2%98%83/../?q=1');
+  assert.match(weird, THREAD_ID);
+  // Pages whose slugs collide still get different ids.
+  assert.notEqual(threadIdOf('https://example.org/a-b'), threadIdOf('https://example.org/a/b'));
+  const seen = new Set<string>();
+  for (let i = 0; i < 2000; i++) seen.add(threadIdOf(`https://example.org/p?n=${i}`));
+  assert.equal(seen.size, 2000);
+});
+
+function record(text: string, over: Partial<CommentRecord> = {}): CommentRecord {
+  return {
+    v: 1,
+    parent: null,
+    author: 'Ann',
+    email: 'ann@example.org',
+    website: null,
+    text,
+    status: 'approved',
+    created: new Date(T0).toISOString(),
+    edited: null,
+    deleted: null,
+    ip: '203.0.113.0/24',
+    ipHash: 'abc',
+    nonce: null,
+    textHash: textHashOf(text),
+    ...over,
+  };
+}
+
+const META = { uri: PAGE, title: 'Hello', created: new Date(T0).toISOString() };
+
+test('opening a data directory creates it with a secret that later opens keep', async (t) => {
+  const dir = path.join(tempDir(t), 'data');
+  const [a, b] = await Promise.all([CommentStore.open(dir), CommentStore.open(dir)]);
+  assert.equal(a.keys.hex('ip', 'x'), b.keys.hex('ip', 'x'), 'two racing first starts share one secret');
+  const secret = fs.readFileSync(path.join(dir, 'secret'));
+  assert.equal(secret.length, 32);
+  assert.equal(fs.statSync(path.join(dir, 'secret')).mode & 0o777, 0o600);
+  const c = await CommentStore.open(dir);
+  assert.equal(c.keys.hex('ip', 'x'), a.keys.hex('ip', 'x'));
+  assert.ok(fs.statSync(path.join(dir, 'threads')).isDirectory());
+});
+
+test('a comment is one pretty-printed JSON file in its thread, with the thread recorded once', async (t) => {
+  const dir = tempDir(t);
+  const store = await CommentStore.open(dir, { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  const r = await store.addComment(threadId, META, record('first'), { duplicateWindowMs: 0 });
+  assert.equal(r.created, true);
+  assert.equal(r.stem, '20261126T100000Z-0');
+  const file = path.join(dir, 'threads', threadId, `${r.stem}.json`);
+  const onDisk = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(onDisk.text, 'first');
+  assert.ok(fs.readFileSync(file, 'utf8').includes('\n  "text": "first",\n'), 'readable with cat');
+  await store.addComment(threadId, { ...META, title: 'Another title' }, record('second'), {
+    duplicateWindowMs: 0,
+  });
+  assert.deepEqual(await store.threadMeta(threadId), META);
+  assert.deepEqual(
+    (await store.comments(threadId)).map((c) => c.record.text),
+    ['first', 'second'],
+  );
+});
+
+test('a comment posted again with the same nonce is returned, not stored twice, even from a fresh process state', async (t) => {
+  const dir = tempDir(t);
+  const threadId = threadIdOf(PAGE);
+  const store = await CommentStore.open(dir, { clock: () => T0 });
+  const first = await store.addComment(threadId, META, record('once', { nonce: 'n1' }), {
+    duplicateWindowMs: 0,
+  });
+  const again = await store.addComment(threadId, META, record('once', { nonce: 'n1' }), {
+    duplicateWindowMs: 0,
+  });
+  assert.equal(again.created, false);
+  assert.equal(again.stem, first.stem);
+  // An hour later (outside the recent-nonce window), a new store object still finds it through the spool key.
+  const later = await CommentStore.open(dir, { clock: () => T0 + 3600_000 });
+  const late = await later.addComment(threadId, META, record('once', { nonce: 'n1' }), {
+    duplicateWindowMs: 0,
+  });
+  assert.equal(late.created, false);
+  assert.equal(late.stem, first.stem);
+  await assert.rejects(
+    store.addComment(threadId, META, record('different text', { nonce: 'n1' }), { duplicateWindowMs: 0 }),
+    (e) => e instanceof StoreError && e.code === 'nonce-reused',
+  );
+  assert.equal((await store.comments(threadId)).length, 1);
+});
+
+test('the same text in one thread within the window is refused, also when the attempts race', async (t) => {
+  const store = await CommentStore.open(tempDir(t), { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) =>
+      store.addComment(threadId, META, record(i % 2 ? 'Great post!' : 'great   POST!'), {
+        duplicateWindowMs: 600_000,
+      }),
+    ),
+  );
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) {
+    if (r.status === 'rejected') assert.ok(r.reason instanceof StoreError && r.reason.code === 'duplicate');
+  }
+});
+
+test('a reply must name a parent in the same thread that is not deleted', async (t) => {
+  const store = await CommentStore.open(tempDir(t), { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  const parent = await store.addComment(threadId, META, record('parent'), { duplicateWindowMs: 0 });
+  const ok = await store.addComment(threadId, META, record('child', { parent: parent.stem }), {
+    duplicateWindowMs: 0,
+  });
+  assert.equal(ok.record.parent, parent.stem);
+  await assert.rejects(
+    store.addComment(threadId, META, record('orphan', { parent: '20200101T000000Z-0' }), {
+      duplicateWindowMs: 0,
+    }),
+    (e) => e instanceof StoreError && e.code === 'parent-not-found',
+  );
+  await store.updateComment(threadId, parent.stem, (c) => ({ ...c, status: 'deleted' }));
+  await assert.rejects(
+    store.addComment(threadId, META, record('late', { parent: parent.stem }), { duplicateWindowMs: 0 }),
+    (e) => e instanceof StoreError && e.code === 'parent-not-found',
+  );
+});
+
+test('one voter counts once per comment however many likes race, and the count is the number of vote files', async (t) => {
+  const dir = tempDir(t);
+  const store = await CommentStore.open(dir, { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  const c = await store.addComment(threadId, META, record('likeable'), { duplicateWindowMs: 0 });
+  const same = await Promise.all(Array.from({ length: 50 }, () => store.vote(threadId, c.stem, 'voter-a')));
+  assert.equal(same.filter(Boolean).length, 1);
+  const many = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => store.vote(threadId, c.stem, `voter-${i}`)),
+  );
+  assert.equal(many.filter(Boolean).length, 20);
+  assert.equal(await store.likesOf(threadId, c.stem), 21);
+  const votesDir = path.join(dir, 'threads', threadId, '.votes', c.stem);
+  assert.equal(fs.readdirSync(votesDir).filter((n) => !n.startsWith('.')).length, 21);
+  assert.deepEqual([...(await store.likes(threadId))], [[c.stem, 21]]);
+});
+
+test('updates rewrite the record whole and leave a thread of other records alone', async (t) => {
+  const store = await CommentStore.open(tempDir(t), { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  const a = await store.addComment(threadId, META, record('a'), { duplicateWindowMs: 0 });
+  await store.addComment(threadId, META, record('b'), { duplicateWindowMs: 0 });
+  const updated = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      store.updateComment(threadId, a.stem, (c) => ({ ...c, text: `${c.text}${i % 10}` })),
+    ),
+  );
+  assert.ok(updated.every((u) => u !== null));
+  const final = await store.comment(threadId, a.stem);
+  assert.equal(final?.text.length, 21, 'every read-modify-write saw the one before it');
+  assert.equal(await store.updateComment(threadId, '20200101T000000Z-0', (c) => c), null);
+  assert.equal(await store.comment('no-such-thread-00000000000000000000000000000000', a.stem), null);
+});
+
+test('a missing thread reads as empty and is not created by reading', async (t) => {
+  const dir = tempDir(t);
+  const store = await CommentStore.open(dir);
+  const threadId = threadIdOf('https://example.org/never-commented');
+  assert.deepEqual(await store.comments(threadId), []);
+  assert.deepEqual([...(await store.likes(threadId))], []);
+  assert.equal(await store.threadMeta(threadId), null);
+  assert.equal(fs.existsSync(path.join(dir, 'threads', threadId)), false);
+});
+
+test('run-time settings are kept in settings.json and read back', async (t) => {
+  const dir = tempDir(t);
+  const store = await CommentStore.open(dir);
+  assert.deepEqual(await store.settings(), {});
+  await store.saveSettings({ moderation: 'all' });
+  assert.deepEqual(await store.settings(), { moderation: 'all' });
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'settings.json'), 'utf8')).moderation, 'all');
+});
