@@ -32,6 +32,7 @@ import {
   runWorkers,
 } from './lib/procs.js';
 import { Scratch } from './lib/scratch.js';
+import { type ServiceResult, serviceBench } from './lib/service.js';
 import { type SpoolListResult, spoolList } from './lib/spool-list.js';
 import { fmtRate, fmtRatio, fmtSeconds, median } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
@@ -464,6 +465,7 @@ async function main(): Promise<void> {
     { id: 'contention', tags: ['same-second'] },
     { id: 'naive', tags: ['same-second'] },
     { id: 'spool-list', tags: ['spool'] },
+    { id: 'service', tags: ['http'] },
   ];
   if (cli.list) {
     for (const c of allCases)
@@ -562,6 +564,18 @@ async function main(): Promise<void> {
     listed = await spoolList(scratch.fresh('spool-list'), records);
     progress(
       `[spool] readdir ${listed.readdirMs.toFixed(1)} ms, newest 50 ${listed.newest50Ms.toFixed(1)} ms`,
+    );
+  }
+  let service: ServiceResult | undefined;
+  if (runSpecial('service')) {
+    const posts = cli.quick ? 400 : 2000;
+    progress(
+      `[service] ${posts} durable POSTs with 32 connections, then GETs of a 200-comment page (autocannon)`,
+    );
+    service = await serviceBench(scratch.fresh('service'), posts, cli.quick ? 3 : 8);
+    progress(
+      `[service] POST ${fmtRate(service.postRate)}/s vs createUnique ${fmtRate(service.libraryRate)}/s; ` +
+        `GET ${fmtRate(service.getRate)}/s vs bare ${fmtRate(service.bareRate)}/s`,
     );
   }
   progress(`bench: removing ${root}`);
@@ -691,6 +705,22 @@ async function main(): Promise<void> {
     say();
     say(sameSecondTable(sameSecond));
     say();
+  }
+  if (service) {
+    say('## The comment service (issue 5): HTTP on loopback, autocannon, same run');
+    say();
+    say('| what | req/s | ratio | target |');
+    say('|---|--:|--:|---|');
+    say(
+      `| durable POST /api/comments, 32 connections (${service.posts} comments) | ${fmtRate(service.postRate)} | ` +
+        `${fmtRatio(service.postRate / service.libraryRate)} of createUnique with 32 in flight (${fmtRate(service.libraryRate)}/s) | >= 0.7 |`,
+    );
+    say(
+      `| GET /api/comments, a 200-comment page (${Math.round(service.threadBytes / 1024)} KiB), 10 connections | ` +
+        `${fmtRate(service.getRate)} | ${fmtRatio(service.getRate / service.bareRate)} of bare node:http with the same bytes (${fmtRate(service.bareRate)}/s) | >= 0.5 |`,
+    );
+    say();
+    if (service.non2xx > 0) say(`- ${service.non2xx} answers were not 2xx: the ratios above count only 2xx.`);
   }
   if (listed) {
     say(`## A spool of ${listed.records} records: the newest 50 without reading any record`);
