@@ -20,6 +20,8 @@ import {
 import { registerAdminRoutes } from './routes/admin.js';
 import { EDIT_TOKEN_HEADER, registerCommentRoutes } from './routes/comments.js';
 import { registerFeedRoutes } from './routes/feed.js';
+import { adminSession } from './routes/session.js';
+import { staticRoutes } from './routes/static.js';
 import { adminCommentSchema, problemResponses, publicCommentSchema } from './schemas.js';
 
 export interface LogOptions {
@@ -190,9 +192,13 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
     return payload;
   });
 
+  // The session plugin's hook turns an admin session cookie into the bearer token the admin routes check, so
+  // it must be registered before them.
+  await app.register(adminSession, { ctx });
   registerCommentRoutes(app, ctx);
   registerAdminRoutes(app, ctx);
   registerFeedRoutes(app, ctx);
+  await app.register(staticRoutes, { ctx });
 
   app.get<{ Querystring: { uri: string | string[] } }>(
     '/api/counts',

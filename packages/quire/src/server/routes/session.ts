@@ -1,0 +1,247 @@
+import { timingSafeEqual } from 'node:crypto';
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerContext } from '../context.js';
+import { clientKey } from '../ip.js';
+import { verifyPassword } from '../password.js';
+import { ProblemError } from '../problem.js';
+import { problemResponses } from '../schemas.js';
+
+/**
+ * Browser sessions for the admin page. POST /api/admin/session exchanges the owner's password for the same
+ * signed session token POST /api/admin/login gives API clients, but in a cookie the page's scripts cannot read
+ * (HttpOnly, SameSite=Strict, Path=/api/admin, Secure over https), plus a CSRF token that every state-changing
+ * request must echo in X-Quire-CSRF. POST /api/admin/logout ends the session: the cookie is cleared and the token
+ * is refused from then on (by this process, until it would have expired anyway).
+ *
+ * The admin routes themselves accept `Authorization: Bearer`; this plugin's onRequest hook turns a valid session
+ * cookie (with a valid CSRF token on POST/PUT/PATCH/DELETE) into that header, so they need no change. It is a
+ * non-encapsulated plugin for that reason: its hook must see every /api/admin request.
+ */
+
+export const SESSION_COOKIE = 'quire_admin';
+export const CSRF_HEADER = 'x-quire-csrf';
+const COOKIE_PATH = '/api/admin';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Routes of this plugin and the bearer login: the hook leaves them alone. */
+const OWN_ROUTES = new Set(['/api/admin/session', '/api/admin/logout', '/api/admin/login']);
+
+export interface SessionOptions {
+  ctx: ServerContext;
+  /** The session state to use; default a new one. */
+  sessions?: AdminSessions;
+}
+
+/** The value of cookie `name` in the request, or null. */
+export function readCookie(request: FastifyRequest, name: string): string | null {
+  const header = request.headers.cookie;
+  if (typeof header !== 'string') return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** The CSRF token of a session: an HMAC of its token, so it needs no storage and dies with the session. */
+export function csrfToken(ctx: ServerContext, sessionToken: string): string {
+  return ctx.keys.hex('admin', `csrf\0${sessionToken}`, 64);
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Epoch ms at which a session token (`a1-<expiry base 36>.<sig>`) expires; NaN if it has no such payload. */
+function expiryOf(token: string): number {
+  const m = /^a1-([0-9a-z]{1,12})\./.exec(token);
+  return m === null ? Number.NaN : Number.parseInt(m[1] as string, 36);
+}
+
+function unauthorized(detail: string): ProblemError {
+  return new ProblemError(401, 'unauthorized', detail, { 'www-authenticate': 'Bearer realm="quire"' });
+}
+
+function adminDisabled(): ProblemError {
+  return new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
+}
+
+const sessionAnswer = {
+  type: 'object',
+  required: ['csrfToken', 'expires'],
+  properties: {
+    csrfToken: {
+      type: 'string',
+      description: `send as ${CSRF_HEADER} with every POST, PUT, PATCH and DELETE`,
+    },
+    expires: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+/**
+ * The session state and checks, shared by the plugin's routes and its onRequest hook. One per app: it remembers
+ * the sessions ended by logging out.
+ */
+export class AdminSessions {
+  /** Tokens ended by a logout, with their expiry: refused until then, then forgotten. */
+  private readonly ended = new Map<string, number>();
+
+  constructor(readonly ctx: ServerContext) {}
+
+  private forgetExpired(): void {
+    const now = this.ctx.now();
+    for (const [t, exp] of this.ended) if (!(exp >= now)) this.ended.delete(t);
+  }
+
+  isEnded(token: string): boolean {
+    this.forgetExpired();
+    return this.ended.has(token);
+  }
+
+  end(token: string): void {
+    this.ended.set(token, expiryOf(token));
+    this.forgetExpired();
+  }
+
+  /** A session token that is genuine, unexpired and not logged out. */
+  live(token: string | null): token is string {
+    return token !== null && this.ctx.adminTokenValid(token) && !this.isEnded(token);
+  }
+
+  /** Throws 403 csrf-token-invalid unless the request carries the CSRF token of this session. */
+  checkCsrf(request: FastifyRequest, token: string): void {
+    const given = request.headers[CSRF_HEADER];
+    if (typeof given !== 'string' || !sameText(given, csrfToken(this.ctx, token))) {
+      throw new ProblemError(
+        403,
+        'csrf-token-invalid',
+        `send the session's CSRF token (from POST /api/admin/session) in ${CSRF_HEADER}`,
+      );
+    }
+  }
+
+  /**
+   * The onRequest hook: on /api/admin routes, a live session cookie (with its CSRF token unless the method is
+   * GET/HEAD/OPTIONS) becomes `Authorization: Bearer <token>` for the admin routes' check; a bearer token ended
+   * by logging out is refused.
+   */
+  readonly onRequest = async (request: FastifyRequest): Promise<void> => {
+    const path = request.url.split('?', 1)[0] as string;
+    if (!path.startsWith('/api/admin/') || OWN_ROUTES.has(path)) return;
+    const auth = request.headers.authorization;
+    if (typeof auth === 'string') {
+      const m = /^Bearer\s+(\S{1,512})$/i.exec(auth);
+      if (m !== null && this.isEnded(m[1] as string))
+        throw unauthorized('this session was ended by logging out');
+      return;
+    }
+    const token = readCookie(request, SESSION_COOKIE);
+    if (!this.live(token)) return; // the admin routes answer 401
+    if (!SAFE_METHODS.has(request.method)) this.checkCsrf(request, token);
+    request.headers = { authorization: `Bearer ${token}` };
+  };
+}
+
+const plugin: FastifyPluginAsync<SessionOptions> = async (app, opts) => {
+  const { ctx } = opts;
+  const { config } = ctx;
+  const tags = ['admin'];
+  const sessions = opts.sessions ?? new AdminSessions(ctx);
+
+  const setCookie = (request: FastifyRequest, reply: FastifyReply, value: string, maxAge: number) => {
+    const secure = request.protocol === 'https' ? '; Secure' : '';
+    reply.header(
+      'set-cookie',
+      `${SESSION_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`,
+    );
+  };
+
+  app.addHook('onRequest', sessions.onRequest);
+
+  app.post<{ Body: { password: string } }>(
+    '/api/admin/session',
+    {
+      schema: {
+        tags,
+        summary: 'Log in to the admin page: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token',
+        body: {
+          type: 'object',
+          required: ['password'],
+          additionalProperties: false,
+          properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
+        response: { 200: sessionAnswer, ...problemResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => {
+      if (config.adminPasswordHash === null) throw adminDisabled();
+      ctx.rateLimit('login', clientKey(request.ip));
+      if (!(await verifyPassword(request.body.password, config.adminPasswordHash))) {
+        request.log.warn('admin login failed');
+        throw new ProblemError(401, 'bad-password', 'wrong password');
+      }
+      const { token, expires } = ctx.adminToken();
+      setCookie(request, reply, token, config.adminSessionSeconds);
+      request.log.info('admin logged in');
+      return { csrfToken: csrfToken(ctx, token), expires };
+    },
+  );
+
+  app.get(
+    '/api/admin/session',
+    {
+      schema: {
+        tags,
+        summary: "The current admin session's CSRF token and expiry (401 when not logged in)",
+        response: { 200: sessionAnswer, ...problemResponses(401, 403, 429) },
+      },
+    },
+    async (request) => {
+      if (config.adminPasswordHash === null) throw adminDisabled();
+      const token = readCookie(request, SESSION_COOKIE);
+      if (!sessions.live(token)) throw unauthorized('not logged in');
+      return { csrfToken: csrfToken(ctx, token), expires: new Date(expiryOf(token)).toISOString() };
+    },
+  );
+
+  app.post(
+    '/api/admin/logout',
+    {
+      schema: {
+        tags,
+        summary: 'End the admin session (cookie with its CSRF token, or a bearer token)',
+        response: {
+          200: { type: 'object', required: ['loggedOut'], properties: { loggedOut: { type: 'boolean' } } },
+          ...problemResponses(403, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const token = readCookie(request, SESSION_COOKIE);
+      let loggedOut = false;
+      if (sessions.live(token)) {
+        sessions.checkCsrf(request, token);
+        sessions.end(token);
+        loggedOut = true;
+      }
+      const auth = request.headers.authorization;
+      const m = typeof auth === 'string' ? /^Bearer\s+(\S{1,512})$/i.exec(auth) : null;
+      if (m !== null && sessions.live(m[1] as string)) {
+        sessions.end(m[1] as string);
+        loggedOut = true;
+      }
+      setCookie(request, reply, '', 0);
+      if (loggedOut) request.log.info('admin logged out');
+      return { loggedOut };
+    },
+  );
+};
+
+// Not encapsulated (what fastify-plugin does): the hook must apply to the admin routes registered elsewhere.
+(plugin as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
+(plugin as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'quire-admin-session';
+
+/** Fastify plugin: `await app.register(adminSession, { ctx })`, before the admin routes. */
+export const adminSession = plugin;
