@@ -1,3 +1,4 @@
+import type { AdminComment, PublicComment } from '../api-types.js';
 import {
   type CommentRecord,
   type CommentStatus,
@@ -7,39 +8,7 @@ import {
 import type { StoredComment } from '../store/store.js';
 import { renderMarkdown } from './markdown.js';
 
-export interface PublicComment {
-  id: string;
-  parent: string | null;
-  author: string | null;
-  website: string | null;
-  text: string;
-  html: string;
-  created: string;
-  edited: string | null;
-  status: 'approved' | 'pending' | 'deleted';
-  likes: number;
-  replies: PublicComment[];
-}
-
-export interface AdminComment {
-  id: string;
-  threadId: string;
-  uri: string | null;
-  title: string | null;
-  parent: string | null;
-  author: string | null;
-  email: string | null;
-  website: string | null;
-  text: string;
-  html: string;
-  created: string;
-  edited: string | null;
-  deleted: string | null;
-  status: CommentStatus;
-  ip: string | null;
-  ipHash: string | null;
-  likes: number;
-}
+export type { AdminComment, PublicComment };
 
 /** The public face of a comment: never its e-mail or address. A hidden one is shown as a bare tombstone. */
 export function publicComment(

@@ -1,20 +1,7 @@
 /** The shapes of the quire HTTP API that the browser code reads (the server's schemas.ts is the contract). */
+import type { AdminComment, PublicComment } from '../api-types.js';
 
-export interface Comment {
-  id: string;
-  parent: string | null;
-  author: string | null;
-  website: string | null;
-  /** Markdown source. */
-  text: string;
-  /** Rendered and sanitised by the server: the only HTML the widget ever inserts. */
-  html: string;
-  created: string;
-  edited: string | null;
-  status: 'approved' | 'pending' | 'deleted';
-  likes: number;
-  replies: Comment[];
-}
+export type Comment = PublicComment;
 
 export interface ThreadPage {
   uri: string;
@@ -43,21 +30,4 @@ export interface Problem {
   retryAfter?: number;
 }
 
-export interface AdminComment {
-  id: string;
-  threadId: string;
-  uri: string | null;
-  title: string | null;
-  parent: string | null;
-  author: string | null;
-  email: string | null;
-  website: string | null;
-  text: string;
-  html: string;
-  created: string;
-  edited: string | null;
-  deleted: string | null;
-  status: 'approved' | 'pending' | 'spam' | 'deleted';
-  ip: string | null;
-  likes: number;
-}
+export type { AdminComment };
