@@ -1,7 +1,6 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
 import {
   type CommentRecord,
-  type CommentStatus,
   formatCommentId,
   type ThreadMeta,
 } from '../store/records.js';
