@@ -1,9 +1,5 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
-import {
-  type CommentRecord,
-  formatCommentId,
-  type ThreadMeta,
-} from '../store/records.js';
+import { type CommentRecord, formatCommentId, type ThreadMeta } from '../store/records.js';
 import type { StoredComment } from '../store/store.js';
 import { renderMarkdown } from './markdown.js';
 
