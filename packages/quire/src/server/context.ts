@@ -12,6 +12,8 @@ export class ServerContext {
   readonly writeOrigins: Set<string>;
   /** Set when shutdown begins: answers then carry `Connection: close`, so keep-alive clients let go. */
   closing = false;
+  /** The last form token issued: tokens issued in the same millisecond are the same bytes (an HMAC). */
+  private lastForm: { issued: number; token: string } | undefined;
 
   constructor(
     readonly config: QuireConfig,
@@ -65,8 +67,11 @@ export class ServerContext {
   formToken(): { formToken: string; notBefore: string; expires: string } {
     const issued = this.now();
     const spam = this.config.spam;
+    if (this.lastForm?.issued !== issued) {
+      this.lastForm = { issued, token: this.keys.sign('form', `f1-${issued.toString(36)}`) };
+    }
     return {
-      formToken: this.keys.sign('form', `f1-${issued.toString(36)}`),
+      formToken: this.lastForm.token,
       notBefore: new Date(issued + spam.minComposeSeconds * 1000).toISOString(),
       expires: new Date(issued + spam.formTokenMaxAgeSeconds * 1000).toISOString(),
     };

@@ -41,7 +41,8 @@ const BARE_LINK = /\b(?:https?:\/\/|www\.)[^\s<>()]+/gi;
  * in the source (a bare address is not a link in CommonMark, but it is what link spam mostly is).
  */
 export function countLinks(text: string): number {
-  const rendered = (renderMarkdown(text).match(/<a /g) ?? []).length;
+  // A CommonMark link, autolink or reference needs a `[` or a `<`: without either there is nothing to render.
+  const rendered = /[[<]/.test(text) ? (renderMarkdown(text).match(/<a /g) ?? []).length : 0;
   const bare = (text.match(BARE_LINK) ?? []).length;
   return Math.max(rendered, bare);
 }

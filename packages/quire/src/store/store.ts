@@ -3,15 +3,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   acquireLock,
+  acquireLockSync,
   createExclusive,
-  formatStamp,
   isQuireError,
+  type Lock,
   openSpool,
+  parseName,
   readComplete,
   replaceFile,
   type Spool,
   sweepTemps,
 } from '@quire/fs';
+import { Fresh, type Stamp, settled, stampOf, unchanged } from './fresh.js';
 import {
   COMMENT_STEM,
   type CommentRecord,
@@ -34,7 +37,8 @@ import { THREAD_ID } from './uri.js';
  *   DATA/threads/<threadId>/        one spool per page; each comment one file <YYYYMMDDTHHMMSSZ-N>.json
  *   DATA/threads/<threadId>/.thread.json              the page's URI and title, created once
  *   DATA/threads/<threadId>/.votes/<stem>/<voter>     one file per like, created exclusively
- *   DATA/threads/<threadId>/.post.lock                byte-range locks: one per text hash (duplicate check)
+ *   DATA/threads/<threadId>/.post.lock                byte-range locks: one per text hash (duplicate check) and
+ *                                                     one per nonce (retried POSTs)
  */
 export interface StoreOptions {
   /** Epoch milliseconds; default Date.now. Names new records and stamps them. */
@@ -79,12 +83,24 @@ export interface Settings {
 }
 
 const SUFFIX = '.json';
-/** A retried POST is recognised by its nonce among the comments of at least this many recent ms. */
-const NONCE_WINDOW_MS = 15 * 60 * 1000;
 const READ_CONCURRENCY = 32;
-const MAX_INDEXED_THREADS = 10_000;
+/** Up to this many new names, the index reads them synchronously (see refreshIndex). */
+const SYNC_READS = 64;
+/** Nonce locks live in the upper half of `.post.lock`'s 32-bit offsets, text locks in the lower half. */
+const NONCE_LOCKS = 2 ** 31;
+/** Summaries kept for the nonce and duplicate checks, over all threads (about 200 bytes each). */
+const MAX_SUMMARIES = 200_000;
+/** Bytes of comment files kept parsed in thread views, over all threads. */
+const MAX_VIEW_BYTES = 64 * 1024 * 1024;
+/** Threads with a view or an index kept (views of pages without comments weigh nothing, but count). */
+const MAX_THREADS = 10_000;
+/**
+ * A view older than this is read again even if no stamp changed: the stamps cannot see a file edited in place
+ * by hand, and a network filesystem's attribute cache or a clock stepped back can hide a change from them.
+ */
+const MAX_VIEW_AGE_MS = 30_000;
 
-/** What the duplicate and nonce checks need of a recent comment. */
+/** What the duplicate and nonce checks need of a comment. */
 interface Summary {
   textHash: string;
   nonce: string | null;
@@ -96,9 +112,34 @@ function summarise(r: CommentRecord): Summary {
   return { textHash: r.textHash, nonce: r.nonce, status: r.status, created: Date.parse(r.created) };
 }
 
+/** A 31-bit offset from a hash of `s`. */
+function lockHash(s: string): number {
+  return createHash('sha256').update(s).digest().readUInt32BE(0) >>> 1;
+}
+
 /** One byte of `.post.lock` per text hash (31-bit offset): identical texts exclude each other, others do not. */
 function textLockOffset(textHash: string): number {
-  return createHash('sha256').update(textHash).digest().readUInt32BE(0) >>> 1;
+  return lockHash(textHash);
+}
+
+/** One byte of `.post.lock` per nonce, above every text lock's byte. */
+function nonceLockOffset(nonce: string): number {
+  return NONCE_LOCKS + lockHash(nonce);
+}
+
+/**
+ * A byte of `.post.lock`. Uncontended (nearly always: only the same nonce or text contends), one try on the
+ * spot: an open of a file in the cache and an fcntl, microseconds, where the threadpool would queue the open
+ * behind the fsyncs of other posts. Contended, the usual wait, which blocks nothing.
+ */
+async function postLock(file: string, offset: number): Promise<Lock> {
+  const range = { offset, length: 1 };
+  try {
+    return acquireLockSync(file, { range, timeoutMs: 0 });
+  } catch (err) {
+    if (!isQuireError(err, 'ERR_LOCK_TIMEOUT')) throw err;
+  }
+  return acquireLock(file, { range });
 }
 
 function isMissing(err: unknown): boolean {
@@ -112,6 +153,21 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** readdir, [] if the directory does not exist. */
+async function namesIn(dir: string): Promise<string[]> {
+  try {
+    return await fs.promises.readdir(dir);
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw err;
+  }
+}
+
+/** Vote files in a comment's vote directory: dot names are temps, never votes. */
+async function countVotes(dir: string): Promise<number> {
+  return (await namesIn(dir)).filter((n) => !n.startsWith('.')).length;
 }
 
 /** Maps over items with at most `n` promises in flight, keeping the order. */
@@ -128,6 +184,49 @@ async function mapLimit<T, R>(items: readonly T[], n: number, fn: (item: T) => P
   return out;
 }
 
+/**
+ * A thread as one reader saw it: every comment, the like counts and the page. Shared by every request until
+ * a file of the thread changes, so it is frozen; `version` tells derived caches (rendered pages) apart.
+ */
+export interface ThreadView {
+  readonly threadId: string;
+  /** Every parsable comment, in id order. */
+  readonly comments: readonly StoredComment[];
+  /** The same comments by stem. */
+  readonly byStem: ReadonlyMap<string, CommentRecord>;
+  /** Likes of every comment that has any. */
+  readonly likes: ReadonlyMap<string, number>;
+  readonly meta: ThreadMeta | null;
+  /** Different for every load of any thread in this process. */
+  readonly version: number;
+}
+
+interface ViewEntry {
+  view: ThreadView;
+  /** Taken before the reads they vouch for: the thread directory, `.votes`, and each `.votes/<stem>`. */
+  stamps: Stamp[];
+  /** All stamps were old enough when the load began (fresh.ts, settled): a later change must change one. */
+  settled: boolean;
+  loadedAt: number;
+  bytes: number;
+}
+
+/** The nonce and duplicate checks' picture of one thread: a summary of every comment, by stem. */
+interface ThreadIndex {
+  sums: Map<string, Summary>;
+  /** Stems by nonce, of the summaries that have one. */
+  byNonce: Map<string, string>;
+  /** Names that are not records of the spool (hand-made), so they are not parsed again on every post. */
+  strays: Set<string>;
+  refresh: Fresh<void>;
+  /** A refresh has completed: the index has every comment listed since this process started. */
+  built: boolean;
+  /** Dropped from the store's map (posts in flight may still use it): no longer counted. */
+  evicted: boolean;
+}
+
+let versions = 0;
+
 export class CommentStore {
   readonly dataDir: string;
   readonly threadsDir: string;
@@ -135,13 +234,14 @@ export class CommentStore {
   readonly durable: boolean;
   private readonly clock: () => number;
   private readonly spools = new Map<string, Spool>();
-  /**
-   * Per thread, summaries of the comments named within the recent window, so a new comment's duplicate and
-   * nonce checks read only the files that appeared since the last post (by any process) instead of the whole
-   * window. A hit is confirmed by reading the file again, so a stale summary (another process edited or
-   * deleted the comment) can never refuse a comment wrongly.
-   */
-  private readonly recentIndex = new Map<string, Map<string, Summary>>();
+  /** Per thread, a summary of every comment, for the nonce and duplicate checks (least recently used first). */
+  private readonly indexes = new Map<string, ThreadIndex>();
+  private indexedSums = 0;
+  /** Per thread, the last view loaded and the stamps that vouch for it (least recently used first). */
+  private readonly views = new Map<string, ViewEntry>();
+  private viewBytes = 0;
+  private readonly viewLoads = new Map<string, Fresh<ViewEntry>>();
+  private settingsCache: { stamps: Stamp[]; settled: boolean; value: Settings } | undefined;
 
   private constructor(dataDir: string, secret: Buffer, opts: StoreOptions) {
     this.dataDir = dataDir;
@@ -219,17 +319,116 @@ export class CommentStore {
     return (await fs.promises.readdir(this.threadsDir)).filter((n) => THREAD_ID.test(n));
   }
 
-  /** Every comment of a thread in id order ([] if there is no such thread). Unparsable files are skipped. */
+  /**
+   * Every comment of a thread in id order ([] if there is no such thread), or the given ones. Unparsable files
+   * are skipped. The records are shared with other readers: do not modify them.
+   */
   async comments(threadId: string, stems?: readonly string[]): Promise<StoredComment[]> {
+    if (stems === undefined) return [...(await this.view(threadId)).comments];
     const spool = await this.spool(threadId);
     if (spool === null) return [];
-    const ids = stems === undefined ? await spool.ids() : stems.map((s) => `${s}${SUFFIX}`);
-    const read = await mapLimit(ids, READ_CONCURRENCY, async (id) => {
-      const buf = await spool.get(id);
+    return this.readRecords(spool, stems);
+  }
+
+  private async readRecords(spool: Spool, stems: readonly string[]): Promise<StoredComment[]> {
+    const read = await mapLimit(stems, READ_CONCURRENCY, async (stem) => {
+      const buf = await spool.get(`${stem}${SUFFIX}`);
       const record = buf === null ? null : parseRecord(buf);
-      return record === null ? null : { stem: id.slice(0, -SUFFIX.length), record };
+      return record === null ? null : { stem, record };
     });
     return read.filter((c): c is StoredComment => c !== null);
+  }
+
+  /**
+   * The whole thread as it is on disk now: every comment, the like counts and the page. Served from memory
+   * while the stamps it was read under are unchanged (fresh.ts), else read again; concurrent callers share one
+   * read, and never one that began before their call, so a comment acknowledged before the call is in it.
+   */
+  async view(threadId: string): Promise<ThreadView> {
+    const dir = this.threadDir(threadId);
+    const entry = this.views.get(threadId);
+    if (entry?.settled && Date.now() - entry.loadedAt < MAX_VIEW_AGE_MS && entry.stamps.every(unchanged)) {
+      // Least recently used goes first.
+      this.views.delete(threadId);
+      this.views.set(threadId, entry);
+      return entry.view;
+    }
+    let load = this.viewLoads.get(threadId);
+    if (load === undefined) {
+      load = new Fresh(
+        () => this.loadView(threadId, dir),
+        () => this.viewLoads.delete(threadId),
+      );
+      this.viewLoads.set(threadId, load);
+    }
+    return (await load.get()).view;
+  }
+
+  private async loadView(threadId: string, dir: string): Promise<ViewEntry> {
+    const started = Date.now();
+    const votesDir = path.join(dir, '.votes');
+    // Every stamp is taken before what it vouches for is read: a change after it either shows in the read or
+    // changes the stamp. Making `.votes` changes the thread directory, making `.votes/<stem>` changes `.votes`,
+    // a vote changes its `.votes/<stem>`: while `.votes` is missing, the thread directory's stamp covers it.
+    const stamps = [stampOf(dir)];
+    const votesStamp = stampOf(votesDir);
+    if (votesStamp.st !== undefined) stamps.push(votesStamp);
+    let comments: StoredComment[] = [];
+    const likes = new Map<string, number>();
+    let meta: ThreadMeta | null = null;
+    let bytes = 0;
+    const spool = stamps[0]?.st === undefined ? null : await this.spool(threadId);
+    if (spool !== null) {
+      const [ids, voted, metaBuf] = await Promise.all([
+        spool.ids(),
+        namesIn(votesDir).then((names) => names.filter((n) => !n.startsWith('.'))),
+        readComplete(path.join(dir, '.thread.json')),
+      ]);
+      meta = parseThreadMeta(metaBuf);
+      for (const stem of voted) stamps.push(stampOf(path.join(votesDir, stem)));
+      const [read, counts] = await Promise.all([
+        mapLimit(ids, READ_CONCURRENCY, async (id) => {
+          const buf = await spool.get(id);
+          const record = buf === null ? null : parseRecord(buf);
+          if (record === null) return null;
+          bytes += (buf as Buffer).length;
+          return Object.freeze({ stem: id.slice(0, -SUFFIX.length), record: Object.freeze(record) });
+        }),
+        mapLimit(voted, READ_CONCURRENCY, (stem) => countVotes(path.join(votesDir, stem))),
+      ]);
+      comments = read.filter((c): c is StoredComment => c !== null);
+      voted.forEach((stem, i) => {
+        const n = counts[i] ?? 0;
+        if (n > 0) likes.set(stem, n);
+      });
+    }
+    const entry: ViewEntry = {
+      view: Object.freeze({
+        threadId,
+        comments: Object.freeze(comments),
+        byStem: new Map(comments.map((c) => [c.stem, c.record])),
+        likes,
+        meta,
+        version: ++versions,
+      }),
+      stamps,
+      settled: settled(stamps, started),
+      loadedAt: started,
+      bytes,
+    };
+    const old = this.views.get(threadId);
+    if (old !== undefined) {
+      this.views.delete(threadId);
+      this.viewBytes -= old.bytes;
+    }
+    this.views.set(threadId, entry);
+    this.viewBytes += bytes;
+    for (const [id, e] of this.views) {
+      if ((this.viewBytes <= MAX_VIEW_BYTES && this.views.size <= MAX_THREADS) || id === threadId) break;
+      this.views.delete(id);
+      this.viewBytes -= e.bytes;
+    }
+    return entry;
   }
 
   /** Stems of a thread's comments, in id order, optionally newest first and limited. Names only. */
@@ -247,15 +446,25 @@ export class CommentStore {
   }
 
   /**
-   * Adds a comment. Under the lock of its text (a byte-range lock on `.post.lock` chosen by the text hash, so two
-   * identical comments racing from two processes cannot both pass the duplicate check, while different comments
-   * proceed in parallel and share fsyncs), in this order:
-   * 1. a recent comment with the same nonce is this request's earlier attempt: returned as is (created: false),
-   *    or 'nonce-reused' if its text differs;
+   * Adds a comment. Under the lock of its nonce and, when the duplicate check is on, of its text (byte-range
+   * locks on `.post.lock`: a retry racing its first attempt, or two identical comments racing, from any
+   * processes, are serialised, while different comments proceed in parallel and share fsyncs), in this order:
+   * 1. a comment with the same nonce is this request's earlier attempt: returned as is (created: false), or
+   *    'nonce-reused' if its text differs;
    * 2. the same text within the duplicate window: 'duplicate';
    * 3. the parent must exist in this thread and be neither deleted nor spam: 'parent-not-found';
-   * 4. spool.append with the nonce as idempotency key, so even a retry after the window (or from a process
-   *    that crashed after publishing) gets the first comment back.
+   * 4. one durable createUnique (spool.append): the file and its name are fsynced before this resolves.
+   *
+   * Retries are recognised by the records themselves (each keeps its nonce's HMAC), not by a marker made
+   * durable ahead of the record, so a post costs one durable publish. Two ways to know there is no earlier
+   * comment with this nonce (nonceClaimed says why each is sound):
+   * - the exact one: a summary of every comment of the thread, brought up to date by a directory listing begun
+   *   after the nonce's lock was granted (whoever published with this nonce held that lock until its link(2)
+   *   was done, so the listing has the name, in any process, at any later time, and after a crash: a record
+   *   that survived is found, one that did not was never acknowledged);
+   * - the fast one, taken when the post creates the nonce's claim `.nonces/<sha256>`: the comments listed
+   *   once since this process started, without a listing per post.
+   * Hits are confirmed by reading the file.
    */
   async addComment(
     threadId: string,
@@ -264,27 +473,40 @@ export class CommentStore {
     opts: AddCommentOptions,
   ): Promise<AddResult> {
     const spool = await this.ensureThread(threadId, meta);
-    const lock = await acquireLock(path.join(spool.dir, '.post.lock'), {
-      range: { offset: textLockOffset(record.textHash), length: 1 },
-    });
+    const lockFile = path.join(spool.dir, '.post.lock');
+    const locks: Lock[] = [];
     try {
-      const now = this.clock();
-      const windowMs = Math.max(opts.duplicateWindowMs, record.nonce === null ? 0 : NONCE_WINDOW_MS);
-      const recent = windowMs > 0 ? await this.recent(threadId, spool.dir, now - windowMs) : new Map();
+      // Text before nonce, and the nonce lock last: whoever holds it waits for no other lock, so no cycles.
+      if (opts.duplicateWindowMs > 0) locks.push(await postLock(lockFile, textLockOffset(record.textHash)));
+      if (record.nonce !== null) locks.push(await postLock(lockFile, nonceLockOffset(record.nonce)));
+      let index: ThreadIndex | undefined;
+      /** Whether `index` was brought up to date by a listing begun after every lock was granted. */
+      let listed = false;
       if (record.nonce !== null) {
-        for (const [stem, sum] of recent) {
-          if (sum.nonce !== record.nonce) continue;
+        // A claim made now spares the listing; an index built once in this process still has to exist.
+        listed = !nonceClaimed(spool.dir, record.nonce);
+        index = await this.index(threadId, spool, listed);
+        for (let stem = index.byNonce.get(record.nonce); stem !== undefined; ) {
           const earlier = await this.comment(threadId, stem);
-          if (earlier !== null) return this.replay({ stem, record: earlier }, record);
+          if (earlier === null) this.dropSummary(index, stem);
+          else {
+            this.setSummary(index, stem, summarise(earlier));
+            if (earlier.nonce === record.nonce) return this.replay({ stem, record: earlier }, record);
+          }
+          // Edited by hand to another nonce, or gone: another file may still have this nonce.
+          const next = index.byNonce.get(record.nonce);
+          stem = next === stem ? undefined : next;
         }
       }
       if (opts.duplicateWindowMs > 0) {
-        const since = now - opts.duplicateWindowMs;
-        for (const [stem, sum] of recent) {
+        // Other processes' recent comments: a listing begun after the text's lock was granted.
+        if (!listed || index === undefined) index = await this.index(threadId, spool, true);
+        const since = this.clock() - opts.duplicateWindowMs;
+        for (const [stem, sum] of index.sums) {
           if (sum.textHash !== record.textHash || sum.status === 'deleted' || sum.created < since) continue;
           const current = await this.comment(threadId, stem);
           if (current === null) continue;
-          recent.set(stem, summarise(current));
+          this.setSummary(index, stem, summarise(current));
           if (current.textHash === record.textHash && current.status !== 'deleted') {
             throw new StoreError('duplicate', 'the same text was posted to this page a moment ago');
           }
@@ -296,20 +518,12 @@ export class CommentStore {
           throw new StoreError('parent-not-found', 'the comment replied to does not exist on this page');
         }
       }
-      const r = await spool.append(
-        serialiseRecord(record),
-        record.nonce === null ? {} : { key: record.nonce },
-      );
+      const r = await spool.append(serialiseRecord(record));
       const stem = r.id.slice(0, -SUFFIX.length);
-      if (r.created) {
-        if (windowMs > 0) recent.set(stem, summarise(record));
-        return { stem, record, created: true };
-      }
-      const earlier = await this.comment(threadId, stem);
-      if (earlier === null) throw new StoreError('not-found', 'the earlier comment with this nonce is gone');
-      return this.replay({ stem, record: earlier }, record);
+      if (index !== undefined) this.setSummary(index, stem, summarise(record));
+      return { stem, record, created: true };
     } finally {
-      await lock.release();
+      for (const lock of locks.reverse()) lock.releaseSync();
     }
   }
 
@@ -320,33 +534,122 @@ export class CommentStore {
     return { stem: earlier.stem, record: earlier.record, created: false };
   }
 
-  /**
-   * Summaries of the thread's comments named at or after `sinceMs` (to the second): the in-memory index, brought
-   * up to date with one readdir and reads of the names it has not seen yet.
-   */
-  private async recent(threadId: string, dir: string, sinceMs: number): Promise<Map<string, Summary>> {
-    let index = this.recentIndex.get(threadId);
-    if (index === undefined) {
-      if (this.recentIndex.size >= MAX_INDEXED_THREADS) {
-        this.recentIndex.delete(this.recentIndex.keys().next().value as string);
+  private setSummary(index: ThreadIndex, stem: string, sum: Summary): void {
+    const old = index.sums.get(stem);
+    if (old === undefined && !index.evicted) this.indexedSums++;
+    if (old?.nonce != null && old.nonce !== sum.nonce && index.byNonce.get(old.nonce) === stem) {
+      index.byNonce.delete(old.nonce);
+    }
+    index.sums.set(stem, sum);
+    // The first comment with a nonce keeps it (only a hand edit can give two comments one nonce).
+    if (sum.nonce !== null && !index.byNonce.has(sum.nonce)) index.byNonce.set(sum.nonce, stem);
+  }
+
+  private dropSummary(index: ThreadIndex, stem: string): void {
+    const old = index.sums.get(stem);
+    if (old === undefined) return;
+    index.sums.delete(stem);
+    if (!index.evicted) this.indexedSums--;
+    if (old.nonce === null || index.byNonce.get(old.nonce) !== stem) return;
+    index.byNonce.delete(old.nonce);
+    // Another comment with that nonce (hand edits) takes its place.
+    for (const [s, sum] of index.sums) {
+      if (sum.nonce === old.nonce) {
+        index.byNonce.set(old.nonce, s);
+        break;
       }
-      index = new Map();
-      this.recentIndex.set(threadId, index);
     }
-    const floor = formatStamp(Math.max(0, sinceMs));
-    const present = new Set<string>();
-    const unseen: string[] = [];
-    for (const name of await fs.promises.readdir(dir)) {
-      // Record names start with their UTC stamp, so string order of the first 16 characters is time order.
-      if (!name.endsWith(SUFFIX) || name.slice(0, 16) < floor) continue;
-      const stem = name.slice(0, -SUFFIX.length);
-      if (!COMMENT_STEM.test(stem)) continue;
-      present.add(stem);
-      if (!index.has(stem)) unseen.push(stem);
+  }
+
+  /**
+   * The thread's index. With `refresh` (and always the first time in this process) brought up to date by a
+   * refresh begun after this call: one readdir (shared by the posts waiting at the time) and reads of the names
+   * it has not seen yet, or the last view's records for them.
+   */
+  private async index(threadId: string, spool: Spool, refresh: boolean): Promise<ThreadIndex> {
+    let index = this.indexes.get(threadId);
+    if (index === undefined) {
+      const fresh: ThreadIndex = {
+        sums: new Map(),
+        byNonce: new Map(),
+        strays: new Set(),
+        refresh: new Fresh(() => this.refreshIndex(threadId, spool, fresh)),
+        built: false,
+        evicted: false,
+      };
+      index = fresh;
+    } else {
+      this.indexes.delete(threadId);
     }
-    for (const stem of index.keys()) if (!present.has(stem)) index.delete(stem);
-    for (const c of await this.comments(threadId, unseen)) index.set(c.stem, summarise(c.record));
+    this.indexes.set(threadId, index);
+    for (const [id, old] of this.indexes) {
+      if ((this.indexedSums <= MAX_SUMMARIES && this.indexes.size <= MAX_THREADS) || old === index) break;
+      this.indexes.delete(id);
+      old.evicted = true;
+      this.indexedSums -= old.sums.size;
+    }
+    if (refresh || !index.built) await index.refresh.get();
     return index;
+  }
+
+  private async refreshIndex(threadId: string, spool: Spool, index: ThreadIndex): Promise<void> {
+    await this.listIntoIndex(threadId, spool, index);
+    index.built = true;
+  }
+
+  private async listIntoIndex(threadId: string, spool: Spool, index: ThreadIndex): Promise<void> {
+    const names = await fs.promises.readdir(spool.dir);
+    const unseen: string[] = [];
+    let known = 0;
+    for (const name of names) {
+      if (!name.endsWith(SUFFIX) || index.strays.has(name)) continue;
+      const stem = name.slice(0, -SUFFIX.length);
+      if (index.sums.has(stem)) {
+        known++;
+        continue;
+      }
+      if (!COMMENT_STEM.test(stem) || parseName(name) === null) index.strays.add(name);
+      else unseen.push(stem);
+    }
+    if (known < index.sums.size) {
+      // Not listed: removed (by hand), or published by this process after the listing began.
+      const present = new Set(names);
+      for (const stem of index.sums.keys()) {
+        const name = `${stem}${SUFFIX}`;
+        if (!present.has(name) && !fs.existsSync(path.join(spool.dir, name))) this.dropSummary(index, stem);
+      }
+    }
+    // Posts of this process that finished meanwhile, and the last view, spare most reads.
+    const viewed = this.views.get(threadId)?.view.byStem;
+    const toRead: string[] = [];
+    for (const stem of unseen) {
+      if (index.sums.has(stem)) continue;
+      const r = viewed?.get(stem);
+      if (r === undefined) toRead.push(stem);
+      else this.setSummary(index, stem, summarise(r));
+    }
+    if (toRead.length <= SYNC_READS) {
+      // The usual few: names linked a moment ago by posts still waiting for their directory fsync (this
+      // process's, whose names are not known until they return, or another's). They are in the page cache, so
+      // reading them here takes microseconds, where a trip through the threadpool would queue behind fsyncs.
+      // Summaries are hints (a hit is confirmed with a locked read), so a plain read will do.
+      for (const stem of toRead) {
+        if (index.sums.has(stem)) continue;
+        let buf: Buffer;
+        try {
+          buf = fs.readFileSync(path.join(spool.dir, `${stem}${SUFFIX}`));
+        } catch (err) {
+          if (isMissing(err)) continue;
+          throw err;
+        }
+        const record = parseRecord(buf);
+        if (record !== null) this.setSummary(index, stem, summarise(record));
+      }
+      return;
+    }
+    for (const c of await this.readRecords(spool, toRead)) {
+      if (!index.sums.has(c.stem)) this.setSummary(index, c.stem, summarise(c.record));
+    }
   }
 
   /**
@@ -374,7 +677,10 @@ export class CommentStore {
     });
     if (out === null) return null;
     const updated: CommentRecord | null = result;
-    if (updated !== null) this.recentIndex.get(threadId)?.set(stem, summarise(updated));
+    const index = this.indexes.get(threadId);
+    if (updated !== null && index?.sums.has(stem)) {
+      this.setSummary(index, stem, summarise(updated));
+    }
     return updated;
   }
 
@@ -407,47 +713,95 @@ export class CommentStore {
 
   /** Likes of one comment: the number of vote files (dot names are temps, never votes). */
   async likesOf(threadId: string, stem: string): Promise<number> {
-    try {
-      const names = await fs.promises.readdir(path.join(this.votesDir(threadId), stem));
-      return names.filter((n) => !n.startsWith('.')).length;
-    } catch (err) {
-      if (isMissing(err)) return 0;
-      throw err;
-    }
+    return countVotes(path.join(this.votesDir(threadId), stem));
   }
 
   /** Likes of every comment of a thread that has any. */
   async likes(threadId: string): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    let stems: string[];
-    try {
-      stems = (await fs.promises.readdir(this.votesDir(threadId))).filter((n) => !n.startsWith('.'));
-    } catch (err) {
-      if (isMissing(err)) return out;
-      throw err;
-    }
-    const counts = await mapLimit(stems, READ_CONCURRENCY, (s) => this.likesOf(threadId, s));
-    stems.forEach((s, i) => {
-      const n = counts[i] ?? 0;
-      if (n > 0) out.set(s, n);
-    });
-    return out;
+    return new Map((await this.view(threadId)).likes);
   }
 
+  /**
+   * Run-time settings (DATA/settings.json), read again only when its stamp changes (replaceFile gives every
+   * version a new inode), under the same rule as thread views.
+   */
   async settings(): Promise<Settings> {
-    const buf = await readComplete(path.join(this.dataDir, 'settings.json'));
-    if (buf === null) return {};
-    try {
-      const v = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
-      return v.moderation === 'off' || v.moderation === 'all' ? { moderation: v.moderation } : {};
-    } catch {
-      return {};
-    }
+    const c = this.settingsCache;
+    if (c?.settled && c.stamps.every(unchanged)) return { ...c.value };
+    const started = Date.now();
+    const file = path.join(this.dataDir, 'settings.json');
+    const stamps = [stampOf(file)];
+    const value = parseSettings(await readComplete(file));
+    this.settingsCache = { stamps, settled: settled(stamps, started), value };
+    return { ...value };
   }
 
   async saveSettings(s: Settings): Promise<void> {
+    this.settingsCache = undefined;
     await replaceFile(path.join(this.dataDir, 'settings.json'), `${JSON.stringify(s, null, 2)}\n`, {
       durable: this.durable,
     });
   }
 }
+
+function parseSettings(buf: Buffer | null): Settings {
+  if (buf === null) return {};
+  try {
+    const v = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+    return v.moderation === 'off' || v.moderation === 'all' ? { moderation: v.moderation } : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Claims `nonce` in the thread `dir` by making the name `.nonces/<sha256(nonce)>` (not fsynced): true if this
+ * call made it, false if it existed, or if a keyed append of an earlier version of quire marked the nonce
+ * (`.keys/<sha256(nonce)>`). Called under the nonce's lock.
+ *
+ * Why a claim made here proves that no comment with this nonce exists beyond those listed once since this
+ * process started (addComment): every comment with a nonce is published, under the nonce's lock, after its
+ * claim exists, and claims are never removed. While the kernel runs, all processes of a host see one namespace,
+ * so a claim is visible to everyone the moment it is made. Only a crash of the kernel (a power cut, a panic) can
+ * lose a claim whose comment survived (the claim is not fsynced; the comment is), and that crash also ended
+ * every process that had an index: a process started afterwards lists the comments before it trusts a claim.
+ * Across hosts the filesystem must apply namespace operations in order (NFS: a `sync` export, which fsync on
+ * NFS needs anyway). A claim whose post was refused or crashed before publishing only sends later attempts
+ * with that nonce to the listing.
+ *
+ * A claim is a hard link to an empty anchor file, `.nonces/.anchor-<k>`: link(2) refuses an existing name just
+ * as an exclusive create does, but allocates no inode (measured on ext4 without a journal: 10 µs against
+ * 250 µs for an empty file). A filesystem caps the links of one inode (ext4: 65,000; btrfs: far fewer within
+ * one directory), so EMLINK moves on to another anchor, 2k+1 after k (any anchor with room will do, so the gaps
+ * are harmless, and a process that starts late finds room in a few tries).
+ *
+ * Synchronous: a link in a directory that stays in the cache takes microseconds, where the threadpool would
+ * queue it behind the fsyncs of other posts.
+ */
+function nonceClaimed(dir: string, nonce: string): boolean {
+  const h = createHash('sha256').update(nonce).digest('hex');
+  if (fs.existsSync(path.join(dir, '.keys', h))) return false;
+  const nonces = path.join(dir, '.nonces');
+  const claim = path.join(nonces, h);
+  for (let tries = 0; ; tries++) {
+    const k = anchors.get(dir) ?? 0;
+    const anchor = path.join(nonces, `.anchor-${k}`);
+    try {
+      fs.linkSync(anchor, claim);
+      return true;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'EEXIST') return false;
+      if (tries >= 64) throw err;
+      if (code === 'EMLINK') anchors.set(dir, 2 * k + 1);
+      else if (code === 'ENOENT') {
+        // No anchor (or no directory) yet: make them. Several processes may at once; any of them will do.
+        fs.mkdirSync(nonces, { recursive: true });
+        fs.closeSync(fs.openSync(anchor, 'a'));
+      } else throw err;
+    }
+  }
+}
+
+/** Per thread directory, the anchor this process links claims to (moved on at EMLINK). */
+const anchors = new Map<string, number>();

@@ -13,6 +13,7 @@ import type { ServerContext } from '../context.js';
 import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
 import { clientKey, truncateIp } from '../ip.js';
 import { countLinks } from '../markdown.js';
+import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';
 import {
   commentIdParams,
@@ -72,6 +73,18 @@ export function notFound(): ProblemError {
 export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { config, store } = ctx;
   const tag = ['comments'];
+  const pages = new PageCache();
+  /** normaliseUri and threadIdOf (pure functions of the URI and the config) of the URIs asked for lately. */
+  const seen = new Map<string, { uri: string; threadId: string }>();
+  const pageOf = (raw: string) => {
+    const hit = seen.get(raw);
+    if (hit !== undefined) return hit;
+    const uri = normaliseUri(raw, config.uri, config.limits.uriChars);
+    const page = { uri, threadId: threadIdOf(uri) };
+    if (seen.size >= 1000) seen.clear();
+    seen.set(raw, page);
+    return page;
+  };
 
   app.get<{ Querystring: ListQuery }>(
     '/api/comments',
@@ -118,10 +131,9 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
-      const uri = normaliseUri(q.uri, config.uri, config.limits.uriChars);
-      const threadId = threadIdOf(uri);
+      const { uri, threadId } = pageOf(q.uri);
       const limit = q.limit === undefined ? config.limits.pageSize : Number(q.limit);
       if (limit < 1 || limit > config.limits.maxPageSize) {
         throw new ProblemError(400, 'invalid-request', `limit must be 1-${config.limits.maxPageSize}`);
@@ -140,30 +152,43 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
         const id = tok === null ? null : parseCommentId(tok.id);
         if (id !== null && id.threadId === threadId) mine.add(id.stem);
       }
-      const [comments, likes, meta, moderation] = await Promise.all([
-        store.comments(threadId),
-        store.likes(threadId),
-        store.threadMeta(threadId),
-        ctx.moderation(),
-      ]);
-      const tree = buildTree(threadId, comments, likes, {
-        mine,
-        maxDepth: config.limits.maxDepth,
-        order: q.order ?? 'oldest',
-        after,
-        limit,
-      });
-      return {
-        uri,
-        threadId,
-        title: meta?.title ?? null,
-        total: tree.total,
-        comments: tree.comments,
-        next: tree.next === null ? null : formatCommentId(threadId, tree.next),
-        formToken: ctx.formToken().formToken,
-        moderation,
-        editWindowSeconds: config.editWindowSeconds,
+      const [view, moderation] = await Promise.all([store.view(threadId), ctx.moderation()]);
+      const order = q.order ?? 'oldest';
+      const formToken = ctx.formToken().formToken;
+      const answer = (token: string) => {
+        const tree = buildTree(threadId, view.comments, view.likes, {
+          mine,
+          maxDepth: config.limits.maxDepth,
+          order,
+          after,
+          limit,
+        });
+        return {
+          uri,
+          threadId,
+          title: view.meta?.title ?? null,
+          total: tree.total,
+          comments: tree.comments,
+          next: tree.next === null ? null : formatCommentId(threadId, tree.next),
+          formToken: token,
+          moderation,
+          editWindowSeconds: config.editWindowSeconds,
+        };
       };
+      // Edit tokens change the answer only through pending comments they make visible.
+      const pending = [...mine].filter((s) => view.byStem.get(s)?.status === 'pending').sort();
+      const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
+      let page = pages.get(threadId, view.version, key);
+      if (page === undefined) {
+        const serialised = reply.serialize(answer(TOKEN_SLOT));
+        if (typeof serialised === 'string') page = pages.put(threadId, view.version, key, serialised);
+      }
+      if (page === undefined) return answer(formToken);
+      const lent = PageCache.lend(page, formToken);
+      // 'finish': the bytes have been handed to the kernel, so the buffer may be written again. A response that
+      // ends otherwise (the connection failed) keeps its buffer, which is then garbage.
+      reply.raw.once('finish', lent.done);
+      return reply.type('application/json; charset=utf-8').send(lent.body);
     },
   );
 
@@ -193,7 +218,7 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
         throw new ProblemError(400, 'honeypot', 'a field that people leave empty was filled in');
       }
       ctx.checkFormToken(b.formToken);
-      const uri = normaliseUri(b.uri, config.uri, config.limits.uriChars);
+      const { uri, threadId } = pageOf(b.uri);
       if (config.origins.length > 0 && !config.origins.includes(new URL(uri).origin)) {
         throw new ProblemError(
           400,
@@ -220,7 +245,6 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
           `a comment may hold at most ${config.spam.maxLinks} links; this one has ${links}`,
         );
       }
-      const threadId = threadIdOf(uri);
       let parent: string | null = null;
       if (b.parent !== undefined && b.parent !== null && b.parent !== '') {
         const p = parseCommentId(b.parent);
