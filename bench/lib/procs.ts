@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { OpName } from './ops.js';
+import type { DriveResult, OpName } from './ops.js';
 
 /** bench/ (this file runs from bench/dist/lib/). */
 export const benchRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,15 +41,8 @@ export interface NaiveJob {
 
 export type Job = OpsJob | NaiveJob;
 
-export interface ChildResult {
-  start: bigint;
-  end: bigint;
-  ops: number;
-  attempts: number;
-  maxAttempts: number;
-  /** User + system CPU time of the whole process (all threads) during the timed calls, microseconds. */
-  cpuUs: number;
-}
+/** A child's result is the driver's, measured in the child. */
+export type ChildResult = DriveResult;
 
 /** What crosses the pipe: bigints as decimal strings. */
 export interface WireResult {
