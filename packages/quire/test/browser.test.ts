@@ -697,6 +697,14 @@ describe('the comments widget and the admin page in a real browser', { skip: ski
       o.form
         .getByRole('button', { name: 'Post comment' })
         .evaluate((el) => (globalThis as any).getComputedStyle(el).backgroundColor);
+    // The snippet names the test server's random port; show a stable origin so the pictures only change when
+    // the page does.
+    await o.page.evaluate(() => {
+      const g = globalThis as any;
+      for (const el of g.document.querySelectorAll('pre')) {
+        el.textContent = el.textContent.replaceAll(g.location.origin, 'https://comments.example.org');
+      }
+    });
     const shots: Record<string, string> = {};
     for (const colorScheme of ['light', 'dark'] as const) {
       await o.page.emulateMedia({ colorScheme });
