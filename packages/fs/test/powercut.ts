@@ -145,18 +145,13 @@ export interface CutReport {
   ms: number;
 }
 
-export interface Totals {
-  fs: FsType;
+/** A filesystem's sums over its cuts: the counters of CutReport, added up. */
+export type Totals = Pick<
+  CutReport,
+  'fs' | 'acked' | 'late' | 'lost' | 'partial' | 'repaired' | 'other' | 'unclean' | 'ms'
+> & {
   cuts: number;
-  acked: number;
-  late: number;
-  lost: number;
-  partial: number;
-  repaired: number;
-  other: number;
-  unclean: number;
-  ms: number;
-}
+};
 
 export function emptyTotals(fsType: FsType): Totals {
   return {
