@@ -19,7 +19,7 @@ export {
 } from './config.js';
 export { buildApp, type LogOptions } from './server/app.js';
 export { ServerContext } from './server/context.js';
-export { countLinks, renderMarkdown } from './server/markdown.js';
+export { countLinks, renderMarkdown, renderPlain } from './server/markdown.js';
 export { hashPassword, verifyPassword } from './server/password.js';
 export { type Problem, problemType } from './server/problem.js';
 export {

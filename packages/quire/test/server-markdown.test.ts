@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countLinks, renderMarkdown } from '../src/index.js';
+import { micromark } from 'micromark';
+import { countLinks, renderMarkdown, renderPlain } from '../src/index.js';
 import { startTestServer } from './fixtures/srv-helpers.js';
 
 /** XSS payloads of the usual families: tags, attributes, protocols, encodings, SVG/MathML, Markdown tricks. */
@@ -184,6 +185,119 @@ test('ordinary Markdown still renders: emphasis, code, quotes, lists and safe li
     renderMarkdown('![alt](https://x.example/i.png)'),
     '<p>!<a rel="nofollow ugc noopener" href="https://x.example/i.png">alt</a></p>',
   );
+});
+
+/** micromark's own entry point with the options renderMarkdown uses: the reference for the shortcuts. */
+function reference(text: string): string {
+  return micromark(text, {
+    allowDangerousHtml: false,
+    allowDangerousProtocol: false,
+    extensions: [{ disable: { null: ['labelStartImage'] } }],
+  }).replace(/<a href="/g, '<a rel="nofollow ugc noopener" href="');
+}
+
+/** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Pieces of text, heavy on what is special somewhere in CommonMark, so that the generated texts sit on the
+// border between plain and not.
+const PIECES = [
+  ...'abcXYZ019 ,.;:?!\'"()/%@$-+=*_`~#|{}[]<>&^\\\t\n\u00a0\u00ad\u200d'.split(''),
+  ' ',
+  ' ',
+  '\n',
+  '\n',
+  '\n\n',
+  'word',
+  'Wörd',
+  '1.',
+  '2)',
+  '123456789.',
+  '1234567890.',
+  '- ',
+  '--',
+  '  ',
+  '    ',
+  '“',
+  '”',
+  '’',
+  '—',
+  '…',
+  '•',
+  '😀',
+  '👍🏽',
+  '\u0301',
+  'ﬁ',
+  '١.',
+  '&amp;',
+  '&#42;',
+  'https://x.example',
+  'www.x.example',
+];
+
+test('plain text rendered without the parser is exactly what micromark renders', () => {
+  let plain = 0;
+  const n = 1_000_000;
+  for (let seed = 1; seed <= n; seed++) {
+    const rnd = random(seed);
+    let text = '';
+    const len = 1 + Math.floor(rnd() * 12);
+    for (let i = 0; i < len; i++) text += PIECES[Math.floor(rnd() * PIECES.length)];
+    const fast = renderPlain(text);
+    if (fast === undefined) continue;
+    plain++;
+    assert.equal(fast, reference(text), `seed ${seed}: ${JSON.stringify(text)}`);
+  }
+  // The comparison means something only if the shortcut is taken often.
+  console.log(`${plain} of ${n} generated texts were plain`);
+  assert.ok(plain > n / 20, `only ${plain} of ${n} texts were plain`);
+});
+
+test('everyday comments take the plain path and special ones do not', () => {
+  for (const text of [
+    'Great post, thanks!',
+    'I disagree: the 2nd point (about caching) is wrong.\nSee the docs, section 4.',
+    'Très bien — “merci” … 👍🏽',
+    'First paragraph.\n\nSecond one; with a well-known 50% figure @ $3.',
+  ]) {
+    assert.equal(renderPlain(text), reference(text), text);
+  }
+  for (const text of [
+    '*emphasis*',
+    'a_b',
+    '# heading',
+    '- item',
+    '1. item',
+    '3) item',
+    '    code',
+    'hard  \nbreak',
+    'x < y',
+    'AT&T',
+    '[link](https://x.example)',
+    'line\n===',
+    'tab\there',
+    '\nleading newline',
+  ]) {
+    assert.equal(renderPlain(text), undefined, JSON.stringify(text));
+    assert.equal(renderMarkdown(text), reference(text), JSON.stringify(text));
+  }
+});
+
+test("one comment's link definitions never resolve another comment's references", () => {
+  assert.equal(
+    renderMarkdown('[a][r]\n\n[r]: https://x.example'),
+    '<p><a rel="nofollow ugc noopener" href="https://x.example">a</a></p>\n',
+  );
+  assert.equal(renderMarkdown('[b][r]'), '<p>[b][r]</p>');
 });
 
 test('links are counted whether written as Markdown, autolinks or bare addresses', () => {
