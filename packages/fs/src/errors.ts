@@ -4,12 +4,14 @@
  *   system refused, with `syscall` and `path` telling where;
  * - `ERR_INVALID_ARG` for arguments of the wrong type or shape;
  * - `ERR_DATA_SOURCE` when the caller's chunk iterator threw (the original error is `cause`);
+ * - `ERR_BEFORE_PUBLISH` when the caller's `beforePublish` hook threw or rejected (its error is `cause`);
  * - `ERR_LOCK_TIMEOUT` and `ERR_ABORTED` for locks that were not granted in time or whose wait was aborted.
  * Whatever the code, a failed call leaves no partial file under a published name and no temp behind.
  */
 export type QuireErrorCode =
   | 'ERR_INVALID_ARG'
   | 'ERR_DATA_SOURCE'
+  | 'ERR_BEFORE_PUBLISH'
   | 'ERR_LOCK_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_INVALID_ID'

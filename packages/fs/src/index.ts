@@ -4,9 +4,12 @@ export {
   acquireLock,
   acquireLockSync,
   type Lock,
+  type LockFile,
+  type LockFileOptions,
   type LockOptions,
   type LockSyncOptions,
   lockPathFor,
+  openLockFile,
   withLock,
   withLockSync,
 } from './lock.js';

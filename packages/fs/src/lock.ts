@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { invalidArg, QuireError, toQuireError } from './errors.js';
+import { invalidArg, isQuireError, QuireError, toQuireError } from './errors.js';
 import { native } from './native.js';
 
 // `await using` (TypeScript's downlevel emit included) looks up Symbol.asyncDispose at run time. Node 20.4+
@@ -56,7 +56,10 @@ export interface Lock extends AsyncDisposable, Disposable {
   /** The file that is locked, as given. */
   readonly path: string;
   readonly shared: boolean;
-  /** Unlocks and closes the fd. Idempotent: later calls return the first call's promise. */
+  /**
+   * Unlocks and closes the fd (a LockFile's lock keeps it idle for reuse instead). Idempotent: later calls
+   * return the first call's promise.
+   */
   release(): Promise<void>;
   /** release(), synchronously. Idempotent too. */
   releaseSync(): void;
@@ -111,11 +114,15 @@ function checkPath(what: string, file: unknown): asserts file is string {
   }
 }
 
-function checkOptions(what: string, opts: unknown, allowSignal: boolean): Checked {
-  if (opts === undefined) return { range: WHOLE, shared: false, timeoutMs: undefined, signal: undefined };
+/** The fields of an options argument; none when it is undefined. */
+function optionFields(what: string, opts: unknown): Record<string, unknown> {
+  if (opts === undefined) return {};
   if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object`);
-  const o = opts as Record<string, unknown>;
-  const { shared, timeoutMs, signal, range } = o;
+  return opts as Record<string, unknown>;
+}
+
+function checkOptions(what: string, opts: unknown, allowSignal: boolean): Checked {
+  const { shared, timeoutMs, signal, range } = optionFields(what, opts);
   if (range !== undefined && !isRange(range)) {
     throw invalidArg(`${what}: range must be { offset, length } of whole numbers >= 0`);
   }
@@ -188,6 +195,20 @@ function closeQuietly(fd: number): void {
   }
 }
 
+/**
+ * Where a lock's fd comes from and where it goes when the lock is released or not granted: acquireLock opens
+ * a fresh fd and closes it; a LockFile keeps idle ones for its next locks. An fd that take() hands out or
+ * keep() is given holds no lock, so a reused fd never carries a lock into the next holder's hands.
+ */
+interface FdPool {
+  /** An open fd on the lock file, idle and holding no lock; undefined when a fresh one must be opened. */
+  take(): number | undefined;
+  /** Takes back an fd that holds no lock; false when it is not kept and the caller must close it. */
+  keep(fd: number): boolean;
+}
+
+const CLOSE_EACH: FdPool = { take: () => undefined, keep: () => false };
+
 class FileLock implements Lock {
   private released: Promise<void> | undefined;
 
@@ -196,20 +217,21 @@ class FileLock implements Lock {
     readonly path: string,
     readonly shared: boolean,
     private readonly range: { offset: number; length: number },
+    private readonly pool: FdPool,
   ) {}
 
   // The lock file stays after release. Unlinking it would race: a waiter that has already opened the old
   // inode takes the lock on it after our unlink, while a newcomer creates a fresh file under the name and
   // locks that one; both then believe they hold "the" lock.
   release(): Promise<void> {
-    this.released ??= this.close();
+    this.released ??= this.letGo();
     return this.released;
   }
 
   releaseSync(): void {
     if (this.released) return;
     this.released = Promise.resolve();
-    this.unlock();
+    if (this.unlockAndKeep()) return;
     try {
       fs.closeSync(this.fd);
     } catch (err) {
@@ -217,8 +239,8 @@ class FileLock implements Lock {
     }
   }
 
-  private async close(): Promise<void> {
-    this.unlock();
+  private async letGo(): Promise<void> {
+    if (this.unlockAndKeep()) return;
     try {
       await closeAsync(this.fd);
     } catch (err) {
@@ -226,12 +248,16 @@ class FileLock implements Lock {
     }
   }
 
-  // An explicit unlock before close frees the lock at once even if something else shares the open file
-  // description; if it fails, closing the fd still drops the lock.
-  private unlock(): void {
+  // An explicit unlock frees the lock at once, before the fd is closed, even if something else shares the
+  // open file description. Only an fd whose unlock succeeded may be kept, as a kept fd must hold no lock; if
+  // unlock fails, closing the fd still drops the lock.
+  private unlockAndKeep(): boolean {
     try {
       native.unlock(this.fd, this.range.offset, this.range.length);
-    } catch {}
+    } catch {
+      return false;
+    }
+    return this.pool.keep(this.fd);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -240,6 +266,88 @@ class FileLock implements Lock {
 
   [Symbol.dispose](): void {
     this.releaseSync();
+  }
+}
+
+async function openLockFd(what: string, file: string): Promise<number> {
+  try {
+    return await openAsync(file, LOCK_FLAGS, 0o666);
+  } catch (err) {
+    throw toQuireError(err, what);
+  }
+}
+
+function openLockFdSync(what: string, file: string): number {
+  try {
+    return fs.openSync(file, LOCK_FLAGS, 0o666);
+  } catch (err) {
+    throw toQuireError(err, what);
+  }
+}
+
+/** One try on `fd`: the Lock, or how long to sleep before the next try; ERR_LOCK_TIMEOUT once time is up. */
+function attempt(
+  what: string,
+  file: string,
+  fd: number,
+  c: Checked,
+  backoff: Backoff,
+  pool: FdPool,
+): FileLock | number {
+  if (tryLock(what, fd, file, c)) return new FileLock(fd, file, c.shared, c.range, pool);
+  const ms = backoff.next();
+  if (ms === undefined) throw timedOut(what, file, c.timeoutMs ?? 0);
+  return ms;
+}
+
+/** Disposes of the fd of an acquire that failed with `err`. */
+function giveBack(pool: FdPool, fd: number, err: unknown): void {
+  // After a timeout or an abort every try was refused, so the fd holds no lock and may serve again. After a
+  // failed fcntl (EBADF, ENOLCK) it is suspect: closed, never kept.
+  const idle = isQuireError(err, 'ERR_LOCK_TIMEOUT') || isQuireError(err, 'ERR_ABORTED');
+  if (!(idle && pool.keep(fd))) closeQuietly(fd);
+}
+
+async function lockAsync(what: string, file: string, opts: unknown, pool: FdPool): Promise<Lock> {
+  const checked = checkOptions(what, opts, true);
+  const { signal } = checked;
+  if (signal?.aborted) throw aborted(what, file, signal);
+  const backoff = new Backoff(checked.timeoutMs);
+  const fd = pool.take() ?? (await openLockFd(what, file));
+  try {
+    for (;;) {
+      if (signal?.aborted) throw aborted(what, file, signal);
+      const got = attempt(what, file, fd, checked, backoff, pool);
+      if (typeof got !== 'number') return got;
+      try {
+        await sleep(got, undefined, signal ? { signal } : undefined);
+      } catch (err) {
+        if (signal?.aborted) throw aborted(what, file, signal);
+        throw err;
+      }
+    }
+  } catch (err) {
+    // Synchronously, so the fd is closed or idle again before anyone sees the rejection.
+    giveBack(pool, fd, err);
+    throw err;
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock {
+  const checked = checkOptions(what, opts, false);
+  const backoff = new Backoff(checked.timeoutMs);
+  const fd = pool.take() ?? openLockFdSync(what, file);
+  try {
+    for (;;) {
+      const got = attempt(what, file, fd, checked, backoff, pool);
+      if (typeof got !== 'number') return got;
+      Atomics.wait(sleeper, 0, 0, got);
+    }
+  } catch (err) {
+    giveBack(pool, fd, err);
+    throw err;
   }
 }
 
@@ -256,64 +364,113 @@ class FileLock implements Lock {
  * locked. A rejected call holds no lock and no fd.
  */
 export async function acquireLock(file: string, opts?: LockOptions): Promise<Lock> {
-  const what = 'acquireLock';
-  checkPath(what, file);
-  const checked = checkOptions(what, opts, true);
-  const { shared, timeoutMs, signal } = checked;
-  if (signal?.aborted) throw aborted(what, file, signal);
-  const backoff = new Backoff(timeoutMs);
-  let fd: number;
-  try {
-    fd = await openAsync(file, LOCK_FLAGS, 0o666);
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
-  try {
-    for (;;) {
-      if (signal?.aborted) throw aborted(what, file, signal);
-      if (tryLock(what, fd, file, checked)) return new FileLock(fd, file, shared, checked.range);
-      const ms = backoff.next();
-      if (ms === undefined) throw timedOut(what, file, timeoutMs ?? 0);
-      try {
-        await sleep(ms, undefined, signal ? { signal } : undefined);
-      } catch (err) {
-        if (signal?.aborted) throw aborted(what, file, signal);
-        throw err;
-      }
-    }
-  } catch (err) {
-    // Synchronously, so the fd is closed before anyone sees the rejection.
-    closeQuietly(fd);
-    throw err;
-  }
+  checkPath('acquireLock', file);
+  return lockAsync('acquireLock', file, opts, CLOSE_EACH);
 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /** acquireLock, blocking the calling thread while it waits (it sleeps between tries, using no CPU). */
 export function acquireLockSync(file: string, opts?: LockSyncOptions): Lock {
-  const what = 'acquireLockSync';
+  checkPath('acquireLockSync', file);
+  return lockSync('acquireLockSync', file, opts, CLOSE_EACH);
+}
+
+export interface LockFileOptions {
+  /** Idle descriptors kept open for reuse (default 16). 0 = close each on release. */
+  keep?: number;
+}
+
+/**
+ * One lock file whose locks reuse their descriptors: see openLockFile. It belongs to the thread that opened it;
+ * do not hand it to another thread.
+ */
+export interface LockFile {
+  /** The lock file, as given. */
+  readonly path: string;
+  /** As acquireLock(path, opts), on a descriptor reused from earlier locks when one is idle. */
+  acquire(opts?: LockOptions): Promise<Lock>;
+  /** As acquireLockSync(path, opts). */
+  acquireSync(opts?: LockSyncOptions): Lock;
+  /**
+   * Closes the idle descriptors. Locks still held keep theirs until released (then it is closed). Later
+   * acquires still work but keep nothing. Idempotent.
+   */
+  close(): void;
+}
+
+const DEFAULT_KEEP = 16;
+
+/** A LIFO stack, so that a steady one-at-a-time workload keeps reusing one fd. */
+class IdleFds implements FdPool {
+  private readonly fds: number[] = [];
+
+  constructor(private limit: number) {}
+
+  take(): number | undefined {
+    return this.fds.pop();
+  }
+
+  keep(fd: number): boolean {
+    if (this.fds.length >= this.limit) return false;
+    this.fds.push(fd);
+    return true;
+  }
+
+  close(): void {
+    this.limit = 0;
+    for (const fd of this.fds.splice(0)) closeQuietly(fd);
+  }
+}
+
+class ReusingLockFile implements LockFile {
+  private readonly idle: IdleFds;
+
+  constructor(
+    readonly path: string,
+    keep: number,
+  ) {
+    this.idle = new IdleFds(keep);
+  }
+
+  acquire(opts?: LockOptions): Promise<Lock> {
+    return lockAsync('LockFile.acquire', this.path, opts, this.idle);
+  }
+
+  acquireSync(opts?: LockSyncOptions): Lock {
+    return lockSync('LockFile.acquireSync', this.path, opts, this.idle);
+  }
+
+  close(): void {
+    this.idle.close();
+  }
+}
+
+/**
+ * Locks on one lock file, without an open() and close() per lock: a released lock's fd, unlocked, waits for
+ * the next acquire instead of being closed (up to `keep` of them). That saves two syscalls per lock, and the
+ * open(O_CREAT) that contends on the directory's inode lock with every thread creating files there. Nothing is
+ * opened or created until the first acquire.
+ *
+ * What another holder sees is exactly what acquireLock gives. Every lock has an open file description of its
+ * own (an idle fd, else a fresh one opened as acquireLock opens it) that no other live lock shares, and OFD
+ * locks on different descriptions conflict: two locks from one LockFile exclude each other as two acquireLock
+ * calls do, in this thread, in other threads and in other processes. Release unlocks the lock's range before
+ * its fd goes idle, so an idle fd holds no lock, and a failed, timed-out or aborted acquire holds no lock and
+ * leaks no fd. Options, errors, timeouts, aborts and the polling backoff are those of acquireLock and
+ * acquireLockSync; bad arguments to openLockFile throw ERR_INVALID_ARG.
+ *
+ * The lock file must never be removed, renamed or replaced while the LockFile is open: an idle fd still names
+ * the old inode, so its next lock would exclude nobody who opens the new file. A LockFile belongs to the
+ * thread that opened it: fds are shared by the whole process, but Node closes the fds a worker thread opened
+ * when the worker exits, which would silently end another thread's lock on one of them.
+ */
+export function openLockFile(file: string, opts?: LockFileOptions): LockFile {
+  const what = 'openLockFile';
   checkPath(what, file);
-  const checked = checkOptions(what, opts, false);
-  const { shared, timeoutMs } = checked;
-  const backoff = new Backoff(timeoutMs);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, LOCK_FLAGS, 0o666);
-  } catch (err) {
-    throw toQuireError(err, what);
+  const { keep = DEFAULT_KEEP } = optionFields(what, opts);
+  if (!Number.isSafeInteger(keep) || (keep as number) < 0) {
+    throw invalidArg(`${what}: keep must be a whole number >= 0`);
   }
-  try {
-    for (;;) {
-      if (tryLock(what, fd, file, checked)) return new FileLock(fd, file, shared, checked.range);
-      const ms = backoff.next();
-      if (ms === undefined) throw timedOut(what, file, timeoutMs ?? 0);
-      Atomics.wait(sleeper, 0, 0, ms);
-    }
-  } catch (err) {
-    closeQuietly(fd);
-    throw err;
-  }
+  return new ReusingLockFile(file, keep as number);
 }
 
 /**

@@ -18,6 +18,14 @@ export interface WriteOptions {
    * replaceFile keeps the mode of the file it replaces.
    */
   mode?: number;
+  /**
+   * Called once the data is complete in the temp file (and fsynced, when durable) and before the file takes its
+   * name; the async calls wait for a returned promise. If it throws or rejects, nothing is published: the temp
+   * is removed and the call rejects with ERR_BEFORE_PUBLISH, the hook's error as `cause`. Lets a caller run a
+   * check of its own while the data is written and veto the publish (a comment service checks a retry's nonce
+   * during the file's fsync instead of before it). Concurrent readers see nothing until the hook has returned.
+   */
+  beforePublish?: () => unknown;
 }
 
 export interface CreateUniqueOptions extends WriteOptions {
@@ -39,6 +47,7 @@ export interface CreateUniqueResult {
 interface Plan {
   durable: boolean;
   mode: number | undefined;
+  beforePublish: (() => unknown) | undefined;
 }
 
 function plan(opts: WriteOptions | undefined): Plan {
@@ -48,7 +57,11 @@ function plan(opts: WriteOptions | undefined): Plan {
   if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
     throw invalidArg(`mode must be an integer from 0 to 0o7777, got ${String(mode)}`);
   }
-  return { durable: opts?.durable !== false, mode };
+  const beforePublish = opts?.beforePublish;
+  if (beforePublish !== undefined && typeof beforePublish !== 'function') {
+    throw invalidArg('beforePublish must be a function');
+  }
+  return { durable: opts?.durable !== false, mode, beforePublish };
 }
 
 function checkPath(p: unknown, what: string): string {
@@ -101,6 +114,7 @@ function* publish<T>(
       throw err;
     }
     yield* call({ op: 'close', fd });
+    if (o.beforePublish) yield* call({ op: 'hook', fn: o.beforePublish });
     const placed = yield* how.place(tmp);
     if (how.kind === 'link') {
       linked = placed.name;

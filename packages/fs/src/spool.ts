@@ -54,6 +54,8 @@ export interface AppendOptions {
    * inside, publishes a second record).
    */
   key?: string;
+  /** As createUnique's: runs before the record takes its name; if it throws, nothing is appended. */
+  beforePublish?: () => unknown;
 }
 
 export interface AppendResult {
@@ -153,17 +155,18 @@ export class Spool {
    */
   async append(data: Data, opts: AppendOptions = {}): Promise<AppendResult> {
     if (opts.key === undefined) {
-      const r = await createUnique(this.dir, data, this.writeOpts());
+      const r = await createUnique(this.dir, data, this.writeOpts(opts.beforePublish));
       return { id: r.name, created: true };
     }
-    return this.appendOnce(data, opts.key);
+    return this.appendOnce(data, opts.key, opts.beforePublish);
   }
 
-  private writeOpts() {
+  private writeOpts(beforePublish?: () => unknown) {
     return {
       suffix: this.suffix ?? '',
       durable: this.durable,
       ...(this.time === undefined ? {} : { time: this.time }),
+      ...(beforePublish === undefined ? {} : { beforePublish }),
     };
   }
 
@@ -176,7 +179,11 @@ export class Spool {
    *    publish the record stamped with the marked second, then write the id.
    * The id file may be written without fsync: if a power cut loses it, step 2 finds the record again.
    */
-  private async appendOnce(data: Data, key: string): Promise<AppendResult> {
+  private async appendOnce(
+    data: Data,
+    key: string,
+    beforePublish: (() => unknown) | undefined,
+  ): Promise<AppendResult> {
     if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > 1024) {
       throw invalidArg('key must be a non-empty string of at most 1024 bytes');
     }
@@ -208,7 +215,7 @@ export class Spool {
       const mark = JSON.stringify({ time, sha });
       if (marker === null) await createExclusive(markerPath, mark, { durable: this.durable });
       else await replaceFile(markerPath, mark, { durable: this.durable });
-      const r = await createUnique(this.dir, bytes, { ...this.writeOpts(), time });
+      const r = await createUnique(this.dir, bytes, { ...this.writeOpts(beforePublish), time });
       await replaceFile(idPath, r.name, { durable: false });
       return { id: r.name, created: true };
     } finally {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { type Content, toBytes } from './data.js';
-import { QuireError } from './errors.js';
+import { invalidArg, QuireError } from './errors.js';
 
 export type Op =
   | { op: 'open'; path: string; flags: string | number; mode?: number }
@@ -22,7 +22,8 @@ export type Op =
   | { op: 'lstat'; path: string }
   | { op: 'readdir'; path: string }
   | { op: 'readAll'; fd: number }
-  | { op: 'syncDir'; dir: string };
+  | { op: 'syncDir'; dir: string }
+  | { op: 'hook'; fn: () => unknown };
 
 interface Results {
   open: number;
@@ -39,6 +40,7 @@ interface Results {
   readdir: string[];
   readAll: Buffer;
   syncDir: undefined;
+  hook: undefined;
 }
 
 export type Steps<T> = Generator<Op, T, unknown>;
@@ -53,6 +55,35 @@ const DIR_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_DIRECTORY ?? 0);
 function writeAllSync(fd: number, buf: Buffer): void {
   // write(2) may write less than asked (signals, quotas); loop until every byte is in.
   for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off);
+}
+
+/** An error thrown by the caller's beforePublish hook, told apart from the filesystem's. */
+function hookError(err: unknown): QuireError {
+  return new QuireError('ERR_BEFORE_PUBLISH', 'the beforePublish hook threw', { cause: err });
+}
+
+function runHookSync(fn: () => unknown): undefined {
+  let r: unknown;
+  try {
+    r = fn();
+  } catch (err) {
+    throw hookError(err);
+  }
+  if (typeof (r as { then?: unknown } | null)?.then === 'function') {
+    throw invalidArg(
+      'beforePublish returned a promise, which the sync API cannot wait for; use the async one',
+    );
+  }
+  return undefined;
+}
+
+async function runHookAsync(fn: () => unknown): Promise<undefined> {
+  try {
+    await fn();
+  } catch (err) {
+    throw hookError(err);
+  }
+  return undefined;
 }
 
 function runSyncOp(op: Op): unknown {
@@ -89,6 +120,8 @@ function runSyncOp(op: Op): unknown {
       return fs.readdirSync(op.path);
     case 'readAll':
       return fs.readFileSync(op.fd);
+    case 'hook':
+      return runHookSync(op.fn);
     case 'syncDir': {
       const fd = fs.openSync(op.dir, DIR_FLAGS);
       try {
@@ -236,6 +269,8 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return readAll(op.fd);
     case 'syncDir':
       return syncDirShared(op.dir);
+    case 'hook':
+      return runHookAsync(op.fn);
   }
 }
 

@@ -284,3 +284,34 @@ export function parseStrace(text: string): Syscall[] {
   }
   return calls;
 }
+
+/**
+ * How many fds of this process are open on `file`: by its real path, or by its inode once it has been unlinked
+ * (`/proc/self/fd` then names it `<path> (deleted)`).
+ */
+export function fdsOpenOn(file: string): number {
+  const real = fs.existsSync(file) ? fs.realpathSync(file) : file;
+  const names = new Set([real, `${real} (deleted)`]);
+  let n = 0;
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (names.has(fs.readlinkSync(`/proc/self/fd/${fd}`))) n++;
+    } catch {
+      // The fd readdir itself used, closed by now.
+    }
+  }
+  return n;
+}
+
+/** How many granted locks (not waiters) /proc/locks lists on `file`'s inode, whoever holds them. */
+export function locksOn(file: string): number {
+  const { dev, ino } = fs.statSync(file);
+  // /proc/locks names the device as major:minor in hex (the kernel's new_encode_dev split of st_dev).
+  const major = Math.floor(dev / 256) & 0xfff;
+  const minor = (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
+  const id = `${major.toString(16).padStart(2, '0')}:${minor.toString(16).padStart(2, '0')}:${ino}`;
+  return fs
+    .readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .filter((l) => !l.includes('->') && l.split(/\s+/)[5] === id).length;
+}

@@ -14,7 +14,7 @@ import {
   withLock,
   withLockSync,
 } from '@quire/fs';
-import { fixturesDir, runFixture, spawnFixture, tempDir } from './helpers.js';
+import { fdsOpenOn, fixturesDir, locksOn, runFixture, spawnFixture, tempDir } from './helpers.js';
 
 /** An assert.rejects/throws validator: a QuireError with this code. */
 function code(expected: QuireErrorCode) {
@@ -95,33 +95,6 @@ async function holdInProcess(
       await lines.next('released');
     },
   };
-}
-
-/** How many fds of this process are open on `file`. */
-function fdsOpenOn(file: string): number {
-  const real = fs.realpathSync(file);
-  let n = 0;
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === real) n++;
-    } catch {
-      // The fd readdir itself used, closed by now.
-    }
-  }
-  return n;
-}
-
-/** How many locks (granted, not waiting) /proc/locks lists on `file`'s inode, whoever holds them. */
-function locksOn(file: string): number {
-  const st = fs.statSync(file);
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
-  const major = Math.floor(st.dev / 256) & 0xfff;
-  const minor = (st.dev & 0xff) | (Math.floor(st.dev / 4096) & 0xfff00);
-  const id = `${hex(major)}:${hex(minor)}:${st.ino}`;
-  return fs
-    .readFileSync('/proc/locks', 'utf8')
-    .split('\n')
-    .filter((l) => !l.includes('->') && l.split(/\s+/)[5] === id).length;
 }
 
 test('an exclusive lock held by another process makes acquireLock time out until the holder releases it', async (t) => {
