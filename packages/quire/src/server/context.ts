@@ -64,8 +64,12 @@ export class ServerContext {
 
   // Form tokens: `f1-<issued ms, base 36>.<sig>`.
 
+  /**
+   * Issued to the second, rounded up: every page served within a second carries the same token (the page cache
+   * serves one Buffer to all of them), and rounding up can only lengthen the minimum compose time, by under 1 s.
+   */
   formToken(): { formToken: string; notBefore: string; expires: string } {
-    const issued = this.now();
+    const issued = Math.ceil(this.now() / 1000) * 1000;
     const spam = this.config.spam;
     if (this.lastForm?.issued !== issued) {
       this.lastForm = { issued, token: this.keys.sign('form', `f1-${issued.toString(36)}`) };
@@ -89,7 +93,8 @@ export class ServerContext {
     if (!Number.isSafeInteger(issued)) {
       throw new ProblemError(400, 'form-token-invalid', 'formToken is not a token this service issued');
     }
-    const age = this.now() - issued;
+    // A token issued this second reads as up to 1 s in the future (formToken rounds up): age 0.
+    const age = Math.max(0, this.now() - issued);
     if (age < spam.minComposeSeconds * 1000) {
       const wait = Math.max(1, Math.ceil((spam.minComposeSeconds * 1000 - age) / 1000));
       throw new ProblemError(

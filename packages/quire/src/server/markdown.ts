@@ -39,8 +39,8 @@ function micromarkOnce(text: string): string {
  * hard breaks), and a line starting with `-` or with digits and `.` or `)` (lists, breaks, setext headings).
  * A property test checks it against micromark on a million generated texts.
  */
-// biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is tested on its own, joiners included
 const PLAIN_CHARS =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is tested on its own, joiners included
   /^[\p{L}\p{N}\p{M}\n ,.;:?!'"()/%@$\-\u00a1-\u00ac\u00ae-\u00bf\u2010-\u2027\u2030-\u205e\u200d\p{Extended_Pictographic}\p{Emoji_Modifier}]+$/u;
 const PLAIN_REFUSED = /^\n|(?:^|\n)(?:[ -]|\d{1,9}[.)])| \n|[ \n]$/;
 

@@ -184,11 +184,7 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
         if (typeof serialised === 'string') page = pages.put(threadId, view.version, key, serialised);
       }
       if (page === undefined) return answer(formToken);
-      const lent = PageCache.lend(page, formToken);
-      // 'finish': the bytes have been handed to the kernel, so the buffer may be written again. A response that
-      // ends otherwise (the connection failed) keeps its buffer, which is then garbage.
-      reply.raw.once('finish', lent.done);
-      return reply.type('application/json; charset=utf-8').send(lent.body);
+      return reply.type('application/json; charset=utf-8').send(PageCache.answer(page, formToken));
     },
   );
 
