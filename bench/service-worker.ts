@@ -1,7 +1,9 @@
-// A child process for the service benchmark: `quire` (the real server) or `bare` (node:http answering one fixed
-// body). Prints its URL on stdout once it listens; exits on SIGTERM.
-import { readFileSync } from 'node:fs';
+// A child process for the service benchmark: `quire` (the real server), `bare` (node:http answering one fixed
+// body) or `bare-post` (node:http doing one durable createUnique per POST, nothing else: the ceiling of any
+// service on this machine). Prints its URL on stdout once it listens; exits on SIGTERM.
+import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import { createUnique } from '@quire/fs';
 import { startServer } from 'quire';
 
 const [kind, arg] = process.argv.slice(2);
@@ -37,6 +39,34 @@ if (kind === 'quire') {
     process.stdout.write(`http://127.0.0.1:${a.port}\n`);
   });
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else if (kind === 'bare-post') {
+  const dir = arg as string;
+  mkdirSync(dir, { recursive: true });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      createUnique(dir, Buffer.concat(chunks), { suffix: '.json' }).then(
+        (r) => {
+          const body = JSON.stringify({ name: r.name });
+          res.writeHead(201, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          });
+          res.end(body);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address() as { port: number };
+    process.stdout.write(`http://127.0.0.1:${a.port}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else {
-  throw new Error(`usage: service-worker quire DATADIR | bare BODYFILE`);
+  throw new Error(`usage: service-worker quire DATADIR | bare BODYFILE | bare-post DIR`);
 }

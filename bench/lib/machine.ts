@@ -12,7 +12,7 @@ export interface Machine {
   pool: string;
 }
 
-function fsType(dir: string): string {
+export function fsType(dir: string): string {
   try {
     // `df -T DIR`: the second line's second column is the type of the filesystem holding DIR.
     const lines = execFileSync('df', ['-T', dir], { encoding: 'utf8' }).trim().split('\n');

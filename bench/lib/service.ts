@@ -1,22 +1,52 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createUnique } from '@quire/fs';
-import autocannon from 'autocannon';
+import { type LoadResult, type LoadTool, runLoad } from './load.js';
+import { fsType } from './machine.js';
+import { median } from './stats.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'service-worker.js');
 const PAGE = 'https://blog.example/posts/benchmark';
 
-export interface ServiceResult {
-  posts: number;
+/** A filesystem the POSTs are measured on. */
+export interface Place {
+  label: string;
+  /** What `df -T` says it is. */
+  fs: string;
+  dir: string;
+}
+
+export interface PostResult {
+  place: Place;
+  /** Medians over the rounds. */
   postRate: number;
   libraryRate: number;
+  /** node:http doing one createUnique per POST and nothing else. */
+  barePostRate: number;
+  /** Median of the per-round ratios POST / createUnique. */
+  ratio: number;
+  /** Median of the per-round ratios bare POST / createUnique: the ceiling of any HTTP service here. */
+  bareRatio: number;
+  posts: number;
+  bad: number;
+}
+
+export interface GetResult {
   getRate: number;
   bareRate: number;
+  ratio: number;
   threadBytes: number;
-  non2xx: number;
+  bad: number;
+}
+
+export interface ServiceResult {
+  tool: LoadTool;
+  posts: PostResult[];
+  get: GetResult;
+  /** Places that could not be measured, and why. */
+  skipped: string[];
 }
 
 async function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -40,24 +70,6 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/**
- * One autocannon run, with the time from its start to its last response (ms). In `amount` mode autocannon's own
- * `duration` is no use for a rate: it reports only at its next 1 s sample tick after the last response, so
- * 400 requests done in 0.3 s read as 1.01 s (at most 396/s), and 2000 in 2.1 s as 3.0 s.
- */
-function cannon(opts: autocannon.Options): Promise<{ result: autocannon.Result; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    let last = t0;
-    const instance = autocannon(opts, (err, result) =>
-      err ? reject(err) : resolve({ result, ms: last - t0 }),
-    );
-    instance.on('response', () => {
-      last = performance.now();
-    });
-  });
-}
-
 /** Durable createUnique with `inFlight` calls at once into one directory: the library's own rate. */
 async function libraryRate(dir: string, n: number, inFlight: number): Promise<number> {
   fs.mkdirSync(dir, { recursive: true });
@@ -72,63 +84,128 @@ async function libraryRate(dir: string, n: number, inFlight: number): Promise<nu
   return n / ((performance.now() - t) / 1000);
 }
 
+const bad = (r: LoadResult) => r.non2xx + r.errors;
+
 /**
- * Issue 5's two ratios, measured in one run: durable POSTs with 32 connections against the library's durable
- * createUnique with 32 calls in flight, and GETs of a 200-comment thread against a bare node:http server
- * answering the same bytes.
+ * A journaled ext4 in a loop-mounted image file on the temp dir, made for this run (root only). The machine's
+ * own filesystem may lack a journal (this one does), which makes fsync unusually cheap; a journaled ext4 is what
+ * mkfs.ext4 and the distributions' installers make, so it is measured too.
  */
-export async function serviceBench(root: string, posts: number, seconds: number): Promise<ServiceResult> {
-  const lib = await libraryRate(path.join(root, 'library'), posts, 32);
-  const { child, url } = await start(['quire', path.join(root, 'data')]);
+export function mountJournaledExt4(root: string): { place: Place; unmount: () => void } | string {
+  if (process.getuid?.() !== 0) return 'journaled ext4 image: needs root (loop mount)';
+  const image = path.join(root, 'ext4.img');
+  const dir = path.join(root, 'ext4');
   try {
-    let i = 0;
-    const { result: post, ms: postMs } = await cannon({
-      url: `${url}/api/comments`,
-      connections: 32,
-      amount: posts,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      requests: [
-        {
-          setupRequest: (req) => ({
-            ...req,
-            body: JSON.stringify({
-              uri: PAGE,
-              author: 'bench',
-              text: `comment ${i++} ${randomBytes(8).toString('hex')} ${'lorem ipsum '.repeat(20)}`,
-              nonce: randomBytes(12).toString('hex'),
-            }),
-          }),
-        },
-      ],
-    });
-    // Timed like libraryRate: from the start to the last answer.
-    const postRate = post['2xx'] / (postMs / 1000);
-    // The thread now holds `posts` comments; the page of 200 is what a reader's browser asks for.
-    const listUrl = `${url}/api/comments?uri=${encodeURIComponent(PAGE)}&limit=200`;
-    const res = await fetch(listUrl);
-    const body = Buffer.from(await res.arrayBuffer());
-    const bodyFile = path.join(root, 'thread.json');
-    fs.writeFileSync(bodyFile, body);
-    // Fixed durations end on autocannon's own timer and count every answer until its report: `duration` is fair.
-    const { result: get } = await cannon({ url: listUrl, connections: 10, duration: seconds });
-    const bare = await start(['bare', bodyFile]);
-    let bareRun: autocannon.Result;
+    fs.writeFileSync(image, '');
+    fs.truncateSync(image, 2 * 1024 ** 3);
+    execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: 'ignore' });
+    fs.mkdirSync(dir);
+    execFileSync('mount', ['-o', 'loop', image, dir], { stdio: 'ignore' });
+  } catch (err) {
+    return `journaled ext4 image: ${(err as Error).message.split('\n')[0]}`;
+  }
+  return {
+    place: { label: 'journaled ext4 (loop image)', fs: fsType(dir), dir },
+    unmount: () => execFileSync('umount', [dir], { stdio: 'ignore' }),
+  };
+}
+
+export interface ServiceOptions {
+  tool: LoadTool;
+  places: Place[];
+  rounds: number;
+  /** createUnique calls per library run. */
+  libraryOps: number;
+  postSeconds: number;
+  getSeconds: number;
+  scratch: string;
+  progress: (line: string) => void;
+}
+
+/**
+ * Durable POSTs with 32 connections against the library's durable createUnique with 32 calls in flight, on the
+ * same filesystem, back to back in each round (a fresh data directory each time): the ratio is the median of the
+ * rounds' ratios.
+ */
+async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
+  const rounds: { post: number; lib: number; bare: number; n: number; bad: number }[] = [];
+  const posts = async (kind: string, dir: string) => {
+    const server = await start([kind, dir]);
     try {
-      bareRun = (await cannon({ url: bare.url, connections: 10, duration: seconds })).result;
+      return await runLoad(
+        o.tool,
+        { url: server.url, connections: 32, seconds: o.postSeconds, postComments: PAGE },
+        o.scratch,
+      );
     } finally {
-      await stop(bare.child);
+      await stop(server.child);
+    }
+  };
+  for (let r = 0; r < o.rounds; r++) {
+    const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
+    const post = await posts('quire', path.join(place.dir, `data-${r}`));
+    const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
+    const rate = post.ok / post.seconds;
+    const bareRate = bare.ok / bare.seconds;
+    rounds.push({ post: rate, lib, bare: bareRate, n: post.ok, bad: bad(post) + bad(bare) });
+    o.progress(
+      `[service] ${place.label}: POST ${rate.toFixed(0)}/s, bare node:http + createUnique ${bareRate.toFixed(0)}/s, ` +
+        `createUnique ${lib.toFixed(0)}/s (round ${r + 1})`,
+    );
+  }
+  return {
+    place,
+    postRate: median(rounds.map((x) => x.post)),
+    libraryRate: median(rounds.map((x) => x.lib)),
+    barePostRate: median(rounds.map((x) => x.bare)),
+    ratio: median(rounds.map((x) => x.post / x.lib)),
+    bareRatio: median(rounds.map((x) => x.bare / x.lib)),
+    posts: rounds.reduce((a, x) => a + x.n, 0),
+    bad: rounds.reduce((a, x) => a + x.bad, 0),
+  };
+}
+
+/** GETs of a 200-comment page against a bare node:http server answering the same bytes, alternating. */
+async function getBench(dir: string, o: ServiceOptions): Promise<GetResult> {
+  const server = await start(['quire', dir]);
+  let bare: { child: ChildProcess; url: string } | undefined;
+  try {
+    const fill = await runLoad(
+      o.tool,
+      { url: server.url, connections: 32, seconds: 1, postComments: PAGE },
+      o.scratch,
+    );
+    if (fill.ok < 200) throw new Error(`only ${fill.ok} comments were posted for the GET benchmark`);
+    const listUrl = `${server.url}/api/comments?uri=${encodeURIComponent(PAGE)}&limit=200`;
+    const body = Buffer.from(await (await fetch(listUrl)).arrayBuffer());
+    const bodyFile = path.join(o.scratch, 'thread.json');
+    fs.writeFileSync(bodyFile, body);
+    bare = await start(['bare', bodyFile]);
+    const rounds: { get: number; bare: number; bad: number }[] = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const q = await runLoad(o.tool, { url: listUrl, connections: 10, seconds: o.getSeconds }, o.scratch);
+      const b = await runLoad(o.tool, { url: bare.url, connections: 10, seconds: o.getSeconds }, o.scratch);
+      rounds.push({ get: q.ok / q.seconds, bare: b.ok / b.seconds, bad: bad(q) + bad(b) });
     }
     return {
-      posts: post['2xx'],
-      postRate,
-      libraryRate: lib,
-      getRate: get['2xx'] / get.duration,
-      bareRate: bareRun['2xx'] / bareRun.duration,
+      getRate: median(rounds.map((x) => x.get)),
+      bareRate: median(rounds.map((x) => x.bare)),
+      ratio: median(rounds.map((x) => x.get / x.bare)),
       threadBytes: body.length,
-      non2xx: post.non2xx + get.non2xx,
+      bad: rounds.reduce((a, x) => a + x.bad, 0),
     };
   } finally {
-    await stop(child);
+    if (bare) await stop(bare.child);
+    await stop(server.child);
   }
+}
+
+/** Issue 5's two ratios, measured in one run. */
+export async function serviceBench(o: ServiceOptions, skipped: string[]): Promise<ServiceResult> {
+  const posts: PostResult[] = [];
+  for (const place of o.places) posts.push(await postBench(place, o));
+  const first = o.places[0];
+  if (first === undefined) throw new Error('serviceBench: no place to measure');
+  const get = await getBench(path.join(first.dir, 'get-data'), o);
+  return { tool: o.tool, posts, get, skipped };
 }
