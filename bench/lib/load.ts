@@ -44,8 +44,9 @@ export function haveWrk(): boolean {
 }
 
 /**
- * Every request a new comment: a counter per wrk thread and a random part make text and nonce unique, so no
- * POST is a retry or a duplicate. `done` prints the totals as one JSON line for the parent to read.
+ * Every request a new comment, sent as the embed sends one (a nonce, numbered attempt 1): a counter per wrk
+ * thread and a random part make text and nonce unique, so no POST is a retry or a duplicate. `done` prints the
+ * totals as one JSON line for the parent to read.
  */
 function wrkScript(page: string | undefined): string {
   const post =
@@ -58,7 +59,7 @@ request = function()
   counter = counter + 1
   local nonce = string.format("%08x%08x%06x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), counter % 0xffffff)
   local body = '{"uri":${JSON.stringify(page)},"author":"bench","text":"comment ' .. counter .. ' ' .. nonce ..
-    ' ' .. string.rep("lorem ipsum ", 20) .. '","nonce":"' .. nonce .. '"}'
+    ' ' .. string.rep("lorem ipsum ", 20) .. '","nonce":"' .. nonce .. '","attempt":1}'
   return wrk.format("POST", "/api/comments", { ["content-type"] = "application/json" }, body)
 end
 `;
@@ -112,6 +113,7 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
               author: 'bench',
               text: `comment ${i} ${nonce} ${'lorem ipsum '.repeat(20)}`,
               nonce,
+              attempt: 1,
             }),
           };
         },

@@ -59,6 +59,21 @@ test('a retried POST with the same nonce returns the first comment and stores no
   assert.ok(isProblem(reused, 409, 'nonce-reused'), reused.text);
 });
 
+test('numbered attempts: a retry numbered 2 returns what attempt 1 stored, and an attempt must be 1 to 1000', async (t) => {
+  const s = await startTestServer(t);
+  const first = await s.post({ text: 'Numbered', nonce: 'numbered-nonce-1', attempt: 1 });
+  assert.equal(first.status, 201, first.text);
+  const retry = await s.post({ text: 'Numbered', nonce: 'numbered-nonce-1', attempt: 2 });
+  assert.equal(retry.status, 201, retry.text);
+  assert.equal(retry.body.comment.id, first.body.comment.id);
+  assert.equal(retry.body.editToken, first.body.editToken);
+  assert.equal((await list(s)).total, 1);
+  for (const attempt of [0, 1001, 1.5, '1']) {
+    const bad = await s.post({ text: `bad attempt ${attempt}`, nonce: 'numbered-nonce-2', attempt });
+    assert.equal(bad.status, 400, `${attempt}: ${bad.text}`);
+  }
+});
+
 test('replies nest under their parent; a deleted parent with replies stays as a tombstone, one without vanishes', async (t) => {
   const s = await startTestServer(t);
   const a = (await s.post({ text: 'A', author: 'Ann', email: 'ann@example.org' })).body;

@@ -423,6 +423,64 @@ test('a nonce claimed by an attempt that died before publishing, or marked by an
   assert.equal((await store.comments(threadId)).length, 3);
 });
 
+test('a first attempt is stored without a claim, and its numbered retry finds it, also from another process', async (t) => {
+  const dir = tempDir(t);
+  const threadId = threadIdOf(PAGE);
+  const a = await CommentStore.open(dir, { clock: () => T0 });
+  const b = await CommentStore.open(dir, { clock: () => T0 });
+  // b lists the thread before a posts: only a listing made for the retry can find a's comment.
+  await b.addComment(threadId, META, record('b first', { nonce: 'n-b' }), { duplicateWindowMs: 0 });
+  const claim = path.join(
+    dir,
+    'threads',
+    threadId,
+    '.nonces',
+    createHash('sha256').update('n1').digest('hex'),
+  );
+  const first = await a.addComment(threadId, META, record('once', { nonce: 'n1' }), {
+    duplicateWindowMs: 0,
+    attempt: 1,
+  });
+  assert.equal(first.created, true);
+  assert.equal(fs.existsSync(claim), false, 'a first attempt makes no claim');
+  for (const store of [b, a]) {
+    const retry = await store.addComment(threadId, META, record('once', { nonce: 'n1' }), {
+      duplicateWindowMs: 0,
+      attempt: 2,
+    });
+    assert.equal(retry.created, false);
+    assert.equal(retry.stem, first.stem);
+  }
+  assert.equal(fs.existsSync(claim), true, 'a retry claims');
+  assert.equal((await a.comments(threadId)).length, 2);
+});
+
+test("a first attempt that arrives after its retry returns the retry's comment", async (t) => {
+  const dir = tempDir(t);
+  const threadId = threadIdOf(PAGE);
+  const a = await CommentStore.open(dir, { clock: () => T0 });
+  const b = await CommentStore.open(dir, { clock: () => T0 });
+  const retry = await a.addComment(threadId, META, record('late', { nonce: 'n2' }), {
+    duplicateWindowMs: 0,
+    attempt: 2,
+  });
+  assert.equal(retry.created, true);
+  const late = await b.addComment(threadId, META, record('late', { nonce: 'n2' }), {
+    duplicateWindowMs: 0,
+    attempt: 1,
+  });
+  assert.equal(late.created, false);
+  assert.equal(late.stem, retry.stem);
+  // Racing, in two processes' stores at once: one comment whichever wins.
+  const raced = await Promise.all([
+    a.addComment(threadId, META, record('race', { nonce: 'n3' }), { duplicateWindowMs: 0, attempt: 1 }),
+    b.addComment(threadId, META, record('race', { nonce: 'n3' }), { duplicateWindowMs: 0, attempt: 2 }),
+  ]);
+  assert.equal(raced.filter((r) => r.created).length, 1);
+  assert.equal(raced[0]?.stem, raced[1]?.stem);
+  assert.equal((await a.comments(threadId)).length, 2);
+});
+
 test('a nonce posted through one process is recognised by another that had already listed the thread', async (t) => {
   const dir = tempDir(t);
   const threadId = threadIdOf(PAGE);

@@ -139,6 +139,14 @@ export function postBodySchema(config: QuireConfig): Record<string, unknown> {
         pattern: '^[A-Za-z0-9_-]+$',
         description: 'random per comment; a retried POST with the same nonce returns the first comment',
       },
+      attempt: {
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        description:
+          'which attempt with this nonce this is: 1, then 2, 3 for retries. A first attempt is stored without a ' +
+          'search for an earlier one (cheaper); a client that numbers attempts must number all of them',
+      },
       formToken: {
         type: 'string',
         maxLength: 256,

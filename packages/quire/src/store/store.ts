@@ -70,6 +70,12 @@ export class StoreError extends Error {
 export interface AddCommentOptions {
   /** Same text (textHash) in this thread within this many ms is refused with StoreError 'duplicate'; 0: off. */
   duplicateWindowMs: number;
+  /**
+   * Which attempt with this nonce the client says this is (1, 2, ...), or undefined if it does not say. A first
+   * attempt makes no claim and looks for no earlier comment: one metadata change fewer per comment. A client
+   * that numbers its attempts must number every attempt with a nonce; two attempts numbered 1 make two comments.
+   */
+  attempt?: number;
 }
 
 export interface AddResult {
@@ -474,6 +480,9 @@ export class CommentStore {
    *   that survived is found, one that did not was never acknowledged);
    * - the fast one, taken when the post creates the nonce's claim `.nonces/<sha256>`: the comments listed
    *   once since this process started, without a listing per post.
+   * A client that numbers its attempts (`opts.attempt`) spares first attempts both: a first attempt has no
+   * earlier comment to find, so it claims nothing and looks for nothing (unless a retry overtook it: it finds the
+   * retry's claim); a later attempt claims (for first attempts still under way) and always lists.
    * Hits are confirmed by reading the file. The claim is made on the threadpool while the record is written,
    * and step 1 runs just before the record takes its name (beforePublish), unless a duplicate check or a
    * parent check comes first: a retry must get its comment back, not a refusal caused by that very comment.
@@ -495,19 +504,29 @@ export class CommentStore {
       let index: ThreadIndex | undefined;
       /** Whether `index` was brought up to date by a listing begun after every lock was granted. */
       let listed = false;
+      /** Whether this post made a new claim; undefined when there is nothing to look for (a first attempt). */
       let claimed: Promise<boolean> | undefined;
       /** Step 1: the earlier attempt with this nonce, if there is one; leaves the index it used in `index`. */
       const earlierAttempt = async (nonce: string): Promise<AddResult | undefined> => {
-        listed = !(await (claimed as Promise<boolean>));
+        // A numbered retry cannot trust a new claim: its first attempt made none. It lists.
+        listed = !(await (claimed as Promise<boolean>)) || opts.attempt !== undefined;
         index = await this.index(threadId, spool, listed);
         const earlier = await this.withNonce(threadId, index, nonce);
         return earlier === null ? undefined : this.replay(earlier, record);
       };
-      let checked = nonce === null;
       if (nonce !== null) {
-        claimed = claimNonce(spool.dir, nonce);
-        // Awaited later, or never if the post is refused first: a failed claim must not go unhandled meanwhile.
-        claimed.catch(() => {});
+        if (opts.attempt !== 1) {
+          // A numbered retry's claim is made durable: a first attempt delivered after a power cut must find it.
+          claimed = claimNonce(spool.dir, nonce, opts.attempt !== undefined && this.durable);
+          // Awaited later, or never if the post is refused first: a failed claim must not go unhandled meanwhile.
+          claimed.catch(() => {});
+        } else if (nonceClaimed(spool.dir, nonce)) {
+          // A retry came first (a slow network can deliver the first attempt last): look, as a retry does.
+          claimed = Promise.resolve(false);
+        }
+      }
+      let checked = claimed === undefined;
+      if (nonce !== null && claimed !== undefined) {
         if (opts.duplicateWindowMs > 0 || record.parent !== null) {
           const replayed = await earlierAttempt(nonce);
           if (replayed !== undefined) return replayed;
@@ -837,8 +856,8 @@ function parseSettings(buf: Buffer | null): Settings {
  * on a journaled filesystem can wait for the journal, and the event loop must not (measured on ext4 with a
  * journal: 10% of POSTs per second when this link ran on the event loop).
  */
-async function claimNonce(dir: string, nonce: string): Promise<boolean> {
-  const h = createHash('sha256').update(nonce).digest('hex');
+async function claimNonce(dir: string, nonce: string, durable: boolean): Promise<boolean> {
+  const h = nonceHash(nonce);
   if (legacyKeys(dir) && fs.existsSync(path.join(dir, '.keys', h))) return false;
   const nonces = path.join(dir, '.nonces');
   const claim = path.join(nonces, h);
@@ -847,10 +866,14 @@ async function claimNonce(dir: string, nonce: string): Promise<boolean> {
     const anchor = path.join(nonces, `.anchor-${k}`);
     try {
       await fs.promises.link(anchor, claim);
+      if (durable) await syncDir(nonces);
       return true;
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'EEXIST') return false;
+      if (code === 'EEXIST') {
+        if (durable) await syncDir(nonces);
+        return false;
+      }
       if (tries >= 64) throw err;
       if (code === 'EMLINK') anchors.set(dir, 2 * k + 1);
       else if (code === 'ENOENT') {
@@ -860,6 +883,23 @@ async function claimNonce(dir: string, nonce: string): Promise<boolean> {
       } else throw err;
     }
   }
+}
+
+function nonceHash(nonce: string): string {
+  return createHash('sha256').update(nonce).digest('hex');
+}
+
+/**
+ * Whether `nonce` has a claim, without making one: a stat, no change to the filesystem, so on the event loop. A
+ * first attempt asks under the nonce's lock; every later attempt claims under that lock before it looks, so a
+ * first attempt that finds no claim was not overtaken by any retry, and one that finds a claim looks too.
+ */
+function nonceClaimed(dir: string, nonce: string): boolean {
+  const h = nonceHash(nonce);
+  return (
+    fs.existsSync(path.join(dir, '.nonces', h)) ||
+    (legacyKeys(dir) && fs.existsSync(path.join(dir, '.keys', h)))
+  );
 }
 
 /** Per thread directory, whether it has the `.keys` directory of an earlier version (looked up once). */

@@ -27,7 +27,7 @@ interface Editor {
     hp: HTMLInputElement;
   };
   /** The nonce of the text last sent: a retry of the same text reuses it, so the server stores it once. */
-  nonce?: { text: string; value: string };
+  nonce?: { text: string; value: string; attempts: number };
 }
 
 interface Node {
@@ -501,7 +501,8 @@ export class Thread {
   private async post(ed: Editor, parent: string | null): Promise<void> {
     const s = this.s;
     const text = ed.text.value;
-    if (ed.nonce?.text !== text) ed.nonce = { text, value: nonce() };
+    if (ed.nonce?.text !== text) ed.nonce = { text, value: nonce(), attempts: 0 };
+    const sent = ed.nonce;
     const f = ed.fields;
     const body: Record<string, unknown> = {
       uri: this.uri,
@@ -511,7 +512,9 @@ export class Thread {
       email: f.email.value.trim() || null,
       website: f.website.value.trim() || null,
       parent,
-      nonce: ed.nonce.value,
+      nonce: sent.value,
+      // Numbered, so the server stores a first attempt without searching for an earlier one.
+      attempt: ++sent.attempts,
       formToken: this.formToken,
     };
     if (f.hp.value !== '') body[HONEYPOT] = f.hp.value;
@@ -525,6 +528,7 @@ export class Thread {
         const { data } = await this.call<{ formToken: string }>('GET', '/api/form-token');
         this.formToken = data.formToken;
         body.formToken = data.formToken;
+        body.attempt = ++sent.attempts;
         created = await this.call<Created>('POST', '/api/comments', body);
       }
     } catch (err) {

@@ -42,8 +42,9 @@ interface PostBody {
   website?: string | null;
   parent?: string | null;
   nonce?: string;
+  attempt?: number;
   formToken?: string;
-  [honeypot: string]: string | null | undefined;
+  [honeypot: string]: string | number | null | undefined;
 }
 
 interface EditBody {
@@ -273,6 +274,7 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
       };
       const result = await store.addComment(threadId, { uri, title, created: record.created }, record, {
         duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
+        ...(b.attempt === undefined ? {} : { attempt: b.attempt }),
       });
       const id = formatCommentId(threadId, result.stem);
       const editableUntil = Date.parse(result.record.created) + config.editWindowSeconds * 1000;
