@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { normaliseUri, threadIdOf } from '../store/uri.js';
 import type { ServerContext } from './context.js';
 import { clientKey, truncateIp } from './ip.js';
@@ -161,7 +161,7 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
     strictPreflight: false,
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  const checkRequest = (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', request.id);
     if (ctx.closing) {
       throw new ProblemError(503, 'shutting-down', 'the server is shutting down; try again shortly', {
@@ -181,15 +181,27 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
         );
       }
     }
+  };
+
+  // The hooks that run for every request take a callback rather than return a promise: they do no I/O, and a
+  // promise per hook per request is measurable on a GET served from the cache (a few µs of ~100).
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      checkRequest(request, reply);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
   });
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('cache-control', 'no-store');
     // A request that was in flight when shutdown began ends its connection, so the server can close without
     // waiting out the keep-alive timeout.
     if (ctx.closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   // The session plugin's hook turns an admin session cookie into the bearer token the admin routes check, so

@@ -360,8 +360,11 @@ export class CommentStore {
    * while the stamps it was read under are unchanged (fresh.ts), else read again; concurrent callers share one
    * read, and never one that began before their call, so a comment acknowledged before the call is in it.
    */
-  async view(threadId: string): Promise<ThreadView> {
-    const dir = this.threadDir(threadId);
+  /**
+   * view() when the thread's cached view is still valid (its stats, no promise: the common case of a GET, spared
+   * the microtasks of an async call), else undefined.
+   */
+  viewCached(threadId: string): ThreadView | undefined {
     const entry = this.views.get(threadId);
     if (entry?.settled && Date.now() - entry.loadedAt < MAX_VIEW_AGE_MS && entry.stamps.every(unchanged)) {
       // Least recently used goes first.
@@ -369,6 +372,13 @@ export class CommentStore {
       this.views.set(threadId, entry);
       return entry.view;
     }
+    return undefined;
+  }
+
+  async view(threadId: string): Promise<ThreadView> {
+    const dir = this.threadDir(threadId);
+    const cached = this.viewCached(threadId);
+    if (cached !== undefined) return cached;
     let load = this.viewLoads.get(threadId);
     if (load === undefined) {
       load = new Fresh(
@@ -801,9 +811,15 @@ export class CommentStore {
    * Run-time settings (DATA/settings.json), read again only when its stamp changes (replaceFile gives every
    * version a new inode), under the same rule as thread views.
    */
-  async settings(): Promise<Settings> {
+  /** settings() when its cache is still valid (a stat, no promise), else undefined. */
+  settingsCached(): Settings | undefined {
     const c = this.settingsCache;
-    if (c?.settled && c.stamps.every(unchanged)) return { ...c.value };
+    return c?.settled && c.stamps.every(unchanged) ? { ...c.value } : undefined;
+  }
+
+  async settings(): Promise<Settings> {
+    const cached = this.settingsCached();
+    if (cached !== undefined) return cached;
     const started = Date.now();
     const file = path.join(this.dataDir, 'settings.json');
     const stamps = [stampOf(file)];

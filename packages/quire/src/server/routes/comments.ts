@@ -153,7 +153,13 @@ export function registerCommentRoutes(app: FastifyInstance, ctx: ServerContext):
         const id = tok === null ? null : parseCommentId(tok.id);
         if (id !== null && id.threadId === threadId) mine.add(id.stem);
       }
-      const [view, moderation] = await Promise.all([store.view(threadId), ctx.moderation()]);
+      // Cached and unchanged, as nearly always: no promise to wait for.
+      const cachedView = store.viewCached(threadId);
+      const cachedModeration = ctx.moderationCached();
+      const [view, moderation] =
+        cachedView !== undefined && cachedModeration !== undefined
+          ? [cachedView, cachedModeration]
+          : await Promise.all([cachedView ?? store.view(threadId), cachedModeration ?? ctx.moderation()]);
       const order = q.order ?? 'oldest';
       const formToken = ctx.formToken().formToken;
       const answer = (token: string) => {

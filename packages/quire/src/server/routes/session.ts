@@ -158,7 +158,14 @@ const plugin: FastifyPluginAsync<SessionOptions> = async (app, opts) => {
     );
   };
 
-  app.addHook('onRequest', sessions.onRequest);
+  // A callback hook, so that the requests it does not concern (all but /api/admin/) cost no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith('/api/admin/')) {
+      done();
+      return;
+    }
+    sessions.onRequest(request).then(() => done(), done);
+  });
 
   app.post<{ Body: { password: string } }>(
     '/api/admin/session',

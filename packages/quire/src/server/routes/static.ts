@@ -219,11 +219,11 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
   };
 
   // The app answers `cache-control: no-store` by default; scripts may be cached for a while (and revalidated).
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (request.url.startsWith('/js/') && reply.statusCode < 400) {
       reply.header('cache-control', 'public, max-age=300, must-revalidate');
     }
-    return payload;
+    done(null, payload);
   });
 
   app.get<{ Params: { name: string } }>(
@@ -270,10 +270,13 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
   app.get(
     '/admin',
     { schema: { tags: ['admin'], summary: 'The admin page: log in, moderate, edit, delete' } },
+    // Headers before send(): once the hooks are synchronous, send() writes the response at once.
     async (_request, reply) =>
-      sendHtml(reply, adminPage(), "'none'")
-        .header('x-frame-options', 'DENY')
-        .header('x-robots-tag', 'noindex'),
+      sendHtml(
+        reply.header('x-frame-options', 'DENY').header('x-robots-tag', 'noindex'),
+        adminPage(),
+        "'none'",
+      ),
   );
 };
 
