@@ -5,19 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { hashPassword, threadIdOf } from '../src/index.js';
-import { PAGE, pool, startTestServer, tempDir } from './fixtures/srv-helpers.js';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { PAGE, pool, prng, startTestServer, tempDir } from './fixtures/srv-helpers.js';
 
 interface Req {
   kind: string;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { micromark } from 'micromark';
 import { countLinks, renderMarkdown, renderPlain } from '../src/index.js';
-import { startTestServer } from './fixtures/srv-helpers.js';
+import { prng, startTestServer } from './fixtures/srv-helpers.js';
 
 /** XSS payloads of the usual families: tags, attributes, protocols, encodings, SVG/MathML, Markdown tricks. */
 const CORPUS = [
@@ -196,18 +196,6 @@ function reference(text: string): string {
   }).replace(/<a href="/g, '<a rel="nofollow ugc noopener" href="');
 }
 
-/** A small deterministic generator (mulberry32), so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Pieces of text, heavy on what is special somewhere in CommonMark, so that the generated texts sit on the
 // border between plain and not.
 const PIECES = [
@@ -248,7 +236,7 @@ test('plain text rendered without the parser is exactly what micromark renders',
   let plain = 0;
   const n = 1_000_000;
   for (let seed = 1; seed <= n; seed++) {
-    const rnd = random(seed);
+    const rnd = prng(seed);
     let text = '';
     const len = 1 + Math.floor(rnd() * 12);
     for (let i = 0; i < len; i++) text += PIECES[Math.floor(rnd() * PIECES.length)];
