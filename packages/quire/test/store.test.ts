@@ -145,6 +145,44 @@ test('a comment is one pretty-printed JSON file in its thread, with the thread r
   );
 });
 
+/** The files under `dir` named `name` that this process has descriptors open on. */
+function openFilesNamed(dir: string, name: string): number {
+  const root = `${fs.realpathSync(dir)}/`;
+  const files = new Set<string>();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(root) && path.basename(target) === name) files.add(target);
+    } catch {
+      // The descriptor readdir itself used, closed by now.
+    }
+  }
+  return files.size;
+}
+
+test('posting to many threads keeps a bounded number of post lock files open', async (t) => {
+  const dir = tempDir(t);
+  const store = await CommentStore.open(dir, { clock: () => T0 });
+  const pages = Array.from({ length: 20 }, (_, i) => `https://example.org/page-${i}`);
+  for (const uri of pages) {
+    await store.addComment(threadIdOf(uri), { ...META, uri }, record(`on ${uri}`, { nonce: `n-${uri}` }), {
+      duplicateWindowMs: 60_000,
+    });
+  }
+  const open = openFilesNamed(dir, '.post.lock');
+  assert.ok(open >= 1 && open <= 8, `${open} .post.lock files open after posting to 20 threads`);
+  // A thread whose lock file was closed still takes posts, and still finds a retry.
+  const first = pages[0] as string;
+  const again = await store.addComment(
+    threadIdOf(first),
+    { ...META, uri: first },
+    record(`on ${first}`, { nonce: `n-${first}` }),
+    { duplicateWindowMs: 60_000 },
+  );
+  assert.equal(again.created, false);
+  assert.equal((await store.comments(threadIdOf(first))).length, 1);
+});
+
 test('a comment posted again with the same nonce is returned, not stored twice, even from a fresh process state', async (t) => {
   const dir = tempDir(t);
   const threadId = threadIdOf(PAGE);
