@@ -614,8 +614,10 @@ async function main(): Promise<void> {
           {
             tool,
             places,
-            rounds: cli.quick ? 2 : 3,
+            rounds: cli.quick ? 2 : 5,
             libraryOps: cli.quick ? 1000 : 4000,
+            warmSeconds: cli.quick ? 1 : 2,
+            warmOps: cli.quick ? 500 : 2000,
             postSeconds: cli.quick ? 2 : 4,
             getSeconds: cli.quick ? 2 : 4,
             scratch: tmp,

@@ -1,6 +1,6 @@
 // A child process for the service benchmark: `quire` (the real server), `bare` (node:http answering one fixed
 // body) or `bare-post` (node:http doing one durable createUnique per POST, nothing else: the ceiling of any
-// service on this machine). Prints its URL on stdout once it listens; exits on SIGTERM.
+// service on this machine; what is posted to /warm goes to DIR-warm). Prints its URL on stdout once it listens; exits on SIGTERM.
 import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createUnique } from '@quire/fs';
@@ -41,12 +41,16 @@ if (kind === 'quire') {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else if (kind === 'bare-post') {
   const dir = arg as string;
+  // The warm-up posts to /warm: its files go elsewhere, so the measured directory starts empty.
+  const warmDir = `${dir}-warm`;
   mkdirSync(dir, { recursive: true });
+  mkdirSync(warmDir, { recursive: true });
   const server = http.createServer((req, res) => {
+    const into = req.url === '/warm' ? warmDir : dir;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      createUnique(dir, Buffer.concat(chunks), { suffix: '.json' }).then(
+      createUnique(into, Buffer.concat(chunks), { suffix: '.json' }).then(
         (r) => {
           const body = JSON.stringify({ name: r.name });
           res.writeHead(201, {

@@ -26,10 +26,11 @@ export interface LoadResult {
 }
 
 export interface LoadSpec {
+  /** For postComments, the URL posted to (e.g. `http://127.0.0.1:PORT/api/comments`). */
   url: string;
   connections: number;
   seconds: number;
-  /** POST /api/comments with a new comment (and a new nonce) in every request, to this page URI. */
+  /** POST a new comment (and a new nonce) in every request, to this page URI. */
   postComments?: string;
 }
 
@@ -60,7 +61,7 @@ request = function()
   local nonce = string.format("%08x%08x%06x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), counter % 0xffffff)
   local body = '{"uri":${JSON.stringify(page)},"author":"bench","text":"comment ' .. counter .. ' ' .. nonce ..
     ' ' .. string.rep("lorem ipsum ", 20) .. '","nonce":"' .. nonce .. '","attempt":1}'
-  return wrk.format("POST", "/api/comments", { ["content-type"] = "application/json" }, body)
+  return wrk.format("POST", nil, { ["content-type"] = "application/json" }, body)
 end
 `;
   return `${post}
@@ -99,7 +100,6 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   };
   if (spec.postComments !== undefined) {
     const page = spec.postComments;
-    opts.url = new URL('/api/comments', spec.url).href;
     opts.method = 'POST';
     opts.headers = { 'content-type': 'application/json' };
     opts.requests = [

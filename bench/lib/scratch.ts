@@ -14,6 +14,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/**
+ * Gives `dir` ext4's TOPDIR flag, so that its subdirectories are spread over block groups; false where the
+ * filesystem has no such flag or chattr is missing.
+ */
+export function spreadSubdirs(dir: string): boolean {
+  try {
+    execFileSync('chattr', ['+T', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class Scratch {
   readonly root: string;
   /** Whether `chattr +T` took (false on filesystems without the flag, or without chattr). */
@@ -21,12 +34,7 @@ export class Scratch {
 
   constructor() {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bench-'));
-    let spread = false;
-    try {
-      execFileSync('chattr', ['+T', this.root], { stdio: 'ignore' });
-      spread = true;
-    } catch {}
-    this.spread = spread;
+    this.spread = spreadSubdirs(this.root);
   }
 
   /** A new, empty directory for one run. */

@@ -5,16 +5,26 @@ import { fileURLToPath } from 'node:url';
 import { createUnique } from '@quire/fs';
 import { type LoadResult, type LoadTool, runLoad } from './load.js';
 import { fsType } from './machine.js';
+import { spreadSubdirs } from './scratch.js';
 import { median } from './stats.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'service-worker.js');
 const PAGE = 'https://blog.example/posts/benchmark';
+/** The warm-up's page: another thread, so the measured one starts empty, as the library's directory does. */
+const WARM_PAGE = 'https://blog.example/posts/warm-up';
 
 /** A filesystem the POSTs are measured on. */
 export interface Place {
   label: string;
   /** What `df -T` says it is. */
   fs: string;
+  /**
+   * Gets ext4's TOPDIR flag where it can: each round's library, quire and bare directories, and their warm-ups,
+   * then land in block groups of their own. On ext4 without a journal every create scans past the inodes its
+   * group freed in the last seconds (lib/scratch.ts), and each publish frees its temp's inode: in one group,
+   * each phase ran behind the thousands of inodes the phase before it had just freed (createUnique measured
+   * anywhere from 2000/s to 6900/s in back-to-back rounds).
+   */
   dir: string;
 }
 
@@ -116,6 +126,13 @@ export interface ServiceOptions {
   rounds: number;
   /** createUnique calls per library run. */
   libraryOps: number;
+  /**
+   * Load before each measured window, not counted: a new server process runs its first few thousand requests
+   * in V8's interpreter and baseline tiers (measured: 1200-2100 POSTs/s in its first 3 s, 2600-2900 after), and
+   * a service is measured as it runs for days, warm. The library gets the same (warmOps calls first).
+   */
+  warmSeconds: number;
+  warmOps: number;
   postSeconds: number;
   getSeconds: number;
   scratch: string;
@@ -128,13 +145,28 @@ export interface ServiceOptions {
  * rounds' ratios.
  */
 async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
+  spreadSubdirs(place.dir);
   const rounds: { post: number; lib: number; bare: number; n: number; bad: number }[] = [];
-  const posts = async (kind: string, dir: string) => {
+  const posts = async (kind: 'quire' | 'bare-post', dir: string) => {
+    if (kind === 'quire') {
+      // The warm-up's thread and the measured one in block groups of their own (see Place.dir).
+      const threads = path.join(dir, 'threads');
+      fs.mkdirSync(threads, { recursive: true });
+      spreadSubdirs(threads);
+    }
     const server = await start([kind, dir]);
+    const url = `${server.url}/api/comments`;
     try {
+      // quire warms up on another page; bare-post writes what is posted to /warm into another directory.
+      const warm = kind === 'quire' ? { url, page: WARM_PAGE } : { url: `${server.url}/warm`, page: PAGE };
+      await runLoad(
+        o.tool,
+        { url: warm.url, connections: 32, seconds: o.warmSeconds, postComments: warm.page },
+        o.scratch,
+      );
       return await runLoad(
         o.tool,
-        { url: server.url, connections: 32, seconds: o.postSeconds, postComments: PAGE },
+        { url, connections: 32, seconds: o.postSeconds, postComments: PAGE },
         o.scratch,
       );
     } finally {
@@ -142,6 +174,7 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     }
   };
   for (let r = 0; r < o.rounds; r++) {
+    await libraryRate(path.join(place.dir, `library-${r}-warm`), o.warmOps, 32);
     const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
     const post = await posts('quire', path.join(place.dir, `data-${r}`));
     const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
@@ -172,7 +205,7 @@ async function getBench(dir: string, o: ServiceOptions): Promise<GetResult> {
   try {
     const fill = await runLoad(
       o.tool,
-      { url: server.url, connections: 32, seconds: 1, postComments: PAGE },
+      { url: `${server.url}/api/comments`, connections: 32, seconds: 1, postComments: PAGE },
       o.scratch,
     );
     if (fill.ok < 200) throw new Error(`only ${fill.ok} comments were posted for the GET benchmark`);
@@ -181,6 +214,9 @@ async function getBench(dir: string, o: ServiceOptions): Promise<GetResult> {
     const bodyFile = path.join(o.scratch, 'thread.json');
     fs.writeFileSync(bodyFile, body);
     bare = await start(['bare', bodyFile]);
+    for (const url of [listUrl, bare.url]) {
+      await runLoad(o.tool, { url, connections: 10, seconds: o.warmSeconds }, o.scratch);
+    }
     const rounds: { get: number; bare: number; bad: number }[] = [];
     for (let r = 0; r < o.rounds; r++) {
       const q = await runLoad(o.tool, { url: listUrl, connections: 10, seconds: o.getSeconds }, o.scratch);
