@@ -7,8 +7,8 @@ import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-/** The built CLI: this file is dist/test/cli.test.js, the CLI dist/src/cli/bin.js. */
-const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bin.js');
+/** The built CLI: this file is dist/test/cli.test.js, the CLI dist/src/cli/bin.cjs. */
+const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bin.cjs');
 
 const COMMANDS = ['append', 'ls', 'cat', 'tail', 'fsck', 'lock'];
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// CommonJS on purpose: libuv sizes its threadpool once, on first use, and Node's ES module loader uses the pool
+// to read the entry module, so only a CommonJS entry runs before that and can still size it.
+//
+// `quire serve` holds a pool thread for every fsync in flight, and with libuv's default of 4 a journaled
+// filesystem commits at most 4 posts' fsyncs at once. With 16, more of them share each journal commit:
+// +20-42% durable POSTs/s on a journaled ext4 (bench/README.md, "Threadpool"). A size the user set wins.
+if (process.argv[2] === 'serve') process.env.UV_THREADPOOL_SIZE ??= '16';
+
+import('./main.js').then(
+  async ({ main }) => {
+    process.exitCode = await main(process.argv.slice(2));
+  },
+  (err: unknown) => {
+    process.stderr.write(`quire: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
