@@ -1,6 +1,7 @@
 // A child process for the service benchmark: `quire` (the real server), `bare` (node:http answering one fixed
 // body) or `bare-post` (node:http doing one durable createUnique per POST, nothing else: the ceiling of any
-// service on this machine; what is posted to /warm goes to DIR-warm). Prints its URL on stdout once it listens; exits on SIGTERM.
+// service on this machine; what is posted to /warm goes to DIR-warm). Prints its URL on stdout once it
+// listens; exits on SIGTERM.
 import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createUnique } from '@quire/fs';
