@@ -1,6 +1,6 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
-import { type CommentRecord, formatCommentId, type ThreadMeta } from '../store/records.js';
-import type { StoredComment } from '../store/store.js';
+import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
+import type { ModeratedComment, StoredComment } from '../store/store.js';
 import { renderMarkdown } from './markdown.js';
 
 export type { AdminComment, PublicComment };
@@ -45,19 +45,42 @@ export function publicComment(
   };
 }
 
-export function adminComment(
-  threadId: string,
-  meta: ThreadMeta | null,
-  stem: string,
-  r: CommentRecord,
-  likes: number,
-): AdminComment {
+/** Characters of a parent's text an admin answer shows. */
+const EXCERPT_CHARS = 140;
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** The text a comment shows, without markup: its rendered HTML's text, spaces collapsed, cut short. */
+export function plainExcerpt(markdown: string, max = EXCERPT_CHARS): string {
+  const text = renderMarkdown(markdown)
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(?:#(\d+)|#x([0-9a-f]+)|([a-z]+));/gi, (m, dec: string, hex: string, name: string) => {
+      if (name !== undefined) return ENTITIES[name] ?? m;
+      const code = dec !== undefined ? Number(dec) : Number.parseInt(hex, 16);
+      return code <= 0x10ffff ? String.fromCodePoint(code) : m;
+    })
+    .replace(/\s+/g, ' ')
+    .trim();
+  return [...text].slice(0, max).join('');
+}
+
+/** A comment as the site owner sees it (the store decides what that is: ModeratedComment). */
+export function adminComment(m: ModeratedComment): AdminComment {
+  const { threadId, record: r } = m;
   return {
-    id: formatCommentId(threadId, stem),
+    id: formatCommentId(threadId, m.stem),
     threadId,
-    uri: meta?.uri ?? null,
-    title: meta?.title ?? null,
+    uri: m.meta?.uri ?? null,
+    title: m.meta?.title ?? null,
     parent: r.parent === null ? null : formatCommentId(threadId, r.parent),
+    replyTo:
+      m.replyTo === null
+        ? null
+        : {
+            id: formatCommentId(threadId, m.replyTo.stem),
+            author: m.replyTo.record.author,
+            excerpt: plainExcerpt(m.replyTo.record.text),
+          },
     author: r.author,
     email: r.email,
     website: r.website,
@@ -66,10 +89,11 @@ export function adminComment(
     created: r.created,
     edited: r.edited,
     deleted: r.deleted,
+    restorableUntil: m.restorableUntil,
     status: r.status,
     ip: r.ip,
     ipHash: r.ipHash,
-    likes,
+    likes: m.likes,
   };
 }
 
@@ -91,17 +115,6 @@ export interface Tree {
   next: string | null;
 }
 
-/**
- * Orders stems (`YYYYMMDDTHHMMSSZ-N`) as compareNames orders record names: by stamp, then counter as a number.
- * Cheap enough to sort thousands of replies (compareNames parses both names on every call).
- */
-export function compareStems(a: string, b: string): number {
-  const sa = a.slice(0, 16);
-  const sb = b.slice(0, 16);
-  if (sa !== sb) return sa < sb ? -1 : 1;
-  const d = Number(a.slice(17)) - Number(b.slice(17));
-  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
-}
 const byName = compareStems;
 const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
 

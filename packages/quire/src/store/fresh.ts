@@ -75,10 +75,10 @@ export const SETTLE_COARSE_MS = 2_100;
 /**
  * Single flight that never hands a caller a run begun before the call: a caller joins the run queued to start
  * next, or queues one behind the run in progress (the rule of @quire/fs's directory group commit). So whatever
- * was on disk when get() was called is seen by the run it gets, while any number of concurrent callers share
+ * was on disk when next() was called is seen by the run it gets, while any number of concurrent callers share
  * about two runs.
  */
-export class Fresh<T> {
+export class Coalescer<T> {
   private running: Promise<T> | undefined;
   private queued: Promise<T> | undefined;
 
@@ -87,7 +87,7 @@ export class Fresh<T> {
     private readonly onIdle: () => void = () => {},
   ) {}
 
-  get(): Promise<T> {
+  next(): Promise<T> {
     if (this.queued) return this.queued;
     if (!this.running) return this.start();
     const queued = this.running

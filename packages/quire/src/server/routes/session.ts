@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { clientKey } from '../../store/address.js';
 import type { ServerContext } from '../context.js';
-import { clientKey } from '../ip.js';
 import { verifyPassword } from '../password.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
@@ -45,7 +45,7 @@ export function readCookie(request: FastifyRequest, name: string): string | null
 
 /** The CSRF token of a session: an HMAC of its token, so it needs no storage and dies with the session. */
 export function csrfToken(ctx: ServerContext, sessionToken: string): string {
-  return ctx.keys.hex('admin', `csrf\0${sessionToken}`, 64);
+  return ctx.hmacs.hex('admin', `csrf\0${sessionToken}`, 64);
 }
 
 function sameText(a: string, b: string): boolean {
