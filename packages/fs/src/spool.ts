@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Data, toBytes, toContent } from './data.js';
+import { makeDirSteps } from './dir.js';
 import { errnoCode, invalidArg, QuireError, toQuireError } from './errors.js';
 import { acquireLock } from './lock.js';
 import {
@@ -17,7 +18,7 @@ import { createExclusive, createUnique, replaceFile } from './publish.js';
 import { readComplete } from './read.js';
 import { call, runAsync } from './steps.js';
 import { sweepTemps } from './sweep.js';
-import { isTempName, parseTempName, thisHost } from './temp.js';
+import { isProcessAlive, isTempName, parseTempName, thisHost } from './temp.js';
 
 /**
  * A spool is the seed's comment folder, generalised: one flat directory of immutable-by-default records named
@@ -192,7 +193,7 @@ export class Spool {
     const keysDir = path.join(this.dir, KEYS_DIR);
     const markerPath = path.join(keysDir, h);
     const idPath = path.join(keysDir, `${h}.id`);
-    await makeDir(keysDir, this.durable).catch((err: unknown) => {
+    await runAsync(makeDirSteps(keysDir, this.durable, 'append')).catch((err: unknown) => {
       throw toQuireError(err, 'append');
     });
     const lock = await this.lock('key', h);
@@ -435,7 +436,7 @@ export class Spool {
     for (const name of await fs.promises.readdir(dir)) {
       if (!isTempName(name)) continue;
       const t = parseTempName(name);
-      const live = t !== null && t.host === thisHost() && pidAlive(t.pid);
+      const live = t !== null && t.host === thisHost() && isProcessAlive(t.pid);
       issues.push({
         name: label + name,
         problem: live ? 'live-temp' : 'dead-temp',
@@ -537,15 +538,6 @@ function badId(id: unknown): QuireError {
   return new QuireError('ERR_INVALID_ID', `not a record id of this spool: ${shown}`);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) !== 'ESRCH';
-  }
-}
-
 function parseMarker(b: Buffer): { stamp: string; sha: string } | null {
   try {
     const v = JSON.parse(b.toString('utf8')) as { time?: unknown; sha?: unknown };
@@ -565,29 +557,6 @@ async function collect(data: Data): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/**
- * mkdir -p, by hand: each directory it creates is an entry in its parent, so with `durable` the parent is
- * fsynced too. (Node's recursive mkdir also loops forever where a parent refuses new entries, e.g. /proc.)
- */
-async function makeDir(dir: string, durable: boolean): Promise<void> {
-  try {
-    await fs.promises.mkdir(dir);
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'EEXIST') return;
-    const parent = path.dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw err;
-    await makeDir(parent, durable);
-    try {
-      await fs.promises.mkdir(dir);
-    } catch (again) {
-      if (errnoCode(again) === 'EEXIST') return;
-      throw again;
-    }
-  }
-  if (durable) await runAsync(call({ op: 'syncDir', dir: path.dirname(dir) }));
-}
-
 /** Opens (by default creating) a spool directory. */
 export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
   if (typeof dir !== 'string' || dir === '' || dir.includes('\0'))
@@ -595,7 +564,7 @@ export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<S
   const spool = new Spool(dir, opts);
   if (opts.create !== false) {
     try {
-      await makeDir(spool.dir, spool.durable);
+      await runAsync(makeDirSteps(spool.dir, spool.durable, 'openSpool'));
     } catch (err) {
       throw toQuireError(err, 'openSpool');
     }
