@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { Coalescer, SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled } from '@quire/fs';
 import {
   type CommentRecord,
   CommentStore,
@@ -13,7 +14,6 @@ import {
   threadIdOf,
   UriError,
 } from '../src/index.js';
-import { Coalescer, SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled } from '../src/store/fresh.js';
 import { serialiseRecord, textHashOf } from '../src/store/records.js';
 import { T0, tempDir } from './fixtures/srv-helpers.js';
 
@@ -300,7 +300,7 @@ test('run-time settings are kept in settings.json and read back', async (t) => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Longer than fresh.ts's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
+/** Longer than @quire/fs's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
 const SETTLE = SETTLE_MS + 50;
 
 test('a thread view is served from memory while its files are unchanged, and shows every change another process makes', async (t) => {

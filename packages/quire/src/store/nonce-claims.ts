@@ -1,19 +1,10 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { createMarker, pathExistsSync } from '@quire/fs';
 
 const CLAIMS = '.nonces';
 /** Where a keyed append of an earlier version of quire marked nonces; no version since makes it. */
 const LEGACY_MARKS = '.keys';
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 function nonceHash(nonce: string): string {
   return createHash('sha256').update(nonce).digest('hex');
@@ -25,14 +16,11 @@ const legacy = new Map<string, boolean>();
 function hasLegacyMarks(dir: string): boolean {
   let has = legacy.get(dir);
   if (has === undefined) {
-    has = fs.existsSync(path.join(dir, LEGACY_MARKS));
+    has = pathExistsSync(path.join(dir, LEGACY_MARKS));
     legacy.set(dir, has);
   }
   return has;
 }
-
-/** Per thread directory, the anchor this process links claims to (moved on at EMLINK). */
-const anchors = new Map<string, number>();
 
 /**
  * Claims `nonce` in the thread `dir` by making the name `.nonces/<sha256(nonce)>` (fsynced only with `durable`):
@@ -50,43 +38,15 @@ const anchors = new Map<string, number>();
  * NFS needs anyway). A claim whose post was refused or crashed before publishing only sends later attempts
  * with that nonce to the listing.
  *
- * A claim is a hard link to an empty anchor file, `.nonces/.anchor-<k>`: link(2) refuses an existing name just
- * as an exclusive create does, but allocates no inode (measured on ext4 without a journal: 10 µs against
- * 250 µs for an empty file). A filesystem caps the links of one inode (ext4: 65,000; btrfs: far fewer within
- * one directory), so EMLINK moves on to another anchor, 2k+1 after k (any anchor with room will do, so the gaps
- * are harmless, and a process that starts late finds room in a few tries).
- *
- * On the threadpool, while the comment's file is written: a link is a change to the filesystem's metadata, which
- * on a journaled filesystem can wait for the journal, and the event loop must not (measured on ext4 with a
+ * A claim is a marker of @quire/fs (createMarker: a hard link to an empty anchor, no inode per claim), made on
+ * the threadpool while the comment's file is written: a link is a change to the filesystem's metadata, which on
+ * a journaled filesystem can wait for the journal, and the event loop must not (measured on ext4 with a
  * journal: 10% of POSTs per second when this link ran on the event loop).
  */
 export async function claimNonce(dir: string, nonce: string, durable: boolean): Promise<boolean> {
   const h = nonceHash(nonce);
-  if (hasLegacyMarks(dir) && fs.existsSync(path.join(dir, LEGACY_MARKS, h))) return false;
-  const claims = path.join(dir, CLAIMS);
-  const claim = path.join(claims, h);
-  for (let tries = 0; ; tries++) {
-    const k = anchors.get(dir) ?? 0;
-    const anchor = path.join(claims, `.anchor-${k}`);
-    try {
-      await fs.promises.link(anchor, claim);
-      if (durable) await syncDir(claims);
-      return true;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'EEXIST') {
-        if (durable) await syncDir(claims);
-        return false;
-      }
-      if (tries >= 64) throw err;
-      if (code === 'EMLINK') anchors.set(dir, 2 * k + 1);
-      else if (code === 'ENOENT') {
-        // No anchor (or no directory) yet: make them. Several processes may at once; any of them will do.
-        await fs.promises.mkdir(claims, { recursive: true });
-        await (await fs.promises.open(anchor, 'a')).close();
-      } else throw err;
-    }
-  }
+  if (hasLegacyMarks(dir) && pathExistsSync(path.join(dir, LEGACY_MARKS, h))) return false;
+  return createMarker(path.join(dir, CLAIMS, h), { durable });
 }
 
 /**
@@ -97,7 +57,7 @@ export async function claimNonce(dir: string, nonce: string, durable: boolean): 
 export function nonceClaimed(dir: string, nonce: string): boolean {
   const h = nonceHash(nonce);
   return (
-    fs.existsSync(path.join(dir, CLAIMS, h)) ||
-    (hasLegacyMarks(dir) && fs.existsSync(path.join(dir, LEGACY_MARKS, h)))
+    pathExistsSync(path.join(dir, CLAIMS, h)) ||
+    (hasLegacyMarks(dir) && pathExistsSync(path.join(dir, LEGACY_MARKS, h)))
   );
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createExclusive, isQuireError } from '@quire/fs';
+import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
 import { PostLocks } from './post-locks.js';
@@ -16,7 +16,7 @@ import {
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
 import { Hmacs, loadSecret } from './secret.js';
 import { Summaries } from './summaries.js';
-import { makeDir, type StoredComment, StoreError, Threads } from './threads.js';
+import { type StoredComment, StoreError, Threads } from './threads.js';
 import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
 
 export type { AddCommentOptions, AddResult } from './admission.js';
@@ -100,7 +100,7 @@ export class CommentStore {
   static async open(dataDir: string, opts: StoreOptions = {}): Promise<CommentStore> {
     const dir = path.resolve(dataDir);
     const durable = opts.durable !== false;
-    await makeDir(path.join(dir, 'threads'), durable);
+    await makeDir(path.join(dir, 'threads'), { durable });
     await createExclusive(path.join(dir, 'quire.json'), `${JSON.stringify({ layout: 1 })}\n`, {
       durable,
     }).catch((err: unknown) => {

@@ -1,9 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { parseName, type Spool } from '@quire/fs';
-import { Coalescer } from './fresh.js';
+import { Coalescer, listNames, parseName, pathExistsSync, readCompleteSync, type Spool } from '@quire/fs';
 import { COMMENT_STEM, type CommentRecord, type CommentStatus, parseRecord } from './records.js';
-import { isMissing, RECORD_SUFFIX, recordName, type StoredComment, type Threads } from './threads.js';
+import { RECORD_SUFFIX, recordName, type StoredComment, type Threads } from './threads.js';
 import { MAX_THREADS, type ThreadViews } from './views.js';
 
 /** Summaries kept for the nonce and duplicate checks, over all threads (about 200 bytes each). */
@@ -152,7 +150,7 @@ export class Summaries {
 
   /** One refresh: the spool's names, the summaries of those not seen yet, and none of those gone. */
   private async list(threadId: string, spool: Spool, index: ThreadSummaries): Promise<void> {
-    const names = await fs.promises.readdir(spool.dir);
+    const names = await listNames(spool.dir);
     const unseen: string[] = [];
     let known = 0;
     for (const name of names) {
@@ -170,7 +168,7 @@ export class Summaries {
       const present = new Set(names);
       for (const stem of index.sums.keys()) {
         const name = recordName(stem);
-        if (!present.has(name) && !fs.existsSync(path.join(spool.dir, name))) this.drop(index, stem);
+        if (!present.has(name) && !pathExistsSync(path.join(spool.dir, name))) this.drop(index, stem);
       }
     }
     // Posts of this process that finished meanwhile, and the last view, spare most reads.
@@ -194,20 +192,13 @@ export class Summaries {
   /**
    * The usual few: names linked a moment ago by posts still waiting for their directory fsync (this process's,
    * whose names are not known until they return, or another's). They are in the page cache, so reading them
-   * here takes microseconds, where a trip through the threadpool would queue behind fsyncs. Summaries are hints
-   * (a hit is confirmed with a locked read), so a plain read will do.
+   * here takes microseconds, where a trip through the threadpool would queue behind fsyncs.
    */
   private readSync(spool: Spool, index: ThreadSummaries, stems: readonly string[]): void {
     for (const stem of stems) {
       if (index.sums.has(stem)) continue;
-      let buf: Buffer;
-      try {
-        buf = fs.readFileSync(path.join(spool.dir, recordName(stem)));
-      } catch (err) {
-        if (isMissing(err)) continue;
-        throw err;
-      }
-      const record = parseRecord(buf);
+      const buf = readCompleteSync(path.join(spool.dir, recordName(stem)));
+      const record = buf === null ? null : parseRecord(buf);
       if (record !== null) this.set(index, stem, summarise(record));
     }
   }

@@ -1,6 +1,14 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { createExclusive, isQuireError, openSpool, readComplete, type Spool, sweepTemps } from '@quire/fs';
+import {
+  createExclusive,
+  isQuireError,
+  listNames,
+  makeDir,
+  openSpool,
+  readComplete,
+  type Spool,
+  sweepTemps,
+} from '@quire/fs';
 import {
   type CommentRecord,
   parseRecord,
@@ -61,33 +69,6 @@ export function stemOf(name: string): string {
 /** The file name of a record's stem. */
 export function recordName(stem: string): string {
   return `${stem}${RECORD_SUFFIX}`;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await fs.promises.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** mkdir -p; with `durable`, the parent of every directory it made is fsynced, so the new names survive. */
-export async function makeDir(dir: string, durable: boolean): Promise<void> {
-  const made = await fs.promises.mkdir(dir, { recursive: true });
-  if (made !== undefined && durable) {
-    for (let d = dir; d.length >= made.length; d = path.dirname(d)) await syncDir(path.dirname(d));
-  }
-}
-
-/** readdir, [] if the directory does not exist. */
-export async function listNames(dir: string): Promise<string[]> {
-  try {
-    return await fs.promises.readdir(dir);
-  } catch (err) {
-    if (isMissing(err)) return [];
-    throw err;
-  }
 }
 
 /** Vote files in a comment's vote directory: dot names are temps, never votes. */
@@ -244,7 +225,7 @@ export class Threads {
    */
   async vote(threadId: string, stem: string, voter: string): Promise<boolean> {
     const dir = path.join(this.votesDir(threadId), stem);
-    await makeDir(dir, this.durable);
+    await makeDir(dir, { durable: this.durable });
     try {
       await createExclusive(
         path.join(dir, voter),

@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { readComplete, replaceFile } from '@quire/fs';
-import { Coalescer, type Stamp, settled, stampOf, unchanged } from './fresh.js';
+import { Coalescer, readComplete, replaceFile, type Stamp, settled, stampOf, unchanged } from '@quire/fs';
 import { type CommentRecord, parseRecord, parseThreadMeta, type ThreadMeta } from './records.js';
 import { mapLimit, READ_CONCURRENCY, type StoredComment, stemOf, type Threads } from './threads.js';
 
@@ -35,7 +34,7 @@ interface CachedView {
   view: ThreadView;
   /** Taken before the reads they vouch for: the thread directory, `.votes`, and each `.votes/<stem>`. */
   stamps: Stamp[];
-  /** All stamps were old enough when the load began (fresh.ts, settled): a later change must change one. */
+  /** All stamps were old enough when the load began (@quire/fs's settled): a later change must change one. */
   settled: boolean;
   loadedAt: number;
   bytes: number;
@@ -45,7 +44,7 @@ let versions = 0;
 
 /**
  * The cache of thread views. A view is served from memory while the stamps it was read under are unchanged
- * (fresh.ts), else read again; concurrent callers share one read, and never one that began before their call,
+ * (@quire/fs's stamps), else read again; concurrent callers share one read, and never one that began before their call,
  * so a comment acknowledged before the call is in it.
  */
 export class ThreadViews {
