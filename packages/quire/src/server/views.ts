@@ -118,19 +118,18 @@ export interface Tree {
 const byName = compareStems;
 const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
 
-/**
- * Nests a thread's comments by parent. A comment is visible if approved, or pending and the caller's own. A
- * hidden comment (deleted, spam, someone else's pending) with visible replies is shown as a tombstone so the
- * replies keep their place; one without is left out. Replies whose parent is missing (removed by hand) are
- * top level; parent cycles (only hand edits can make them) are broken. Pages count top-level comments.
- * Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
- */
-export function buildTree(
-  threadId: string,
-  comments: readonly StoredComment[],
-  likes: ReadonlyMap<string, number>,
-  opts: TreeOptions,
-): Tree {
+/** A thread's comments as a forest: who replies to whom, at what depth, in breadth-first order. */
+interface Forest {
+  byStem: Map<string, CommentRecord>;
+  children: Map<string, string[]>;
+  roots: string[];
+  /** Breadth-first from the roots: every parent before its replies. */
+  order: string[];
+  depth: Map<string, number>;
+  parentOf: Map<string, string | null>;
+}
+
+function forestOf(comments: readonly StoredComment[]): Forest {
   const byStem = new Map<string, CommentRecord>();
   for (const c of comments) byStem.set(c.stem, c.record);
   const children = new Map<string, string[]>();
@@ -144,68 +143,95 @@ export function buildTree(
     } else roots.push(c.stem);
   }
   // Breadth-first from the roots; whatever is left unreached sits on a cycle: its first member becomes a root.
-  const order: string[] = [];
-  const depth = new Map<string, number>();
-  const parentOf = new Map<string, string | null>();
+  const forest: Forest = { byStem, children, roots, order: [], depth: new Map(), parentOf: new Map() };
   const visit = (root: string) => {
-    depth.set(root, 0);
-    parentOf.set(root, null);
+    forest.depth.set(root, 0);
+    forest.parentOf.set(root, null);
     const queue = [root];
     for (let i = 0; i < queue.length; i++) {
       const s = queue[i] as string;
-      order.push(s);
+      forest.order.push(s);
       for (const child of children.get(s) ?? []) {
-        if (depth.has(child)) continue;
-        depth.set(child, (depth.get(s) ?? 0) + 1);
-        parentOf.set(child, s);
+        if (forest.depth.has(child)) continue;
+        forest.depth.set(child, (forest.depth.get(s) ?? 0) + 1);
+        forest.parentOf.set(child, s);
         queue.push(child);
       }
     }
   };
   for (const r of roots) visit(r);
   for (const c of comments) {
-    if (!depth.has(c.stem)) {
+    if (!forest.depth.has(c.stem)) {
       roots.push(c.stem);
       visit(c.stem);
     }
   }
-  const isVisible = (s: string) => {
-    const r = byStem.get(s) as CommentRecord;
-    return r.status === 'approved' || (r.status === 'pending' && opts.mine.has(s));
-  };
+  return forest;
+}
+
+/** The comments shown (visible ones, and hidden ones with shown replies) and the number of visible ones. */
+function shownOf(f: Forest, isVisible: (stem: string) => boolean): { shown: Set<string>; total: number } {
   const shown = new Set<string>();
   let total = 0;
-  for (let i = order.length - 1; i >= 0; i--) {
-    const s = order[i] as string;
+  for (let i = f.order.length - 1; i >= 0; i--) {
+    const s = f.order[i] as string;
     if (isVisible(s)) total++;
-    if (isVisible(s) || (children.get(s) ?? []).some((c) => shown.has(c) && parentOf.get(c) === s))
+    if (isVisible(s) || (f.children.get(s) ?? []).some((c) => shown.has(c) && f.parentOf.get(c) === s))
       shown.add(s);
   }
-  // Build nodes in breadth-first order, so every parent's node exists before its replies are attached.
+  return { shown, total };
+}
+
+/** The nodes of the shown comments, replies attached (below maxDepth, to the deepest allowed ancestor). */
+function nodesOf(
+  threadId: string,
+  f: Forest,
+  shown: ReadonlySet<string>,
+  isVisible: (stem: string) => boolean,
+  likes: ReadonlyMap<string, number>,
+  maxDepth: number,
+): Map<string, PublicComment> {
+  // Built in breadth-first order, so every parent's node exists before its replies are attached.
   const nodes = new Map<string, PublicComment>();
   const container = new Map<string, PublicComment | null>();
-  for (const s of order) {
+  for (const s of f.order) {
     if (!shown.has(s)) continue;
-    const node = publicComment(
-      threadId,
-      s,
-      byStem.get(s) as CommentRecord,
-      likes.get(s) ?? 0,
-      !isVisible(s),
-      false,
-    );
+    const r = f.byStem.get(s) as CommentRecord;
+    const node = publicComment(threadId, s, r, likes.get(s) ?? 0, !isVisible(s), false);
     nodes.set(s, node);
-    const p = parentOf.get(s) ?? null;
-    const d = depth.get(s) ?? 0;
+    const p = f.parentOf.get(s) ?? null;
     const holder = p === null ? null : (container.get(p) ?? null);
     holder?.replies.push(node);
     // Replies to a comment at maxDepth go where its own siblings are.
-    container.set(s, d < opts.maxDepth ? node : holder);
+    container.set(s, (f.depth.get(s) ?? 0) < maxDepth ? node : holder);
   }
   for (const node of nodes.values()) {
     if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
   }
-  let top = roots.filter((s) => shown.has(s)).sort(byName);
+  return nodes;
+}
+
+/**
+ * Nests a thread's comments by parent. A comment is visible if approved, or pending and the caller's own. A
+ * hidden comment (deleted, spam, someone else's pending) with visible replies is shown as a tombstone so the
+ * replies keep their place; one without is left out. Replies whose parent is missing (removed by hand) are
+ * top level; parent cycles (only hand edits can make them) are broken. Pages count top-level comments.
+ * Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
+ */
+export function buildTree(
+  threadId: string,
+  comments: readonly StoredComment[],
+  likes: ReadonlyMap<string, number>,
+  opts: TreeOptions,
+): Tree {
+  const f = forestOf(comments);
+  const isVisible = (s: string) => {
+    const r = f.byStem.get(s) as CommentRecord;
+    return r.status === 'approved' || (r.status === 'pending' && opts.mine.has(s));
+  };
+  const { shown, total } = shownOf(f, isVisible);
+  const nodes = nodesOf(threadId, f, shown, isVisible, likes, opts.maxDepth);
+  let top = f.roots.filter((s) => shown.has(s)).sort(byName);
   if (opts.order === 'newest') top.reverse();
   if (opts.after !== null) {
     const after = opts.after;

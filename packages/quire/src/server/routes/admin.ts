@@ -19,7 +19,7 @@ import {
   stringEnum,
 } from '../schemas.js';
 import { adminComment } from '../views.js';
-import type { RoutesOptions } from './comments-read.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
 
 const tags = ['admin'];
 const security = [{ bearer: [] }];
@@ -66,11 +66,9 @@ function listQuery(config: QuireConfig) {
 
 const listAnswer = Type.Object({ comments: Type.Array(adminCommentRef), next: nullableString() });
 
-/** The moderation queue and every comment, one at a time: read, approve, reject, edit, delete, restore. */
-const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin, { ctx }) => {
+/** GET /api/admin/comments: the queue, or any comments, newest first. */
+function listRoute(admin: TypedApp, ctx: ServerContext): void {
   const { config, store } = ctx;
-  admin.addHook('onRequest', async (request) => requireAdmin(ctx, request));
-
   admin.get(
     '/api/admin/comments',
     {
@@ -97,7 +95,10 @@ const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin,
       return { comments: page, next: more ? (page[page.length - 1]?.id ?? null) : null };
     },
   );
+}
 
+/** GET /api/admin/comments/:id. */
+function oneRoute(admin: TypedApp, ctx: ServerContext): void {
   admin.get(
     '/api/admin/comments/:id',
     {
@@ -111,7 +112,11 @@ const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin,
     },
     async (request) => answer(ctx, request.params.id),
   );
+}
 
+/** POST /api/admin/comments/:id/approve and /spam. */
+function judgeRoutes(admin: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
   for (const [status, verb, summary] of [
     ['approved', 'approve', 'Approve a comment (it becomes public)'],
     ['spam', 'spam', 'Reject a comment as spam (it stays on disk, hidden)'],
@@ -127,7 +132,11 @@ const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin,
       },
     );
   }
+}
 
+/** PATCH /api/admin/comments/:id. */
+function moderatorEditRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
   admin.patch(
     '/api/admin/comments/:id',
     {
@@ -154,7 +163,11 @@ const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin,
       return answer(ctx, request.params.id);
     },
   );
+}
 
+/** DELETE /api/admin/comments/:id. */
+function moderatorDeleteRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
   admin.delete(
     '/api/admin/comments/:id',
     {
@@ -177,7 +190,11 @@ const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin,
       return answer(ctx, request.params.id);
     },
   );
+}
 
+/** POST /api/admin/comments/:id/restore. */
+function restoreRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
   admin.post(
     '/api/admin/comments/:id/restore',
     {
@@ -196,6 +213,17 @@ const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin,
       return answer(ctx, request.params.id);
     },
   );
+}
+
+/** The moderation queue and every comment, one at a time: read, approve, reject, edit, delete, restore. */
+const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin, { ctx }) => {
+  admin.addHook('onRequest', async (request) => requireAdmin(ctx, request));
+  listRoute(admin, ctx);
+  oneRoute(admin, ctx);
+  judgeRoutes(admin, ctx);
+  moderatorEditRoute(admin, ctx);
+  moderatorDeleteRoute(admin, ctx);
+  restoreRoute(admin, ctx);
 };
 
 const settingsSchema = Type.Object(

@@ -11,10 +11,7 @@ import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';
 import { nullableString, problemResponses, publicCommentRef, stringEnum } from '../schemas.js';
 import { buildTree } from '../views.js';
-
-export interface RoutesOptions {
-  ctx: ServerContext;
-}
+import type { RoutesOptions } from './plugin.js';
 
 function listQuery(config: QuireConfig) {
   return Type.Object(

@@ -20,7 +20,7 @@ import {
   problemResponses,
 } from '../schemas.js';
 import { publicComment } from '../views.js';
-import type { RoutesOptions } from './comments-read.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
 
 type PostBody = Static<ReturnType<typeof postBodySchema>>;
 
@@ -133,16 +133,14 @@ async function postComment(ctx: ServerContext, request: FastifyRequest, body: Po
   } as const;
 }
 
-/** Posting, and an author's edits, deletes and everyone's likes. */
-export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
-  const { config, store } = ctx;
-  const tags = ['comments'];
-
+/** POST /api/comments. */
+function postRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config } = ctx;
   app.post(
     '/api/comments',
     {
       schema: {
-        tags,
+        tags: ['comments'],
         summary: 'Post a comment',
         description:
           '201 with the comment and its edit token, or 202 when it awaits moderation. A retry with the same ' +
@@ -160,12 +158,16 @@ export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = asyn
       return reply.code(status).send(answer);
     },
   );
+}
 
+/** PATCH /api/comments/:id: an author's edit. */
+function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
   app.patch(
     '/api/comments/:id',
     {
       schema: {
-        tags,
+        tags: ['comments'],
         summary: "Edit one's own comment within the edit window (X-Quire-Edit-Token)",
         params: commentIdParams,
         body: authorEditBody(config),
@@ -186,12 +188,16 @@ export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = asyn
       return { comment: publicComment(threadId, stem, updated, likes) };
     },
   );
+}
 
+/** DELETE /api/comments/:id: an author's delete. */
+function authorDeleteRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
   app.delete(
     '/api/comments/:id',
     {
       schema: {
-        tags,
+        tags: ['comments'],
         summary: "Delete one's own comment within the edit window (X-Quire-Edit-Token)",
         description:
           'The comment becomes a tombstone: text, name, e-mail, website and address are erased; it keeps its ' +
@@ -207,12 +213,16 @@ export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = asyn
       return { comment: publicComment(threadId, stem, updated, 0) };
     },
   );
+}
 
+/** POST /api/comments/:id/like. */
+function likeRoute(app: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
   app.post(
     '/api/comments/:id/like',
     {
       schema: {
-        tags,
+        tags: ['comments'],
         summary: 'Like a comment (once per client address)',
         params: commentIdParams,
         response: {
@@ -230,4 +240,12 @@ export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = asyn
       return store.like(threadId, stem, request.ip);
     },
   );
+}
+
+/** Posting, and an author's edits, deletes and everyone's likes. */
+export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
+  postRoute(app, ctx);
+  authorEditRoute(app, ctx);
+  authorDeleteRoute(app, ctx);
+  likeRoute(app, ctx);
 };

@@ -6,7 +6,7 @@ import type { FeedEntry } from '../../store/store.js';
 import type { ServerContext } from '../context.js';
 import { renderMarkdown } from '../markdown.js';
 import { problemResponses } from '../schemas.js';
-import type { RoutesOptions } from './comments-read.js';
+import type { RoutesOptions } from './plugin.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters
 const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { ServerContext } from '../context.js';
 import { renderMarkdown } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
-import type { RoutesOptions } from './comments-read.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
 
 const formTokenAnswer = Type.Object({
   formToken: Type.String(),
@@ -13,11 +14,10 @@ const formTokenAnswer = Type.Object({
   expires: Type.String({ format: 'date-time' }),
 });
 
-/** Counts of several pages, Markdown previews, form tokens, the health check and the OpenAPI document. */
-export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
+/** GET /api/counts. */
+function countsRoute(app: TypedApp, ctx: ServerContext): void {
   const { config, store } = ctx;
   const uriString = Type.String({ minLength: 1, maxLength: config.limits.uriChars });
-
   app.get(
     '/api/counts',
     {
@@ -49,7 +49,11 @@ export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
       return { counts: Object.fromEntries(counts) };
     },
   );
+}
 
+/** POST /api/preview. */
+function previewRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config } = ctx;
   app.post(
     '/api/preview',
     {
@@ -68,7 +72,10 @@ export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
     },
     async (request) => ({ html: renderMarkdown(request.body.text) }),
   );
+}
 
+/** GET /api/form-token. */
+function formTokenRoute(app: TypedApp, ctx: ServerContext): void {
   app.get(
     '/api/form-token',
     {
@@ -81,7 +88,11 @@ export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
     },
     async () => ctx.formToken(),
   );
+}
 
+/** GET /healthz. */
+function healthRoute(app: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
   app.get(
     '/healthz',
     {
@@ -100,6 +111,18 @@ export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
       return { status: 'ok' };
     },
   );
+}
 
+/** GET /api/openapi.json. */
+function openApiRoute(app: TypedApp): void {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/** Counts of several pages, Markdown previews, form tokens, the health check and the OpenAPI document. */
+export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
+  countsRoute(app, ctx);
+  previewRoute(app, ctx);
+  formTokenRoute(app, ctx);
+  healthRoute(app, ctx);
+  openApiRoute(app);
 };
