@@ -198,6 +198,25 @@ async function registerOpenApiAndCors(app: FastifyInstance, ctx: ServerContext):
   });
 }
 
+/** How often tombstones whose restore window has passed lose what they kept. */
+const ERASE_EVERY_MS = 3_600_000;
+
+/** While the app runs, erases what expired restore windows kept (the store's eraseExpiredRestores), hourly. */
+function scheduleErasure(app: FastifyInstance, ctx: ServerContext): void {
+  if (ctx.config.restoreWindowDays <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    timer = setInterval(() => {
+      ctx.store.eraseExpiredRestores().then(
+        (n) => n > 0 && app.log.info({ erased: n }, 'expired restore data erased'),
+        (err: unknown) => app.log.error({ err }, 'erasing expired restore data failed'),
+      );
+    }, ERASE_EVERY_MS);
+    timer.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(timer));
+}
+
 /**
  * Builds the Fastify app: JSON only, CORS for the configured origins, a per-client request limit,
  * problem+json for every error, an OpenAPI document from the route schemas, and the routes, each file a plugin.
@@ -222,5 +241,6 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
   await app.register(feedRoutes, { ctx });
   await app.register(metaRoutes, { ctx });
   await app.register(staticRoutes, { ctx });
+  scheduleErasure(app, ctx);
   return app;
 }

@@ -9,6 +9,7 @@ import {
   type CommentRecord,
   compareStems,
   createRecord,
+  forgetExpired,
   formatCommentId,
   restorableUntil,
   type ThreadMeta,
@@ -229,6 +230,26 @@ export class CommentStore {
   /** A moderator's verdict; StoreError 'comment-deleted' for a tombstone. */
   judgeComment(threadId: string, stem: string, status: 'approved' | 'spam'): Promise<CommentRecord> {
     return this.change(threadId, stem, { by: 'moderator' }, (cur) => judged(cur, status));
+  }
+
+  /**
+   * Erases what tombstones kept for a restore once their window has passed, in the given threads (default all):
+   * until then a delete only hides the erased fields. Resolves to the number of records rewritten.
+   */
+  async eraseExpiredRestores(threadIds?: readonly string[]): Promise<number> {
+    let erased = 0;
+    for (const threadId of threadIds ?? (await this.threadIds())) {
+      const now = this.clock();
+      for (const c of (await this.view(threadId)).comments) {
+        if (c.record.restore === undefined || restorableUntil(c.record, now) !== null) continue;
+        const after = await this.updateComment(threadId, c.stem, (cur) => {
+          const kept = forgetExpired(cur, now);
+          return kept === cur ? undefined : kept;
+        });
+        if (after !== null && after.restore === undefined) erased++;
+      }
+    }
+    return erased;
   }
 
   /** Undoes a delete within its window; StoreError 'not-restorable' otherwise. */
