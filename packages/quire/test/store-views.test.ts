@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Coalescer, SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled } from '@quire/fs';
+import { SETTLE_MS } from '@quire/fs';
 import { CommentStore, threadIdOf } from '../src/index.js';
 import { T0, tempDir } from './fixtures/srv-helpers.js';
 import { META, PAGE, record } from './fixtures/srv-records.js';
@@ -83,44 +83,4 @@ test('a view read under a stamp younger than the filesystem clock granularity is
   await sleep(SETTLE);
   const v2 = await store.view(threadId);
   assert.equal((await store.view(threadId)).version, v2.version, 'settled: trusted while unchanged');
-});
-
-test('the settle rule: only stamps older than the granularity before the read are trusted', () => {
-  const ms = 1_800_000_000_000;
-  const stamp = (newestNs: bigint): Stamp => ({ path: '/x', st: {} as fs.BigIntStats, newestNs });
-  const ns = (t: number) => BigInt(t) * 1_000_000n + 123_456n;
-  assert.equal(settled([stamp(ns(ms - SETTLE_MS - 1))], ms), true);
-  assert.equal(settled([stamp(ns(ms - SETTLE_MS + 1))], ms), false, 'within one margin of the read');
-  assert.equal(settled([stamp(ns(ms + 5))], ms), false, 'a clock ahead of ours');
-  // Whole milliseconds may come from a filesystem that keeps whole seconds (or two).
-  const whole = BigInt(ms - 1_000) * 1_000_000n;
-  assert.equal(settled([stamp(whole)], ms), false);
-  assert.equal(settled([stamp(BigInt(ms - SETTLE_COARSE_MS - 1) * 1_000_000n)], ms), true);
-  assert.equal(settled([{ path: '/x', st: undefined, newestNs: 0n }], ms), true, 'missing is exact');
-  assert.equal(
-    settled([{ path: '/x', st: null, newestNs: 0n }], ms),
-    false,
-    'a failed stat vouches for nothing',
-  );
-});
-
-test('a single flight never hands a caller a run that began before its call', async () => {
-  let runs = 0;
-  const gates: (() => void)[] = [];
-  const fresh = new Coalescer(async () => {
-    const n = ++runs;
-    await new Promise<void>((resolve) => gates.push(resolve));
-    return n;
-  });
-  const p1 = fresh.next();
-  const p2 = fresh.next();
-  const p3 = fresh.next();
-  assert.equal(runs, 1);
-  assert.equal(p2, p3, 'callers arriving meanwhile share the next run');
-  gates.shift()?.();
-  assert.equal(await p1, 1);
-  await sleep(0);
-  assert.equal(runs, 2);
-  gates.shift()?.();
-  assert.equal(await p2, 2);
 });

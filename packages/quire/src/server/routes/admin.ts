@@ -25,7 +25,7 @@ const tags = ['admin'];
 const security = [{ bearer: [] }];
 const oneComment = { 200: oneAdminCommentSchema, ...problemResponses(400, 401, 403, 404, 429) };
 
-function adminDisabled(): ProblemError {
+export function adminDisabled(): ProblemError {
   return new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
 }
 
@@ -267,10 +267,25 @@ const settingsRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin, {
   );
 };
 
-const loginBody = Type.Object(
+/** The body of both logins (bearer token here, session cookie in session.ts). */
+export const loginBody = Type.Object(
   { password: Type.String({ minLength: 1, maxLength: 1024 }) },
   { additionalProperties: false },
 );
+
+/** Throws unless `password` is the admin's: 403 with no password configured, 429 when rate limited, else 401. */
+export async function checkPassword(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  password: string,
+): Promise<void> {
+  if (ctx.config.adminPasswordHash === null) throw adminDisabled();
+  ctx.rateLimit('login', clientKey(request.ip));
+  if (!(await verifyPassword(password, ctx.config.adminPasswordHash))) {
+    request.log.warn('admin login failed');
+    throw new ProblemError(401, 'bad-password', 'wrong password');
+  }
+}
 
 /**
  * The site owner's moderation API. Log in with the password whose scrypt hash is in the config; the answer is
@@ -292,12 +307,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app,
       },
     },
     async (request) => {
-      if (ctx.config.adminPasswordHash === null) throw adminDisabled();
-      ctx.rateLimit('login', clientKey(request.ip));
-      if (!(await verifyPassword(request.body.password, ctx.config.adminPasswordHash))) {
-        request.log.warn('admin login failed');
-        throw new ProblemError(401, 'bad-password', 'wrong password');
-      }
+      await checkPassword(ctx, request, request.body.password);
       return ctx.adminToken();
     },
   );

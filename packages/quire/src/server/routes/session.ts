@@ -3,11 +3,10 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { clientKey } from '../../store/address.js';
 import type { ServerContext } from '../context.js';
-import { verifyPassword } from '../password.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
+import { adminDisabled, checkPassword, loginBody } from './admin.js';
 import type { TypedApp } from './plugin.js';
 
 /**
@@ -65,10 +64,6 @@ function expiryOf(token: string): number {
 
 function unauthorized(detail: string): ProblemError {
   return new ProblemError(401, 'unauthorized', detail, { 'www-authenticate': 'Bearer realm="quire"' });
-}
-
-function adminDisabled(): ProblemError {
-  return new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
 }
 
 const sessionAnswer = Type.Object({
@@ -149,10 +144,6 @@ function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, 
 }
 
 const tags = ['admin'];
-const loginBody = Type.Object(
-  { password: Type.String({ minLength: 1, maxLength: 1024 }) },
-  { additionalProperties: false },
-);
 
 /** POST /api/admin/session: the password for a session cookie and its CSRF token. */
 function loginRoute(app: TypedApp, ctx: ServerContext): void {
@@ -168,12 +159,7 @@ function loginRoute(app: TypedApp, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      if (config.adminPasswordHash === null) throw adminDisabled();
-      ctx.rateLimit('login', clientKey(request.ip));
-      if (!(await verifyPassword(request.body.password, config.adminPasswordHash))) {
-        request.log.warn('admin login failed');
-        throw new ProblemError(401, 'bad-password', 'wrong password');
-      }
+      await checkPassword(ctx, request, request.body.password);
       const { token, expires } = ctx.adminToken();
       setCookie(request, reply, token, config.adminSessionSeconds);
       request.log.info('admin logged in');
