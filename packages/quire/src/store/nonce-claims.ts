@@ -66,7 +66,6 @@ export async function claimNonce(dir: string, nonce: string, durable: boolean): 
 export function nonceClaimed(dir: string, nonce: string): boolean {
   const h = nonceHash(nonce);
   return (
-    present(path.join(dir, CLAIMS, h)) ||
-    (hasLegacyMarks(dir) && present(path.join(dir, LEGACY_MARKS, h)))
+    present(path.join(dir, CLAIMS, h)) || (hasLegacyMarks(dir) && present(path.join(dir, LEGACY_MARKS, h)))
   );
 }

@@ -134,7 +134,9 @@ export function parseRecord(buf: Buffer): CommentRecord | null {
   const fields = v as Record<string, unknown>;
   const text = str(fields.text);
   if (text === null) return null;
-  const status = STATUSES.includes(fields.status as CommentStatus) ? (fields.status as CommentStatus) : 'pending';
+  const status = STATUSES.includes(fields.status as CommentStatus)
+    ? (fields.status as CommentStatus)
+    : 'pending';
   const parent = str(fields.parent);
   const restore = status === 'deleted' ? parseRestore(fields.restore) : undefined;
   const record: CommentRecord = {
