@@ -113,7 +113,7 @@ function* openTemp(dir: string, settings: WriteSettings): Steps<{ tmp: string; f
 }
 
 /**
- * The one publish protocol (Maildir's delivery, made durable; docs/durability.md, "The protocol"): temp created
+ * The one publish protocol (Maildir's delivery, made durable; docs/durability.md, "The rules"): temp created
  * exclusively in the target directory, written, fsynced, closed; then linked or renamed to its name; the temp
  * unlinked; the directory fsynced; only then success. On any failure the temp is removed and a name already
  * linked is taken back, so no caller ever finds a record that was reported as failed. `adoptOwner` gives the
