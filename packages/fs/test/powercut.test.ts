@@ -7,11 +7,12 @@
  * Root only (losetup, mount, the shutdown ioctl): elsewhere each test says why and skips.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { requireOrSkip } from './helpers.js';
+import { hasCommand, isRoot, requireOrSkip } from './helpers.js';
 import {
   type CampaignOptions,
   type CutReport,
@@ -21,6 +22,7 @@ import {
   PowerCutCampaign,
   type Totals,
 } from './powercut.js';
+import { IMAGE_BYTES, mkfsCommand, mountOptions, sh } from './powercut-image.js';
 
 const CUTS = 20;
 const CONTROL_CUTS = 3;
@@ -104,4 +106,38 @@ test(`the same cuts on a spool written without fsync lose acknowledged operation
       `on ${fsType}, ${totals.acked} operations acknowledged without fsync all survived ${CONTROL_CUTS} cuts`,
     );
   }
+});
+
+test('two xfs filesystems with one UUID mount at once as the rig mounts them, so overlapping runs never collide', async (t) => {
+  const tools = ['losetup', 'mount', 'umount', 'mkfs.xfs'];
+  if (!requireOrSkip(t, isRoot && tools.every(hasCommand), `needs root and ${tools.join(', ')}`)) return;
+  // A second mount of one filesystem, as after a cut when a copy of its first mount lives on in another mount
+  // namespace: the clone of an image has the same UUID. Without nouuid xfs refuses it ("duplicate UUID").
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-uuid-'));
+  const mounted: string[] = [];
+  const devs: string[] = [];
+  t.after(async () => {
+    for (const m of mounted) await sh('umount', [m]).catch(() => sh('umount', ['-l', m]));
+    for (const d of devs) await sh('losetup', ['-d', d]).catch(() => {});
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+  const image = path.join(base, 'a.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, IMAGE_BYTES);
+  const attach = async (file: string) => {
+    const dev = (await sh('losetup', ['--find', '--show', file])).trim();
+    devs.push(dev);
+    return dev;
+  };
+  const [mkfs, args] = mkfsCommand('xfs', await attach(image), crypto.randomUUID());
+  await sh(mkfs, args, { TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' });
+  const clone = path.join(base, 'b.img');
+  fs.copyFileSync(image, clone);
+  for (const [i, dev] of [devs[0] as string, await attach(clone)].entries()) {
+    const mnt = path.join(base, `mnt${i}`);
+    fs.mkdirSync(mnt);
+    await sh('mount', ['-t', 'xfs', ...mountOptions('xfs'), dev, mnt]);
+    mounted.push(mnt);
+  }
+  assert.equal(mounted.length, 2);
 });
