@@ -64,6 +64,7 @@ export class Spool {
 
   /** Use openSpool(), which checks the directory. */
   constructor(dir: string, opts: SpoolOptions = {}) {
+    validatePath(dir, 'dir', 'Spool');
     this.#context = new SpoolContext(dir, opts.suffix, opts.durable !== false, opts.time);
     this.dir = this.#context.dir;
     this.suffix = this.#context.suffix;
@@ -184,8 +185,7 @@ export class Spool {
 
 /** Opens (by default creating, durably, with its parents) a spool directory. */
 export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
-  validatePath(dir, 'dir', 'openSpool');
-  const spool = new Spool(dir, opts);
+  const spool = new Spool(validatePath(dir, 'dir', 'openSpool'), opts);
   try {
     if (opts.create !== false) await runAsync(makeDirSteps(spool.dir, spool.durable, 'openSpool'));
     const st = await runAsync(call({ op: 'stat', path: spool.dir }));
