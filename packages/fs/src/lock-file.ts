@@ -3,6 +3,7 @@ import { invalidArg } from './errors.js';
 import { closeQuietly, type FdPool, type Lock, lockAsync, lockSync } from './lock.js';
 import type { LockOptions, LockSyncOptions } from './lock-options.js';
 
+/** Options of openLockFile. */
 export interface LockFileOptions {
   /** Idle descriptors kept open for reuse (default 16). 0 = close each on release. */
   keep?: number;

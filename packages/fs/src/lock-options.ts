@@ -1,6 +1,7 @@
 import { optionFields } from './args.js';
 import { invalidArg, QuireError } from './errors.js';
 
+/** Options of acquireLock, LockFile.acquire and withLock. */
 export interface LockOptions {
   /** A shared (read) lock: any number of shared holders at once, no exclusive one. Default: exclusive. */
   shared?: boolean;

@@ -228,6 +228,7 @@ function giveBack(pool: FdPool, fd: number, err: unknown): void {
   if (!(idle && pool.keep(fd))) closeQuietly(fd);
 }
 
+/** An acquire named `what` on `file`, polling until granted, timed out or aborted; fds from and back to `pool`. */
 export async function lockAsync(what: string, file: string, opts: unknown, pool: FdPool): Promise<Lock> {
   const settings = checkLockOptions(what, opts, true);
   const { signal } = settings;
@@ -255,6 +256,7 @@ export async function lockAsync(what: string, file: string, opts: unknown, pool:
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/** lockAsync, blocking the thread between tries. */
 export function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock {
   const settings = checkLockOptions(what, opts, false);
   const backoff = new Backoff(settings.timeoutMs);

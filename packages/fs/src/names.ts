@@ -24,6 +24,7 @@ const NAME =
   /^(\d{4})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3])([0-5]\d)([0-5]\d)Z-(0|[1-9]\d{0,14})(\.[A-Za-z0-9_.-]{1,32})?$/;
 const SUFFIX = /^\.[A-Za-z0-9_.-]{1,32}$/;
 
+/** A record-name suffix, checked: '' for none. */
 export function checkSuffix(suffix: unknown): string {
   if (suffix === undefined || suffix === '') return '';
   if (typeof suffix !== 'string' || !SUFFIX.test(suffix)) {
@@ -32,6 +33,7 @@ export function checkSuffix(suffix: unknown): string {
   return suffix;
 }
 
+/** The epoch milliseconds a TimeSource stands for (now when undefined), checked. */
 export function resolveTime(time: TimeSource | undefined): number {
   const t = typeof time === 'function' ? time() : (time ?? Date.now());
   const ms = t instanceof Date ? t.getTime() : t;
@@ -60,6 +62,7 @@ function formatSecond(ms: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
+/** `<stamp>-<counter><suffix>`. */
 export function formatName(stamp: string, counter: number, suffix = ''): string {
   return `${stamp}-${counter}${suffix}`;
 }
@@ -81,6 +84,7 @@ function daysIn(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+/** Whether `name` is a record name (parseName would parse it). */
 export function isRecordName(name: string): boolean {
   return parseName(name) !== null;
 }
@@ -124,6 +128,7 @@ const MAX_SPREAD = 1 << 16;
 const MAX_TRACKED = 4096;
 const probes = new Map<string, ProbeState>();
 
+/** Counter guesses for one (directory, suffix) in one second, sharing the process-wide ProbeState above. */
 export class CounterProbe {
   private readonly state: ProbeState;
 

@@ -13,4 +13,5 @@ export interface NativeLocks {
   unlock(fd: number, offset?: number, length?: number): void;
 }
 
+/** The native binding, loaded once. */
 export const native = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;

@@ -7,6 +7,7 @@ import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type T
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { tempName } from './temp.js';
 
+/** Options of every writer. */
 export interface WriteOptions {
   /**
    * Default true: the file is fsynced before it is published and its directory after, so the call returns only
@@ -36,6 +37,7 @@ export interface WriteOptions {
   mkdir?: boolean;
 }
 
+/** Options of createUnique and createUniqueSync. */
 export interface CreateUniqueOptions extends WriteOptions {
   /** Appended to the name, e.g. `.json`: '.' then 1-32 of [A-Za-z0-9_.-]. */
   suffix?: string;
