@@ -1,11 +1,17 @@
 /**
  * The power-cut campaign's disk: an image file on a loop device of its own, formatted afresh, mounted on a
  * directory of its own. Any number of campaigns (two `npm test` runs, a test and `npm run crash-campaign`) can
- * share one machine: the image and mount point lie in the caller's mkdtemp directory, `losetup --find --show`
+ * share one machine: the images and mount point lie in the caller's mkdtemp directory, `losetup --find --show`
  * hands each attach the first free device, every mkfs gives the filesystem a fresh random UUID, and xfs is
- * mounted with `nouuid`. xfs refuses to mount a filesystem whose UUID it has mounted already ("Filesystem has
- * duplicate UUID ... can't mount"), and after a cut the same filesystem is mounted again while a copy of its
- * earlier mount may live on in another mount namespace (a sandboxed browser started meanwhile keeps one).
+ * mounted with `nouuid`.
+ *
+ * Why nouuid: a process that creates a mount namespace (unshare(2), as sandboxes do) while one of our
+ * filesystems is mounted keeps a copy of that mount, and with it the filesystem, alive after we unmount it. xfs
+ * refuses to mount a filesystem whose UUID is mounted anywhere ("Filesystem has duplicate UUID ... can't
+ * mount"), which is what the remount after a cut then met when two runs overlapped. Such a lingering instance
+ * of a cut filesystem is shut down and writes nothing more; one of a filesystem ejected after its check could
+ * still write back, so every format() takes a new image file and the old one is unlinked: whatever a lingering
+ * instance writes goes to an inode no later cut uses.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -52,8 +58,11 @@ export function mountOptions(type: FsType): string[] {
  * any more; release() then unmounts and detaches whatever is still mounted or attached.
  */
 export class LoopImage {
-  readonly image: string;
   readonly mnt: string;
+  private readonly base: string;
+  /** The image of the current filesystem, and how many have been made. */
+  private image: string | undefined;
+  private formats = 0;
   private dev: string | undefined;
   /** System commands under way: release() lets them finish before it unmounts and detaches. */
   private readonly pending = new Set<Promise<unknown>>();
@@ -64,19 +73,21 @@ export class LoopImage {
     readonly type: FsType,
     base: string,
   ) {
-    this.image = path.join(base, 'fs.img');
+    this.base = base;
     this.mnt = path.join(base, 'mnt');
   }
 
-  /** Makes the mount point and a sparse image file. */
+  /** Makes the mount point. */
   create(): void {
     fs.mkdirSync(this.mnt, { recursive: true });
-    fs.writeFileSync(this.image, '');
-    fs.truncateSync(this.image, IMAGE_BYTES);
   }
 
-  /** A fresh filesystem (a new UUID) on a free loop device, mounted. */
+  /** A fresh filesystem (a new UUID) in a new sparse image file on a free loop device, mounted. */
   async format(): Promise<void> {
+    if (this.image !== undefined) fs.rmSync(this.image, { force: true });
+    this.image = path.join(this.base, `fs-${++this.formats}.img`);
+    fs.writeFileSync(this.image, '');
+    fs.truncateSync(this.image, IMAGE_BYTES);
     const dev = await this.attach();
     const [cmd, args] = mkfsCommand(this.type, dev, randomUUID());
     // xfsprogs 5.19+ refuses filesystems under 300 MB unless fstests is running it, which it recognises by
@@ -124,7 +135,7 @@ export class LoopImage {
     }
     const devs = new Set<string>(this.dev ? [this.dev] : []);
     this.dev = undefined;
-    if (fs.existsSync(this.image)) {
+    if (this.image !== undefined && fs.existsSync(this.image)) {
       const out = await sh('losetup', ['-j', this.image]).catch(() => '');
       for (const l of out.split('\n')) {
         const d = /^(\/dev\/loop\d+):/.exec(l)?.[1];
@@ -140,6 +151,7 @@ export class LoopImage {
   }
 
   private async attach(): Promise<string> {
+    if (this.image === undefined) throw new Error('internal: attach before format');
     this.dev = (await this.sys('losetup', ['--find', '--show', this.image])).trim();
     return this.dev;
   }

@@ -7,11 +7,13 @@
  * Root only (losetup, mount, the shutdown ioctl): elsewhere each test says why and skips.
  */
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { createUniqueSync } from '@quire/fs';
 import { hasCommand, isRoot, requireOrSkip } from './helpers.js';
 import {
   type CampaignOptions,
@@ -22,7 +24,7 @@ import {
   PowerCutCampaign,
   type Totals,
 } from './powercut.js';
-import { IMAGE_BYTES, mkfsCommand, mountOptions, sh } from './powercut-image.js';
+import { LoopImage } from './powercut-image.js';
 
 const CUTS = 20;
 const CONTROL_CUTS = 3;
@@ -108,36 +110,41 @@ test(`the same cuts on a spool written without fsync lose acknowledged operation
   }
 });
 
-test('two xfs filesystems with one UUID mount at once as the rig mounts them, so overlapping runs never collide', async (t) => {
-  const tools = ['losetup', 'mount', 'umount', 'mkfs.xfs'];
+test('the rig mounts a cut xfs filesystem again while another mount namespace still holds its first mount', async (t) => {
+  const tools = ['losetup', 'mount', 'umount', 'mkfs.xfs', 'unshare'];
   if (!requireOrSkip(t, isRoot && tools.every(hasCommand), `needs root and ${tools.join(', ')}`)) return;
-  // A second mount of one filesystem, as after a cut when a copy of its first mount lives on in another mount
-  // namespace: the clone of an image has the same UUID. Without nouuid xfs refuses it ("duplicate UUID").
+  // What two overlapping runs did: a process of one run made a mount namespace while the other run's
+  // filesystem was mounted, so after that run's reboot its filesystem was still mounted there, and xfs refused
+  // to mount it again ("Filesystem has duplicate UUID ... can't mount") unless told nouuid.
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-uuid-'));
-  const mounted: string[] = [];
-  const devs: string[] = [];
+  const disk = new LoopImage('xfs', base);
+  let holder: ChildProcess | undefined;
   t.after(async () => {
-    for (const m of mounted) await sh('umount', [m]).catch(() => sh('umount', ['-l', m]));
-    for (const d of devs) await sh('losetup', ['-d', d]).catch(() => {});
+    if (holder !== undefined && holder.exitCode === null && holder.signalCode === null) {
+      const exited = once(holder, 'exit');
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    await disk.release();
     fs.rmSync(base, { recursive: true, force: true });
   });
-  const image = path.join(base, 'a.img');
-  fs.writeFileSync(image, '');
-  fs.truncateSync(image, IMAGE_BYTES);
-  const attach = async (file: string) => {
-    const dev = (await sh('losetup', ['--find', '--show', file])).trim();
-    devs.push(dev);
-    return dev;
-  };
-  const [mkfs, args] = mkfsCommand('xfs', await attach(image), crypto.randomUUID());
-  await sh(mkfs, args, { TEST_DIR: '1', TEST_DEV: '1', QA_CHECK_FS: '1' });
-  const clone = path.join(base, 'b.img');
-  fs.copyFileSync(image, clone);
-  for (const [i, dev] of [devs[0] as string, await attach(clone)].entries()) {
-    const mnt = path.join(base, `mnt${i}`);
-    fs.mkdirSync(mnt);
-    await sh('mount', ['-t', 'xfs', ...mountOptions('xfs'), dev, mnt]);
-    mounted.push(mnt);
-  }
-  assert.equal(mounted.length, 2);
+  disk.create();
+  await disk.format();
+  // Durable, so on the device: what the filesystem mounted again must show, as after a cut.
+  const before = createUniqueSync(disk.mnt, 'written before the reboot').path;
+  holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', '600'], { stdio: 'ignore' });
+  // The namespace exists once unshare has exec'd sleep: its mounts are then a copy of ours.
+  await waitForExec(holder.pid as number, 'sleep');
+  await disk.reboot();
+  assert.equal(fs.readFileSync(before, 'utf8'), 'written before the reboot');
+  await disk.eject();
 });
+
+/** Resolves once process `pid` runs `name` (its /proc comm), polling /proc with setImmediate turns. */
+async function waitForExec(pid: number, name: string): Promise<void> {
+  for (;;) {
+    const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (comm === name) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
