@@ -190,9 +190,11 @@ export class Spool {
 export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
   const spool = new Spool(validatePath(dir, 'dir', 'openSpool'), opts);
   try {
+    // makeDir refuses a file in the way with ENOTDIR itself.
     if (opts.create !== false) await runAsync(makeDirSteps(spool.dir, spool.durable, 'openSpool'));
-    const st = await runAsync(call({ op: 'stat', path: spool.dir }));
-    if (!st.isDirectory()) throw new QuireError('ENOTDIR', `openSpool: ${spool.dir} is not a directory`);
+    else if (!(await runAsync(call({ op: 'stat', path: spool.dir }))).isDirectory()) {
+      throw new QuireError('ENOTDIR', `openSpool: ${spool.dir} is not a directory`);
+    }
   } catch (err) {
     throw toQuireError(err, 'openSpool');
   }
