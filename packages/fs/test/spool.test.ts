@@ -265,6 +265,8 @@ test('openSpool on a file is ENOTDIR, with or without create; on a missing direc
   fs.writeFileSync(file, '');
   await assert.rejects(openSpool(file), (e) => isQuireError(e, 'ENOTDIR'));
   await assert.rejects(openSpool(file, { create: false }), (e) => isQuireError(e, 'ENOTDIR'));
-  await assert.rejects(openSpool(path.join(dir, 'none'), { create: false }), (e) => isQuireError(e, 'ENOENT'));
+  await assert.rejects(openSpool(path.join(dir, 'none'), { create: false }), (e) =>
+    isQuireError(e, 'ENOENT'),
+  );
   assert.equal((await openSpool(path.join(dir, 'a', 'b'))).dir, path.join(dir, 'a', 'b'));
 });
