@@ -1,8 +1,9 @@
 import { invalidArg } from './errors.js';
 
 /**
- * Record names are the seed's: a UTC timestamp to the second, a counter, and an optional suffix,
- * `YYYYMMDDTHHMMSSZ-N[suffix]`, e.g. `20261126T101500Z-3.json`. They sort by (timestamp, counter as a number).
+ * Record names are those of the blog post quire started from ("Locking for Creating and Writing Files"): a UTC
+ * timestamp to the second, a counter, and an optional suffix, `YYYYMMDDTHHMMSSZ-N[suffix]`, e.g.
+ * `20261126T101500Z-3.json`. They sort by (timestamp, counter as a number).
  */
 export interface RecordName {
   /** The whole file name. */

@@ -21,8 +21,9 @@ function* readSteps(what: string, fileArg: unknown): Steps<Buffer | null> {
       throw err;
     }
     try {
-      // The seed's reader contract: a file some writer holds a lock on is "not there yet". The shared lock is
-      // held on the same fd we read through, so a lock-honouring writer cannot start between check and read.
+      // The reader contract of the blog post quire started from: a file some writer holds a lock on is "not there
+      // yet". The shared lock is held on the same fd we read through, so a lock-honouring writer cannot start
+      // between check and read.
       if (!native.tryLock(fd, 0, 0, { shared: true })) return null;
       return yield* call({ op: 'readAll', fd });
     } catch (err) {

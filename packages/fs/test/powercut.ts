@@ -1,5 +1,5 @@
 /**
- * The power-cut campaign (issue 4), shared by powercut.test.ts and the `npm run crash-campaign` script
+ * The power-cut campaign, shared by powercut.test.ts and the `npm run crash-campaign` script
  * (powercut-campaign.ts). Its parts: the disk (powercut-image.ts), the payloads (powercut-payloads.ts), the check
  * against the writers' logs (powercut-ledger.ts), the counts and tables (powercut-report.ts); the cut itself here.
  *
