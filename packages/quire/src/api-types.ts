@@ -28,7 +28,7 @@ export interface AdminComment {
   uri: string | null;
   title: string | null;
   parent: string | null;
-  /** The comment this one replies to (its text plain, at most 140 characters); null at top level or if gone. */
+  /** The comment this one replies to (the start of its Markdown text, at most 140 characters); null at top level or if gone. */
   replyTo: { id: string; author: string | null; excerpt: string } | null;
   author: string | null;
   email: string | null;

@@ -160,10 +160,10 @@ test('the public API never shows what a restorable delete keeps', async (t) => {
   assert.ok(fs.readFileSync(recordFile(s, parent.comment.id), 'utf8').includes('Secret words here'));
 });
 
-test('an admin comment names the comment it replies to: id, author and a plain excerpt of 140 characters', async (t) => {
+test('an admin comment names the comment it replies to: id, author and the first 140 characters of its text', async (t) => {
   const s = await startTestServer(t, { adminPasswordHash: await adminPasswordHash() });
   const auth = await adminLogin(s);
-  const long = `**Bold** start and [a link](https://example.org/x) then ${'word '.repeat(60)}`;
+  const long = `**Bold** start\n\nand [a link](https://example.org/x) then ${'word '.repeat(60)}`;
   const parent = (await s.post({ text: long, author: 'Ann' })).body.comment;
   s.advance(1000);
   const reply = (await s.post({ text: 'I disagree', parent: parent.id })).body.comment;
@@ -174,7 +174,10 @@ test('an admin comment names the comment it replies to: id, author and a plain e
   assert.equal(r.replyTo.id, parent.id);
   assert.equal(r.replyTo.author, 'Ann');
   assert.equal(r.replyTo.excerpt.length, 140);
-  assert.ok(r.replyTo.excerpt.startsWith('Bold start and a link then word word'), r.replyTo.excerpt);
+  assert.ok(
+    r.replyTo.excerpt.startsWith('**Bold** start and [a link](https://example.org/x) then word'),
+    r.replyTo.excerpt,
+  );
   assert.equal(p.replyTo, null);
   const one = await s.request('GET', `/api/admin/comments/${reply.id}`, undefined, auth);
   assert.deepEqual(one.body.comment.replyTo, r.replyTo);

@@ -67,7 +67,9 @@ const replyToSchema = Type.Union(
     Type.Object({
       id: Type.String(),
       author: nullableString(),
-      excerpt: Type.String({ description: 'its text, plain, at most 140 characters' }),
+      excerpt: Type.String({
+        description: 'the start of its text (Markdown source, spaces collapsed), at most 140 characters',
+      }),
     }),
     Type.Null(),
   ],

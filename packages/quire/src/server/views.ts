@@ -48,20 +48,12 @@ export function publicComment(
 /** Characters of a parent's text an admin answer shows. */
 const EXCERPT_CHARS = 140;
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-/** The text a comment shows, without markup: its rendered HTML's text, spaces collapsed, cut short. */
+/**
+ * The start of a comment's text for a one-line quote: its Markdown source (plain text, never HTML, so nothing to
+ * render on the event loop), spaces and line breaks collapsed, at most `max` characters.
+ */
 export function plainExcerpt(markdown: string, max = EXCERPT_CHARS): string {
-  const text = renderMarkdown(markdown)
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(?:#(\d+)|#x([0-9a-f]+)|([a-z]+));/gi, (m, dec: string, hex: string, name: string) => {
-      if (name !== undefined) return ENTITIES[name] ?? m;
-      const code = dec !== undefined ? Number(dec) : Number.parseInt(hex, 16);
-      return code <= 0x10ffff ? String.fromCodePoint(code) : m;
-    })
-    .replace(/\s+/g, ' ')
-    .trim();
-  return [...text].slice(0, max).join('');
+  return [...markdown.replace(/\s+/g, ' ').trim()].slice(0, max).join('');
 }
 
 /** A comment as the site owner sees it (the store decides what that is: ModeratedComment). */
