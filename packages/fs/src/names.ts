@@ -128,26 +128,26 @@ export class CounterProbe {
   private readonly state: ProbeState;
 
   constructor(key: string, stamp: string) {
-    let s = probes.get(key);
-    if (s === undefined) {
+    let state = probes.get(key);
+    if (state === undefined) {
       if (probes.size >= MAX_TRACKED) probes.clear();
-      s = { stamp, issued: -1, taken: -1, spread: 1 };
-      probes.set(key, s);
-    } else if (s.stamp !== stamp) {
+      state = { stamp, issued: -1, taken: -1, spread: 1 };
+      probes.set(key, state);
+    } else if (state.stamp !== stamp) {
       // A new second starts dense at 0 again; a burst's spread would only leave gaps in a quiet second.
-      s.stamp = stamp;
-      s.issued = -1;
-      s.taken = -1;
-      s.spread = 1;
+      state.stamp = stamp;
+      state.issued = -1;
+      state.taken = -1;
+      state.spread = 1;
     }
-    this.state = s;
+    this.state = state;
   }
 
   private guess(): number {
-    const s = this.state;
-    const c = Math.max(s.issued, s.taken) + 1 + Math.floor(Math.random() * s.spread);
-    s.issued = c;
-    return c;
+    const state = this.state;
+    const counter = Math.max(state.issued, state.taken) + 1 + Math.floor(Math.random() * state.spread);
+    state.issued = counter;
+    return counter;
   }
 
   /** The first counter to try. */
@@ -157,16 +157,16 @@ export class CounterProbe {
 
   /** The counter to try after `taken` turned out to be in use. */
   next(taken: number): number {
-    const s = this.state;
-    if (taken > s.taken) s.taken = taken;
-    s.spread = Math.min(MAX_SPREAD, s.spread * 2);
+    const state = this.state;
+    if (taken > state.taken) state.taken = taken;
+    state.spread = Math.min(MAX_SPREAD, state.spread * 2);
     return this.guess();
   }
 
-  /** `c` was linked after `attempts` tries. */
-  won(c: number, attempts: number): void {
-    const s = this.state;
-    if (c > s.taken) s.taken = c;
-    if (attempts === 1) s.spread = Math.max(1, s.spread - Math.ceil(s.spread / 8));
+  /** `counter` was linked after `attempts` tries. */
+  won(counter: number, attempts: number): void {
+    const state = this.state;
+    if (counter > state.taken) state.taken = counter;
+    if (attempts === 1) state.spread = Math.max(1, state.spread - Math.ceil(state.spread / 8));
   }
 }

@@ -2,7 +2,8 @@
  * The power-cut campaign (issue 4), shared by powercut.test.ts and the `npm run crash-campaign` script
  * (powercut-campaign.ts).
  *
- * One cut, on a real kernel filesystem (../../../../shared/research/crash-testing.md):
+ * One cut, on a real kernel filesystem (docs/durability.md, "How we cut the power";
+ * the shutdown ioctl is ioctl_xfs_goingdown(2), as xfstests uses it):
  *  1. a 256 MiB image outside any mount, attached to a loop device and formatted afresh (ext4 or xfs), mounted;
  *  2. a durable spool in it, with a few records written up front for the writers to update;
  *  3. writer processes (fixtures/cut-writer.ts) append, append with an idempotency key (and retry it), and

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import { validatePath } from './args.js';
+
+/**
+ * What a cached thing was read from: the stat(2) of a file or directory, taken *before* reading it. A cache
+ * entry stays valid while every stamp it was read under is unchanged and the entry is settled (below).
+ *
+ * A stamp is device, inode, size, mtime and ctime in nanoseconds. A directory's mtime and ctime change whenever
+ * an entry in it is created, linked, renamed or removed, which is how this library writes every file (link(2),
+ * rename(2): no file is modified in place). replaceFile gives the file a new
+ * inode and a new ctime, and changes its directory's stamps too.
+ */
+export interface Stamp {
+  readonly path: string;
+  /** undefined: the path did not exist (exact: creating it makes a stat). null: stat failed otherwise. */
+  readonly st: fs.BigIntStats | undefined | null;
+  /** The later of mtime and ctime (ns since the epoch); 0 for a missing path. */
+  readonly newestNs: bigint;
+}
+
+function statOf(file: string): fs.BigIntStats | undefined | null {
+  try {
+    return fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
+}
+
+/** stat(2), synchronously: a couple of microseconds for an inode in the cache, cheaper than a threadpool trip. */
+export function stampOf(file: string): Stamp {
+  validatePath(file, 'file', 'stampOf');
+  const st = statOf(file);
+  if (st === undefined || st === null) return { path: file, st, newestNs: 0n };
+  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
+  return { path: file, st, newestNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs };
+}
+
+/** True while `s` still describes its path. A failed stat never validates anything. */
+export function unchanged(s: Stamp): boolean {
+  const a = s.st;
+  if (a === null) return false;
+  const b = statOf(s.path);
+  if (a === undefined || b === undefined || b === null) return a === b;
+  return (
+    a.ctimeNs === b.ctimeNs &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.dev === b.dev
+  );
+}
+
+/**
+ * The racy-timestamp rule (git's "racily clean" entries). Filesystem timestamps are coarse: on Linux a change
+ * is stamped with the clock as of the last tick (1-10 ms; kernels from 6.13 stamp finely only once someone has
+ * looked), some filesystems keep whole seconds (ext4 with 128-byte inodes) or two (FAT). So a change made just
+ * after a cache entry was read may carry the very stamp the entry was read under, and would go unnoticed. It
+ * cannot when the stamp was already older than the filesystem's granularity when the read began: every later
+ * change is stamped at least `started - granularity`, so strictly newer. A stamp with sub-millisecond digits
+ * comes from a clock that ticks at least every 10 ms; a whole-millisecond one may come from a filesystem that
+ * keeps seconds. An entry read under a younger stamp is still served to the request that read it, but the next
+ * request reads again.
+ */
+export function settled(stamps: readonly Stamp[], startedMs: number): boolean {
+  for (const s of stamps) {
+    if (s.st === null) return false;
+    if (s.st === undefined) continue;
+    const marginMs = s.newestNs % 1_000_000n === 0n ? SETTLE_COARSE_MS : SETTLE_MS;
+    if (s.newestNs >= BigInt(startedMs - marginMs) * 1_000_000n) return false;
+  }
+  return true;
+}
+
+/** How old a stamp with sub-millisecond digits must be, when a read begins, to count as settled. */
+export const SETTLE_MS = 100;
+/** The same for a whole-millisecond stamp, which may come from a filesystem that keeps (two) seconds. */
+export const SETTLE_COARSE_MS = 2_100;
