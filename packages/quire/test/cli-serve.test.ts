@@ -95,11 +95,6 @@ async function logLine(server: Running, msg: string): Promise<Record<string, unk
   }
 }
 
-test('hash-password prints an scrypt hash of the line on standard input and refuses a short password', async (t) => {
-  assert.match(await hashOf(t, PASSWORD), /^scrypt\$/);
-  assertError(await quire(t, ['hash-password'], 'short\n'), 2, 'quire hash-password', /at least 8/, false);
-});
-
 test('serve --admin-password-file takes the hash quire hash-password printed', async (t) => {
   const file = secretFile(t, `${await hashOf(t, PASSWORD)}\n`, 0o600);
   const { url, server } = await serve(t, tempDir(t), ['--admin-password-file', file]);

@@ -1,5 +1,3 @@
-import { parseName } from '@quire/fs';
-import { str } from './args.js';
 import { type Command, EXIT, HELP_OPTION, UsageError } from './command.js';
 import { open, SUFFIX_HELP, SUFFIX_OPTION } from './spool.js';
 
@@ -22,17 +20,11 @@ Examples:
     const [dir, ...ids] = inv.operands;
     if (dir === undefined) throw new UsageError('missing DIR');
     if (ids.length === 0) throw new UsageError('missing ID');
-    const suffix = str(inv, 'suffix');
+    const spool = await open(dir, inv);
     // All of them before the first read: a bad ID among good ones must not print the good ones first.
     for (const id of ids) {
-      const name = parseName(id);
-      if (name === null || (suffix !== undefined && name.suffix !== suffix)) {
-        throw new UsageError(
-          `not a record id${suffix === undefined ? '' : ` ending in ${suffix}`}: ${JSON.stringify(id)}`,
-        );
-      }
+      if (!spool.isId(id)) throw new UsageError(`not a record id of this spool: ${JSON.stringify(id)}`);
     }
-    const spool = await open(dir, inv);
     let missing = 0;
     for (const id of ids) {
       const b = await spool.get(id);
