@@ -104,12 +104,16 @@ test('serve --admin-password-file takes the hash quire hash-password printed', a
   assert.equal((await server.done).stderr.includes('warning'), false);
 });
 
-test('QUIRE_ADMIN_PASSWORD_FILE does the same as --admin-password-file', async (t) => {
+test('QUIRE_ADMIN_PASSWORD_FILE and the config key adminPasswordFile do the same as the flag', async (t) => {
   const file = secretFile(t, await hashOf(t, PASSWORD), 0o400);
-  const env = serveEnv({ QUIRE_ADMIN_PASSWORD_FILE: file });
-  const { url, server } = await serve(t, tempDir(t), [], env);
-  assert.equal(await login(url, PASSWORD), 200);
-  await stop(server);
+  const fromEnv = await serve(t, tempDir(t), [], serveEnv({ QUIRE_ADMIN_PASSWORD_FILE: file }));
+  assert.equal(await login(fromEnv.url, PASSWORD), 200);
+  await stop(fromEnv.server);
+  const config = path.join(tempDir(t), 'quire.json');
+  fs.writeFileSync(config, JSON.stringify({ adminPasswordFile: file }));
+  const fromConfig = await serve(t, tempDir(t), ['--config', config]);
+  assert.equal(await login(fromConfig.url, PASSWORD), 200);
+  await stop(fromConfig.server);
 });
 
 test('a plain password in the admin password file works, with a warning on stderr', async (t) => {
