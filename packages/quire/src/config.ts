@@ -49,6 +49,7 @@ export const DEFAULT_CONFIG: QuireConfig = {
   adminPasswordFile: null,
   moderation: 'off',
   editWindowSeconds: 900,
+  restoreWindowDays: 30,
   adminSessionSeconds: 12 * 3600,
   trustProxy: false,
   durable: true,

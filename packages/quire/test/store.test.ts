@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { Coalescer, SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled } from '@quire/fs';
 import {
   type CommentRecord,
   CommentStore,
@@ -13,7 +14,6 @@ import {
   threadIdOf,
   UriError,
 } from '../src/index.js';
-import { Fresh, SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled } from '../src/store/fresh.js';
 import { serialiseRecord, textHashOf } from '../src/store/records.js';
 import { T0, tempDir } from './fixtures/srv-helpers.js';
 
@@ -115,12 +115,12 @@ const META = { uri: PAGE, title: 'Hello', created: new Date(T0).toISOString() };
 test('opening a data directory creates it with a secret that later opens keep', async (t) => {
   const dir = path.join(tempDir(t), 'data');
   const [a, b] = await Promise.all([CommentStore.open(dir), CommentStore.open(dir)]);
-  assert.equal(a.keys.hex('ip', 'x'), b.keys.hex('ip', 'x'), 'two racing first starts share one secret');
+  assert.equal(a.hmacs.hex('ip', 'x'), b.hmacs.hex('ip', 'x'), 'two racing first starts share one secret');
   const secret = fs.readFileSync(path.join(dir, 'secret'));
   assert.equal(secret.length, 32);
   assert.equal(fs.statSync(path.join(dir, 'secret')).mode & 0o777, 0o600);
   const c = await CommentStore.open(dir);
-  assert.equal(c.keys.hex('ip', 'x'), a.keys.hex('ip', 'x'));
+  assert.equal(c.hmacs.hex('ip', 'x'), a.hmacs.hex('ip', 'x'));
   assert.ok(fs.statSync(path.join(dir, 'threads')).isDirectory());
 });
 
@@ -300,7 +300,7 @@ test('run-time settings are kept in settings.json and read back', async (t) => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Longer than fresh.ts's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
+/** Longer than @quire/fs's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
 const SETTLE = SETTLE_MS + 50;
 
 test('a thread view is served from memory while its files are unchanged, and shows every change another process makes', async (t) => {
@@ -399,14 +399,14 @@ test('the settle rule: only stamps older than the granularity before the read ar
 test('a single flight never hands a caller a run that began before its call', async () => {
   let runs = 0;
   const gates: (() => void)[] = [];
-  const fresh = new Fresh(async () => {
+  const fresh = new Coalescer(async () => {
     const n = ++runs;
     await new Promise<void>((resolve) => gates.push(resolve));
     return n;
   });
-  const p1 = fresh.get();
-  const p2 = fresh.get();
-  const p3 = fresh.get();
+  const p1 = fresh.next();
+  const p2 = fresh.next();
+  const p3 = fresh.next();
   assert.equal(runs, 1);
   assert.equal(p2, p3, 'callers arriving meanwhile share the next run');
   gates.shift()?.();
