@@ -84,8 +84,9 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
 async function warnIfDifferent(spool: Spool, key: string, id: string, bytes: Buffer): Promise<void> {
   const existing = await spool.get(id);
   if (existing?.equals(bytes)) return;
+  const what = existing === null ? 'which has since been deleted' : 'whose content differs from this input';
   process.stderr.write(
-    `quire append: warning: key ${JSON.stringify(key)} already names record ${id}, whose content differs ` +
-      'from this input; nothing was written and the first id is printed\n',
+    `quire append: warning: key ${JSON.stringify(key)} already names record ${id}, ${what}; ` +
+      'nothing was written and the first id is printed\n',
   );
 }
