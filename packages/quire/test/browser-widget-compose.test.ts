@@ -61,6 +61,21 @@ describe('a reader writes comments and replies in the widget', { skip: skip ?? f
     await hasText(o.page.locator('[data-quire-count]'), '2 comments');
   });
 
+  test("the page's own comment count (the byline link) follows posting and deleting", async (t) => {
+    const s = await startWebServer(t);
+    await s.post(demoUri(s), { text: 'Already here' });
+    const o = await open(t, s);
+    const byline = o.page.locator('.byline [data-quire-count]');
+    await hasText(byline, '1 comment');
+    const mine = await postComment(o, 'One more');
+    await hasText(o.count, '2 comments');
+    await hasText(byline, '2 comments');
+    await mine.getByRole('button', { name: 'Delete' }).click();
+    await mine.getByRole('button', { name: 'Yes, delete' }).click();
+    await hasText(o.count, '1 comment');
+    await hasText(byline, '1 comment');
+  });
+
   test("the Markdown preview shows the server's rendering, and going back to writing keeps the text", async (t) => {
     const s = await startWebServer(t);
     const o = await open(t, s);

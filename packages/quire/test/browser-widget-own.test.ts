@@ -28,7 +28,9 @@ describe("a reader's own comments: edit, delete, the edit window, likes", { skip
     await mine.getByRole('button', { name: 'Save' }).click();
     await hasText(mine.locator('.quire-body'), 'My second draft');
     await mine.locator('.quire-edited').waitFor();
-    await hasText(o.thread.getByRole('status'), 'Your changes were saved.');
+    // The confirmation stands at the comment that changed, not at the top of the thread.
+    await hasText(mine.getByRole('status'), 'Your changes were saved.');
+    assert.equal(await o.thread.getByRole('status').filter({ hasText: 'saved' }).count(), 1);
     assert.deepEqual(
       (await publicThread(s, demoUri(s))).comments.map((c) => c.text),
       ['Someone else wrote this', 'My second draft'],

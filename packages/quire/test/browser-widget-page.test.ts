@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { browserUnavailable, hasText, repoDir } from './fixtures/web-browser.js';
+import { browserUnavailable, hasText, repoDir, until } from './fixtures/web-browser.js';
 import { byId, demoUri, publicThread, usePages } from './fixtures/web-page.js';
 import { startHostSite, startWebServer } from './fixtures/web-server.js';
 
@@ -106,6 +107,28 @@ describe('the widget on a page: loading, paging, embedding elsewhere, the demo p
     await mine.getByRole('button', { name: 'Ja, löschen' }).click();
     await hasText(o.count, 'Noch keine Kommentare');
     assert.equal((await publicThread(s, `${host}/post.html`)).total, 0);
+  });
+
+  test('the demo page and the admin page have an icon: the browser asks for one and gets it', async (t) => {
+    const s = await startWebServer(t);
+    const answered: string[] = [];
+    s.app.server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      res.on('finish', () => answered.push(`${res.statusCode} ${req.url}`)),
+    );
+    const isIcon = (line: string) => /\/favicon\.(ico|svg)$/.test(line);
+    for (const p of ['/', '/admin']) {
+      answered.length = 0;
+      await open(t, s, { path: p, onlyLocal: false });
+      await until(`the browser asked ${p}'s icon`, async () => answered.some(isIcon));
+      assert.deepEqual(
+        answered.filter((line) => line.startsWith('404 ')),
+        [],
+        `nothing ${p} asks for is missing`,
+      );
+    }
+    const icon = await s.request('GET', '/favicon.ico');
+    assert.equal(icon.status, 200);
+    assert.match(icon.contentType, /^image\//);
   });
 
   test('the demo page looks right in light and dark colour schemes (screenshots in docs/)', async (t) => {
