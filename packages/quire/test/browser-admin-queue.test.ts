@@ -49,7 +49,9 @@ describe('the admin queue keeps itself current', { skip: skip ?? false }, () => 
       el.dataset.mark = 'the same element';
       const range = el.ownerDocument.createRange();
       range.selectNodeContents(el.querySelector('.body'));
-      el.ownerDocument.getSelection().addRange(range);
+      const selection = el.ownerDocument.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
     });
     const where = () => six.evaluate((el: any) => Math.round(el.getBoundingClientRect().top));
     const top = await where();

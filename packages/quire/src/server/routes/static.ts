@@ -164,6 +164,8 @@ button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-
 .comment.deleted,.comment.spam{opacity:.7}
 .body{overflow-wrap:anywhere}
 .empty{color:var(--muted)}
+.reply-to{color:var(--muted);font-size:.85rem;margin:.3rem 0;padding-left:.6rem;border-left:3px solid var(--rule)}
+.section-head{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}
 `;
 
 function adminPage(): string {
