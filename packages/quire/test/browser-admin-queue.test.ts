@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { browserUnavailable, hasText, until } from './fixtures/web-browser.js';
-import { demoUri, usePages } from './fixtures/web-page.js';
+import { demoUri, screenshots, usePages } from './fixtures/web-page.js';
 import { startWebServer } from './fixtures/web-server.js';
 
 const skip = browserUnavailable();
@@ -108,5 +108,6 @@ describe('the admin queue keeps itself current', { skip: skip ?? false }, () => 
       0,
       'a top-level comment answers nobody',
     );
+    await screenshots(page, 'admin-queue', [375, 1024, 1440]);
   });
 });

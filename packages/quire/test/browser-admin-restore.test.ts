@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { browserUnavailable, hasText } from './fixtures/web-browser.js';
-import { demoUri, publicThread, usePages } from './fixtures/web-page.js';
+import { demoUri, publicThread, screenshots, usePages } from './fixtures/web-page.js';
 import { ADMIN_PASSWORD, startWebServer } from './fixtures/web-server.js';
 
 const skip = browserUnavailable();
@@ -62,6 +62,9 @@ describe('a deleted comment can be restored on the admin page for a while', { sk
     await oldRow.waitFor();
     assert.equal(await recent.locator(`article[data-id="${kept.body.comment.id}"]`).count(), 0);
     assert.equal(await oldRow.getByRole('button', { name: 'Restore' }).count(), 0, 'past the window');
+    await hasText(oldRow.locator('.deleted-note'), /It can no longer be restored\.$/);
+    await hasText(newRow.locator('.deleted-note'), /It can be restored until /);
+    await screenshots(page, 'admin-deleted', [375, 1024, 1440]);
     await newRow.getByRole('button', { name: 'Restore' }).click();
     await hasText(page.getByRole('status'), 'Restored.');
     // It was awaiting moderation when deleted, and goes back to the queue.

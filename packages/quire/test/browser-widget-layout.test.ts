@@ -1,18 +1,13 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
 import { browserUnavailable, hasText } from './fixtures/web-browser.js';
-import { demoUri, usePages } from './fixtures/web-page.js';
+import { demoUri, screenshots, usePages } from './fixtures/web-page.js';
 import { startWebServer } from './fixtures/web-server.js';
 
 const skip = browserUnavailable();
 
 /** Phones, the widths where the e-mail label used to wrap (1000–1100 px), and a wide desktop. */
 const WIDTHS = [375, 768, 1000, 1024, 1050, 1100, 1440];
-
-/** Where to keep a screenshot of each width and colour scheme for a person to look at; none unless set. */
-const SHOTS = process.env.QUIRE_SCREENSHOTS;
 
 interface FieldBox {
   label: string;
@@ -73,15 +68,8 @@ describe('the widget laid out at every window width', { skip: skip ?? false }, (
           return d.document.documentElement.scrollWidth - d.innerWidth;
         });
         assert.ok(overflow <= 0, `no sideways scrolling at ${width} px (${overflow} px too wide)`);
-        if (SHOTS !== undefined && lang === '') {
-          fs.mkdirSync(SHOTS, { recursive: true });
-          for (const colorScheme of ['light', 'dark'] as const) {
-            await o.page.emulateMedia({ colorScheme });
-            await o.thread.screenshot({ path: path.join(SHOTS, `widget-${width}-${colorScheme}.png`) });
-          }
-          await o.page.emulateMedia({ colorScheme: 'light' });
-        }
       }
+      if (lang === '') await screenshots(o.page, 'widget', [375, 1024, 1440], o.thread);
       await hasText(o.count, lang === '' ? '1 comment' : '1 Kommentar');
     }
   });

@@ -44,6 +44,19 @@ function replyContext(c: AdminComment, page: string | null): HTMLElement | null 
   return h('p', { class: 'reply-to' }, 'In reply to ', who, `: “${cut}”`);
 }
 
+/** When a deleted comment was deleted, and until when it can be restored. */
+function deletedNote(c: AdminComment): HTMLElement {
+  const when = (iso: string) => new Date(iso).toLocaleString();
+  return h(
+    'p',
+    { class: 'deleted-note' },
+    c.deleted === null ? 'Deleted.' : `Deleted ${when(c.deleted)}.`,
+    restorable(c)
+      ? ` It can be restored until ${when(c.restorableUntil as string)}.`
+      : ' It can no longer be restored.',
+  );
+}
+
 /** A comment as a list item (`data-id`, `data-key`), its buttons wired to `host`. */
 export function row(c: AdminComment, host: RowHost): HTMLLIElement {
   const page = safeHref(c.uri);
@@ -71,6 +84,7 @@ export function row(c: AdminComment, host: RowHost): HTMLLIElement {
       link,
     ),
     replyContext(c, page),
+    c.status === 'deleted' ? deletedNote(c) : null,
     body,
     actions,
   );

@@ -166,6 +166,7 @@ button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-
 .empty{color:var(--muted)}
 .reply-to{color:var(--muted);font-size:.85rem;margin:.3rem 0;padding-left:.6rem;border-left:3px solid var(--rule)}
 .section-head{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}
+.deleted-note{color:var(--muted);font-style:italic;margin:.3rem 0}
 `;
 
 function adminPage(): string {
