@@ -148,7 +148,7 @@ body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,sans-
 main{max-width:60rem;margin:0 auto;padding:1rem 1.25rem 3rem}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 a{color:var(--accent)}
-input,textarea,button{font:inherit;color:inherit}
+input,textarea,button,select{font:inherit;color:inherit}
 input[type=password],textarea{display:block;width:100%;max-width:30rem;padding:.4rem .5rem;border:1px solid var(--rule);border-radius:6px;background:var(--soft);margin:.2rem 0 .6rem}
 textarea{max-width:none}
 button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-radius:6px;background:var(--soft);margin-right:.3rem}
