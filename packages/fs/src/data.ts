@@ -1,3 +1,4 @@
+import { describe } from './args.js';
 import { invalidArg } from './errors.js';
 
 /** What a file's content can be given as. Typed arrays and DataViews contribute all their bytes. */
@@ -31,10 +32,4 @@ export function toContent(data: unknown, allowAsync: boolean): Content {
   throw invalidArg(
     `data must be a string, Buffer, TypedArray, DataView or an (async) iterable of them, got ${describe(data)}`,
   );
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return v.constructor?.name ?? 'object';
-  return typeof v;
 }

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { optionFields, validatePath } from './args.js';
 import { invalidArg, isQuireError, QuireError, toQuireError } from './errors.js';
 import { native } from './native.js';
 
@@ -106,19 +107,6 @@ interface Checked {
   shared: boolean;
   timeoutMs: number | undefined;
   signal: AbortSignal | undefined;
-}
-
-function checkPath(what: string, file: unknown): asserts file is string {
-  if (typeof file !== 'string' || file === '' || file.includes('\0')) {
-    throw invalidArg(`${what}: path must be a non-empty string without NUL bytes`);
-  }
-}
-
-/** The fields of an options argument; none when it is undefined. */
-function optionFields(what: string, opts: unknown): Record<string, unknown> {
-  if (opts === undefined) return {};
-  if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object`);
-  return opts as Record<string, unknown>;
 }
 
 function checkOptions(what: string, opts: unknown, allowSignal: boolean): Checked {
@@ -364,13 +352,13 @@ function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock
  * locked. A rejected call holds no lock and no fd.
  */
 export async function acquireLock(file: string, opts?: LockOptions): Promise<Lock> {
-  checkPath('acquireLock', file);
+  validatePath(file, 'path', 'acquireLock');
   return lockAsync('acquireLock', file, opts, CLOSE_EACH);
 }
 
 /** acquireLock, blocking the calling thread while it waits (it sleeps between tries, using no CPU). */
 export function acquireLockSync(file: string, opts?: LockSyncOptions): Lock {
-  checkPath('acquireLockSync', file);
+  validatePath(file, 'path', 'acquireLockSync');
   return lockSync('acquireLockSync', file, opts, CLOSE_EACH);
 }
 
@@ -465,7 +453,7 @@ class ReusingLockFile implements LockFile {
  */
 export function openLockFile(file: string, opts?: LockFileOptions): LockFile {
   const what = 'openLockFile';
-  checkPath(what, file);
+  validatePath(file, 'path', what);
   const { keep = DEFAULT_KEEP } = optionFields(what, opts);
   if (!Number.isSafeInteger(keep) || (keep as number) < 0) {
     throw invalidArg(`${what}: keep must be a whole number >= 0`);
@@ -478,7 +466,7 @@ export function openLockFile(file: string, opts?: LockFileOptions): LockFile {
  * readers (isRecordName) from taking it for a record. It is created on first use and never removed.
  */
 export function lockPathFor(file: string): string {
-  checkPath('lockPathFor', file);
+  validatePath(file, 'path', 'lockPathFor');
   const base = path.basename(file);
   if (base === '' || base === '.' || base === '..') {
     throw invalidArg(`lockPathFor: ${file} names no file`);

@@ -1,18 +1,15 @@
 import path from 'node:path';
-import { errnoCode, invalidArg } from './errors.js';
+import { validatePath } from './args.js';
+import { errnoCode } from './errors.js';
 import { native } from './native.js';
-import { wrapAsync, wrapSync } from './publish.js';
-import { call, type Steps } from './steps.js';
+import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 
 // Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open; the new
 // file is there, so look it up again (multi-host/README.md measured 0.1-1 % of opens failing this way).
 const STALE_RETRIES = 5;
 
-function* readSteps(fileIn: unknown): Steps<Buffer | null> {
-  if (typeof fileIn !== 'string' || fileIn === '' || fileIn.includes('\0')) {
-    throw invalidArg('path must be a non-empty string without NUL bytes');
-  }
-  const file = path.resolve(fileIn);
+function* readSteps(what: string, fileArg: unknown): Steps<Buffer | null> {
+  const file = path.resolve(validatePath(fileArg, 'path', what));
   for (let attempt = 0; ; attempt++) {
     let fd: number;
     try {
@@ -43,9 +40,10 @@ function* readSteps(fileIn: unknown): Steps<Buffer | null> {
  * whenever they are visible, so a reader never sees a part of one.
  */
 export function readComplete(file: string): Promise<Buffer | null> {
-  return wrapAsync('readComplete', () => readSteps(file));
+  return wrapAsync('readComplete', () => readSteps('readComplete', file));
 }
 
+/** readComplete, blocking. */
 export function readCompleteSync(file: string): Buffer | null {
-  return wrapSync('readCompleteSync', () => readSteps(file));
+  return wrapSync('readCompleteSync', () => readSteps('readCompleteSync', file));
 }

@@ -6,10 +6,8 @@
  * and tells how often fsync ran: a failed fsync is never retried (the pages may already be marked clean).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
@@ -34,6 +32,7 @@ import {
   unseal,
   waitExit,
 } from './helpers.js';
+import { mountTmpfs } from './mounts.js';
 
 type Op = `${'unique' | 'exclusive' | 'replace'}-${'sync' | 'async'}`;
 
@@ -345,24 +344,11 @@ const faults: Fault[] = [
 
 for (const fault of faults) test(fault.title, (t) => checkFault(t, fault));
 
-/** A 512 KiB tmpfs mounted on a fresh directory, unmounted and removed when the test ends. */
-function smallTmpfs(t: TestContext): string {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-full-'));
-  const mnt = path.join(base, 'mnt');
-  fs.mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'quire-full-test', mnt]);
-  t.after(() => {
-    execFileSync('umount', [mnt]);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
-  return mnt;
-}
-
 const NEEDS_MOUNT = 'mounting a small tmpfs needs root and mount(8)';
 
 test('on a full tmpfs, every publish fails with ENOSPC, leaves no temp, and earlier records stay intact', async (t) => {
   if (!requireOrSkip(t, isRoot && hasCommand('mount'), NEEDS_MOUNT)) return;
-  const mnt = smallTmpfs(t);
+  const mnt = mountTmpfs(t, '512k');
 
   // Records of 20-29 KiB fill the 512 KiB in about twenty; the one that does not fit fails in mid-write.
   const written = new Map<string, Buffer>();
@@ -408,7 +394,7 @@ test('on a full tmpfs, every publish fails with ENOSPC, leaves no temp, and earl
 
 test('the ENOSPC of a full disk says where: the error carries the path, and its message names it', async (t) => {
   if (!requireOrSkip(t, isRoot && hasCommand('mount'), NEEDS_MOUNT)) return;
-  const mnt = smallTmpfs(t);
+  const mnt = mountTmpfs(t, '512k');
   // errors.ts promises errno errors "with syscall and path telling where"; a write has no path of its own.
   const tooBig = Buffer.alloc(600 * 1024, 'x');
   const failures: [string, unknown][] = [];

@@ -26,6 +26,8 @@ export interface QuireConfig {
   moderation: 'off' | 'all';
   /** How long an author may edit or delete their own comment with its edit token. */
   editWindowSeconds: number;
+  /** How long a deleted comment can be restored by a moderator (its erased fields are kept until then); 0: never. */
+  restoreWindowDays: number;
   /** How long an admin session token from /api/admin/login lasts. */
   adminSessionSeconds: number;
   /** Fastify's trustProxy: false (default), true, or the proxy addresses/CIDRs (`"127.0.0.1,10.0.0.0/8"`). */
@@ -148,6 +150,7 @@ export const DEFAULT_CONFIG: QuireConfig = {
   adminPasswordHash: null,
   moderation: 'off',
   editWindowSeconds: 900,
+  restoreWindowDays: 30,
   adminSessionSeconds: 12 * 3600,
   trustProxy: false,
   durable: true,

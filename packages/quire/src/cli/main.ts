@@ -138,7 +138,9 @@ Examples:
       if (dir === undefined) throw new UsageError('missing DIR');
       if (ids.length === 0) throw new UsageError('missing ID');
       const spool = await open(dir, v);
-      for (const id of ids) spool.checkId(id);
+      for (const id of ids) {
+        if (!spool.isId(id)) throw new UsageError(`not a record id of this spool: ${JSON.stringify(id)}`);
+      }
       let missing = 0;
       for (const id of ids) {
         const b = await spool.get(id);
