@@ -25,18 +25,18 @@ const EXCERPT_CHARS = 140;
 
 /** What a row shows: a row whose comment has the same key is left alone when the lists refresh. */
 export function rowKey(c: AdminComment): string {
-  return JSON.stringify([c.status, c.edited, c.deleted, c.text, c.html, c.author, c.restorableUntil ?? null]);
+  return JSON.stringify([c.status, c.edited, c.deleted, c.text, c.html, c.author, c.restorableUntil]);
 }
 
 /** Whether a deleted comment can still be restored (the service decides; this only hides a button too late). */
 function restorable(c: AdminComment): boolean {
-  return c.status === 'deleted' && c.restorableUntil != null && Date.parse(c.restorableUntil) > Date.now();
+  return c.status === 'deleted' && c.restorableUntil !== null && Date.parse(c.restorableUntil) > Date.now();
 }
 
 /** "In reply to Ada: “The start of her comment…”", the name a link to the comment answered. */
 function replyContext(c: AdminComment, page: string | null): HTMLElement | null {
   const to = c.replyTo;
-  if (to == null) return null;
+  if (to === null) return null;
   const name = to.author ?? 'Anonymous';
   const cut =
     to.excerpt.length >= EXCERPT_CHARS ? `${to.excerpt.slice(0, EXCERPT_CHARS).trimEnd()}…` : to.excerpt;
