@@ -35,6 +35,27 @@ describe('a deleted comment can be restored on the admin page for a while', { sk
     );
   });
 
+  test('a comment deleted from the queue stays there, deleted, with its Restore button, through refreshes', async (t) => {
+    const s = await startWebServer(t, { moderation: 'all' });
+    const c = await s.post(demoUri(s), { text: 'Not spam after all', author: 'Ada' });
+    assert.equal(c.status, 202, c.text);
+    const { page } = await adminLogin(t, s);
+    const queue = page.getByRole('list', { name: /^Awaiting moderation/ });
+    const row = queue.locator(`article[data-id="${c.body.comment.id}"]`);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Yes, delete' }).click();
+    await hasText(page.getByRole('heading', { name: /^Awaiting moderation/ }), 'Awaiting moderation (0)');
+    await hasText(row.locator('.badge'), 'deleted');
+    const refreshed = page.waitForResponse((r) => r.url().includes('/api/admin/comments?status=pending'));
+    await page.clock.fastForward(15_000);
+    await refreshed;
+    await row.getByRole('button', { name: 'Restore' }).click();
+    await hasText(page.getByRole('status'), 'Restored.');
+    await hasText(row.locator('.badge'), 'pending');
+    await hasText(page.getByRole('heading', { name: /^Awaiting moderation/ }), 'Awaiting moderation (1)');
+    await hasText(row.locator('.body'), 'Not spam after all');
+  });
+
   test('the deleted view lists deleted comments; those within the window can be restored, older ones cannot', async (t) => {
     const s = await startWebServer(t, { moderation: 'all' });
     const old = await s.post(demoUri(s), { text: 'Deleted long ago' });

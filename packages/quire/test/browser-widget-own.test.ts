@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { browserUnavailable, hasText } from './fixtures/web-browser.js';
-import { byId, demoUri, EDIT_WINDOW_MS, postComment, publicThread, usePages } from './fixtures/web-page.js';
+import {
+  byId,
+  demoUri,
+  EDIT_WINDOW_MS,
+  postComment,
+  publicThread,
+  screenshots,
+  usePages,
+} from './fixtures/web-page.js';
 import { startWebServer } from './fixtures/web-server.js';
 
 const skip = browserUnavailable();
@@ -31,6 +39,7 @@ describe("a reader's own comments: edit, delete, the edit window, likes", { skip
     // The confirmation stands at the comment that changed, not at the top of the thread.
     await hasText(mine.getByRole('status'), 'Your changes were saved.');
     assert.equal(await o.thread.getByRole('status').filter({ hasText: 'saved' }).count(), 1);
+    await screenshots(o.page, 'widget-saved', [375, 1024, 1440], o.thread);
     assert.deepEqual(
       (await publicThread(s, demoUri(s))).comments.map((c) => c.text),
       ['Someone else wrote this', 'My second draft'],

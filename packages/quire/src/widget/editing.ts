@@ -11,6 +11,8 @@ export interface EditingContext {
   tree: CommentTree;
   /** A comment of the reader's was deleted: the count goes down, and focus goes to the thread's heading. */
   deleted(message: string): void;
+  /** An edit was saved (and said so at the comment): the thread's own message, about something earlier, goes. */
+  saved(): void;
 }
 
 /**
@@ -60,6 +62,7 @@ export class OwnComments {
         }
         // Said at the comment, where the reader is looking (focus goes there too, so it is read out).
         stop('article')?.append(h('p', { class: 'quire-status', role: 'status' }, s.saved));
+        this.t.saved();
       },
     );
     // Keep the header; the body and buttons make way for the form.

@@ -73,6 +73,7 @@ export class Thread {
         this.announce(message);
         this.heading.focus();
       },
+      saved: () => this.announce(''),
     });
     this.moreButton = h(
       'button',
