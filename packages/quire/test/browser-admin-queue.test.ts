@@ -71,6 +71,21 @@ describe('the admin queue keeps itself current', { skip: skip ?? false }, () => 
     assert.equal(await selected(), 'Waiting comment number 6', 'the selection survives');
     assert.equal(await where(), top, 'the comment being read stays where it was on the screen');
 
+    // An edit half typed survives a refresh; Cancel puts the comment back as it was.
+    const threeId = await queue
+      .locator('article', { hasText: 'Waiting comment number 3' })
+      .getAttribute('data-id');
+    const three = queue.locator(`article[data-id="${threeId}"]`);
+    await three.getByRole('button', { name: 'Edit' }).click();
+    await three.getByLabel('Text').fill('Half typed');
+    const polled = page.waitForResponse((r) => r.url().includes('/api/admin/comments?status=pending'));
+    await page.clock.fastForward(POLL_MS);
+    await polled;
+    assert.equal(await three.getByLabel('Text').inputValue(), 'Half typed');
+    await three.getByRole('button', { name: 'Cancel' }).click();
+    await hasText(three.locator('.body'), 'Waiting comment number 3');
+    assert.equal(await three.getByLabel('Text').count(), 0);
+
     // A hidden tab asks for nothing; shown again, it catches up at once.
     await setVisible(page, false);
     const before = listed.length;

@@ -29,7 +29,7 @@ export class AdminLists {
   private again = false;
   private readonly host: RowHost = {
     run: (method, path, done, payload) => this.run(method, path, done, payload),
-    redraw: () => void this.refresh(true),
+    redraw: (c) => this.replaceRows(c),
   };
 
   constructor() {
@@ -64,14 +64,14 @@ export class AdminLists {
     this.timer = undefined;
   }
 
-  /** Asks the service for both lists and updates them; `redraw` renders every row afresh (after a Cancel). */
-  refresh(redraw = false): Promise<void> {
+  /** Asks the service for both lists and updates them. */
+  refresh(): Promise<void> {
     if (this.running !== null) {
       this.again = true;
       return this.running;
     }
     this.pause();
-    this.running = this.load(redraw).finally(() => {
+    this.running = this.load().finally(() => {
       this.running = null;
       if (this.again) {
         this.again = false;
@@ -83,15 +83,15 @@ export class AdminLists {
     return this.running;
   }
 
-  private async load(redraw: boolean): Promise<void> {
+  private async load(): Promise<void> {
     try {
       const [pending, shown] = await Promise.all([
         act<{ comments: AdminComment[] }>('GET', '/api/admin/comments?status=pending&limit=200'),
         act<{ comments: AdminComment[] }>('GET', `/api/admin/comments?status=${this.filter}&limit=50`),
       ]);
       this.queueHeading.textContent = `Awaiting moderation (${pending.comments.length})`;
-      this.reconcile(this.queue, pending.comments, redraw, 'Nothing is waiting.');
-      this.reconcile(this.recent, shown.comments, redraw, 'No comments.');
+      this.reconcile(this.queue, pending.comments, 'Nothing is waiting.');
+      this.reconcile(this.recent, shown.comments, 'No comments.');
     } catch (err) {
       alert.textContent = explain(err);
     }
@@ -101,12 +101,12 @@ export class AdminLists {
    * Makes `list` show `comments` in order, keeping the element of every row whose comment did not change (and
    * of a row with an open form, and of a row just deleted here, which keeps its Restore button in place).
    */
-  private reconcile(list: HTMLOListElement, comments: AdminComment[], redraw: boolean, empty: string): void {
+  private reconcile(list: HTMLOListElement, comments: AdminComment[], empty: string): void {
     const old = Array.from(list.children) as HTMLLIElement[];
     const byId = new Map(old.filter((li) => li.dataset.id !== undefined).map((li) => [li.dataset.id, li]));
     const wanted = comments.map((c) => {
       const li = byId.get(c.id);
-      const same = li !== undefined && (li.dataset.busy === '1' || (!redraw && li.dataset.key === rowKey(c)));
+      const same = li !== undefined && (li.dataset.busy === '1' || li.dataset.key === rowKey(c));
       return same ? li : row(c, this.host);
     });
     old.forEach((li, i) => {

@@ -9,8 +9,8 @@ import type { AdminComment } from './types.js';
 export interface RowHost {
   /** Sends a change and says `done` when it went through; resolves with the comment as it is now, or null. */
   run(method: string, path: string, done: string, payload?: unknown): Promise<AdminComment | null>;
-  /** Puts the row back as the lists show it (after Cancel). */
-  redraw(): void;
+  /** Shows comment `c` afresh in its rows (after Cancel). */
+  redraw(c: AdminComment): void;
 }
 
 const LABELS: Record<AdminComment['status'], string> = {
@@ -102,7 +102,7 @@ function buttons(c: AdminComment, li: HTMLLIElement, body: HTMLElement, actions:
   const path = `/api/admin/comments/${encodeURIComponent(c.id)}`;
   const cancel = () => {
     delete li.dataset.busy;
-    host.redraw();
+    host.redraw(c);
   };
   const out: HTMLButtonElement[] = [];
   if (c.status === 'pending' || c.status === 'spam')
