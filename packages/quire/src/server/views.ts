@@ -135,10 +135,10 @@ function forestOf(comments: readonly StoredComment[]): Forest {
   const children = new Map<string, string[]>();
   const roots: string[] = [];
   for (const c of comments) {
-    const p = c.record.parent;
-    if (p !== null && p !== c.stem && byStem.has(p)) {
-      const list = children.get(p);
-      if (list === undefined) children.set(p, [c.stem]);
+    const parent = c.record.parent;
+    if (parent !== null && parent !== c.stem && byStem.has(parent)) {
+      const list = children.get(parent);
+      if (list === undefined) children.set(parent, [c.stem]);
       else list.push(c.stem);
     } else roots.push(c.stem);
   }
@@ -199,8 +199,8 @@ function nodesOf(
     const r = f.byStem.get(s) as CommentRecord;
     const node = publicComment(threadId, s, r, likes.get(s) ?? 0, !isVisible(s), false);
     nodes.set(s, node);
-    const p = f.parentOf.get(s) ?? null;
-    const holder = p === null ? null : (container.get(p) ?? null);
+    const parent = f.parentOf.get(s) ?? null;
+    const holder = parent === null ? null : (container.get(parent) ?? null);
     holder?.replies.push(node);
     // Replies to a comment at maxDepth go where its own siblings are.
     container.set(s, (f.depth.get(s) ?? 0) < maxDepth ? node : holder);

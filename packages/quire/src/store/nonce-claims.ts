@@ -1,10 +1,19 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { createMarker, pathExistsSync } from '@quire/fs';
+import { createMarker, stampOf } from '@quire/fs';
 
 const CLAIMS = '.nonces';
 /** Where a keyed append of an earlier version of quire marked nonces; no version since makes it. */
 const LEGACY_MARKS = '.keys';
+
+/**
+ * Whether `p` exists, as fs.existsSync says (any failed stat is false), by a stat that does not throw: a miss is
+ * the usual answer here, on the event loop for every first attempt, and pathExistsSync answers it by catching an
+ * ENOENT error (measured: 6.8 µs against 0.43 µs).
+ */
+function present(p: string): boolean {
+  return stampOf(p).st != null;
+}
 
 function nonceHash(nonce: string): string {
   return createHash('sha256').update(nonce).digest('hex');
@@ -16,7 +25,7 @@ const legacy = new Map<string, boolean>();
 function hasLegacyMarks(dir: string): boolean {
   let has = legacy.get(dir);
   if (has === undefined) {
-    has = pathExistsSync(path.join(dir, LEGACY_MARKS));
+    has = present(path.join(dir, LEGACY_MARKS));
     legacy.set(dir, has);
   }
   return has;
@@ -45,7 +54,7 @@ function hasLegacyMarks(dir: string): boolean {
  */
 export async function claimNonce(dir: string, nonce: string, durable: boolean): Promise<boolean> {
   const h = nonceHash(nonce);
-  if (hasLegacyMarks(dir) && pathExistsSync(path.join(dir, LEGACY_MARKS, h))) return false;
+  if (hasLegacyMarks(dir) && present(path.join(dir, LEGACY_MARKS, h))) return false;
   return createMarker(path.join(dir, CLAIMS, h), { durable });
 }
 
@@ -57,7 +66,6 @@ export async function claimNonce(dir: string, nonce: string, durable: boolean): 
 export function nonceClaimed(dir: string, nonce: string): boolean {
   const h = nonceHash(nonce);
   return (
-    pathExistsSync(path.join(dir, CLAIMS, h)) ||
-    (hasLegacyMarks(dir) && pathExistsSync(path.join(dir, LEGACY_MARKS, h)))
+    present(path.join(dir, CLAIMS, h)) || (hasLegacyMarks(dir) && present(path.join(dir, LEGACY_MARKS, h)))
   );
 }

@@ -102,20 +102,20 @@ const RESTORABLE: readonly string[] = ['approved', 'pending', 'spam'];
 /** A record's `restore` field, or undefined if it is missing or not a complete one. */
 function parseRestore(v: unknown): RestoreData | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
-  const until = str(o.until);
-  const text = str(o.text);
-  if (until === null || text === null || !RESTORABLE.includes(o.status as string)) return undefined;
+  const fields = v as Record<string, unknown>;
+  const until = str(fields.until);
+  const text = str(fields.text);
+  if (until === null || text === null || !RESTORABLE.includes(fields.status as string)) return undefined;
   return {
     until,
-    status: o.status as RestoreData['status'],
-    author: str(o.author),
-    email: str(o.email),
-    website: str(o.website),
+    status: fields.status as RestoreData['status'],
+    author: str(fields.author),
+    email: str(fields.email),
+    website: str(fields.website),
     text,
-    ip: str(o.ip),
-    ipHash: str(o.ipHash),
-    textHash: str(o.textHash) ?? textHashOf(text),
+    ip: str(fields.ip),
+    ipHash: str(fields.ipHash),
+    textHash: str(fields.textHash) ?? textHashOf(text),
   };
 }
 
@@ -131,27 +131,29 @@ export function parseRecord(buf: Buffer): CommentRecord | null {
     return null;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  const text = str(o.text);
+  const fields = v as Record<string, unknown>;
+  const text = str(fields.text);
   if (text === null) return null;
-  const status = STATUSES.includes(o.status as CommentStatus) ? (o.status as CommentStatus) : 'pending';
-  const parent = str(o.parent);
-  const restore = status === 'deleted' ? parseRestore(o.restore) : undefined;
+  const status = STATUSES.includes(fields.status as CommentStatus)
+    ? (fields.status as CommentStatus)
+    : 'pending';
+  const parent = str(fields.parent);
+  const restore = status === 'deleted' ? parseRestore(fields.restore) : undefined;
   const record: CommentRecord = {
     v: 1,
     parent: parent !== null && COMMENT_STEM.test(parent) ? parent : null,
-    author: str(o.author),
-    email: str(o.email),
-    website: str(o.website),
+    author: str(fields.author),
+    email: str(fields.email),
+    website: str(fields.website),
     text,
     status,
-    created: str(o.created) ?? new Date(0).toISOString(),
-    edited: str(o.edited),
-    deleted: str(o.deleted),
-    ip: str(o.ip),
-    ipHash: str(o.ipHash),
-    nonce: str(o.nonce),
-    textHash: str(o.textHash) ?? textHashOf(text),
+    created: str(fields.created) ?? new Date(0).toISOString(),
+    edited: str(fields.edited),
+    deleted: str(fields.deleted),
+    ip: str(fields.ip),
+    ipHash: str(fields.ipHash),
+    nonce: str(fields.nonce),
+    textHash: str(fields.textHash) ?? textHashOf(text),
   };
   if (restore !== undefined) record.restore = restore;
   return record;

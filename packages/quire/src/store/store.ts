@@ -25,28 +25,7 @@ export type { Actor } from './rules.js';
 export { type StoredComment, StoreError, type StoreErrorCode } from './threads.js';
 export type { Settings, ThreadView } from './views.js';
 
-/**
- * The comment store: plain files under one data directory, safe for several server processes (and, on a
- * filesystem with atomic link(2), hosts) at once. Every rule about comments lives here (what a record holds,
- * who may change it, what a moderator sees); above it, nothing knows a file name. Layout (docs/design.md):
- *
- *   DATA/quire.json                 layout version, created once
- *   DATA/secret                     32 random bytes (mode 0600), created once (secret.ts)
- *   DATA/settings.json              settings changed at run time through the admin API (replaced atomically)
- *   DATA/threads/<threadId>/        one spool per page; each comment one file <YYYYMMDDTHHMMSSZ-N>.json
- *                                   (records.ts; threads.ts)
- *   DATA/threads/<threadId>/.thread.json              the page's URI and title, created once
- *   DATA/threads/<threadId>/.votes/<stem>/<voter>     one file per like, created exclusively
- *   DATA/threads/<threadId>/.post.lock                byte-range locks: one per text hash (duplicate check) and
- *                                                     one per nonce (retried POSTs) (post-locks.ts)
- *   DATA/threads/<threadId>/.nonces/<sha256(nonce)>   a claim per nonce posted, a hard link to an empty
- *                                                     `.nonces/.anchor-<k>` (nonce-claims.ts)
- *   DATA/threads/<threadId>/.keys/<sha256(nonce)>     nonce marks of an earlier version, read, never made
- *
- * The modules: threads.ts (thread directories, spools, `.thread.json`, votes), admission.ts (adding a comment:
- * post locks, nonce claims, the duplicate index of summaries.ts), views.ts (cached thread views and settings),
- * records.ts (the record: creating, editing, tombstoning, restoring) and rules.ts (who may do which).
- */
+/** How a store writes and what time it is. */
 export interface StoreOptions {
   /** Epoch milliseconds; default Date.now. Names new records and stamps them. */
   clock?: () => number;
@@ -71,6 +50,28 @@ export interface FeedEntry extends StoredComment {
   meta: ThreadMeta | null;
 }
 
+/**
+ * The comment store: plain files under one data directory, safe for several server processes (and, on a
+ * filesystem with atomic link(2), hosts) at once. Every rule about comments lives here (what a record holds,
+ * who may change it, what a moderator sees); above it, nothing knows a file name. Layout (docs/design.md):
+ *
+ *   DATA/quire.json                 layout version, created once
+ *   DATA/secret                     32 random bytes (mode 0600), created once (secret.ts)
+ *   DATA/settings.json              settings changed at run time through the admin API (replaced atomically)
+ *   DATA/threads/<threadId>/        one spool per page; each comment one file <YYYYMMDDTHHMMSSZ-N>.json
+ *                                   (records.ts; threads.ts)
+ *   DATA/threads/<threadId>/.thread.json              the page's URI and title, created once
+ *   DATA/threads/<threadId>/.votes/<stem>/<voter>     one file per like, created exclusively
+ *   DATA/threads/<threadId>/.post.lock                byte-range locks: one per text hash (duplicate check) and
+ *                                                     one per nonce (retried POSTs) (post-locks.ts)
+ *   DATA/threads/<threadId>/.nonces/<sha256(nonce)>   a claim per nonce posted, a hard link to an empty
+ *                                                     `.nonces/.anchor-<k>` (nonce-claims.ts)
+ *   DATA/threads/<threadId>/.keys/<sha256(nonce)>     nonce marks of an earlier version, read, never made
+ *
+ * The modules: threads.ts (thread directories, spools, `.thread.json`, votes), admission.ts (adding a comment:
+ * post locks, nonce claims, the duplicate index of summaries.ts), views.ts (cached thread views and settings),
+ * records.ts (the record: creating, editing, tombstoning, restoring) and rules.ts (who may do which).
+ */
 export class CommentStore {
   readonly dataDir: string;
   readonly threadsDir: string;
@@ -111,10 +112,12 @@ export class CommentStore {
     return new CommentStore(dir, secret, opts);
   }
 
+  /** The store's clock (epoch ms). */
   now(): number {
     return this.clock();
   }
 
+  /** The page of a thread (its URI and title), null if the thread is unknown. */
   threadMeta(threadId: string): Promise<ThreadMeta | null> {
     return this.threads.meta(threadId);
   }
@@ -152,6 +155,7 @@ export class CommentStore {
     return this.threads.stems(threadId, opts);
   }
 
+  /** One comment's record as it is on disk now; null if there is none. */
   comment(threadId: string, stem: string): Promise<CommentRecord | null> {
     return this.threads.comment(threadId, stem);
   }
@@ -386,6 +390,7 @@ export class CommentStore {
     return this.settingsFile.get();
   }
 
+  /** Replaces DATA/settings.json, for every process. */
   saveSettings(s: Settings): Promise<void> {
     return this.settingsFile.save(s);
   }

@@ -51,6 +51,7 @@ export class StoreError extends Error {
   }
 }
 
+/** ENOENT, from @quire/fs or from Node. */
 export function isMissing(err: unknown): boolean {
   return isQuireError(err, 'ENOENT') || (err as { code?: string } | null)?.code === 'ENOENT';
 }
@@ -114,10 +115,12 @@ export class Threads {
     return path.join(this.threadsDir, threadId);
   }
 
+  /** The thread's `.thread.json`. */
   metaFile(threadId: string): string {
     return path.join(this.dir(threadId), THREAD_META);
   }
 
+  /** The thread's `.votes/`, one directory per liked comment. */
   votesDir(threadId: string): string {
     return path.join(this.dir(threadId), VOTES);
   }
@@ -158,6 +161,7 @@ export class Threads {
     return spool;
   }
 
+  /** The page of the thread (`.thread.json`), null if unknown. */
   async meta(threadId: string): Promise<ThreadMeta | null> {
     return parseThreadMeta(await readComplete(this.metaFile(threadId)));
   }
@@ -177,6 +181,7 @@ export class Threads {
     return read.filter((c): c is StoredComment => c !== null);
   }
 
+  /** One comment's record; null if there is none (or it does not parse). */
   async comment(threadId: string, stem: string): Promise<CommentRecord | null> {
     const spool = await this.spool(threadId);
     if (spool === null) return null;
