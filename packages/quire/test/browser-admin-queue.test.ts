@@ -99,6 +99,51 @@ describe('the admin queue keeps itself current', { skip: skip ?? false }, () => 
     await until('one refresh on showing', async () => listed.length > before);
   });
 
+  test('a refresh that was under way when the moderator acted does not show the comment as it was before', async (t) => {
+    const s = await startWebServer(t, { moderation: 'all' });
+    const c = await s.post(demoUri(s), { text: 'Approve me during a refresh' });
+    const id: string = c.body.comment.id;
+    const { page } = await adminLogin(t, s);
+    const queue = page.getByRole('list', { name: /^Awaiting moderation/ });
+    const item = queue.locator(`article[data-id="${id}"]`);
+    await item.waitFor();
+
+    // The next poll reads the queue now, but its answer arrives only after the approval.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    const read = new Promise<void>((resolve) => {
+      void page.route(
+        (u) => u.pathname === '/api/admin/comments' && u.searchParams.get('status') === 'pending',
+        async (route) => {
+          if (held) return route.fallback();
+          held = true;
+          const stale = await route.fetch();
+          resolve();
+          await gate;
+          await route.fulfill({ response: stale });
+        },
+      );
+    });
+    await page.clock.fastForward(POLL_MS);
+    await read;
+    await item.getByRole('button', { name: 'Approve' }).click();
+    await hasText(page.getByRole('status'), 'Approved.');
+    await page.evaluate((cid) => {
+      const w = globalThis as any;
+      w.__pendingAgain = 0;
+      new w.MutationObserver(() => {
+        const badge = w.document.querySelector(`#quire-admin ol li[data-id="${cid}"] .badge`);
+        if (badge?.textContent === 'pending') w.__pendingAgain++;
+      }).observe(w.document.getElementById('quire-admin'), { childList: true, subtree: true });
+    }, id);
+    release();
+    await queue.getByText('Nothing is waiting.').waitFor();
+    assert.equal(await page.evaluate('window.__pendingAgain'), 0, 'never shown as pending again');
+  });
+
   test('a reply says which comment it answers, with the author and the start of its text, linked', async (t) => {
     const s = await startWebServer(t, { moderation: 'all' });
     const long = `The parent comment ${'is rather long and goes on '.repeat(8)}until the end.`;

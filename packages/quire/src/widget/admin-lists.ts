@@ -27,6 +27,8 @@ export class AdminLists {
   /** The refresh under way; another one asked for meanwhile runs after it (once). */
   private running: Promise<void> | null = null;
   private again = false;
+  /** Changes made here so far: a list asked for before the latest one is out of date and is not shown. */
+  private changes = 0;
   private readonly host: RowHost = {
     run: (method, path, done, payload) => this.run(method, path, done, payload),
     redraw: (c) => this.replaceRows(c),
@@ -84,11 +86,16 @@ export class AdminLists {
   }
 
   private async load(): Promise<void> {
+    const seen = this.changes;
     try {
       const [pending, shown] = await Promise.all([
         act<{ comments: AdminComment[] }>('GET', '/api/admin/comments?status=pending&limit=200'),
         act<{ comments: AdminComment[] }>('GET', `/api/admin/comments?status=${this.filter}&limit=50`),
       ]);
+      if (this.changes !== seen) {
+        this.again = true;
+        return;
+      }
       this.queueHeading.textContent = `Awaiting moderation (${pending.comments.length})`;
       this.reconcile(this.queue, pending.comments, 'Nothing is waiting.');
       this.reconcile(this.recent, shown.comments, 'No comments.');
@@ -153,6 +160,7 @@ export class AdminLists {
     alert.textContent = '';
     try {
       const answer = await act<{ comment?: AdminComment }>(method, path, payload);
+      this.changes++;
       status.textContent = done;
       if (answer.comment !== undefined) this.replaceRows(answer.comment);
       await this.refresh();
