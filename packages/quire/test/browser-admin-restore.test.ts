@@ -22,8 +22,14 @@ describe('a deleted comment can be restored on the admin page for a while', { sk
     await hasText(page.getByRole('status'), 'Deleted.');
     await hasText(row.locator('.badge'), 'deleted');
     assert.equal((await publicThread(s, demoUri(s))).total, 0);
+    const restore = row.getByRole('button', { name: 'Restore' });
+    assert.equal(
+      await restore.evaluate((el) => el === el.ownerDocument.activeElement),
+      true,
+      'focus on the undo',
+    );
 
-    await row.getByRole('button', { name: 'Restore' }).click();
+    await restore.press('Enter');
     await hasText(page.getByRole('status'), 'Restored.');
     await hasText(row.locator('.badge'), 'approved');
     await hasText(row.locator('.body'), 'Deleted by mistake');

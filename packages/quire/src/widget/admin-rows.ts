@@ -138,7 +138,12 @@ function buttons(c: AdminComment, li: HTMLLIElement, body: HTMLElement, actions:
       delete li.dataset.busy;
       // The row stays where it is, deleted, with its Restore button: an undo right where the moderator looks.
       li.dataset.keep = '1';
-      void host.run('DELETE', path, 'Deleted.');
+      const list = li.parentElement;
+      void host.run('DELETE', path, 'Deleted.').then((done) => {
+        // Focus on the undo, so that a keyboard user can take the delete back at once.
+        if (done !== null)
+          list?.querySelector<HTMLElement>(`li[data-id="${CSS.escape(c.id)}"] .restore`)?.focus();
+      });
     });
     actions.replaceChildren(
       h('span', null, 'Delete this comment? '),
