@@ -3,6 +3,7 @@ import { optionFields, validatePath } from './args.js';
 import { errnoCode, invalidArg, QuireError } from './errors.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 
+/** Options of makeDir and makeDirSync. */
 export interface MakeDirOptions {
   /**
    * Default true: the parent of every directory created is fsynced before the call returns, so the new names

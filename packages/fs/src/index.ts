@@ -11,19 +11,9 @@ export {
   syncDirSync,
 } from './dir.js';
 export { isQuireError, QuireError, type QuireErrorCode } from './errors.js';
-export {
-  acquireLock,
-  acquireLockSync,
-  type Lock,
-  type LockFile,
-  type LockFileOptions,
-  type LockOptions,
-  type LockSyncOptions,
-  lockPathFor,
-  openLockFile,
-  withLock,
-  withLockSync,
-} from './lock.js';
+export { acquireLock, acquireLockSync, type Lock } from './lock.js';
+export { type LockFile, type LockFileOptions, openLockFile } from './lock-file.js';
+export type { LockOptions, LockSyncOptions } from './lock-options.js';
 export { createMarker, type MarkerOptions } from './marker.js';
 export {
   compareNames,
@@ -54,3 +44,4 @@ export type { WatchOptions } from './spool-watch.js';
 export { SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled, stampOf, unchanged } from './stamp.js';
 export { type SweepOptions, type SweptTemp, sweepTemps, sweepTempsSync } from './sweep.js';
 export { isTempName } from './temp.js';
+export { lockPathFor, withLock, withLockSync } from './with-lock.js';

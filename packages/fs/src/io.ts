@@ -17,6 +17,7 @@ export const fdAsync = {
   fstat: promisify(fs.fstat),
 };
 
+/** Writes all of `buf` at the fd's offset, blocking. */
 export function writeAllSync(fd: number, buf: Buffer): void {
   // write(2) may write less than asked (signals, quotas); loop until every byte is in.
   for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off);
@@ -28,6 +29,7 @@ function writeSome(fd: number, buf: Buffer, off: number): Promise<number> {
   );
 }
 
+/** Writes all of `buf` at the fd's offset, on the threadpool. */
 export async function writeAll(fd: number, buf: Buffer): Promise<void> {
   for (let off = 0; off < buf.length; ) off += await writeSome(fd, buf, off);
 }
@@ -59,6 +61,7 @@ function hookError(err: unknown): QuireError {
   return new QuireError('ERR_BEFORE_PUBLISH', 'the beforePublish hook threw', { cause: err });
 }
 
+/** Runs beforePublish for the sync API: a thrown error is ERR_BEFORE_PUBLISH, a returned promise refused. */
 export function runHookSync(fn: () => unknown): undefined {
   let r: unknown;
   try {
@@ -74,6 +77,7 @@ export function runHookSync(fn: () => unknown): undefined {
   return undefined;
 }
 
+/** Runs beforePublish for the async API, awaiting what it returns. */
 export async function runHookAsync(fn: () => unknown): Promise<undefined> {
   try {
     await fn();

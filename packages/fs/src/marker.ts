@@ -5,6 +5,7 @@ import { durableOption, makeDirSteps } from './dir.js';
 import { errnoCode, invalidArg } from './errors.js';
 import { call, type Steps, wrapAsync } from './steps.js';
 
+/** Options of createMarker. */
 export interface MarkerOptions {
   /**
    * Default true: the directory (and the parents of any directory created) is fsynced before the call returns,

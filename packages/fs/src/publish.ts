@@ -7,6 +7,7 @@ import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type T
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { tempName } from './temp.js';
 
+/** Options of every writer. */
 export interface WriteOptions {
   /**
    * Default true: the file is fsynced before it is published and its directory after, so the call returns only
@@ -36,6 +37,7 @@ export interface WriteOptions {
   mkdir?: boolean;
 }
 
+/** Options of createUnique and createUniqueSync. */
 export interface CreateUniqueOptions extends WriteOptions {
   /** Appended to the name, e.g. `.json`: '.' then 1-32 of [A-Za-z0-9_.-]. */
   suffix?: string;
@@ -113,7 +115,7 @@ function* openTemp(dir: string, settings: WriteSettings): Steps<{ tmp: string; f
 }
 
 /**
- * The one publish protocol (Maildir's delivery, made durable; docs/durability.md, "The protocol"): temp created
+ * The one publish protocol (Maildir's delivery, made durable; docs/durability.md, "The rules"): temp created
  * exclusively in the target directory, written, fsynced, closed; then linked or renamed to its name; the temp
  * unlinked; the directory fsynced; only then success. On any failure the temp is removed and a name already
  * linked is taken back, so no caller ever finds a record that was reported as failed. `adoptOwner` gives the
@@ -121,9 +123,7 @@ function* openTemp(dir: string, settings: WriteSettings): Steps<{ tmp: string; f
  */
 function* publish(
   dir: string,
-  target: string,
-  content: Content,
-  settings: WriteSettings,
+  { target, settings, content }: WriteRequest,
   placement: Placement,
   adoptOwner?: (fd: number) => Steps<void>,
 ): Steps<WriteResult> {
@@ -176,19 +176,32 @@ function* publish(
   }
 }
 
-function* uniqueSteps(
+/** One writer call's arguments, checked: the target (a directory for createUnique, else the file), resolved. */
+interface WriteRequest {
+  what: string;
+  target: string;
+  settings: WriteSettings;
+  content: Content;
+}
+
+function writeRequest(
   what: string,
-  dirArg: unknown,
+  targetName: 'dir' | 'path',
+  targetArg: unknown,
   data: unknown,
-  opts: CreateUniqueOptions | undefined,
+  opts: WriteOptions | undefined,
   allowAsync: boolean,
-): Steps<WriteResult> {
-  const dir = path.resolve(validatePath(dirArg, 'dir', what));
+): WriteRequest {
+  const target = path.resolve(validatePath(targetArg, targetName, what));
   const settings = checkWriteOptions(what, opts);
+  return { what, target, settings, content: toContent(data, allowAsync) };
+}
+
+function* uniqueSteps(request: WriteRequest, opts: CreateUniqueOptions | undefined): Steps<WriteResult> {
+  const dir = request.target;
   const suffix = checkSuffix(opts?.suffix);
   const stamp = formatStamp(resolveTime(opts?.time));
-  const content = toContent(data, allowAsync);
-  return yield* publish(dir, dir, content, settings, {
+  return yield* publish(dir, request, {
     kind: 'link',
     *place(tmp) {
       const probe = new CounterProbe(`${dir}\0${suffix}`, stamp);
@@ -212,17 +225,9 @@ function* uniqueSteps(
   });
 }
 
-function* exclusiveSteps(
-  what: string,
-  fileArg: unknown,
-  data: unknown,
-  opts: WriteOptions | undefined,
-  allowAsync: boolean,
-): Steps<WriteResult> {
-  const file = path.resolve(validatePath(fileArg, 'path', what));
-  const settings = checkWriteOptions(what, opts);
-  const content = toContent(data, allowAsync);
-  return yield* publish(path.dirname(file), file, content, settings, {
+function* exclusiveSteps(request: WriteRequest): Steps<WriteResult> {
+  const { what, target: file } = request;
+  return yield* publish(path.dirname(file), request, {
     kind: 'link',
     *place(tmp) {
       try {
@@ -242,16 +247,8 @@ function* exclusiveSteps(
   });
 }
 
-function* replaceSteps(
-  what: string,
-  fileArg: unknown,
-  data: unknown,
-  opts: WriteOptions | undefined,
-  allowAsync: boolean,
-): Steps<WriteResult> {
-  const file = path.resolve(validatePath(fileArg, 'path', what));
-  const settings = checkWriteOptions(what, opts);
-  const content = toContent(data, allowAsync);
+function* replaceSteps(request: WriteRequest): Steps<WriteResult> {
+  const { target: file, settings } = request;
   let existing: { mode: number; uid: number; gid: number } | undefined;
   try {
     const st = yield* call({ op: 'stat', path: file });
@@ -278,7 +275,7 @@ function* replaceSteps(
       return { name: path.basename(file), path: file, attempts: 1 };
     },
   };
-  return yield* publish(path.dirname(file), file, content, settings, placement, adoptOwner);
+  return yield* publish(path.dirname(file), request, placement, adoptOwner);
 }
 
 /**
@@ -287,12 +284,16 @@ function* replaceSteps(
  * When the promise resolves (durable, the default), content and name survive a power cut.
  */
 export function createUnique(dir: string, data: Data, opts?: CreateUniqueOptions): Promise<WriteResult> {
-  return wrapAsync('createUnique', () => uniqueSteps('createUnique', dir, data, opts, true));
+  return wrapAsync('createUnique', () =>
+    uniqueSteps(writeRequest('createUnique', 'dir', dir, data, opts, true), opts),
+  );
 }
 
 /** Sync createUnique. Takes bytes or a sync iterable of chunks. */
 export function createUniqueSync(dir: string, data: SyncData, opts?: CreateUniqueOptions): WriteResult {
-  return wrapSync('createUniqueSync', () => uniqueSteps('createUniqueSync', dir, data, opts, false));
+  return wrapSync('createUniqueSync', () =>
+    uniqueSteps(writeRequest('createUniqueSync', 'dir', dir, data, opts, false), opts),
+  );
 }
 
 /**
@@ -300,13 +301,15 @@ export function createUniqueSync(dir: string, data: SyncData, opts?: CreateUniqu
  * A concurrent reader sees no file, then the complete file.
  */
 export function createExclusive(file: string, data: Data, opts?: WriteOptions): Promise<WriteResult> {
-  return wrapAsync('createExclusive', () => exclusiveSteps('createExclusive', file, data, opts, true));
+  return wrapAsync('createExclusive', () =>
+    exclusiveSteps(writeRequest('createExclusive', 'path', file, data, opts, true)),
+  );
 }
 
 /** Sync createExclusive. Takes bytes or a sync iterable of chunks. */
 export function createExclusiveSync(file: string, data: SyncData, opts?: WriteOptions): WriteResult {
   return wrapSync('createExclusiveSync', () =>
-    exclusiveSteps('createExclusiveSync', file, data, opts, false),
+    exclusiveSteps(writeRequest('createExclusiveSync', 'path', file, data, opts, false)),
   );
 }
 
@@ -322,7 +325,7 @@ export function replaceFile(file: string, data: Data, opts?: WriteOptions): Prom
   // The queue's tail never rejects, so each call starts once the one before it has settled either way.
   const before = replaceQueues.get(key) ?? Promise.resolve();
   const mine = before.then(() =>
-    wrapAsync('replaceFile', () => replaceSteps('replaceFile', file, data, opts, true)),
+    wrapAsync('replaceFile', () => replaceSteps(writeRequest('replaceFile', 'path', file, data, opts, true))),
   );
   const tail = mine.catch(() => {});
   replaceQueues.set(key, tail);
@@ -334,5 +337,7 @@ export function replaceFile(file: string, data: Data, opts?: WriteOptions): Prom
 
 /** Sync replaceFile. Takes bytes or a sync iterable of chunks. */
 export function replaceFileSync(file: string, data: SyncData, opts?: WriteOptions): WriteResult {
-  return wrapSync('replaceFileSync', () => replaceSteps('replaceFileSync', file, data, opts, false));
+  return wrapSync('replaceFileSync', () =>
+    replaceSteps(writeRequest('replaceFileSync', 'path', file, data, opts, false)),
+  );
 }

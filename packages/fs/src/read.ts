@@ -5,7 +5,8 @@ import { native } from './native.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 
 // Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open; the new
-// file is there, so look it up again (multi-host/README.md measured 0.1-1 % of opens failing this way).
+// file is there, so look it up again (docs/limits.md, "Many hosts on one directory":
+// 0.1-1 % of opens failed this way on GlusterFS).
 const STALE_RETRIES = 5;
 
 function* readSteps(what: string, fileArg: unknown): Steps<Buffer | null> {
@@ -20,8 +21,9 @@ function* readSteps(what: string, fileArg: unknown): Steps<Buffer | null> {
       throw err;
     }
     try {
-      // The seed's reader contract: a file some writer holds a lock on is "not there yet". The shared lock is
-      // held on the same fd we read through, so a lock-honouring writer cannot start between check and read.
+      // The reader contract of the blog post quire started from: a file some writer holds a lock on is "not there
+      // yet". The shared lock is held on the same fd we read through, so a lock-honouring writer cannot start
+      // between check and read.
       if (!native.tryLock(fd, 0, 0, { shared: true })) return null;
       return yield* call({ op: 'readAll', fd });
     } catch (err) {

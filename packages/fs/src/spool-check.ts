@@ -8,6 +8,7 @@ import { call, runAsync } from './steps.js';
 import { sweepTemps } from './sweep.js';
 import { isProcessAlive, isTempName, parseTempName, thisHost } from './temp.js';
 
+/** Options of Spool.check. */
 export interface CheckOptions {
   /** Remove dead writers' temps and finish keys whose record exists. Never removes a record. */
   repair?: boolean;
@@ -15,6 +16,7 @@ export interface CheckOptions {
   onProgress?: (records: number) => void;
 }
 
+/** One thing check() found out of place. */
 export interface CheckIssue {
   name: string;
   problem: 'dead-temp' | 'live-temp' | 'stray' | 'malformed' | 'unreadable' | 'pending-key';
@@ -22,6 +24,7 @@ export interface CheckIssue {
   repaired: boolean;
 }
 
+/** What check() found. */
 export interface CheckReport {
   records: number;
   issues: CheckIssue[];

@@ -16,6 +16,7 @@ import { readComplete } from './read.js';
 import { KEYS_DIR, type SpoolContext } from './spool-context.js';
 import { call, runAsync } from './steps.js';
 
+/** What Spool.append resolves to. */
 export interface AppendResult {
   id: string;
   /** false when the key had already been used and `id` is the earlier record. */

@@ -4,6 +4,7 @@ import type { RecordName } from './names.js';
 import type { SpoolContext } from './spool-context.js';
 import { call, wrapAsync } from './steps.js';
 
+/** Options of Spool.list and Spool.ids: a page of ids. */
 export interface ListOptions {
   /** Only ids that sort after this id (exclusive): pass the last id of a page to get the next page. */
   after?: string;

@@ -4,6 +4,7 @@ import { compareNames } from './names.js';
 import type { SpoolContext } from './spool-context.js';
 import { listIds } from './spool-list.js';
 
+/** Options of Spool.watch. */
 export interface WatchOptions {
   /** Yield only ids that sort after this id, then every id published later. Default: only ids published later. */
   after?: string;

@@ -12,18 +12,7 @@ import { type ListOptions, listIds } from './spool-list.js';
 import { type WatchOptions, watchIds } from './spool-watch.js';
 import { call, runAsync } from './steps.js';
 
-/**
- * A spool is a comment folder, generalised: one flat directory of immutable-by-default records named
- * by createUnique (`YYYYMMDDTHHMMSSZ-N[suffix]`), plus dot entries that are never records:
- *
- *   .spool.lock    byte-range locks, one range per record id or append key (never replaced, never removed)
- *   .keys/         idempotency keys of append({ key }) (spool-keys.ts)
- *   .quire-*       temps of writers at work (or dead: check() and sweepTemps remove those)
- *
- * Flat rather than sharded by day: a human can `ls`, `cat`, `cp -a` or `rsync` it; an id is its own path; and
- * listing the newest 50 of 100,000 records costs one readdir of names and a partial sort, no content reads
- * (bench/README.md measures it against a bare readdir).
- */
+/** Options of openSpool. */
 export interface SpoolOptions {
   /**
    * Suffix of new record names, e.g. `.json`; when given, only names with this suffix are records of this spool.
@@ -38,6 +27,7 @@ export interface SpoolOptions {
   create?: boolean;
 }
 
+/** Options of Spool.append. */
 export interface AppendOptions {
   /**
    * Idempotency key (1-1024 bytes of UTF-8). A retried append with the same key returns the first record's id
@@ -51,7 +41,20 @@ export interface AppendOptions {
   beforePublish?: () => unknown;
 }
 
-/** A spool directory, opened by openSpool(). Every method may be called from any number of processes at once. */
+/**
+ * A spool is a comment folder, generalised: one flat directory of immutable-by-default records named
+ * by createUnique (`YYYYMMDDTHHMMSSZ-N[suffix]`), plus dot entries that are never records:
+ *
+ *   .spool.lock    byte-range locks, one range per record id or append key (never replaced, never removed)
+ *   .keys/         idempotency keys of append({ key }) (spool-keys.ts)
+ *   .quire-*       temps of writers at work (or dead: check() and sweepTemps remove those)
+ *
+ * Flat rather than sharded by day: a human can `ls`, `cat`, `cp -a` or `rsync` it; an id is its own path; and
+ * listing the newest 50 of 100,000 records costs one readdir of names and a partial sort, no content reads
+ * (bench/README.md measures it against a bare readdir).
+ *
+ * Every method may be called from any number of threads, processes and hosts at once.
+ */
 export class Spool {
   /** The spool's directory, absolute. */
   readonly dir: string;
@@ -64,6 +67,7 @@ export class Spool {
 
   /** Use openSpool(), which checks the directory. */
   constructor(dir: string, opts: SpoolOptions = {}) {
+    validatePath(dir, 'dir', 'Spool');
     this.#context = new SpoolContext(dir, opts.suffix, opts.durable !== false, opts.time);
     this.dir = this.#context.dir;
     this.suffix = this.#context.suffix;
@@ -184,12 +188,13 @@ export class Spool {
 
 /** Opens (by default creating, durably, with its parents) a spool directory. */
 export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<Spool> {
-  validatePath(dir, 'dir', 'openSpool');
-  const spool = new Spool(dir, opts);
+  const spool = new Spool(validatePath(dir, 'dir', 'openSpool'), opts);
   try {
+    // makeDir refuses a file in the way with ENOTDIR itself.
     if (opts.create !== false) await runAsync(makeDirSteps(spool.dir, spool.durable, 'openSpool'));
-    const st = await runAsync(call({ op: 'stat', path: spool.dir }));
-    if (!st.isDirectory()) throw new QuireError('ENOTDIR', `openSpool: ${spool.dir} is not a directory`);
+    else if (!(await runAsync(call({ op: 'stat', path: spool.dir }))).isDirectory()) {
+      throw new QuireError('ENOTDIR', `openSpool: ${spool.dir} is not a directory`);
+    }
   } catch (err) {
     throw toQuireError(err, 'openSpool');
   }

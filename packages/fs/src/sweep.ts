@@ -4,6 +4,7 @@ import { errnoCode, invalidArg } from './errors.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { isProcessAlive, parseTempName, thisHost } from './temp.js';
 
+/** Options of sweepTemps and sweepTempsSync. */
 export interface SweepOptions {
   /**
    * A temp written on another host (its writer cannot be asked whether it is alive) is removed once its last
@@ -14,6 +15,7 @@ export interface SweepOptions {
   now?: number;
 }
 
+/** A temp that sweepTemps removed, and why. */
 export interface SweptTemp {
   name: string;
   path: string;

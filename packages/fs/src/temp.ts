@@ -13,6 +13,7 @@ const host =
     .replace(/[^A-Za-z0-9.-]/g, '_')
     .slice(0, 64) || 'localhost';
 
+/** What a temp's name tells about its writer. */
 export interface TempName {
   pid: number;
   host: string;

@@ -1,4 +1,7 @@
-/** Directories: makeDir, syncDir, listNames, pathExists, and the writers' `mkdir` option and missing-directory error. */
+/**
+ * Directories: makeDir, syncDir, listNames, pathExists, and the writers' `mkdir` option and their error for a
+ * missing directory.
+ */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

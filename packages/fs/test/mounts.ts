@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { hasCommand, isRoot } from './helpers.js';
+import { mkfsCommand } from './powercut-image.js';
 
 /** Why loop-mounted images cannot be made here, or null when they can. */
 export function cannotMountImages(): string | null {
@@ -64,7 +65,8 @@ export function mountExt4Image(t: TestContext, mib: number): string {
     fs.rmSync(base, { recursive: true, force: true });
   });
   dev = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
-  execFileSync('mkfs.ext4', ['-q', '-F', '-U', randomUUID(), dev], { stdio: 'ignore' });
+  const [mkfs, args] = mkfsCommand('ext4', dev, randomUUID());
+  execFileSync(mkfs, args, { stdio: 'ignore' });
   execFileSync('mount', ['-t', 'ext4', dev, mnt]);
   return mnt;
 }

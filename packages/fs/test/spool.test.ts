@@ -258,3 +258,15 @@ test("a spool's internal helpers are not part of its public type", async (t) => 
   // @ts-expect-error pathOf is internal
   assert.equal(spool.pathOf, undefined);
 });
+
+test('openSpool on a file is ENOTDIR, with or without create; on a missing directory with create: false, ENOENT', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'file');
+  fs.writeFileSync(file, '');
+  await assert.rejects(openSpool(file), (e) => isQuireError(e, 'ENOTDIR'));
+  await assert.rejects(openSpool(file, { create: false }), (e) => isQuireError(e, 'ENOTDIR'));
+  await assert.rejects(openSpool(path.join(dir, 'none'), { create: false }), (e) =>
+    isQuireError(e, 'ENOENT'),
+  );
+  assert.equal((await openSpool(path.join(dir, 'a', 'b'))).dir, path.join(dir, 'a', 'b'));
+});

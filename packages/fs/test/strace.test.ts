@@ -224,12 +224,12 @@ test('32 concurrent createUnique calls each fsync their file before linking it a
   assert.ok(dirSyncs.length < N, `${dirSyncs.length} directory fsyncs for ${N} calls: none was shared`);
 });
 
-test('makeDir, makeDirSync and the writers with mkdir: true fsync the parent of every directory they create, after creating it', async (t) => {
+test('makeDir, makeDirSync, createMarker and the writers with mkdir: true fsync the parent of every directory they create, and createMarker the directory after its link', async (t) => {
   if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
   const tr = await traceFixture(t, 'trace-makedir');
-  const calls = JSON.parse(tr.stdout) as { label: string; created: string[] }[];
-  assert.equal(calls.length, 5);
-  for (const { label, created } of calls) {
+  const calls = JSON.parse(tr.stdout) as { label: string; created: string[]; marker?: string }[];
+  assert.equal(calls.length, 7);
+  for (const { label, created, marker: markerPath } of calls) {
     const begin = marker(tr, `begin/${label}`);
     const end = marker(tr, `end/${label}`);
     const inside = tr.calls.filter((c) => c.start > begin.end && c.start < end.start);
@@ -248,6 +248,28 @@ test('makeDir, makeDirSync and the writers with mkdir: true fsync the parent of 
             c.start > made[0]!.end,
         ),
         `${label}: no fsync of ${parent} after ${dir} was made, before the call returned`,
+      );
+    }
+    if (markerPath !== undefined) {
+      // A durable marker, made or found: its directory is fsynced after the link, before the call returns.
+      const links = inside.filter((c) => LINKS.includes(c.name) && c.paths.at(-1) === markerPath);
+      const last = links.at(-1);
+      assert.ok(last, `${label}: no link to ${markerPath}`);
+      assert.equal(
+        last.errno,
+        label.endsWith('-new') ? undefined : 'EEXIST',
+        `${label}: ${last.name} returned ${last.ret}`,
+      );
+      assert.ok(
+        inside.some(
+          (c) =>
+            FSYNCS.includes(c.name) &&
+            c.fdDir === true &&
+            c.fdPath === path.dirname(markerPath) &&
+            c.ret === 0 &&
+            c.start > last.end,
+        ),
+        `${label}: no fsync of the marker's directory after its link`,
       );
     }
   }
