@@ -53,6 +53,11 @@ function csp(frameAncestors: string): string {
   ].join('; ');
 }
 
+/** The demo and admin pages' icon, a speech bubble; also answers /favicon.ico, which browsers ask for unbidden. */
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path fill="#0a58ca" d="M5 4h22a3 3 0 0 1 3 3v13a3 3 0 0 1-3 3H14l-7 6v-6H5a3 3 0 0 1-3-3V7a3 3 0 0 1 3-3z"/><path fill="#fff" d="M8 10h16v2.5H8zm0 5h11v2.5H8z"/></svg>';
+const ICON_LINK = '<link rel="icon" href="/favicon.svg" type="image/svg+xml">';
+
 const PAGE_CSS = `
 :root{color-scheme:light dark;--bg:#fdfcf9;--fg:#1f2328;--muted:#59636e;--rule:#e4e1da;--code:#f3f1ec;--link:#0a58ca}
 @media (prefers-color-scheme:dark){:root{--bg:#14161a;--fg:#e6e6e6;--muted:#a3acb9;--rule:#30343b;--code:#1d2026;--link:#8ab4f8}}
@@ -112,6 +117,7 @@ function demoPage(base: string, lang: 'en' | 'de'): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${html(t.title)} · quire</title>
+${ICON_LINK}
 <style>${PAGE_CSS}</style>
 </head>
 <body>
@@ -142,7 +148,7 @@ body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,sans-
 main{max-width:60rem;margin:0 auto;padding:1rem 1.25rem 3rem}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 a{color:var(--accent)}
-input,textarea,button{font:inherit;color:inherit}
+input,textarea,button,select{font:inherit;color:inherit}
 input[type=password],textarea{display:block;width:100%;max-width:30rem;padding:.4rem .5rem;border:1px solid var(--rule);border-radius:6px;background:var(--soft);margin:.2rem 0 .6rem}
 textarea{max-width:none}
 button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-radius:6px;background:var(--soft);margin-right:.3rem}
@@ -158,6 +164,9 @@ button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-
 .comment.deleted,.comment.spam{opacity:.7}
 .body{overflow-wrap:anywhere}
 .empty{color:var(--muted)}
+.reply-to{color:var(--muted);font-size:.85rem;margin:.3rem 0;padding-left:.6rem;border-left:3px solid var(--rule)}
+.section-head{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}
+.deleted-note{color:var(--muted);font-style:italic;margin:.3rem 0}
 `;
 
 function adminPage(): string {
@@ -169,6 +178,7 @@ function adminPage(): string {
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
 <title>quire admin</title>
+${ICON_LINK}
 <style>${ADMIN_CSS}</style>
 <script src="/js/admin.js" defer></script>
 </head>
@@ -266,6 +276,15 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
     async (request, reply) =>
       sendHtml(reply, demoPage(baseUrl(ctx, request), request.query.lang === 'de' ? 'de' : 'en'), "'self'"),
   );
+
+  for (const url of ['/favicon.svg', '/favicon.ico']) {
+    app.get(
+      url,
+      { schema: { tags: ['widget'], summary: "The pages' icon (SVG)" } },
+      async (_request, reply) =>
+        reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(ICON),
+    );
+  }
 
   app.get(
     '/admin',
