@@ -39,7 +39,9 @@ test('storage faults are told apart from bugs: full → 507 storage-full, unusab
 test('health turns 507 while the disk is full and back to ok once a probe write succeeds', async (t) => {
   const mnt = smallTmpfs(t);
   if (mnt === null) return;
-  const health = new StorageHealth(() => replaceFile(path.join(mnt, '.health'), `${Date.now()}\n`), 0);
+  const health = new StorageHealth(async () => {
+    await replaceFile(path.join(mnt, '.health'), `${Date.now()}\n`);
+  }, 0);
   assert.deepEqual(await health.check(), { ok: true });
   const filler = path.join(mnt, 'filler');
   assert.throws(() => fs.writeFileSync(filler, Buffer.alloc(1024 * 1024)), { code: 'ENOSPC' });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import { clientKey } from './ip.js';
+import { clientKey } from '../store/address.js';
 
 /**
  * Connection limits: what keeps a flood of slow or idle connections (one header line every 10 s, from one
