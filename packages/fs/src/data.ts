@@ -1,8 +1,11 @@
+import { describe } from './args.js';
 import { invalidArg } from './errors.js';
 
 /** What a file's content can be given as. Typed arrays and DataViews contribute all their bytes. */
 export type Chunk = string | ArrayBufferView;
+/** What the async writers take: one chunk, or chunks from a sync or async iterable, written in order. */
 export type Data = Chunk | Iterable<Chunk> | AsyncIterable<Chunk>;
+/** What the sync writers take: one chunk, or chunks from a sync iterable. */
 export type SyncData = Chunk | Iterable<Chunk>;
 
 /** Normalised content: one buffer, or a stream of chunks still to be drawn. */
@@ -11,6 +14,7 @@ export type Content =
   | { kind: 'iter'; chunks: Iterable<unknown> }
   | { kind: 'async'; chunks: AsyncIterable<unknown> };
 
+/** One chunk as a Buffer over the same memory; ERR_INVALID_ARG for anything that is not a chunk. */
 export function toBytes(chunk: unknown): Buffer {
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   // All bytes of the view, not `length` elements: a Uint16Array(4) is 8 bytes.
@@ -18,6 +22,7 @@ export function toBytes(chunk: unknown): Buffer {
   throw invalidArg(`data chunks must be strings, Buffers, TypedArrays or DataViews, got ${describe(chunk)}`);
 }
 
+/** The caller's data, checked and normalised; an async iterable only where the async API runs. */
 export function toContent(data: unknown, allowAsync: boolean): Content {
   if (typeof data === 'string' || ArrayBuffer.isView(data)) return { kind: 'bytes', bytes: toBytes(data) };
   if (typeof data === 'object' && data !== null) {
@@ -31,10 +36,4 @@ export function toContent(data: unknown, allowAsync: boolean): Content {
   throw invalidArg(
     `data must be a string, Buffer, TypedArray, DataView or an (async) iterable of them, got ${describe(data)}`,
   );
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (typeof v === 'object') return v.constructor?.name ?? 'object';
-  return typeof v;
 }

@@ -17,6 +17,7 @@ export type QuireErrorCode =
   | 'ERR_INVALID_ID'
   | (string & {});
 
+/** Where a failure happened, as Node's system errors tell it. */
 export interface QuireErrorDetails {
   syscall?: string;
   path?: string;
@@ -25,6 +26,7 @@ export interface QuireErrorDetails {
   cause?: unknown;
 }
 
+/** Every error of this library: a stable `code`, and for system errors `syscall`, `path` and `cause`. */
 export class QuireError extends Error {
   override readonly name = 'QuireError';
   readonly code: QuireErrorCode;
@@ -43,6 +45,7 @@ export class QuireError extends Error {
   }
 }
 
+/** Whether `err` is a QuireError, and when `code` is given, one with that code. */
 export function isQuireError(err: unknown, code?: QuireErrorCode): err is QuireError {
   return err instanceof QuireError && (code === undefined || err.code === code);
 }
@@ -54,6 +57,7 @@ export function errnoCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** ERR_INVALID_ARG with `message`. */
 export function invalidArg(message: string): QuireError {
   return new QuireError('ERR_INVALID_ARG', message);
 }

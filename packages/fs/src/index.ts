@@ -1,18 +1,20 @@
+export { Coalescer } from './coalescer.js';
 export type { Chunk, Data, SyncData } from './data.js';
-export { isQuireError, QuireError, type QuireErrorCode } from './errors.js';
 export {
-  acquireLock,
-  acquireLockSync,
-  type Lock,
-  type LockFile,
-  type LockFileOptions,
-  type LockOptions,
-  type LockSyncOptions,
-  lockPathFor,
-  openLockFile,
-  withLock,
-  withLockSync,
-} from './lock.js';
+  listNames,
+  type MakeDirOptions,
+  makeDir,
+  makeDirSync,
+  pathExists,
+  pathExistsSync,
+  syncDir,
+  syncDirSync,
+} from './dir.js';
+export { isQuireError, QuireError, type QuireErrorCode } from './errors.js';
+export { acquireLock, acquireLockSync, type Lock } from './lock.js';
+export { type LockFile, type LockFileOptions, openLockFile } from './lock-file.js';
+export type { LockOptions, LockSyncOptions } from './lock-options.js';
+export { createMarker, type MarkerOptions } from './marker.js';
 export {
   compareNames,
   formatName,
@@ -24,7 +26,6 @@ export {
 } from './names.js';
 export {
   type CreateUniqueOptions,
-  type CreateUniqueResult,
   createExclusive,
   createExclusiveSync,
   createUnique,
@@ -32,19 +33,15 @@ export {
   replaceFile,
   replaceFileSync,
   type WriteOptions,
+  type WriteResult,
 } from './publish.js';
 export { readComplete, readCompleteSync } from './read.js';
-export {
-  type AppendOptions,
-  type AppendResult,
-  type CheckIssue,
-  type CheckOptions,
-  type CheckReport,
-  type ListOptions,
-  openSpool,
-  Spool,
-  type SpoolOptions,
-  type WatchOptions,
-} from './spool.js';
+export { type AppendOptions, openSpool, Spool, type SpoolOptions } from './spool.js';
+export type { CheckIssue, CheckOptions, CheckReport } from './spool-check.js';
+export type { AppendResult } from './spool-keys.js';
+export type { ListOptions } from './spool-list.js';
+export type { WatchOptions } from './spool-watch.js';
+export { SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled, stampOf, unchanged } from './stamp.js';
 export { type SweepOptions, type SweptTemp, sweepTemps, sweepTempsSync } from './sweep.js';
 export { isTempName } from './temp.js';
+export { lockPathFor, withLock, withLockSync } from './with-lock.js';

@@ -2,18 +2,26 @@
  * Advisory locks that die with their holder: OFD fcntl locks on Linux (flock on macOS, LockFileEx on Windows)
  * through fs-native-extensions. An OFD lock belongs to the open file description, so it excludes another fd
  * of the same thread, other threads and other processes alike, and the kernel drops it when the fd is closed
- * or the holder dies, even by SIGKILL: no stale lock, no heartbeat, no stealing
- * (../shared/research/crash-consistency.md, "Locks"). A worker thread's locks go when it exits or is
+ * or the holder dies, even by SIGKILL: no stale lock, no heartbeat, no stealing (fcntl(2); J. Layton, "File-private
+ * POSIX locks", LWN 2014; docs/durability.md, "What the kernel gives us"). A worker thread's locks go when it exits or is
  * terminated, as Node closes the fds a worker opened (Worker option trackUnmanagedFds, on by default). Node
  * opens every fd with O_CLOEXEC, so a child process never inherits (and so never keeps) a lock. A Lock that
  * is dropped without release() stays held until the process exits: closing it on garbage collection could
  * free it in the middle of the work it guards.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { invalidArg, isQuireError, QuireError, toQuireError } from './errors.js';
+import { validatePath } from './args.js';
+import { isQuireError, QuireError, toQuireError } from './errors.js';
+import {
+  aborted,
+  checkLockOptions,
+  type LockOptions,
+  type LockSettings,
+  type LockSyncOptions,
+  timedOut,
+} from './lock-options.js';
 import { native } from './native.js';
 
 // `await using` (TypeScript's downlevel emit included) looks up Symbol.asyncDispose at run time. Node 20.4+
@@ -23,30 +31,6 @@ import { native } from './native.js';
 for (const name of ['dispose', 'asyncDispose'] as const) {
   if (!(name in Symbol)) Object.defineProperty(Symbol, name, { value: Symbol.for(`nodejs.${name}`) });
 }
-
-export interface LockOptions {
-  /** A shared (read) lock: any number of shared holders at once, no exclusive one. Default: exclusive. */
-  shared?: boolean;
-  /**
-   * Give up with ERR_LOCK_TIMEOUT when the lock is not granted within this many milliseconds (counted from
-   * the call). 0 tries exactly once. Default: wait as long as it takes.
-   */
-  timeoutMs?: number;
-  /**
-   * Give up with ERR_ABORTED (its `cause` is `signal.reason`) when this signal aborts before the lock is
-   * granted.
-   */
-  signal?: AbortSignal;
-  /**
-   * Lock only these bytes of the file (fcntl byte-range locks; `length` 0 means to the end). Ranges that do
-   * not overlap are independent locks, so one lock file can serve many keys: a spool locks one byte per record.
-   * Offsets may lie beyond the end of the file. Default: the whole file.
-   */
-  range?: { offset: number; length: number };
-}
-
-/** A blocked thread cannot be woken by a signal, so the sync calls take no `signal`. */
-export type LockSyncOptions = Omit<LockOptions, 'signal'>;
 
 /**
  * A held lock. Use `await using lock = await acquireLock(p)`, `using lock = acquireLockSync(p)`, or
@@ -69,7 +53,7 @@ export interface Lock extends AsyncDisposable, Disposable {
 // a threadpool thread: binding.c starts one per call with uv_thread_create) in fcntl(F_OFD_SETLKW), and
 // nothing can cancel that thread. A timeout or an abort would have to abandon it: it stays blocked, takes the
 // lock for a moment on the orphaned open file description once the holder lets go, and may even run fcntl on
-// a reused fd number if the fd was closed before the thread got going. Worse, worker.terminate() hangs until
+// a reused fd number if the fd was closed before the thread lockOrDelay going. Worse, worker.terminate() hangs until
 // such a wait is granted (measured: a worker waiting on a lock held by its parent did not terminate until the
 // parent let go). A kernel waiter also beats every sleeping poller at each release, so mixing the two starves
 // the pollers. So every acquisition (async and sync, bounded or not) polls with tryLock, a ~2 µs syscall,
@@ -101,85 +85,20 @@ class Backoff {
   }
 }
 
-interface Checked {
-  range: { offset: number; length: number };
-  shared: boolean;
-  timeoutMs: number | undefined;
-  signal: AbortSignal | undefined;
-}
-
-function checkPath(what: string, file: unknown): asserts file is string {
-  if (typeof file !== 'string' || file === '' || file.includes('\0')) {
-    throw invalidArg(`${what}: path must be a non-empty string without NUL bytes`);
-  }
-}
-
-/** The fields of an options argument; none when it is undefined. */
-function optionFields(what: string, opts: unknown): Record<string, unknown> {
-  if (opts === undefined) return {};
-  if (typeof opts !== 'object' || opts === null) throw invalidArg(`${what}: options must be an object`);
-  return opts as Record<string, unknown>;
-}
-
-function checkOptions(what: string, opts: unknown, allowSignal: boolean): Checked {
-  const { shared, timeoutMs, signal, range } = optionFields(what, opts);
-  if (range !== undefined && !isRange(range)) {
-    throw invalidArg(`${what}: range must be { offset, length } of whole numbers >= 0`);
-  }
-  if (shared !== undefined && typeof shared !== 'boolean')
-    throw invalidArg(`${what}: shared must be a boolean`);
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
-    throw invalidArg(`${what}: timeoutMs must be a number >= 0`);
-  }
-  if (signal !== undefined) {
-    if (!allowSignal) throw invalidArg(`${what}: takes no signal, since nothing can wake a blocked thread`);
-    if (!(signal instanceof AbortSignal)) throw invalidArg(`${what}: signal must be an AbortSignal`);
-  }
-  return {
-    range: range ?? WHOLE,
-    shared: shared ?? false,
-    timeoutMs: timeoutMs === Number.POSITIVE_INFINITY ? undefined : timeoutMs,
-    signal,
-  };
-}
-
-function timedOut(what: string, file: string, timeoutMs: number): QuireError {
-  return new QuireError('ERR_LOCK_TIMEOUT', `${what}: lock on ${file} not granted within ${timeoutMs} ms`, {
-    path: file,
-  });
-}
-
-function aborted(what: string, file: string, signal: AbortSignal): QuireError {
-  return new QuireError('ERR_ABORTED', `${what}: wait for the lock on ${file} was aborted`, {
-    path: file,
-    cause: signal.reason,
-  });
-}
-
 // O_RDWR because an exclusive fcntl lock needs an fd open for writing; O_CREAT so that locking a file that
-// does not exist yet just works (proper-lockfile's ENOENT, anchors.md). Shared locks use the same flags, so a
+// does not exist yet just works (proper-lockfile fails with ENOENT there; docs/design.md). Shared locks use the same flags, so a
 // lock file is always opened the same way.
 const LOCK_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
 const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
 
-const WHOLE = { offset: 0, length: 0 };
-
-function isRange(r: unknown): r is { offset: number; length: number } {
-  if (typeof r !== 'object' || r === null) return false;
-  const { offset, length } = r as Record<string, unknown>;
-  return (
-    Number.isSafeInteger(offset) && Number.isSafeInteger(length) && Number(offset) >= 0 && Number(length) >= 0
-  );
-}
-
-function tryLock(what: string, fd: number, file: string, c: Checked): boolean {
+function tryLock(what: string, fd: number, file: string, settings: LockSettings): boolean {
   try {
-    return native.tryLock(fd, c.range.offset, c.range.length, { shared: c.shared });
+    return native.tryLock(fd, settings.range.offset, settings.range.length, { shared: settings.shared });
   } catch (err) {
     // EBADF, ENOLCK (an NFS server without lock support), EINVAL: never "someone else holds it".
-    const q = toQuireError(err, what);
-    throw new QuireError(q.code, `${what}: fcntl lock on ${file} failed: ${q.code}`, {
+    const failed = toQuireError(err, what);
+    throw new QuireError(failed.code, `${what}: fcntl lock on ${file} failed: ${failed.code}`, {
       syscall: 'fcntl',
       path: file,
       cause: err,
@@ -187,7 +106,8 @@ function tryLock(what: string, fd: number, file: string, c: Checked): boolean {
   }
 }
 
-function closeQuietly(fd: number): void {
+/** Closes `fd`, ignoring errors: for fds given up while another error is being reported. */
+export function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
   } catch {
@@ -200,7 +120,7 @@ function closeQuietly(fd: number): void {
  * a fresh fd and closes it; a LockFile keeps idle ones for its next locks. An fd that take() hands out or
  * keep() is given holds no lock, so a reused fd never carries a lock into the next holder's hands.
  */
-interface FdPool {
+export interface FdPool {
   /** An open fd on the lock file, idle and holding no lock; undefined when a fresh one must be opened. */
   take(): number | undefined;
   /** Takes back an fd that holds no lock; false when it is not kept and the caller must close it. */
@@ -290,13 +210,13 @@ function attempt(
   what: string,
   file: string,
   fd: number,
-  c: Checked,
+  settings: LockSettings,
   backoff: Backoff,
   pool: FdPool,
 ): FileLock | number {
-  if (tryLock(what, fd, file, c)) return new FileLock(fd, file, c.shared, c.range, pool);
+  if (tryLock(what, fd, file, settings)) return new FileLock(fd, file, settings.shared, settings.range, pool);
   const ms = backoff.next();
-  if (ms === undefined) throw timedOut(what, file, c.timeoutMs ?? 0);
+  if (ms === undefined) throw timedOut(what, file, settings.timeoutMs ?? 0);
   return ms;
 }
 
@@ -308,19 +228,20 @@ function giveBack(pool: FdPool, fd: number, err: unknown): void {
   if (!(idle && pool.keep(fd))) closeQuietly(fd);
 }
 
-async function lockAsync(what: string, file: string, opts: unknown, pool: FdPool): Promise<Lock> {
-  const checked = checkOptions(what, opts, true);
-  const { signal } = checked;
+/** An acquire named `what` on `file`, polling until granted, timed out or aborted; fds from and back to `pool`. */
+export async function lockAsync(what: string, file: string, opts: unknown, pool: FdPool): Promise<Lock> {
+  const settings = checkLockOptions(what, opts, true);
+  const { signal } = settings;
   if (signal?.aborted) throw aborted(what, file, signal);
-  const backoff = new Backoff(checked.timeoutMs);
+  const backoff = new Backoff(settings.timeoutMs);
   const fd = pool.take() ?? (await openLockFd(what, file));
   try {
     for (;;) {
       if (signal?.aborted) throw aborted(what, file, signal);
-      const got = attempt(what, file, fd, checked, backoff, pool);
-      if (typeof got !== 'number') return got;
+      const lockOrDelay = attempt(what, file, fd, settings, backoff, pool);
+      if (typeof lockOrDelay !== 'number') return lockOrDelay;
       try {
-        await sleep(got, undefined, signal ? { signal } : undefined);
+        await sleep(lockOrDelay, undefined, signal ? { signal } : undefined);
       } catch (err) {
         if (signal?.aborted) throw aborted(what, file, signal);
         throw err;
@@ -335,15 +256,16 @@ async function lockAsync(what: string, file: string, opts: unknown, pool: FdPool
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock {
-  const checked = checkOptions(what, opts, false);
-  const backoff = new Backoff(checked.timeoutMs);
+/** lockAsync, blocking the thread between tries. */
+export function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock {
+  const settings = checkLockOptions(what, opts, false);
+  const backoff = new Backoff(settings.timeoutMs);
   const fd = pool.take() ?? openLockFdSync(what, file);
   try {
     for (;;) {
-      const got = attempt(what, file, fd, checked, backoff, pool);
-      if (typeof got !== 'number') return got;
-      Atomics.wait(sleeper, 0, 0, got);
+      const lockOrDelay = attempt(what, file, fd, settings, backoff, pool);
+      if (typeof lockOrDelay !== 'number') return lockOrDelay;
+      Atomics.wait(sleeper, 0, 0, lockOrDelay);
     }
   } catch (err) {
     giveBack(pool, fd, err);
@@ -356,7 +278,7 @@ function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock
  * lock is granted: exclusive by default, shared with `{ shared: true }`. Use it for a file that is never
  * replaced (a database file written in place, a dedicated lock file). To guard a file that is replaced by
  * rename(), as replaceFile does, use withLock, which locks a sidecar instead: a lock on a file that is later
- * renamed over protects the old inode only (crash-consistency.md), so the next writer would lock the new file
+ * renamed over protects the old inode only (docs/durability.md, rule 9), so the next writer would lock the new file
  * and not be excluded.
  *
  * Rejects with ERR_LOCK_TIMEOUT after `timeoutMs`, with ERR_ABORTED when `signal` aborts (at once if it
@@ -364,174 +286,12 @@ function lockSync(what: string, file: string, opts: unknown, pool: FdPool): Lock
  * locked. A rejected call holds no lock and no fd.
  */
 export async function acquireLock(file: string, opts?: LockOptions): Promise<Lock> {
-  checkPath('acquireLock', file);
+  validatePath(file, 'path', 'acquireLock');
   return lockAsync('acquireLock', file, opts, CLOSE_EACH);
 }
 
 /** acquireLock, blocking the calling thread while it waits (it sleeps between tries, using no CPU). */
 export function acquireLockSync(file: string, opts?: LockSyncOptions): Lock {
-  checkPath('acquireLockSync', file);
+  validatePath(file, 'path', 'acquireLockSync');
   return lockSync('acquireLockSync', file, opts, CLOSE_EACH);
-}
-
-export interface LockFileOptions {
-  /** Idle descriptors kept open for reuse (default 16). 0 = close each on release. */
-  keep?: number;
-}
-
-/**
- * One lock file whose locks reuse their descriptors: see openLockFile. It belongs to the thread that opened it;
- * do not hand it to another thread.
- */
-export interface LockFile {
-  /** The lock file, as given. */
-  readonly path: string;
-  /** As acquireLock(path, opts), on a descriptor reused from earlier locks when one is idle. */
-  acquire(opts?: LockOptions): Promise<Lock>;
-  /** As acquireLockSync(path, opts). */
-  acquireSync(opts?: LockSyncOptions): Lock;
-  /**
-   * Closes the idle descriptors. Locks still held keep theirs until released (then it is closed). Later
-   * acquires still work but keep nothing. Idempotent.
-   */
-  close(): void;
-}
-
-const DEFAULT_KEEP = 16;
-
-/** A LIFO stack, so that a steady one-at-a-time workload keeps reusing one fd. */
-class IdleFds implements FdPool {
-  private readonly fds: number[] = [];
-
-  constructor(private limit: number) {}
-
-  take(): number | undefined {
-    return this.fds.pop();
-  }
-
-  keep(fd: number): boolean {
-    if (this.fds.length >= this.limit) return false;
-    this.fds.push(fd);
-    return true;
-  }
-
-  close(): void {
-    this.limit = 0;
-    for (const fd of this.fds.splice(0)) closeQuietly(fd);
-  }
-}
-
-class ReusingLockFile implements LockFile {
-  private readonly idle: IdleFds;
-
-  constructor(
-    readonly path: string,
-    keep: number,
-  ) {
-    this.idle = new IdleFds(keep);
-  }
-
-  acquire(opts?: LockOptions): Promise<Lock> {
-    return lockAsync('LockFile.acquire', this.path, opts, this.idle);
-  }
-
-  acquireSync(opts?: LockSyncOptions): Lock {
-    return lockSync('LockFile.acquireSync', this.path, opts, this.idle);
-  }
-
-  close(): void {
-    this.idle.close();
-  }
-}
-
-/**
- * Locks on one lock file, without an open() and close() per lock: a released lock's fd, unlocked, waits for
- * the next acquire instead of being closed (up to `keep` of them). That saves two syscalls per lock, and the
- * open(O_CREAT) that contends on the directory's inode lock with every thread creating files there. Nothing is
- * opened or created until the first acquire.
- *
- * What another holder sees is exactly what acquireLock gives. Every lock has an open file description of its
- * own (an idle fd, else a fresh one opened as acquireLock opens it) that no other live lock shares, and OFD
- * locks on different descriptions conflict: two locks from one LockFile exclude each other as two acquireLock
- * calls do, in this thread, in other threads and in other processes. Release unlocks the lock's range before
- * its fd goes idle, so an idle fd holds no lock, and a failed, timed-out or aborted acquire holds no lock and
- * leaks no fd. Options, errors, timeouts, aborts and the polling backoff are those of acquireLock and
- * acquireLockSync; bad arguments to openLockFile throw ERR_INVALID_ARG.
- *
- * The lock file must never be removed, renamed or replaced while the LockFile is open: an idle fd still names
- * the old inode, so its next lock would exclude nobody who opens the new file. A LockFile belongs to the
- * thread that opened it: fds are shared by the whole process, but Node closes the fds a worker thread opened
- * when the worker exits, which would silently end another thread's lock on one of them.
- */
-export function openLockFile(file: string, opts?: LockFileOptions): LockFile {
-  const what = 'openLockFile';
-  checkPath(what, file);
-  const { keep = DEFAULT_KEEP } = optionFields(what, opts);
-  if (!Number.isSafeInteger(keep) || (keep as number) < 0) {
-    throw invalidArg(`${what}: keep must be a whole number >= 0`);
-  }
-  return new ReusingLockFile(file, keep as number);
-}
-
-/**
- * The sidecar lock file that withLock uses for `file`: `<dir>/.<basename>.lock`. The leading dot keeps record
- * readers (isRecordName) from taking it for a record. It is created on first use and never removed.
- */
-export function lockPathFor(file: string): string {
-  checkPath('lockPathFor', file);
-  const base = path.basename(file);
-  if (base === '' || base === '.' || base === '..') {
-    throw invalidArg(`lockPathFor: ${file} names no file`);
-  }
-  return path.join(path.dirname(file), `.${base}.lock`);
-}
-
-function checkFn(what: string, fn: unknown): void {
-  if (typeof fn !== 'function') throw invalidArg(`${what}: fn must be a function`);
-}
-
-/**
- * Runs `fn` while holding the lock for `file` and releases it however `fn` ends; resolves to what `fn`
- * returns and rejects with what it throws. The lock is taken on the sidecar lockPathFor(file), never on
- * `file`: `file` may be replaced by rename() under the lock (replaceFile), and a lock on the replaced inode
- * would exclude nobody who opens the new one. The sidecar is never replaced, so everyone who calls
- * withLock(file) contends for one inode. `file` need not exist. Options and errors as acquireLock.
- */
-export async function withLock<T>(
-  file: string,
-  fn: () => T | PromiseLike<T>,
-  opts?: LockOptions,
-): Promise<T> {
-  checkFn('withLock', fn);
-  const lock = await acquireLock(lockPathFor(file), opts);
-  let result: T;
-  try {
-    result = await fn();
-  } catch (err) {
-    await lock.release().catch(() => {});
-    throw err;
-  }
-  await lock.release();
-  return result;
-}
-
-/** withLock for a synchronous `fn`, blocking the calling thread while it waits. */
-export function withLockSync<T>(file: string, fn: () => T, opts?: LockSyncOptions): T {
-  checkFn('withLockSync', fn);
-  const lock = acquireLockSync(lockPathFor(file), opts);
-  let result: T;
-  try {
-    result = fn();
-  } catch (err) {
-    try {
-      lock.releaseSync();
-    } catch {}
-    throw err;
-  }
-  lock.releaseSync();
-  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-    // The lock is already gone while the promised work goes on: say so rather than pretend it was protected.
-    throw invalidArg('withLockSync: fn returned a promise, which ran partly without the lock; use withLock');
-  }
-  return result;
 }

@@ -1,8 +1,9 @@
 import { invalidArg } from './errors.js';
 
 /**
- * Record names are the seed's: a UTC timestamp to the second, a counter, and an optional suffix,
- * `YYYYMMDDTHHMMSSZ-N[suffix]`, e.g. `20261126T101500Z-3.json`. They sort by (timestamp, counter as a number).
+ * Record names are those of the blog post quire started from ("Locking for Creating and Writing Files"): a UTC
+ * timestamp to the second, a counter, and an optional suffix, `YYYYMMDDTHHMMSSZ-N[suffix]`, e.g.
+ * `20261126T101500Z-3.json`. They sort by (timestamp, counter as a number).
  */
 export interface RecordName {
   /** The whole file name. */
@@ -24,6 +25,7 @@ const NAME =
   /^(\d{4})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3])([0-5]\d)([0-5]\d)Z-(0|[1-9]\d{0,14})(\.[A-Za-z0-9_.-]{1,32})?$/;
 const SUFFIX = /^\.[A-Za-z0-9_.-]{1,32}$/;
 
+/** A record-name suffix, checked: '' for none. */
 export function checkSuffix(suffix: unknown): string {
   if (suffix === undefined || suffix === '') return '';
   if (typeof suffix !== 'string' || !SUFFIX.test(suffix)) {
@@ -32,6 +34,7 @@ export function checkSuffix(suffix: unknown): string {
   return suffix;
 }
 
+/** The epoch milliseconds a TimeSource stands for (now when undefined), checked. */
 export function resolveTime(time: TimeSource | undefined): number {
   const t = typeof time === 'function' ? time() : (time ?? Date.now());
   const ms = t instanceof Date ? t.getTime() : t;
@@ -60,6 +63,7 @@ function formatSecond(ms: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
+/** `<stamp>-<counter><suffix>`. */
 export function formatName(stamp: string, counter: number, suffix = ''): string {
   return `${stamp}-${counter}${suffix}`;
 }
@@ -81,6 +85,7 @@ function daysIn(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+/** Whether `name` is a record name (parseName would parse it). */
 export function isRecordName(name: string): boolean {
   return parseName(name) !== null;
 }
@@ -124,30 +129,31 @@ const MAX_SPREAD = 1 << 16;
 const MAX_TRACKED = 4096;
 const probes = new Map<string, ProbeState>();
 
+/** Counter guesses for one (directory, suffix) in one second, sharing the process-wide ProbeState above. */
 export class CounterProbe {
   private readonly state: ProbeState;
 
   constructor(key: string, stamp: string) {
-    let s = probes.get(key);
-    if (s === undefined) {
+    let state = probes.get(key);
+    if (state === undefined) {
       if (probes.size >= MAX_TRACKED) probes.clear();
-      s = { stamp, issued: -1, taken: -1, spread: 1 };
-      probes.set(key, s);
-    } else if (s.stamp !== stamp) {
+      state = { stamp, issued: -1, taken: -1, spread: 1 };
+      probes.set(key, state);
+    } else if (state.stamp !== stamp) {
       // A new second starts dense at 0 again; a burst's spread would only leave gaps in a quiet second.
-      s.stamp = stamp;
-      s.issued = -1;
-      s.taken = -1;
-      s.spread = 1;
+      state.stamp = stamp;
+      state.issued = -1;
+      state.taken = -1;
+      state.spread = 1;
     }
-    this.state = s;
+    this.state = state;
   }
 
   private guess(): number {
-    const s = this.state;
-    const c = Math.max(s.issued, s.taken) + 1 + Math.floor(Math.random() * s.spread);
-    s.issued = c;
-    return c;
+    const state = this.state;
+    const counter = Math.max(state.issued, state.taken) + 1 + Math.floor(Math.random() * state.spread);
+    state.issued = counter;
+    return counter;
   }
 
   /** The first counter to try. */
@@ -157,16 +163,16 @@ export class CounterProbe {
 
   /** The counter to try after `taken` turned out to be in use. */
   next(taken: number): number {
-    const s = this.state;
-    if (taken > s.taken) s.taken = taken;
-    s.spread = Math.min(MAX_SPREAD, s.spread * 2);
+    const state = this.state;
+    if (taken > state.taken) state.taken = taken;
+    state.spread = Math.min(MAX_SPREAD, state.spread * 2);
     return this.guess();
   }
 
-  /** `c` was linked after `attempts` tries. */
-  won(c: number, attempts: number): void {
-    const s = this.state;
-    if (c > s.taken) s.taken = c;
-    if (attempts === 1) s.spread = Math.max(1, s.spread - Math.ceil(s.spread / 8));
+  /** `counter` was linked after `attempts` tries. */
+  won(counter: number, attempts: number): void {
+    const state = this.state;
+    if (counter > state.taken) state.taken = counter;
+    if (attempts === 1) state.spread = Math.max(1, state.spread - Math.ceil(state.spread / 8));
   }
 }

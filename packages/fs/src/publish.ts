@@ -1,10 +1,13 @@
 import path from 'node:path';
+import { optionFields, validatePath } from './args.js';
 import { type Content, type Data, type SyncData, toContent } from './data.js';
-import { errnoCode, invalidArg, QuireError, toQuireError } from './errors.js';
+import { makeDirSteps } from './dir.js';
+import { errnoCode, invalidArg, QuireError } from './errors.js';
 import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type TimeSource } from './names.js';
-import { call, runAsync, runSync, type Steps } from './steps.js';
+import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { tempName } from './temp.js';
 
+/** Options of every writer. */
 export interface WriteOptions {
   /**
    * Default true: the file is fsynced before it is published and its directory after, so the call returns only
@@ -26,8 +29,15 @@ export interface WriteOptions {
    * during the file's fsync instead of before it). Concurrent readers see nothing until the hook has returned.
    */
   beforePublish?: () => unknown;
+  /**
+   * Create the directory (and its parents) when it is missing; durably, when the write is durable (each new
+   * directory's parent is fsynced, see makeDir). Default false: a missing directory rejects with ENOENT naming
+   * the directory.
+   */
+  mkdir?: boolean;
 }
 
+/** Options of createUnique and createUniqueSync. */
 export interface CreateUniqueOptions extends WriteOptions {
   /** Appended to the name, e.g. `.json`: '.' then 1-32 of [A-Za-z0-9_.-]. */
   suffix?: string;
@@ -35,66 +45,89 @@ export interface CreateUniqueOptions extends WriteOptions {
   time?: TimeSource;
 }
 
-export interface CreateUniqueResult {
-  /** The record name, e.g. `20261126T101500Z-3.json`. */
+/** What every writer resolves to: where the file was published. */
+export interface WriteResult {
+  /** The file's name in its directory, e.g. `20261126T101500Z-3.json`. */
   name: string;
-  /** `dir` joined with `name`. */
+  /** The file's absolute path: its directory (resolved) joined with `name`. */
   path: string;
-  /** How many link(2) calls it took to find a free name (1 when uncontended). */
+  /** How many link(2) calls it took to find a free name: 1 except for createUnique under contention. */
   attempts: number;
 }
 
-interface Plan {
+/** WriteOptions, checked, for one call named `what`. */
+interface WriteSettings {
+  what: string;
   durable: boolean;
+  mkdir: boolean;
   mode: number | undefined;
   beforePublish: (() => unknown) | undefined;
 }
 
-function plan(opts: WriteOptions | undefined): Plan {
-  if (opts !== undefined && (typeof opts !== 'object' || opts === null))
-    throw invalidArg('options must be an object');
-  const mode = opts?.mode;
-  if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)) {
+function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteSettings {
+  const { durable, mkdir, mode, beforePublish } = optionFields(what, opts);
+  if (mode !== undefined && (!Number.isInteger(mode) || Number(mode) < 0 || Number(mode) > 0o7777)) {
     throw invalidArg(`mode must be an integer from 0 to 0o7777, got ${String(mode)}`);
   }
-  const beforePublish = opts?.beforePublish;
   if (beforePublish !== undefined && typeof beforePublish !== 'function') {
     throw invalidArg('beforePublish must be a function');
   }
-  return { durable: opts?.durable !== false, mode, beforePublish };
-}
-
-function checkPath(p: unknown, what: string): string {
-  if (typeof p !== 'string' || p === '') throw invalidArg(`${what} must be a non-empty string`);
-  if (p.includes('\0')) throw invalidArg(`${what} must not contain NUL bytes`);
-  return path.resolve(p);
+  if (mkdir !== undefined && typeof mkdir !== 'boolean') throw invalidArg(`${what}: mkdir must be a boolean`);
+  return {
+    what,
+    durable: durable !== false,
+    mkdir: mkdir === true,
+    mode: mode as number | undefined,
+    beforePublish: beforePublish as (() => unknown) | undefined,
+  };
 }
 
 /**
  * How the finished temp takes its name: linking (never overwrites; the temp is unlinked after) or renaming
- * (overwrites on purpose; the temp is consumed).
+ * (overwrites on purpose; the temp is consumed). place() returns the path it published.
  */
-interface Placement<T> {
+interface Placement {
   kind: 'link' | 'rename';
-  place: (tmp: string) => Steps<{ name: string; result: T }>;
+  place: (tmp: string) => Steps<WriteResult>;
 }
 
 /**
- * The one publish protocol (Maildir's delivery, made durable; crash-consistency.md "The protocol"):
- * temp created exclusively in the target directory, written, fsynced, closed; then linked or renamed to its
- * name; the temp unlinked; the directory fsynced; only then success. On any failure the temp is removed and a
- * name already linked is taken back, so no caller ever finds a record that was reported as failed.
+ * Opens a new temp in `dir`. A missing directory is named as such (the temp's name would only confuse), or,
+ * with `mkdir`, created with its parents (durably when the write is durable) and the open tried again.
  */
-function* publish<T>(
+function* openTemp(dir: string, settings: WriteSettings): Steps<{ tmp: string; fd: number }> {
+  for (let retried = false; ; retried = true) {
+    const tmp = path.join(dir, tempName());
+    try {
+      return { tmp, fd: yield* call({ op: 'open', path: tmp, flags: 'wx', mode: 0o666 }) };
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT' || retried) throw err;
+      if (!settings.mkdir) {
+        throw new QuireError(
+          'ENOENT',
+          `${settings.what}: no such directory: ${dir} (pass { mkdir: true } to create it)`,
+          { path: dir, syscall: 'open', cause: err },
+        );
+      }
+      yield* makeDirSteps(dir, settings.durable, settings.what);
+    }
+  }
+}
+
+/**
+ * The one publish protocol (Maildir's delivery, made durable; docs/durability.md, "The rules"): temp created
+ * exclusively in the target directory, written, fsynced, closed; then linked or renamed to its name; the temp
+ * unlinked; the directory fsynced; only then success. On any failure the temp is removed and a name already
+ * linked is taken back, so no caller ever finds a record that was reported as failed. `adoptOwner` gives the
+ * temp the ownership and mode of the file it replaces.
+ */
+function* publish(
   dir: string,
-  target: string,
-  content: Content,
-  o: Plan,
-  how: Placement<T>,
-  prep?: (fd: number) => Steps<void>,
-) {
-  const tmp = path.join(dir, tempName());
-  const fd = yield* call({ op: 'open', path: tmp, flags: 'wx', mode: 0o666 });
+  { target, settings, content }: WriteRequest,
+  placement: Placement,
+  adoptOwner?: (fd: number) => Steps<void>,
+): Steps<WriteResult> {
+  const { tmp, fd } = yield* openTemp(dir, settings);
   let tmpExists = true;
   let linked: string | undefined;
   try {
@@ -102,11 +135,11 @@ function* publish<T>(
       yield* call({ op: 'write', fd, content });
       // Ownership and mode after the data: the kernel clears setuid/setgid on an unprivileged write and on any
       // chown (chown(2), write(2)), so chown first, chmod last.
-      if (prep) yield* prep(fd);
-      if (o.mode !== undefined) yield* call({ op: 'fchmod', fd, mode: o.mode });
+      if (adoptOwner) yield* adoptOwner(fd);
+      if (settings.mode !== undefined) yield* call({ op: 'fchmod', fd, mode: settings.mode });
       // fsync before link/rename, or the name can reach the disk before the data (ALICE, OSDI'14; Ts'o on ext4).
       // A failed fsync is not retried: the pages may be marked clean (Rebello et al., ATC'20); the temp is dropped.
-      if (o.durable) yield* call({ op: 'fsync', fd });
+      if (settings.durable) yield* call({ op: 'fsync', fd });
     } catch (err) {
       try {
         yield* call({ op: 'close', fd });
@@ -114,16 +147,16 @@ function* publish<T>(
       throw err;
     }
     yield* call({ op: 'close', fd });
-    if (o.beforePublish) yield* call({ op: 'hook', fn: o.beforePublish });
-    const placed = yield* how.place(tmp);
-    if (how.kind === 'link') {
-      linked = placed.name;
+    if (settings.beforePublish) yield* call({ op: 'hook', fn: settings.beforePublish });
+    const placed = yield* placement.place(tmp);
+    if (placement.kind === 'link') {
+      linked = placed.path;
       yield* call({ op: 'unlink', path: tmp });
     }
     tmpExists = false;
     // One directory fsync makes the new name (and the temp's removal) durable; fsync(2) on the file does not.
-    if (o.durable) yield* call({ op: 'syncDir', dir });
-    return placed.result;
+    if (settings.durable) yield* call({ op: 'syncDir', dir });
+    return placed;
   } catch (err) {
     // Errors on an fd (write, fsync) carry no path; name the file being published so the message says where.
     if (errnoCode(err) !== undefined && (err as { path?: string }).path === undefined) {
@@ -143,18 +176,32 @@ function* publish<T>(
   }
 }
 
-function* uniqueSteps(
-  dirIn: unknown,
+/** One writer call's arguments, checked: the target (a directory for createUnique, else the file), resolved. */
+interface WriteRequest {
+  what: string;
+  target: string;
+  settings: WriteSettings;
+  content: Content;
+}
+
+function writeRequest(
+  what: string,
+  targetName: 'dir' | 'path',
+  targetArg: unknown,
   data: unknown,
-  opts: CreateUniqueOptions | undefined,
+  opts: WriteOptions | undefined,
   allowAsync: boolean,
-) {
-  const dir = checkPath(dirIn, 'dir');
-  const o = plan(opts);
+): WriteRequest {
+  const target = path.resolve(validatePath(targetArg, targetName, what));
+  const settings = checkWriteOptions(what, opts);
+  return { what, target, settings, content: toContent(data, allowAsync) };
+}
+
+function* uniqueSteps(request: WriteRequest, opts: CreateUniqueOptions | undefined): Steps<WriteResult> {
+  const dir = request.target;
   const suffix = checkSuffix(opts?.suffix);
   const stamp = formatStamp(resolveTime(opts?.time));
-  const content = toContent(data, allowAsync);
-  return yield* publish<CreateUniqueResult>(dir, dir, content, o, {
+  return yield* publish(dir, request, {
     kind: 'link',
     *place(tmp) {
       const probe = new CounterProbe(`${dir}\0${suffix}`, stamp);
@@ -172,29 +219,22 @@ function* uniqueSteps(
           continue;
         }
         probe.won(counter, attempts);
-        return { name: to, result: { name, path: to, attempts } };
+        return { name, path: to, attempts };
       }
     },
   });
 }
 
-function* exclusiveSteps(
-  fileIn: unknown,
-  data: unknown,
-  opts: WriteOptions | undefined,
-  allowAsync: boolean,
-) {
-  const file = checkPath(fileIn, 'path');
-  const o = plan(opts);
-  const content = toContent(data, allowAsync);
-  return yield* publish<void>(path.dirname(file), file, content, o, {
+function* exclusiveSteps(request: WriteRequest): Steps<WriteResult> {
+  const { what, target: file } = request;
+  return yield* publish(path.dirname(file), request, {
     kind: 'link',
     *place(tmp) {
       try {
         yield* call({ op: 'link', from: tmp, to: file });
       } catch (err) {
         if (errnoCode(err) === 'EEXIST') {
-          throw new QuireError('EEXIST', `createExclusive: ${file} already exists`, {
+          throw new QuireError('EEXIST', `${what}: ${file} already exists`, {
             path: file,
             syscall: 'link',
             cause: err,
@@ -202,15 +242,13 @@ function* exclusiveSteps(
         }
         throw err;
       }
-      return { name: file, result: undefined };
+      return { name: path.basename(file), path: file, attempts: 1 };
     },
   });
 }
 
-function* replaceSteps(fileIn: unknown, data: unknown, opts: WriteOptions | undefined, allowAsync: boolean) {
-  const file = checkPath(fileIn, 'path');
-  const o = plan(opts);
-  const content = toContent(data, allowAsync);
+function* replaceSteps(request: WriteRequest): Steps<WriteResult> {
+  const { target: file, settings } = request;
   let existing: { mode: number; uid: number; gid: number } | undefined;
   try {
     const st = yield* call({ op: 'stat', path: file });
@@ -218,48 +256,26 @@ function* replaceSteps(fileIn: unknown, data: unknown, opts: WriteOptions | unde
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-  const keep = existing;
-  const prep =
-    keep === undefined
+  const old = existing;
+  const adoptOwner =
+    old === undefined
       ? undefined
       : function* (fd: number): Steps<void> {
           // Root rewriting another user's file would otherwise hand it to root.
-          if (process.getuid?.() === 0 && (keep.uid !== 0 || keep.gid !== 0)) {
-            yield* call({ op: 'fchown', fd, uid: keep.uid, gid: keep.gid });
+          if (process.getuid?.() === 0 && (old.uid !== 0 || old.gid !== 0)) {
+            yield* call({ op: 'fchown', fd, uid: old.uid, gid: old.gid });
           }
-          if (o.mode === undefined) yield* call({ op: 'fchmod', fd, mode: keep.mode });
+          if (settings.mode === undefined) yield* call({ op: 'fchmod', fd, mode: old.mode });
         };
-  return yield* publish<void>(
-    path.dirname(file),
-    file,
-    content,
-    o,
-    {
-      kind: 'rename',
-      *place(tmp) {
-        // rename(2) swaps the name atomically: a reader opens the old file or the new one, never a mix.
-        yield* call({ op: 'rename', from: tmp, to: file });
-        return { name: file, result: undefined };
-      },
+  const placement: Placement = {
+    kind: 'rename',
+    *place(tmp) {
+      // rename(2) swaps the name atomically: a reader opens the old file or the new one, never a mix.
+      yield* call({ op: 'rename', from: tmp, to: file });
+      return { name: path.basename(file), path: file, attempts: 1 };
     },
-    prep,
-  );
-}
-
-export function wrapSync<T>(what: string, steps: () => Steps<T>): T {
-  try {
-    return runSync(steps());
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
-}
-
-export async function wrapAsync<T>(what: string, steps: () => Steps<T>): Promise<T> {
-  try {
-    return await runAsync(steps());
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
+  };
+  return yield* publish(path.dirname(file), request, placement, adoptOwner);
 }
 
 /**
@@ -267,46 +283,50 @@ export async function wrapAsync<T>(what: string, steps: () => Steps<T>): Promise
  * A concurrent reader sees no file under the name, then the complete file; never a part of it.
  * When the promise resolves (durable, the default), content and name survive a power cut.
  */
-export function createUnique(
-  dir: string,
-  data: Data,
-  opts?: CreateUniqueOptions,
-): Promise<CreateUniqueResult> {
-  return wrapAsync('createUnique', () => uniqueSteps(dir, data, opts, true));
+export function createUnique(dir: string, data: Data, opts?: CreateUniqueOptions): Promise<WriteResult> {
+  return wrapAsync('createUnique', () =>
+    uniqueSteps(writeRequest('createUnique', 'dir', dir, data, opts, true), opts),
+  );
 }
 
 /** Sync createUnique. Takes bytes or a sync iterable of chunks. */
-export function createUniqueSync(
-  dir: string,
-  data: SyncData,
-  opts?: CreateUniqueOptions,
-): CreateUniqueResult {
-  return wrapSync('createUniqueSync', () => uniqueSteps(dir, data, opts, false));
+export function createUniqueSync(dir: string, data: SyncData, opts?: CreateUniqueOptions): WriteResult {
+  return wrapSync('createUniqueSync', () =>
+    uniqueSteps(writeRequest('createUniqueSync', 'dir', dir, data, opts, false), opts),
+  );
 }
 
 /**
  * Writes `data` to `file`, which must not exist: rejects with code `EEXIST` (and writes nothing there) if it does.
  * A concurrent reader sees no file, then the complete file.
  */
-export function createExclusive(file: string, data: Data, opts?: WriteOptions): Promise<void> {
-  return wrapAsync('createExclusive', () => exclusiveSteps(file, data, opts, true));
+export function createExclusive(file: string, data: Data, opts?: WriteOptions): Promise<WriteResult> {
+  return wrapAsync('createExclusive', () =>
+    exclusiveSteps(writeRequest('createExclusive', 'path', file, data, opts, true)),
+  );
 }
 
-export function createExclusiveSync(file: string, data: SyncData, opts?: WriteOptions): void {
-  wrapSync('createExclusiveSync', () => exclusiveSteps(file, data, opts, false));
+/** Sync createExclusive. Takes bytes or a sync iterable of chunks. */
+export function createExclusiveSync(file: string, data: SyncData, opts?: WriteOptions): WriteResult {
+  return wrapSync('createExclusiveSync', () =>
+    exclusiveSteps(writeRequest('createExclusiveSync', 'path', file, data, opts, false)),
+  );
 }
 
+/** Per resolved path, the settled tail of this process's replaceFile calls, so they complete in call order. */
 const replaceQueues = new Map<string, Promise<unknown>>();
 
 /**
  * Atomically replaces `file` (or creates it) with `data`. A concurrent reader sees the old content or the new,
  * complete, never a mix and never no file. Async calls from one process to one path complete in call order.
  */
-export function replaceFile(file: string, data: Data, opts?: WriteOptions): Promise<void> {
+export function replaceFile(file: string, data: Data, opts?: WriteOptions): Promise<WriteResult> {
   const key = typeof file === 'string' ? path.resolve(file) : '';
   // The queue's tail never rejects, so each call starts once the one before it has settled either way.
   const before = replaceQueues.get(key) ?? Promise.resolve();
-  const mine = before.then(() => wrapAsync('replaceFile', () => replaceSteps(file, data, opts, true)));
+  const mine = before.then(() =>
+    wrapAsync('replaceFile', () => replaceSteps(writeRequest('replaceFile', 'path', file, data, opts, true))),
+  );
   const tail = mine.catch(() => {});
   replaceQueues.set(key, tail);
   void tail.then(() => {
@@ -315,6 +335,9 @@ export function replaceFile(file: string, data: Data, opts?: WriteOptions): Prom
   return mine;
 }
 
-export function replaceFileSync(file: string, data: SyncData, opts?: WriteOptions): void {
-  wrapSync('replaceFileSync', () => replaceSteps(file, data, opts, false));
+/** Sync replaceFile. Takes bytes or a sync iterable of chunks. */
+export function replaceFileSync(file: string, data: SyncData, opts?: WriteOptions): WriteResult {
+  return wrapSync('replaceFileSync', () =>
+    replaceSteps(writeRequest('replaceFileSync', 'path', file, data, opts, false)),
+  );
 }

@@ -1,18 +1,16 @@
 import path from 'node:path';
-import { errnoCode, invalidArg } from './errors.js';
+import { validatePath } from './args.js';
+import { errnoCode } from './errors.js';
 import { native } from './native.js';
-import { wrapAsync, wrapSync } from './publish.js';
-import { call, type Steps } from './steps.js';
+import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 
 // Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open; the new
-// file is there, so look it up again (multi-host/README.md measured 0.1-1 % of opens failing this way).
+// file is there, so look it up again (docs/limits.md, "Many hosts on one directory":
+// 0.1-1 % of opens failed this way on GlusterFS).
 const STALE_RETRIES = 5;
 
-function* readSteps(fileIn: unknown): Steps<Buffer | null> {
-  if (typeof fileIn !== 'string' || fileIn === '' || fileIn.includes('\0')) {
-    throw invalidArg('path must be a non-empty string without NUL bytes');
-  }
-  const file = path.resolve(fileIn);
+function* readSteps(what: string, fileArg: unknown): Steps<Buffer | null> {
+  const file = path.resolve(validatePath(fileArg, 'path', what));
   for (let attempt = 0; ; attempt++) {
     let fd: number;
     try {
@@ -23,8 +21,9 @@ function* readSteps(fileIn: unknown): Steps<Buffer | null> {
       throw err;
     }
     try {
-      // The seed's reader contract: a file some writer holds a lock on is "not there yet". The shared lock is
-      // held on the same fd we read through, so a lock-honouring writer cannot start between check and read.
+      // The reader contract of the blog post quire started from: a file some writer holds a lock on is "not there
+      // yet". The shared lock is held on the same fd we read through, so a lock-honouring writer cannot start
+      // between check and read.
       if (!native.tryLock(fd, 0, 0, { shared: true })) return null;
       return yield* call({ op: 'readAll', fd });
     } catch (err) {
@@ -43,9 +42,10 @@ function* readSteps(fileIn: unknown): Steps<Buffer | null> {
  * whenever they are visible, so a reader never sees a part of one.
  */
 export function readComplete(file: string): Promise<Buffer | null> {
-  return wrapAsync('readComplete', () => readSteps(file));
+  return wrapAsync('readComplete', () => readSteps('readComplete', file));
 }
 
+/** readComplete, blocking. */
 export function readCompleteSync(file: string): Buffer | null {
-  return wrapSync('readCompleteSync', () => readSteps(file));
+  return wrapSync('readCompleteSync', () => readSteps('readCompleteSync', file));
 }

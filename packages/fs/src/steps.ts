@@ -1,13 +1,25 @@
 /**
- * Each protocol (publish, replace, read, sweep) is written once, as a generator that yields the syscalls it
- * needs; a sync driver and an async driver carry them out. So the sync and async APIs cannot drift apart, and the
- * order of syscalls that the tests check with strace is the order written here.
+ * Each protocol (publish, replace, read, sweep, mkdir -p, marker) is written once, as a generator that yields the
+ * syscalls it needs; a sync driver and an async driver carry them out. So the sync and async APIs cannot drift
+ * apart, and the order of syscalls that the tests check with strace is the order written here.
  */
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { type Content, toBytes } from './data.js';
-import { invalidArg, QuireError } from './errors.js';
+import { QuireError, toQuireError } from './errors.js';
+import {
+  fdAsync,
+  fsyncDirShared,
+  fsyncDirSync,
+  pullChunks,
+  pullChunksAsync,
+  readAll,
+  runHookAsync,
+  runHookSync,
+  writeAll,
+  writeAllSync,
+} from './io.js';
 
+/** One system call (or one caller's hook) that a protocol needs done. */
 export type Op =
   | { op: 'open'; path: string; flags: string | number; mode?: number }
   | { op: 'write'; fd: number; content: Content }
@@ -18,6 +30,7 @@ export type Op =
   | { op: 'link'; from: string; to: string }
   | { op: 'rename'; from: string; to: string }
   | { op: 'unlink'; path: string }
+  | { op: 'mkdir'; path: string }
   | { op: 'stat'; path: string }
   | { op: 'lstat'; path: string }
   | { op: 'readdir'; path: string }
@@ -35,6 +48,7 @@ interface Results {
   link: undefined;
   rename: undefined;
   unlink: undefined;
+  mkdir: undefined;
   stat: fs.Stats;
   lstat: fs.Stats;
   readdir: string[];
@@ -43,47 +57,12 @@ interface Results {
   hook: undefined;
 }
 
+/** A protocol: yields Ops, is resumed with each one's result (or its error thrown in), returns a T. */
 export type Steps<T> = Generator<Op, T, unknown>;
 
 /** Yields one syscall and returns its result, typed. */
 export function* call<O extends Op>(op: O): Generator<Op, Results[O['op']], unknown> {
   return (yield op) as Results[O['op']];
-}
-
-const DIR_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_DIRECTORY ?? 0);
-
-function writeAllSync(fd: number, buf: Buffer): void {
-  // write(2) may write less than asked (signals, quotas); loop until every byte is in.
-  for (let off = 0; off < buf.length; ) off += fs.writeSync(fd, buf, off, buf.length - off);
-}
-
-/** An error thrown by the caller's beforePublish hook, told apart from the filesystem's. */
-function hookError(err: unknown): QuireError {
-  return new QuireError('ERR_BEFORE_PUBLISH', 'the beforePublish hook threw', { cause: err });
-}
-
-function runHookSync(fn: () => unknown): undefined {
-  let r: unknown;
-  try {
-    r = fn();
-  } catch (err) {
-    throw hookError(err);
-  }
-  if (typeof (r as { then?: unknown } | null)?.then === 'function') {
-    throw invalidArg(
-      'beforePublish returned a promise, which the sync API cannot wait for; use the async one',
-    );
-  }
-  return undefined;
-}
-
-async function runHookAsync(fn: () => unknown): Promise<undefined> {
-  try {
-    await fn();
-  } catch (err) {
-    throw hookError(err);
-  }
-  return undefined;
 }
 
 function runSyncOp(op: Op): unknown {
@@ -95,7 +74,7 @@ function runSyncOp(op: Op): unknown {
       if (c.kind === 'bytes') return writeAllSync(op.fd, c.bytes);
       if (c.kind === 'async')
         throw new QuireError('ERR_INVALID_ARG', 'an async iterable needs the async API');
-      for (const chunk of drawing(c.chunks)) writeAllSync(op.fd, toBytes(chunk));
+      for (const chunk of pullChunks(c.chunks)) writeAllSync(op.fd, toBytes(chunk));
       return;
     }
     case 'fsync':
@@ -112,6 +91,8 @@ function runSyncOp(op: Op): unknown {
       return fs.renameSync(op.from, op.to);
     case 'unlink':
       return fs.unlinkSync(op.path);
+    case 'mkdir':
+      return fs.mkdirSync(op.path);
     case 'stat':
       return fs.statSync(op.path);
     case 'lstat':
@@ -122,143 +103,39 @@ function runSyncOp(op: Op): unknown {
       return fs.readFileSync(op.fd);
     case 'hook':
       return runHookSync(op.fn);
-    case 'syncDir': {
-      const fd = fs.openSync(op.dir, DIR_FLAGS);
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return;
-    }
+    case 'syncDir':
+      return fsyncDirSync(op.dir);
   }
-}
-
-const p = {
-  open: promisify(fs.open),
-  fsync: promisify(fs.fsync),
-  fchmod: promisify(fs.fchmod),
-  fchown: promisify(fs.fchown),
-  close: promisify(fs.close),
-  fstat: promisify(fs.fstat),
-};
-
-function writeSome(fd: number, buf: Buffer, off: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.write(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
-  );
-}
-
-async function writeAll(fd: number, buf: Buffer): Promise<void> {
-  for (let off = 0; off < buf.length; ) off += await writeSome(fd, buf, off);
-}
-
-function readSome(fd: number, buf: Buffer, off: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    fs.read(fd, buf, off, buf.length - off, null, (err, n) => (err ? reject(err) : resolve(n))),
-  );
-}
-
-/**
- * Reads `fd` to its end. Not fs.readFile(fd): given an fd, it reports a failed read(2) as end of file, and an EIO
- * became an empty record (nodejs/node#64367; found by the power-cut campaign on xfs).
- */
-async function readAll(fd: number): Promise<Buffer> {
-  const size = (await p.fstat(fd)).size;
-  let buf = Buffer.allocUnsafe(size > 0 ? size + 1 : 8192);
-  let len = 0;
-  for (;;) {
-    if (len === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)], buf.length * 2);
-    const n = await readSome(fd, buf, len);
-    if (n === 0) return buf.subarray(0, len);
-    len += n;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fd = await p.open(dir, DIR_FLAGS);
-  try {
-    await p.fsync(fd);
-  } finally {
-    await p.close(fd);
-  }
-}
-
-/**
- * Group commit: concurrent async calls that need the same directory fsynced share one fsync, as long as that
- * fsync began after the caller's own link or rename (an fsync already running may have started before it, so a
- * caller arriving then waits for the next one, which everyone arriving meanwhile shares). With N calls in flight
- * a directory sees about two fsyncs per round instead of N.
- */
-class DirCommit {
-  private running: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
-
-  constructor(
-    private readonly dir: string,
-    private readonly groups: Map<string, DirCommit>,
-  ) {}
-
-  request(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.running) return this.start();
-    this.queued = this.running
-      .catch(() => {})
-      .then(() => {
-        this.queued = undefined;
-        return this.start();
-      });
-    return this.queued;
-  }
-
-  private start(): Promise<void> {
-    const run: Promise<void> = fsyncDir(this.dir).finally(() => {
-      if (this.running !== run) return;
-      this.running = undefined;
-      if (!this.queued) this.groups.delete(this.dir);
-    });
-    this.running = run;
-    return run;
-  }
-}
-
-const dirCommits = new Map<string, DirCommit>();
-
-function syncDirShared(dir: string): Promise<void> {
-  let g = dirCommits.get(dir);
-  if (!g) {
-    g = new DirCommit(dir, dirCommits);
-    dirCommits.set(dir, g);
-  }
-  return g.request();
 }
 
 async function runAsyncOp(op: Op): Promise<unknown> {
   switch (op.op) {
     case 'open':
-      return p.open(op.path, op.flags, op.mode);
+      return fdAsync.open(op.path, op.flags, op.mode);
     case 'write': {
       const c = op.content;
       if (c.kind === 'bytes') return writeAll(op.fd, c.bytes);
-      for await (const chunk of c.kind === 'async' ? drawingAsync(c.chunks) : drawing(c.chunks)) {
+      for await (const chunk of c.kind === 'async' ? pullChunksAsync(c.chunks) : pullChunks(c.chunks)) {
         await writeAll(op.fd, toBytes(chunk));
       }
       return;
     }
     case 'fsync':
-      return p.fsync(op.fd);
+      return fdAsync.fsync(op.fd);
     case 'fchmod':
-      return p.fchmod(op.fd, op.mode);
+      return fdAsync.fchmod(op.fd, op.mode);
     case 'fchown':
-      return p.fchown(op.fd, op.uid, op.gid);
+      return fdAsync.fchown(op.fd, op.uid, op.gid);
     case 'close':
-      return p.close(op.fd);
+      return fdAsync.close(op.fd);
     case 'link':
       return fs.promises.link(op.from, op.to);
     case 'rename':
       return fs.promises.rename(op.from, op.to);
     case 'unlink':
       return fs.promises.unlink(op.path);
+    case 'mkdir':
+      return fs.promises.mkdir(op.path);
     case 'stat':
       return fs.promises.stat(op.path);
     case 'lstat':
@@ -268,47 +145,13 @@ async function runAsyncOp(op: Op): Promise<unknown> {
     case 'readAll':
       return readAll(op.fd);
     case 'syncDir':
-      return syncDirShared(op.dir);
+      return fsyncDirShared(op.dir);
     case 'hook':
       return runHookAsync(op.fn);
   }
 }
 
-/** An error thrown by the caller's own chunk iterator, told apart from the filesystem's. */
-function sourceError(err: unknown): QuireError {
-  return err instanceof QuireError
-    ? err
-    : new QuireError('ERR_DATA_SOURCE', 'the data iterator threw', { cause: err });
-}
-
-function* drawing(chunks: Iterable<unknown>): Generator<unknown> {
-  const it = chunks[Symbol.iterator]();
-  for (;;) {
-    let r: IteratorResult<unknown>;
-    try {
-      r = it.next();
-    } catch (err) {
-      throw sourceError(err);
-    }
-    if (r.done) return;
-    yield r.value;
-  }
-}
-
-async function* drawingAsync(chunks: AsyncIterable<unknown>): AsyncGenerator<unknown> {
-  const it = chunks[Symbol.asyncIterator]();
-  for (;;) {
-    let r: IteratorResult<unknown>;
-    try {
-      r = await it.next();
-    } catch (err) {
-      throw sourceError(err);
-    }
-    if (r.done) return;
-    yield r.value;
-  }
-}
-
+/** Carries out `steps` with blocking syscalls. */
 export function runSync<T>(steps: Steps<T>): T {
   let r = steps.next();
   while (!r.done) {
@@ -324,6 +167,7 @@ export function runSync<T>(steps: Steps<T>): T {
   return r.value;
 }
 
+/** Carries out `steps` on the threadpool (and directory fsyncs by group commit). */
 export async function runAsync<T>(steps: Steps<T>): Promise<T> {
   let r = steps.next();
   while (!r.done) {
@@ -337,4 +181,22 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
     r = steps.next(value);
   }
   return r.value;
+}
+
+/** runSync for a public call named `what`: whatever it throws comes out a QuireError. */
+export function wrapSync<T>(what: string, steps: () => Steps<T>): T {
+  try {
+    return runSync(steps());
+  } catch (err) {
+    throw toQuireError(err, what);
+  }
+}
+
+/** runAsync for a public call named `what`: whatever it rejects with comes out a QuireError. */
+export async function wrapAsync<T>(what: string, steps: () => Steps<T>): Promise<T> {
+  try {
+    return await runAsync(steps());
+  } catch (err) {
+    throw toQuireError(err, what);
+  }
 }

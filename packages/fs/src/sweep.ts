@@ -1,9 +1,10 @@
 import path from 'node:path';
+import { validatePath } from './args.js';
 import { errnoCode, invalidArg } from './errors.js';
-import { wrapAsync, wrapSync } from './publish.js';
-import { call, type Steps } from './steps.js';
-import { parseTempName, thisHost } from './temp.js';
+import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
+import { isProcessAlive, parseTempName, thisHost } from './temp.js';
 
+/** Options of sweepTemps and sweepTempsSync. */
 export interface SweepOptions {
   /**
    * A temp written on another host (its writer cannot be asked whether it is alive) is removed once its last
@@ -14,31 +15,19 @@ export interface SweepOptions {
   now?: number;
 }
 
+/** A temp that sweepTemps removed, and why. */
 export interface SweptTemp {
   name: string;
   path: string;
   reason: 'writer-dead' | 'too-old';
 }
 
-/** True when `pid` names no process on this host. EPERM means it exists but belongs to someone else. */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return errnoCode(err) === 'ESRCH';
-  }
-}
-
-function* sweepSteps(dirIn: unknown, opts: SweepOptions | undefined): Steps<SweptTemp[]> {
-  if (typeof dirIn !== 'string' || dirIn === '' || dirIn.includes('\0')) {
-    throw invalidArg('dir must be a non-empty string without NUL bytes');
-  }
+function* sweepSteps(what: string, dirArg: unknown, opts: SweepOptions | undefined): Steps<SweptTemp[]> {
+  const dir = path.resolve(validatePath(dirArg, 'dir', what));
   const olderThanMs = opts?.olderThanMs ?? 3_600_000;
   if (typeof olderThanMs !== 'number' || !(olderThanMs >= 0))
     throw invalidArg('olderThanMs must be a number >= 0');
   const now = opts?.now ?? Date.now();
-  const dir = path.resolve(dirIn);
   const swept: SweptTemp[] = [];
   for (const name of yield* call({ op: 'readdir', path: dir })) {
     const temp = parseTempName(name);
@@ -48,7 +37,7 @@ function* sweepSteps(dirIn: unknown, opts: SweepOptions | undefined): Steps<Swep
     if (temp.host === thisHost()) {
       // Never a live writer's temp, however old: a large write may take its time. A recycled pid keeps a dead
       // writer's temp until that process is gone too, which costs space, never data.
-      if (temp.pid !== process.pid && processGone(temp.pid)) reason = 'writer-dead';
+      if (temp.pid !== process.pid && !isProcessAlive(temp.pid)) reason = 'writer-dead';
     } else {
       try {
         const st = yield* call({ op: 'lstat', path: file });
@@ -75,9 +64,10 @@ function* sweepSteps(dirIn: unknown, opts: SweepOptions | undefined): Steps<Swep
  * and those of other hosts older than `olderThanMs`. Never a live writer's temp on this host. Returns what it removed.
  */
 export function sweepTemps(dir: string, opts?: SweepOptions): Promise<SweptTemp[]> {
-  return wrapAsync('sweepTemps', () => sweepSteps(dir, opts));
+  return wrapAsync('sweepTemps', () => sweepSteps('sweepTemps', dir, opts));
 }
 
+/** sweepTemps, blocking. */
 export function sweepTempsSync(dir: string, opts?: SweepOptions): SweptTemp[] {
-  return wrapSync('sweepTempsSync', () => sweepSteps(dir, opts));
+  return wrapSync('sweepTempsSync', () => sweepSteps('sweepTempsSync', dir, opts));
 }

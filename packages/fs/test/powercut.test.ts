@@ -7,11 +7,14 @@
  * Root only (losetup, mount, the shutdown ioctl): elsewhere each test says why and skips.
  */
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { requireOrSkip } from './helpers.js';
+import { createUniqueSync } from '@quire/fs';
+import { hasCommand, isRoot, requireOrSkip } from './helpers.js';
 import {
   type CampaignOptions,
   type CutReport,
@@ -21,6 +24,7 @@ import {
   PowerCutCampaign,
   type Totals,
 } from './powercut.js';
+import { LoopImage } from './powercut-image.js';
 
 const CUTS = 20;
 const CONTROL_CUTS = 3;
@@ -105,3 +109,42 @@ test(`the same cuts on a spool written without fsync lose acknowledged operation
     );
   }
 });
+
+test('the rig mounts a cut xfs filesystem again while another mount namespace still holds its first mount', async (t) => {
+  const tools = ['losetup', 'mount', 'umount', 'mkfs.xfs', 'unshare'];
+  if (!requireOrSkip(t, isRoot && tools.every(hasCommand), `needs root and ${tools.join(', ')}`)) return;
+  // What two overlapping runs did: a process of one run made a mount namespace while the other run's
+  // filesystem was mounted, so after that run's reboot its filesystem was still mounted there, and xfs refused
+  // to mount it again ("Filesystem has duplicate UUID ... can't mount") unless told nouuid.
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-uuid-'));
+  const disk = new LoopImage('xfs', base);
+  let holder: ChildProcess | undefined;
+  t.after(async () => {
+    if (holder !== undefined && holder.exitCode === null && holder.signalCode === null) {
+      const exited = once(holder, 'exit');
+      holder.kill('SIGKILL');
+      await exited;
+    }
+    await disk.release();
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+  disk.create();
+  await disk.format();
+  // Durable, so on the device: what the filesystem mounted again must show, as after a cut.
+  const before = createUniqueSync(disk.mnt, 'written before the reboot').path;
+  holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sleep', '600'], { stdio: 'ignore' });
+  // The namespace exists once unshare has exec'd sleep: its mounts are then a copy of ours.
+  await waitForExec(holder.pid as number, 'sleep');
+  await disk.reboot();
+  assert.equal(fs.readFileSync(before, 'utf8'), 'written before the reboot');
+  await disk.eject();
+});
+
+/** Resolves once process `pid` runs `name` (its /proc comm), polling /proc with setImmediate turns. */
+async function waitForExec(pid: number, name: string): Promise<void> {
+  for (;;) {
+    const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    if (comm === name) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

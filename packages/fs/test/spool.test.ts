@@ -25,9 +25,22 @@ test('list returns ids in timestamp-then-counter order and honours after, before
   }
   fs.writeFileSync(path.join(dir, 'README'), 'not a record');
   assert.deepEqual(await spool.ids(), want);
-  const fromList: string[] = [];
-  for await (const id of spool.list({ reverse: true, limit: 5 })) fromList.push(id);
-  assert.deepEqual(fromList, want.slice(-5).reverse());
+  assert.deepEqual(await spool.list(), want, 'list() and ids() are the same');
+  assert.deepEqual(await spool.list({ reverse: true, limit: 5 }), want.slice(-5).reverse());
+  // Paging: each page starts after the last id of the one before.
+  const pages: string[][] = [];
+  for (let page = await spool.list({ limit: 10 }); page.length > 0; ) {
+    pages.push(page);
+    page = await spool.list({ limit: 10, after: page.at(-1) as string });
+  }
+  assert.deepEqual(
+    pages.map((p) => p.length),
+    [10, 10, 10, 6],
+  );
+  assert.deepEqual(pages.flat(), want);
+  // Newest first, paged with before.
+  const newest = await spool.list({ reverse: true, limit: 4, before: want[20] });
+  assert.deepEqual(newest, want.slice(16, 20).reverse());
   assert.deepEqual(await spool.ids({ after: want[10], before: want[14] }), want.slice(11, 14));
   assert.deepEqual(await spool.ids({ after: want[3], limit: 2 }), want.slice(4, 6));
 });
@@ -54,7 +67,9 @@ test('ids that are not record names are refused with ERR_INVALID_ID and never to
     ]) {
       await assert.rejects(op, (e) => isQuireError(e, 'ERR_INVALID_ID'), String(id));
     }
+    assert.equal(spool.isId(id), false, String(id));
   }
+  assert.equal(spool.isId('20261126T101500Z-1.json'), true);
   assert.equal(fs.readFileSync(path.join(dir, 'secret'), 'utf8'), 'x');
 });
 
@@ -219,4 +234,39 @@ test('check finds a dead temp in .keys and an empty key id file, and repair fixe
   assert.deepEqual((await spool.check()).issues, []);
   assert.equal(fs.readFileSync(path.join(dir, '.keys', `${sha256('k')}.id`), 'utf8'), id);
   assert.deepEqual(await spool.append('payload', { key: 'k' }), { id, created: false });
+});
+
+test('close() ends every watch of the spool; other calls still work after it', async (t) => {
+  const spool = await openSpool(tempDir(t));
+  const first = (await spool.append('a')).id;
+  const seen: string[] = [];
+  // Without close() this loop would wait for records forever: no signal, a long poll.
+  for await (const id of spool.watch({ after: '19700101T000000Z-0', pollMs: 60_000 })) {
+    seen.push(id);
+    spool.close();
+  }
+  assert.deepEqual(seen, [first]);
+  spool.close();
+  assert.equal((await spool.append('b')).created, true);
+  assert.equal((await spool.list()).length, 2);
+});
+
+test("a spool's internal helpers are not part of its public type", async (t) => {
+  const spool = await openSpool(tempDir(t));
+  // @ts-expect-error checkId is internal
+  assert.equal(spool.checkId, undefined);
+  // @ts-expect-error pathOf is internal
+  assert.equal(spool.pathOf, undefined);
+});
+
+test('openSpool on a file is ENOTDIR, with or without create; on a missing directory with create: false, ENOENT', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'file');
+  fs.writeFileSync(file, '');
+  await assert.rejects(openSpool(file), (e) => isQuireError(e, 'ENOTDIR'));
+  await assert.rejects(openSpool(file, { create: false }), (e) => isQuireError(e, 'ENOTDIR'));
+  await assert.rejects(openSpool(path.join(dir, 'none'), { create: false }), (e) =>
+    isQuireError(e, 'ENOENT'),
+  );
+  assert.equal((await openSpool(path.join(dir, 'a', 'b'))).dir, path.join(dir, 'a', 'b'));
 });

@@ -20,7 +20,7 @@ import {
 
 // '?': names this architecture lacks (link, rename, unlink, access on arm64) are skipped instead of refused.
 const TRACE =
-  'openat,write,pwrite64,fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,unlinkat,close,access,faccessat,faccessat2'
+  'openat,write,pwrite64,fsync,fdatasync,link,linkat,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,close,access,faccessat,faccessat2'
     .split(',')
     .map((n) => `?${n}`)
     .join(',');
@@ -29,6 +29,7 @@ const RENAMES = ['rename', 'renameat', 'renameat2'];
 const WRITES = ['write', 'pwrite64', 'writev', 'pwritev'];
 const FSYNCS = ['fsync', 'fdatasync'];
 const ACCESS = ['access', 'faccessat', 'faccessat2'];
+const MKDIRS = ['mkdir', 'mkdirat'];
 
 interface Trace {
   dir: string;
@@ -221,4 +222,55 @@ test('32 concurrent createUnique calls each fsync their file before linking it a
   );
   // Group commit: concurrent calls share directory fsyncs instead of one each.
   assert.ok(dirSyncs.length < N, `${dirSyncs.length} directory fsyncs for ${N} calls: none was shared`);
+});
+
+test('makeDir, makeDirSync, createMarker and the writers with mkdir: true fsync the parent of every directory they create, and createMarker the directory after its link', async (t) => {
+  if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+  const tr = await traceFixture(t, 'trace-makedir');
+  const calls = JSON.parse(tr.stdout) as { label: string; created: string[]; marker?: string }[];
+  assert.equal(calls.length, 7);
+  for (const { label, created, marker: markerPath } of calls) {
+    const begin = marker(tr, `begin/${label}`);
+    const end = marker(tr, `end/${label}`);
+    const inside = tr.calls.filter((c) => c.start > begin.end && c.start < end.start);
+    for (const dir of created) {
+      assert.ok(fs.statSync(dir).isDirectory(), `${label}: ${dir} was not created`);
+      const made = inside.filter((c) => MKDIRS.includes(c.name) && c.ret === 0 && c.paths.at(-1) === dir);
+      assert.equal(made.length, 1, `${label}: ${dir} was not made by exactly one mkdir`);
+      const parent = path.dirname(dir);
+      assert.ok(
+        inside.some(
+          (c) =>
+            FSYNCS.includes(c.name) &&
+            c.fdDir === true &&
+            c.fdPath === parent &&
+            c.ret === 0 &&
+            c.start > made[0]!.end,
+        ),
+        `${label}: no fsync of ${parent} after ${dir} was made, before the call returned`,
+      );
+    }
+    if (markerPath !== undefined) {
+      // A durable marker, made or found: its directory is fsynced after the link, before the call returns.
+      const links = inside.filter((c) => LINKS.includes(c.name) && c.paths.at(-1) === markerPath);
+      const last = links.at(-1);
+      assert.ok(last, `${label}: no link to ${markerPath}`);
+      assert.equal(
+        last.errno,
+        label.endsWith('-new') ? undefined : 'EEXIST',
+        `${label}: ${last.name} returned ${last.ret}`,
+      );
+      assert.ok(
+        inside.some(
+          (c) =>
+            FSYNCS.includes(c.name) &&
+            c.fdDir === true &&
+            c.fdPath === path.dirname(markerPath) &&
+            c.ret === 0 &&
+            c.start > last.end,
+        ),
+        `${label}: no fsync of the marker's directory after its link`,
+      );
+    }
+  }
 });

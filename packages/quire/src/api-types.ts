@@ -28,6 +28,8 @@ export interface AdminComment {
   uri: string | null;
   title: string | null;
   parent: string | null;
+  /** The comment this one replies to (the start of its Markdown text, at most 140 characters); null at top level or if gone. */
+  replyTo: { id: string; author: string | null; excerpt: string } | null;
   author: string | null;
   email: string | null;
   website: string | null;
@@ -36,6 +38,8 @@ export interface AdminComment {
   created: string;
   edited: string | null;
   deleted: string | null;
+  /** Until when a deleted comment can be restored (POST /api/admin/comments/:id/restore); null if it cannot. */
+  restorableUntil: string | null;
   status: 'approved' | 'pending' | 'spam' | 'deleted';
   ip: string | null;
   ipHash: string | null;

@@ -1,115 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { QuireConfig } from './config-types.js';
 
-/**
- * The comment service's settings. Every field has a default (DEFAULT_CONFIG); a JSON file, environment
- * variables and startServer's options override them in that order (docs/comment-service.md, "Configuration").
- */
-export interface QuireConfig {
-  /** Where threads, votes and the server secret live. Created on first start. */
-  dataDir: string;
-  host: string;
-  port: number;
-  /**
-   * Origins of the sites that embed the comments, e.g. `https://blog.example.org`. Browsers get CORS headers for
-   * these origins only, requests that carry another Origin may not change anything, and comments are accepted
-   * only for pages on these origins. Empty: any http(s) page, and no CORS at all (same-origin use only).
-   */
-  origins: string[];
-  /** The service's own public base URL, used for links in Atom feeds. Default: derived from the request. */
-  publicUrl: string | null;
-  /** Shown as the title of the site-wide feed. */
-  siteName: string;
-  /** `scrypt$…` from hashPassword(); null disables the admin API. Never the password itself. */
-  adminPasswordHash: string | null;
-  /** `all`: every new comment waits for approval (202). `off`: comments appear at once (201). */
-  moderation: 'off' | 'all';
-  /** How long an author may edit or delete their own comment with its edit token. */
-  editWindowSeconds: number;
-  /** How long an admin session token from /api/admin/login lasts. */
-  adminSessionSeconds: number;
-  /** Fastify's trustProxy: false (default), true, or the proxy addresses/CIDRs (`"127.0.0.1,10.0.0.0/8"`). */
-  trustProxy: boolean | string | string[];
-  /** fsync every write (default true). false only for throwaway data: a power cut may lose recent comments. */
-  durable: boolean;
-  /** pino level: fatal, error, warn, info, debug, trace or silent. */
-  logLevel: string;
-  requireAuthor: boolean;
-  requireEmail: boolean;
-  uri: UriConfig;
-  limits: LimitsConfig;
-  spam: SpamConfig;
-  rateLimits: RateLimitsConfig;
-}
-
-export interface UriConfig {
-  /**
-   * Query parameters dropped from page URIs: exact names, or prefixes ending in `*` (`utm_*`). Compared
-   * case-insensitively.
-   */
-  dropParams: string[];
-  /** Drop the whole query string (for sites whose pages never depend on it). */
-  dropQuery: boolean;
-  /** `strip`: `/post/` and `/post` are one thread (the root `/` stays). `keep`: they are two. */
-  trailingSlash: 'strip' | 'keep';
-  /** Treat `/post/index.html` (also .htm, .php) as `/post/`. */
-  stripIndex: boolean;
-  /** Treat `http://` pages as their `https://` twins. */
-  upgradeHttp: boolean;
-  /** Host names that are the same site, e.g. `{ "www.example.org": "example.org" }`. */
-  hostAliases: Record<string, string>;
-}
-
-export interface LimitsConfig {
-  /** Largest request body in bytes; larger bodies get 413. */
-  bodyBytes: number;
-  textChars: number;
-  authorChars: number;
-  emailChars: number;
-  websiteChars: number;
-  titleChars: number;
-  uriChars: number;
-  /** Top-level comments per page of GET /api/comments unless `limit` asks for another number. */
-  pageSize: number;
-  maxPageSize: number;
-  /** Replies nested deeper than this are listed under their ancestor at this depth (their `parent` stays). */
-  maxDepth: number;
-  /** Most `uri` parameters one GET /api/counts may ask for. */
-  countsUris: number;
-  feedEntries: number;
-}
-
-export interface SpamConfig {
-  /** Name of the honeypot field: the embed hides it, so a person leaves it empty; any value is refused. */
-  honeypotField: string;
-  /** Require a form token (GET /api/form-token or `formToken` of the list response) on every new comment. */
-  requireFormToken: boolean;
-  /** A form token is accepted only this long after it was issued (0 for tests). */
-  minComposeSeconds: number;
-  formTokenMaxAgeSeconds: number;
-  /** Most links (Markdown links, autolinks and bare http(s)/www. addresses) in one comment. */
-  maxLinks: number;
-  /** The same text (ignoring case and whitespace) twice in one thread within this many seconds is refused; 0: off. */
-  duplicateWindowSeconds: number;
-}
-
-export interface RateLimit {
-  /** Most requests per client address (IPv4 address or IPv6 /64) per window; 0 disables the limit. */
-  max: number;
-  windowSeconds: number;
-}
-
-export interface RateLimitsConfig {
-  /** Every request to /api and the feeds. */
-  requests: RateLimit;
-  /** New comments. */
-  posts: RateLimit;
-  /** Edits and deletions by authors. */
-  edits: RateLimit;
-  likes: RateLimit;
-  /** Admin login attempts. */
-  login: RateLimit;
-}
+export type {
+  LimitsConfig,
+  QuireConfig,
+  RateLimit,
+  RateLimitsConfig,
+  SpamConfig,
+  UriConfig,
+} from './config-types.js';
 
 export const DEFAULT_TRACKING_PARAMS: readonly string[] = [
   'utm_*',
@@ -146,8 +46,10 @@ export const DEFAULT_CONFIG: QuireConfig = {
   publicUrl: null,
   siteName: 'Comments',
   adminPasswordHash: null,
+  adminPasswordFile: null,
   moderation: 'off',
   editWindowSeconds: 900,
+  restoreWindowDays: 30,
   adminSessionSeconds: 12 * 3600,
   trustProxy: false,
   durable: true,
@@ -226,6 +128,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_PUBLIC_URL: 'publicUrl',
   QUIRE_SITE_NAME: 'siteName',
   QUIRE_ADMIN_PASSWORD_HASH: 'adminPasswordHash',
+  QUIRE_ADMIN_PASSWORD_FILE: 'adminPasswordFile',
   QUIRE_MODERATION: 'moderation',
   QUIRE_EDIT_WINDOW: 'editWindowSeconds',
   QUIRE_TRUST_PROXY: 'trustProxy',
@@ -235,6 +138,9 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MAX_LINKS: 'spam.maxLinks',
   QUIRE_BODY_LIMIT: 'limits.bodyBytes',
 };
+
+/** Settings that are a string or null (their default). */
+const NULLABLE_STRINGS = ['publicUrl', 'adminPasswordHash', 'adminPasswordFile'];
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -264,7 +170,7 @@ function mergeChecked(template: unknown, input: unknown, where: string): unknown
     }
     throw new ConfigError(`${where} must be a boolean, a string or an array of strings`);
   }
-  if (where === 'publicUrl' || where === 'adminPasswordHash') {
+  if (NULLABLE_STRINGS.includes(where)) {
     if (input === null || typeof input === 'string') return input;
     throw new ConfigError(`${where} must be a string or null`);
   }
@@ -324,7 +230,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): QuireConfigInput {
     let value: Json;
     if (field === 'trustProxy') {
       value = raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw;
-    } else if (field === 'publicUrl' || field === 'adminPasswordHash') value = raw;
+    } else if (NULLABLE_STRINGS.includes(field)) value = raw;
     else if (Array.isArray(template)) {
       value = raw
         .split(',')
@@ -406,8 +312,45 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
       'adminPasswordHash must be a hash from `hashPassword` (scrypt$...), never a password',
     );
   }
+  if (c.adminPasswordHash !== null && c.adminPasswordFile !== null) {
+    throw new ConfigError(
+      'set adminPasswordHash (QUIRE_ADMIN_PASSWORD_HASH) or adminPasswordFile (--admin-password-file, ' +
+        'QUIRE_ADMIN_PASSWORD_FILE), not both',
+    );
+  }
   c.dataDir = path.resolve(c.dataDir);
   return c;
+}
+
+/** What an admin password file holds: a hash from hashPassword(), or the password itself. */
+export type AdminPasswordFileContent = { hash: string } | { password: string };
+
+/**
+ * Reads the admin password file (adminPasswordFile). Refuses a file that group or others may read: the hash
+ * lets anyone who reads it guess passwords offline, at their own pace. A final newline is not part of it.
+ */
+export function readAdminPasswordFile(file: string): AdminPasswordFileContent {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new ConfigError(`cannot read admin password file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    // fstat, not stat: the mode checked is that of the file read.
+    const mode = fs.fstatSync(fd).mode & 0o777;
+    if ((mode & 0o044) !== 0) {
+      throw new ConfigError(
+        `admin password file ${file} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); ` +
+          `make it private: chmod 600 ${file}`,
+      );
+    }
+    const text = fs.readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
+    if (text === '') throw new ConfigError(`admin password file ${file} is empty`);
+    return text.startsWith('scrypt$') ? { hash: text } : { password: text };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** `https://Blog.Example.org:443/` -> `https://blog.example.org`. */

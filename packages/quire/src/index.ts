@@ -23,12 +23,9 @@ export { countLinks, renderMarkdown, renderPlain } from './server/markdown.js';
 export { hashPassword, verifyPassword } from './server/password.js';
 export { type Problem, problemType } from './server/problem.js';
 export {
-  type CliCommand,
-  hashPasswordCommand,
   loadConfig,
   type RunningServer,
   type StartOptions,
-  serveCommand,
   startServer,
 } from './server/start.js';
 export type { AdminComment, PublicComment } from './server/views.js';

@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { hashPassword, verifyPassword } from '../src/index.js';
-import { isProblem, PAGE, startTestServer, type TestServer } from './fixtures/srv-helpers.js';
-
-const PASSWORD = 'correct horse battery';
-let hash: string | undefined;
-async function passwordHash(): Promise<string> {
-  hash ??= await hashPassword(PASSWORD);
-  return hash;
-}
-
-async function login(s: TestServer): Promise<Record<string, string>> {
-  const r = await s.request('POST', '/api/admin/login', { password: PASSWORD });
-  assert.equal(r.status, 200, r.text);
-  return { authorization: `Bearer ${r.body.token}` };
-}
+import {
+  isProblem,
+  adminLogin as login,
+  PAGE,
+  ADMIN_PASSWORD as PASSWORD,
+  adminPasswordHash as passwordHash,
+  startTestServer,
+} from './fixtures/srv-helpers.js';
 
 test('hashPassword makes a salted scrypt hash that verifies the right password only', async () => {
   const h = await passwordHash();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SETTLE_MS } from '@quire/fs';
 import { CommentStore } from '../src/index.js';
-import { SETTLE_MS } from '../src/store/fresh.js';
 import { PAGE, request, spawnServer, tempDir } from './fixtures/srv-helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { normaliseUri, threadIdOf } from '../store/uri.js';
+import { clientKey, truncateIp } from '../store/address.js';
 import type { ServerContext } from './context.js';
-import { clientKey, truncateIp } from './ip.js';
-import { renderMarkdown } from './markdown.js';
+import { EDIT_TOKEN_HEADER } from './edit-tokens.js';
 import {
   clientErrorHandler,
   errorHandler,
@@ -17,12 +15,14 @@ import {
   sendProblem,
   toProblem,
 } from './problem.js';
-import { registerAdminRoutes } from './routes/admin.js';
-import { EDIT_TOKEN_HEADER, registerCommentRoutes } from './routes/comments.js';
-import { registerFeedRoutes } from './routes/feed.js';
+import { adminRoutes } from './routes/admin.js';
+import { commentReadRoutes } from './routes/comments-read.js';
+import { commentWriteRoutes } from './routes/comments-write.js';
+import { feedRoutes } from './routes/feed.js';
+import { metaRoutes } from './routes/meta.js';
 import { adminSession } from './routes/session.js';
 import { staticRoutes } from './routes/static.js';
-import { adminCommentSchema, problemResponses, publicCommentSchema } from './schemas.js';
+import { sharedSchemas } from './schemas.js';
 
 export interface LogOptions {
   /** pino level; default the config's logLevel. */
@@ -58,14 +58,10 @@ class InputError extends Error {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * Builds the Fastify app: JSON only (UTF-8 checked, parsed without prototype keys reaching handlers because
- * every body schema forbids unknown properties), CORS for the configured origins, a per-client request limit,
- * problem+json for every error, and an OpenAPI document from the route schemas.
- */
-export async function buildApp(ctx: ServerContext, log: LogOptions | false = {}): Promise<FastifyInstance> {
-  const { config, store } = ctx;
-  const app = Fastify({
+/** The Fastify instance with the service's server options: logging, limits, timeouts, problem+json errors. */
+function createFastify(ctx: ServerContext, log: LogOptions | false): FastifyInstance {
+  const { config } = ctx;
+  return Fastify({
     logger:
       log === false
         ? false
@@ -100,12 +96,13 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
       sendProblem(reply, p);
     },
   });
+}
 
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${loggedUrl(request.url)}`));
-  });
-
+/**
+ * JSON is the only body type: UTF-8 checked, then parsed (prototype keys never reach handlers because every
+ * body schema forbids unknown properties).
+ */
+function parseJsonBodies(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     const buf = body as Buffer;
@@ -129,11 +126,51 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
       );
     }
   });
+}
 
-  app.addSchema(problemSchema);
-  app.addSchema(publicCommentSchema);
-  app.addSchema(adminCommentSchema);
+/** What every request passes first: shutdown, the request limit, and the origin check of writes. */
+function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  if (ctx.closing) {
+    throw new ProblemError(503, 'shutting-down', 'the server is shutting down; try again shortly', {
+      'retry-after': '1',
+    });
+  }
+  if (request.url === '/healthz') return;
+  ctx.rateLimit('requests', clientKey(request.ip));
+  const method = request.method;
+  if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && ctx.config.origins.length > 0) {
+    const origin = request.headers.origin;
+    if (origin !== undefined && !ctx.writeOrigins.has(origin)) {
+      throw new ProblemError(403, 'origin-not-allowed', 'requests from this origin may not change anything');
+    }
+  }
+}
 
+// The hooks that run for every request take a callback rather than return a promise: they do no I/O, and a
+// promise per hook per request is measurable on a GET served from the cache (a few µs of ~100).
+function addRequestHooks(app: FastifyInstance, ctx: ServerContext): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      checkRequest(ctx, request, reply);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('cache-control', 'no-store');
+    // A request that was in flight when shutdown began ends its connection, so the server can close without
+    // waiting out the keep-alive timeout.
+    if (ctx.closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+}
+
+/** The OpenAPI document (GET /api/openapi.json) and CORS for the configured origins. */
+async function registerOpenApiAndCors(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -151,188 +188,59 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
       },
     },
   });
-
   await app.register(cors, {
-    origin: config.origins.length === 0 ? false : config.origins,
+    origin: ctx.config.origins.length === 0 ? false : ctx.config.origins,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'PUT'],
     allowedHeaders: ['content-type', EDIT_TOKEN_HEADER, 'authorization', 'x-request-id'],
     exposedHeaders: ['x-request-id', 'retry-after', 'location'],
     maxAge: 600,
     strictPreflight: false,
   });
+}
 
-  const checkRequest = (request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('x-request-id', request.id);
-    if (ctx.closing) {
-      throw new ProblemError(503, 'shutting-down', 'the server is shutting down; try again shortly', {
-        'retry-after': '1',
-      });
-    }
-    if (request.url === '/healthz') return;
-    ctx.rateLimit('requests', clientKey(request.ip));
-    const method = request.method;
-    if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && config.origins.length > 0) {
-      const origin = request.headers.origin;
-      if (origin !== undefined && !ctx.writeOrigins.has(origin)) {
-        throw new ProblemError(
-          403,
-          'origin-not-allowed',
-          'requests from this origin may not change anything',
-        );
-      }
-    }
-  };
+/** How often tombstones whose restore window has passed lose what they kept. */
+const ERASE_EVERY_MS = 3_600_000;
 
-  // The hooks that run for every request take a callback rather than return a promise: they do no I/O, and a
-  // promise per hook per request is measurable on a GET served from the cache (a few µs of ~100).
-  app.addHook('onRequest', (request, reply, done) => {
-    try {
-      checkRequest(request, reply);
-    } catch (err) {
-      done(err as Error);
-      return;
-    }
-    done();
+/** While the app runs, erases what expired restore windows kept (the store's eraseExpiredRestores), hourly. */
+function scheduleErasure(app: FastifyInstance, ctx: ServerContext): void {
+  if (ctx.config.restoreWindowDays <= 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    timer = setInterval(() => {
+      ctx.store.eraseExpiredRestores().then(
+        (n) => n > 0 && app.log.info({ erased: n }, 'expired restore data erased'),
+        (err: unknown) => app.log.error({ err }, 'erasing expired restore data failed'),
+      );
+    }, ERASE_EVERY_MS);
+    timer.unref();
   });
+  app.addHook('onClose', async () => clearInterval(timer));
+}
 
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('cache-control', 'no-store');
-    // A request that was in flight when shutdown began ends its connection, so the server can close without
-    // waiting out the keep-alive timeout.
-    if (ctx.closing) reply.header('connection', 'close');
-    done(null, payload);
+/**
+ * Builds the Fastify app: JSON only, CORS for the configured origins, a per-client request limit,
+ * problem+json for every error, an OpenAPI document from the route schemas, and the routes, each file a plugin.
+ */
+export async function buildApp(ctx: ServerContext, log: LogOptions | false = {}): Promise<FastifyInstance> {
+  const app = createFastify(ctx, log);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${loggedUrl(request.url)}`));
   });
-
+  parseJsonBodies(app);
+  app.addSchema(problemSchema);
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  await registerOpenApiAndCors(app, ctx);
+  addRequestHooks(app, ctx);
   // The session plugin's hook turns an admin session cookie into the bearer token the admin routes check, so
   // it must be registered before them.
   await app.register(adminSession, { ctx });
-  registerCommentRoutes(app, ctx);
-  registerAdminRoutes(app, ctx);
-  registerFeedRoutes(app, ctx);
+  await app.register(commentReadRoutes, { ctx });
+  await app.register(commentWriteRoutes, { ctx });
+  await app.register(adminRoutes, { ctx });
+  await app.register(feedRoutes, { ctx });
+  await app.register(metaRoutes, { ctx });
   await app.register(staticRoutes, { ctx });
-
-  app.get<{ Querystring: { uri: string | string[] } }>(
-    '/api/counts',
-    {
-      schema: {
-        tags: ['comments'],
-        summary: 'Numbers of public comments of several pages (?uri=a&uri=b)',
-        querystring: {
-          type: 'object',
-          required: ['uri'],
-          additionalProperties: false,
-          properties: {
-            uri: {
-              anyOf: [
-                { type: 'string', minLength: 1, maxLength: config.limits.uriChars },
-                {
-                  type: 'array',
-                  minItems: 1,
-                  maxItems: config.limits.countsUris,
-                  items: { type: 'string', minLength: 1, maxLength: config.limits.uriChars },
-                },
-              ],
-            },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['counts'],
-            properties: {
-              counts: {
-                type: 'object',
-                description: 'keyed by each uri as given',
-                additionalProperties: { type: 'integer' },
-              },
-            },
-          },
-          ...problemResponses(400, 429),
-        },
-      },
-    },
-    async (request) => {
-      const uris = Array.isArray(request.query.uri) ? request.query.uri : [request.query.uri];
-      const counts = await Promise.all(
-        uris.map(async (u) => {
-          const threadId = threadIdOf(normaliseUri(u, config.uri, config.limits.uriChars));
-          const comments = await store.comments(threadId);
-          return [u, comments.filter((c) => c.record.status === 'approved').length] as const;
-        }),
-      );
-      return { counts: Object.fromEntries(counts) };
-    },
-  );
-
-  app.post<{ Body: { text: string } }>(
-    '/api/preview',
-    {
-      schema: {
-        tags: ['comments'],
-        summary: 'Render Markdown as a comment would be rendered',
-        body: {
-          type: 'object',
-          required: ['text'],
-          additionalProperties: false,
-          properties: { text: { type: 'string', maxLength: config.limits.textChars } },
-        },
-        response: {
-          200: { type: 'object', required: ['html'], properties: { html: { type: 'string' } } },
-          ...problemResponses(400, 413, 415, 429),
-        },
-      },
-    },
-    async (request) => ({ html: renderMarkdown(request.body.text) }),
-  );
-
-  app.get(
-    '/api/form-token',
-    {
-      schema: {
-        tags: ['comments'],
-        summary: 'A signed form token for POST /api/comments',
-        description: 'Accepted from `notBefore` (the minimum compose time) until `expires`.',
-        response: {
-          200: {
-            type: 'object',
-            required: ['formToken', 'notBefore', 'expires'],
-            properties: {
-              formToken: { type: 'string' },
-              notBefore: { type: 'string', format: 'date-time' },
-              expires: { type: 'string', format: 'date-time' },
-            },
-          },
-          ...problemResponses(429),
-        },
-      },
-    },
-    async () => ctx.formToken(),
-  );
-
-  app.get(
-    '/healthz',
-    {
-      schema: {
-        tags: ['meta'],
-        summary: 'Liveness: 200 when the data directory is readable and writable',
-        response: {
-          200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
-          ...problemResponses(503),
-        },
-      },
-    },
-    async () => {
-      try {
-        await fs.promises.access(store.threadsDir, fs.constants.R_OK | fs.constants.W_OK);
-      } catch {
-        throw new ProblemError(503, 'data-unavailable', 'the data directory is not accessible');
-      }
-      return { status: 'ok' };
-    },
-  );
-
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
+  scheduleErasure(app, ctx);
   return app;
 }

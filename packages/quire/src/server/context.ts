@@ -1,17 +1,22 @@
 import type { QuireConfig } from '../config.js';
-import type { Keys } from '../store/secret.js';
+import { parseCommentId } from '../store/records.js';
+import type { Hmacs } from '../store/secret.js';
 import type { CommentStore } from '../store/store.js';
+import { normaliseUri, threadIdOf } from '../store/uri.js';
 import { ProblemError } from './problem.js';
 import { RateLimiter } from './ratelimit.js';
 
 /** What every route needs: the resolved config, the store, the clock and the in-memory rate limiter. */
 export class ServerContext {
   readonly limiter: RateLimiter;
-  readonly keys: Keys;
+  /** The store's HMACs, which sign the tokens. */
+  readonly hmacs: Hmacs;
   /** Origins that may send state-changing requests: the site origins and the service's own public origin. */
   readonly writeOrigins: Set<string>;
   /** Set when shutdown begins: answers then carry `Connection: close`, so keep-alive clients let go. */
   closing = false;
+  /** normaliseUri and threadIdOf (pure functions of the URI and the config) of the URIs asked for lately. */
+  private readonly pages = new Map<string, { uri: string; threadId: string }>();
   /** The last form token issued: tokens issued in the same millisecond are the same bytes (an HMAC). */
   private lastForm: { issued: number; token: string } | undefined;
 
@@ -21,7 +26,7 @@ export class ServerContext {
     readonly clock: () => number,
   ) {
     this.limiter = new RateLimiter(clock);
-    this.keys = store.keys;
+    this.hmacs = store.hmacs;
     this.writeOrigins = new Set(config.origins);
     if (config.publicUrl !== null) this.writeOrigins.add(new URL(config.publicUrl).origin);
   }
@@ -41,6 +46,24 @@ export class ServerContext {
     return s === undefined ? undefined : (s.moderation ?? this.config.moderation);
   }
 
+  /** The normalised URI of a page URI as sent, and its thread; UriError if it is not a page address. */
+  page(raw: string): { uri: string; threadId: string } {
+    const hit = this.pages.get(raw);
+    if (hit !== undefined) return hit;
+    const uri = normaliseUri(raw, this.config.uri, this.config.limits.uriChars);
+    const page = { uri, threadId: threadIdOf(uri) };
+    if (this.pages.size >= 1000) this.pages.clear();
+    this.pages.set(raw, page);
+    return page;
+  }
+
+  /** The thread and stem a comment id names, or 404 not-found. */
+  commentOf(id: string): { threadId: string; stem: string } {
+    const parsed = parseCommentId(id);
+    if (parsed === null) throw new ProblemError(404, 'not-found', 'there is no such comment');
+    return parsed;
+  }
+
   /** Throws 429 with Retry-After when `client` is over `bucket`'s limit. */
   rateLimit(bucket: keyof QuireConfig['rateLimits'], client: string): void {
     const wait = this.limiter.hit(bucket, client, this.config.rateLimits[bucket]);
@@ -55,12 +78,12 @@ export class ServerContext {
   // author their own pending comments; the expiry is the end of the edit window when the comment was posted.
 
   editToken(commentId: string, expiresMs: number): string {
-    return this.keys.sign('edit', `${commentId}.${expiresMs.toString(36)}`);
+    return this.hmacs.sign('edit', `${commentId}.${expiresMs.toString(36)}`);
   }
 
   /** {id, expires} of a genuine edit token (expired or not), or null. */
   readEditToken(token: string): { id: string; expires: number } | null {
-    const payload = this.keys.verify('edit', token);
+    const payload = this.hmacs.verify('edit', token);
     if (payload === null) return null;
     const dot = payload.lastIndexOf('.');
     const expires = Number.parseInt(payload.slice(dot + 1), 36);
@@ -78,7 +101,7 @@ export class ServerContext {
     const issued = Math.ceil(this.now() / 1000) * 1000;
     const spam = this.config.spam;
     if (this.lastForm?.issued !== issued) {
-      this.lastForm = { issued, token: this.keys.sign('form', `f1-${issued.toString(36)}`) };
+      this.lastForm = { issued, token: this.hmacs.sign('form', `f1-${issued.toString(36)}`) };
     }
     return {
       formToken: this.lastForm.token,
@@ -94,7 +117,7 @@ export class ServerContext {
     if (token === undefined || token === '') {
       throw new ProblemError(400, 'form-token-missing', 'formToken is required (GET /api/form-token)');
     }
-    const payload = this.keys.verify('form', token);
+    const payload = this.hmacs.verify('form', token);
     const issued = payload?.startsWith('f1-') ? Number.parseInt(payload.slice(3), 36) : Number.NaN;
     if (!Number.isSafeInteger(issued)) {
       throw new ProblemError(400, 'form-token-invalid', 'formToken is not a token this service issued');
@@ -123,14 +146,14 @@ export class ServerContext {
   adminToken(): { token: string; expires: string } {
     const expires = this.now() + this.config.adminSessionSeconds * 1000;
     return {
-      token: this.keys.sign('admin', `a1-${expires.toString(36)}`, this.config.adminPasswordHash ?? ''),
+      token: this.hmacs.sign('admin', `a1-${expires.toString(36)}`, this.config.adminPasswordHash ?? ''),
       expires: new Date(expires).toISOString(),
     };
   }
 
   adminTokenValid(token: string): boolean {
     if (this.config.adminPasswordHash === null) return false;
-    const payload = this.keys.verify('admin', token, this.config.adminPasswordHash);
+    const payload = this.hmacs.verify('admin', token, this.config.adminPasswordHash);
     if (payload === null || !payload.startsWith('a1-')) return false;
     const expires = Number.parseInt(payload.slice(3), 36);
     return Number.isSafeInteger(expires) && this.now() <= expires;

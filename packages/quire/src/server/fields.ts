@@ -64,3 +64,44 @@ export function cleanWebsite(v: string | null | undefined): string | null {
   }
   return u.href;
 }
+
+/**
+ * Format characters (Unicode category Cf): bidi embeddings, overrides and isolates (U+202A–202E, U+2066–2069),
+ * marks (U+200E/F, U+061C), zero-width space, joiners and no-break (U+200B–200D, U+2060, U+FEFF), soft hyphen.
+ * Invisible, they let `"\u202eadmin"` show as "nimda" reversed or `"Admin\u200b"` pass for "Admin".
+ */
+const FORMAT_CHARS = /\p{Cf}/gu;
+
+/**
+ * An author name as shown to others: cleanLine, then every format character removed, NFKC (so full-width and
+ * ligature look-alikes become their plain letters), and runs of white space made one space. Emoji joined by
+ * U+200D fall apart into their parts; that is the price of refusing invisible characters.
+ */
+export function cleanName(v: string | null | undefined, field = 'author'): string | null {
+  const t = cleanLine(v, field);
+  if (t === null) return null;
+  const name = t.replace(FORMAT_CHARS, '').normalize('NFKC').replace(/\s+/gu, ' ').trim();
+  return name === '' ? null : name;
+}
+
+/** What two names are compared by: letters and digits of their NFKC case fold, nothing else. */
+function nameKey(name: string): string {
+  return name
+    .normalize('NFKC')
+    .toLowerCase()
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}]/gu, '');
+}
+
+/**
+ * Refuses a name that reads as one of `reserved` (the moderators' display names) once case, spacing,
+ * punctuation, format characters and compatibility forms are set aside: "A.D.M.I.N", "ａｄｍｉｎ" and
+ * "Admin\u200b" all read as "admin". Look-alikes from other scripts (Cyrillic "а") are not caught.
+ */
+export function checkNotReserved(name: string | null, reserved: readonly string[]): void {
+  if (name === null) return;
+  const key = nameKey(name);
+  if (key !== '' && reserved.some((r) => nameKey(r) === key)) {
+    throw new ProblemError(400, 'reserved-name', 'that name is reserved for the site’s moderators');
+  }
+}

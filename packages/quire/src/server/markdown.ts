@@ -1,63 +1,63 @@
-import { compile, parse, postprocess, preprocess } from 'micromark';
+import { renderFull, renderPlain } from './markdown-render.js';
+import { TaskPool, TaskPoolError } from './task-pool.js';
+
+export { renderPlain } from './markdown-render.js';
 
 /**
- * Comments are CommonMark, rendered by micromark with every dangerous door shut:
- * - raw HTML is off (`allowDangerousHtml: false`): `<script>`, `<img onerror=…>`, `<svg>` come out as text;
- * - only http, https, mailto, irc(s) and xmpp link targets survive (`allowDangerousProtocol: false`); a
- *   `javascript:`, `data:` or `vbscript:` target (in any case, with entities or escapes) becomes an empty href;
- * - images are off: `![alt](src)` is text plus a link, so a comment cannot make readers' browsers load anything;
- * - every link gets `rel="nofollow ugc noopener"`.
- * micromark escapes every attribute value and all text, so the only tags in the output are its own.
+ * The rendering budget. micromark's cost grows faster than its input on some texts (measured on this project's
+ * 2-vCPU machines: 5,000 characters of `*_` took 1.2 s, of setext headings 1.1 s, plain prose ~6 µs a
+ * character), and no cap on characters short of a few hundred bounds it. So:
+ * - texts of up to SYNC_CHARS characters, and plain texts (renderPlain, linear), are rendered on the spot;
+ * - any other text is rendered on a worker thread of its own pool, killed after `timeoutMs`: such a text is
+ *   refused when posted (422 `markdown-too-complex`), and one already stored (imported, or posted under a larger
+ *   budget) is shown as escaped plain text;
+ * - rendered HTML is cached by text, so a page view renders nothing it rendered before.
  */
-const OPTIONS = {
-  allowDangerousHtml: false,
-  allowDangerousProtocol: false,
-  extensions: [{ disable: { null: ['labelStartImage'] } }],
-};
-
-/**
- * One parser for every comment: micromark's own entry point merges all its syntax extensions anew for each
- * document, a third of the time it takes for a short comment (measured: 33 of ~125 µs). A parser's only state
- * between documents is its `defined` (link reference definitions) and `lazy` (lazy line) fields, which are
- * reset before each one, so no definition leaks from one comment into the next (tested). Rendering is
- * synchronous, so two documents never share the parser at once.
- */
-const parser = parse(OPTIONS);
-
-function micromarkOnce(text: string): string {
-  parser.defined = [];
-  parser.lazy = {};
-  const events = postprocess(parser.document().write(preprocess()(text, undefined, true)));
-  return compile(OPTIONS)(events);
+export interface MarkdownBudget {
+  /** Longest time one text may take to render, in ms. */
+  timeoutMs: number;
+  /** Worker threads rendering at once. */
+  workers: number;
+  /** Texts waiting for a worker at most; more are refused with `markdown-busy`. */
+  maxQueue: number;
 }
 
-/**
- * Most comments are a few paragraphs of words and everyday punctuation, for which CommonMark's answer is known
- * without parsing: each paragraph in <p>, `"` `&` `<` `>` escaped. This is that answer, or undefined when the
- * text holds anything that could mean more. Refused: every ASCII character with a meaning somewhere in
- * CommonMark (\ ` * _ [ ] < > & # ~ | { } ^ = +), tabs, a space at the start or end of a line (indented code,
- * hard breaks), and a line starting with `-` or with digits and `.` or `)` (lists, breaks, setext headings).
- * A property test checks it against micromark on a million generated texts.
- */
-const PLAIN_CHARS =
-  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each code point is tested on its own, joiners included
-  /^[\p{L}\p{N}\p{M}\n ,.;:?!'"()/%@$\-\u00a1-\u00ac\u00ae-\u00bf\u2010-\u2027\u2030-\u205e\u200d\p{Extended_Pictographic}\p{Emoji_Modifier}]+$/u;
-const PLAIN_REFUSED = /^\n|(?:^|\n)(?:[ -]|\d{1,9}[.)])| \n|[ \n]$/;
+/** Up to this many characters micromark's worst case is a few milliseconds, cheaper than a trip to a worker. */
+export const SYNC_CHARS = 256;
 
-export function renderPlain(text: string): string | undefined {
-  if (!PLAIN_CHARS.test(text) || PLAIN_REFUSED.test(text)) return undefined;
-  let html = '';
-  for (const para of text.split(/\n{2,}/)) {
-    if (para === '') continue;
-    html += `${html === '' ? '' : '\n'}<p>${para.replace(/["&<>]/g, escapeChar)}</p>`;
+export const DEFAULT_MARKDOWN_BUDGET: Readonly<MarkdownBudget> = { timeoutMs: 250, workers: 1, maxQueue: 64 };
+
+export type MarkdownErrorCode = 'markdown-too-complex' | 'markdown-busy';
+
+/** A text that could not be rendered within the budget (`markdown-too-complex`) or now (`markdown-busy`). */
+export class MarkdownError extends Error {
+  override readonly name = 'MarkdownError';
+  constructor(
+    readonly code: MarkdownErrorCode,
+    message: string,
+  ) {
+    super(message);
   }
-  return html;
 }
 
-const ESCAPES: Record<string, string> = { '"': '&quot;', '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+let budget: MarkdownBudget = { ...DEFAULT_MARKDOWN_BUDGET };
+let pool: TaskPool<string, string> | undefined;
 
-function escapeChar(c: string): string {
-  return ESCAPES[c] ?? c;
+/** Sets the budget (the server does at start); renders under way finish under the old one. */
+export function setMarkdownBudget(b: Partial<MarkdownBudget>): void {
+  budget = { ...budget, ...b };
+  void pool?.close();
+  pool = undefined;
+}
+
+function renderPool(): TaskPool<string, string> {
+  pool ??= new TaskPool({
+    file: new URL('./markdown-worker.js', import.meta.url),
+    size: budget.workers,
+    maxQueue: budget.maxQueue,
+    timeoutMs: budget.timeoutMs,
+  });
+  return pool;
 }
 
 /** Rendered HTML by source text, oldest evicted first once the cached texts exceed CACHE_CHARS in total. */
@@ -65,11 +65,7 @@ const cache = new Map<string, string>();
 const CACHE_CHARS = 16_000_000;
 let cachedChars = 0;
 
-export function renderMarkdown(text: string): string {
-  const hit = cache.get(text);
-  if (hit !== undefined) return hit;
-  const html =
-    renderPlain(text) ?? micromarkOnce(text).replace(/<a href="/g, '<a rel="nofollow ugc noopener" href="');
+function remember(text: string, html: string): string {
   cache.set(text, html);
   cachedChars += text.length + html.length;
   while (cachedChars > CACHE_CHARS) {
@@ -80,15 +76,89 @@ export function renderMarkdown(text: string): string {
   return html;
 }
 
+/** The HTML of `text` if it can be had without a worker: cached, plain, or short. */
+function renderedNow(text: string): string | undefined {
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit;
+  const plain = renderPlain(text);
+  if (plain !== undefined || text.length <= SYNC_CHARS) return remember(text, plain ?? renderFull(text));
+  return undefined;
+}
+
+const ESCAPES: Record<string, string> = { '"': '&quot;', '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/** What a text over the budget is shown as: its paragraphs, escaped, line breaks kept. Linear. */
+export function renderEscaped(text: string): string {
+  const paras = text.split(/\n{2,}/).filter((p) => p.trim() !== '');
+  return paras
+    .map((p) => `<p>${p.replace(/["&<>]/g, (c) => ESCAPES[c] ?? c).replace(/\n/g, '<br>\n')}</p>`)
+    .join('\n');
+}
+
+/**
+ * The HTML of `text`, synchronously and within the budget: a text that would need a worker and was not rendered
+ * before (prepareMarkdown) comes out as escaped plain text. Callers that can wait use renderMarkdownAsync.
+ */
+export function renderMarkdown(text: string): string {
+  return renderedNow(text) ?? renderEscaped(text);
+}
+
+/**
+ * The HTML of `text`, rendered on a worker if it must be. Rejects with MarkdownError when the text takes longer
+ * than the budget or the workers are saturated; `signal` stops the render when the client goes away.
+ */
+export async function renderMarkdownAsync(text: string, signal?: AbortSignal): Promise<string> {
+  const now = renderedNow(text);
+  if (now !== undefined) return now;
+  try {
+    return remember(text, await renderPool().run(text, signal));
+  } catch (err) {
+    if (!(err instanceof TaskPoolError)) throw err;
+    if (err.code === 'task-timeout') {
+      throw new MarkdownError(
+        'markdown-too-complex',
+        `the text's Markdown takes longer than ${budget.timeoutMs} ms to render; simplify its formatting`,
+      );
+    }
+    // Failed in the worker, or the caller went away: nobody to tell but the caller.
+    if (err.code === 'task-failed' || err.code === 'task-aborted') throw err;
+    throw new MarkdownError('markdown-busy', 'the Markdown renderer is busy; try again in a moment');
+  }
+}
+
+/**
+ * Renders every text not yet cached, so that renderMarkdown serves each from the cache; a text over the budget is
+ * cached as escaped plain text. For pages that render many stored texts at once.
+ */
+export async function prepareMarkdown(texts: Iterable<string>, signal?: AbortSignal): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  for (const text of texts) {
+    if (renderedNow(text) !== undefined) continue;
+    pending.push(
+      renderMarkdownAsync(text, signal).catch((err: unknown) => {
+        if (err instanceof MarkdownError && err.code === 'markdown-too-complex')
+          remember(text, renderEscaped(text));
+      }),
+    );
+  }
+  await Promise.all(pending);
+}
+
 const BARE_LINK = /\b(?:https?:\/\/|www\.)[^\s<>()]+/gi;
 
 /**
  * Links in a comment for the spam cap: the larger of the rendered links and the bare http(s)/www. addresses
- * in the source (a bare address is not a link in CommonMark, but it is what link spam mostly is).
+ * in the source (a bare address is not a link in CommonMark, but it is what link spam mostly is). Exact once
+ * the text was rendered (renderMarkdownAsync, as every post is); before, a text over the budget counts its bare
+ * addresses and its link-like `](`.
  */
 export function countLinks(text: string): number {
+  let rendered = 0;
   // A CommonMark link, autolink or reference needs a `[` or a `<`: without either there is nothing to render.
-  const rendered = /[[<]/.test(text) ? (renderMarkdown(text).match(/<a /g) ?? []).length : 0;
+  if (/[[<]/.test(text)) {
+    const html = renderedNow(text);
+    rendered = (html === undefined ? text.match(/\]\(|<https?:/gi) : html.match(/<a /g))?.length ?? 0;
+  }
   const bare = (text.match(BARE_LINK) ?? []).length;
   return Math.max(rendered, bare);
 }

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
-import { isQuireError } from '@quire/fs';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { StoreError } from '../store/store.js';
+import { StoreError, type StoreErrorCode } from '../store/store.js';
 import { UriError } from '../store/uri.js';
 
 /**
@@ -87,11 +86,15 @@ export function sendProblem(
   return reply.code(p.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
-const STORE_STATUS: Record<string, [number, string]> = {
-  duplicate: [409, 'duplicate'],
-  'parent-not-found': [422, 'parent-not-found'],
-  'nonce-reused': [409, 'nonce-reused'],
-  'not-found': [404, 'not-found'],
+/** The status of each refusal of the store; the problem's code is the store's. */
+const STORE_STATUS: Record<StoreErrorCode, number> = {
+  duplicate: 409,
+  'parent-not-found': 422,
+  'nonce-reused': 409,
+  'not-found': 404,
+  'comment-deleted': 409,
+  'edit-window-closed': 403,
+  'not-restorable': 409,
 };
 
 /** Maps anything a handler or Fastify threw to a problem; unknown errors are 500 and get logged. */
@@ -103,11 +106,7 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
     return { problem: p, headers: err.headers, log: false };
   }
   if (err instanceof StoreError) {
-    const [status, code] = STORE_STATUS[err.code] ?? [400, err.code];
-    return { problem: problem(status, code, err.message), headers: {}, log: false };
-  }
-  if (isQuireError(err, 'ERR_INVALID_ID')) {
-    return { problem: problem(404, 'not-found', 'there is no such comment'), headers: {}, log: false };
+    return { problem: problem(STORE_STATUS[err.code], err.code, err.message), headers: {}, log: false };
   }
   if (err instanceof UriError) {
     return { problem: problem(400, 'invalid-uri', err.message), headers: {}, log: false };

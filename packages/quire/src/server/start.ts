@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import {
   ConfigError,
   configFromEnv,
-  ENV_VARS,
   type QuireConfig,
   type QuireConfigInput,
+  readAdminPasswordFile,
   readConfigFile,
   resolveConfig,
 } from '../config.js';
@@ -20,6 +20,10 @@ export interface StartOptions {
   port?: number;
   /** Overrides config.host (QUIRE_HOST). */
   host?: string;
+  /** Overrides config.adminPasswordFile (QUIRE_ADMIN_PASSWORD_FILE). */
+  adminPasswordFile?: string;
+  /** Told what is allowed but unwise, e.g. a plain password in adminPasswordFile. Default: process.emitWarning. */
+  onWarning?: (message: string) => void;
   /**
    * Settings, or the path of a JSON file with them. Layers, later wins: defaults, the file named by
    * QUIRE_CONFIG, environment variables, this, then dataDir/port/host above.
@@ -53,7 +57,7 @@ export interface RunningServer {
 
 /** The effective config for these options: defaults < QUIRE_CONFIG file < environment < options. */
 export function loadConfig(
-  opts: Pick<StartOptions, 'config' | 'env' | 'dataDir' | 'port' | 'host'> = {},
+  opts: Pick<StartOptions, 'config' | 'env' | 'dataDir' | 'port' | 'host' | 'adminPasswordFile'> = {},
 ): QuireConfig {
   const env = opts.env ?? process.env;
   const fileFromEnv = env.QUIRE_CONFIG ? readConfigFile(env.QUIRE_CONFIG) : undefined;
@@ -62,6 +66,7 @@ export function loadConfig(
     ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
     ...(opts.port === undefined ? {} : { port: opts.port }),
     ...(opts.host === undefined ? {} : { host: opts.host }),
+    ...(opts.adminPasswordFile === undefined ? {} : { adminPasswordFile: opts.adminPasswordFile }),
   };
   return resolveConfig(fileFromEnv, configFromEnv(env), given, direct);
 }
@@ -73,6 +78,10 @@ export function loadConfig(
  */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(opts);
+  config.adminPasswordHash = await adminPasswordHash(
+    config,
+    opts.onWarning ?? ((m) => process.emitWarning(m)),
+  );
   const clock = opts.clock ?? Date.now;
   const store = await CommentStore.open(config.dataDir, { clock, durable: config.durable });
   const ctx = new ServerContext(config, store, clock);
@@ -111,90 +120,25 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  app.log.info({ port, dataDir: config.dataDir, moderation: config.moderation }, 'quire is listening');
+  // The effective setting: settings.json (changed through the admin API) overrides the config's.
+  const moderation = await ctx.moderation();
+  app.log.info({ port, dataDir: config.dataDir, moderation }, 'quire is listening');
   return { url: `http://${shownHost}:${port}`, host: config.host, port, config, app, store, close, closed };
 }
 
-/**
- * `quire serve`, shaped like the CLI's other commands ({ summary, usage, options, run }), for the CLI to wire in.
- * run() resolves with the exit code once the server has shut down (SIGTERM/SIGINT).
- */
-export interface CliCommand {
-  summary: string;
-  usage: string;
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
-  run(args: string[], values: Record<string, string | boolean | undefined>): Promise<number>;
+/** The admin password hash: the config's, or from adminPasswordFile (hashing a plain password, with a warning). */
+async function adminPasswordHash(
+  config: QuireConfig,
+  warn: (message: string) => void,
+): Promise<string | null> {
+  if (config.adminPasswordFile === null) return config.adminPasswordHash;
+  const content = readAdminPasswordFile(config.adminPasswordFile);
+  if ('hash' in content) return content.hash;
+  warn(
+    `admin password file ${config.adminPasswordFile} holds a plain password; ` +
+      'put its hash there instead (quire hash-password < FILE prints it)',
+  );
+  return hashPassword(content.password).catch((err: unknown) => {
+    throw new ConfigError(`admin password file ${config.adminPasswordFile}: ${(err as Error).message}`);
+  });
 }
-
-export const serveCommand: CliCommand = {
-  summary: 'run the comment service (HTTP)',
-  usage: `quire serve [--data DIR] [--port N] [--host ADDR] [--config FILE]
-
-Runs the comment service until SIGTERM or SIGINT, then finishes the requests in flight and exits 0.
-The data directory is created on first start. Settings come from defaults, the JSON file named by
---config (or QUIRE_CONFIG), then environment variables, then these flags:
-  --data DIR     data directory (QUIRE_DATA; default ./quire-data)
-  --port N       TCP port, 0 for any free one (QUIRE_PORT; default 8080)
-  --host ADDR    address to listen on (QUIRE_HOST; default 127.0.0.1)
-  --config FILE  JSON config file (QUIRE_CONFIG)
-Environment: ${Object.keys(ENV_VARS).join(', ')}, QUIRE_CONFIG.
-See docs/comment-service.md for every setting.`,
-  options: {
-    data: { type: 'string' },
-    port: { type: 'string' },
-    host: { type: 'string' },
-    config: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-  async run(_args: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
-    const port = values.port;
-    if (port !== undefined && (typeof port !== 'string' || !/^\d{1,5}$/.test(port))) {
-      process.stderr.write(`quire serve: --port needs a number, got ${JSON.stringify(port)}\n`);
-      return 2;
-    }
-    try {
-      const server = await startServer({
-        ...(typeof values.data === 'string' ? { dataDir: values.data } : {}),
-        ...(typeof port === 'string' ? { port: Number(port) } : {}),
-        ...(typeof values.host === 'string' ? { host: values.host } : {}),
-        ...(typeof values.config === 'string' ? { config: values.config } : {}),
-      });
-      process.stderr.write(`quire serve: listening on ${server.url}\n`);
-      await server.closed;
-      return 0;
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`quire serve: ${err.message}\n`);
-        return 2;
-      }
-      throw err;
-    }
-  },
-};
-
-/**
- * `quire hash-password`: reads a password from standard input (one line) and prints the scrypt hash to put in
- * adminPasswordHash / QUIRE_ADMIN_PASSWORD_HASH.
- */
-export const hashPasswordCommand: CliCommand = {
-  summary: 'print the hash of an admin password (read from standard input)',
-  usage: `quire hash-password < password.txt
-
-Reads one line from standard input and prints its scrypt hash for adminPasswordHash in the config
-or QUIRE_ADMIN_PASSWORD_HASH. The password itself is never stored.`,
-  options: { help: { type: 'boolean', short: 'h' } },
-  async run(): Promise<number> {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    const pw = Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/\r?\n$/, '');
-    try {
-      process.stdout.write(`${await hashPassword(pw)}\n`);
-      return 0;
-    } catch (err) {
-      process.stderr.write(`quire hash-password: ${(err as Error).message}\n`);
-      return 2;
-    }
-  },
-};

@@ -1,6 +1,6 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
-import { type CommentRecord, formatCommentId, type ThreadMeta } from '../store/records.js';
-import type { StoredComment } from '../store/store.js';
+import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
+import type { ModeratedComment, StoredComment } from '../store/store.js';
 import { renderMarkdown } from './markdown.js';
 
 export type { AdminComment, PublicComment };
@@ -45,19 +45,34 @@ export function publicComment(
   };
 }
 
-export function adminComment(
-  threadId: string,
-  meta: ThreadMeta | null,
-  stem: string,
-  r: CommentRecord,
-  likes: number,
-): AdminComment {
+/** Characters of a parent's text an admin answer shows. */
+const EXCERPT_CHARS = 140;
+
+/**
+ * The start of a comment's text for a one-line quote: its Markdown source (plain text, never HTML, so nothing to
+ * render on the event loop), spaces and line breaks collapsed, at most `max` characters.
+ */
+export function plainExcerpt(markdown: string, max = EXCERPT_CHARS): string {
+  return [...markdown.replace(/\s+/g, ' ').trim()].slice(0, max).join('');
+}
+
+/** A comment as the site owner sees it (the store decides what that is: ModeratedComment). */
+export function adminComment(m: ModeratedComment): AdminComment {
+  const { threadId, record: r } = m;
   return {
-    id: formatCommentId(threadId, stem),
+    id: formatCommentId(threadId, m.stem),
     threadId,
-    uri: meta?.uri ?? null,
-    title: meta?.title ?? null,
+    uri: m.meta?.uri ?? null,
+    title: m.meta?.title ?? null,
     parent: r.parent === null ? null : formatCommentId(threadId, r.parent),
+    replyTo:
+      m.replyTo === null
+        ? null
+        : {
+            id: formatCommentId(threadId, m.replyTo.stem),
+            author: m.replyTo.record.author,
+            excerpt: plainExcerpt(m.replyTo.record.text),
+          },
     author: r.author,
     email: r.email,
     website: r.website,
@@ -66,10 +81,11 @@ export function adminComment(
     created: r.created,
     edited: r.edited,
     deleted: r.deleted,
+    restorableUntil: m.restorableUntil,
     status: r.status,
     ip: r.ip,
     ipHash: r.ipHash,
-    likes,
+    likes: m.likes,
   };
 }
 
@@ -91,19 +107,101 @@ export interface Tree {
   next: string | null;
 }
 
-/**
- * Orders stems (`YYYYMMDDTHHMMSSZ-N`) as compareNames orders record names: by stamp, then counter as a number.
- * Cheap enough to sort thousands of replies (compareNames parses both names on every call).
- */
-export function compareStems(a: string, b: string): number {
-  const sa = a.slice(0, 16);
-  const sb = b.slice(0, 16);
-  if (sa !== sb) return sa < sb ? -1 : 1;
-  const d = Number(a.slice(17)) - Number(b.slice(17));
-  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
-}
 const byName = compareStems;
 const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
+
+/** A thread's comments as a forest: who replies to whom, at what depth, in breadth-first order. */
+interface Forest {
+  byStem: Map<string, CommentRecord>;
+  children: Map<string, string[]>;
+  roots: string[];
+  /** Breadth-first from the roots: every parent before its replies. */
+  order: string[];
+  depth: Map<string, number>;
+  parentOf: Map<string, string | null>;
+}
+
+function forestOf(comments: readonly StoredComment[]): Forest {
+  const byStem = new Map<string, CommentRecord>();
+  for (const c of comments) byStem.set(c.stem, c.record);
+  const children = new Map<string, string[]>();
+  const roots: string[] = [];
+  for (const c of comments) {
+    const parent = c.record.parent;
+    if (parent !== null && parent !== c.stem && byStem.has(parent)) {
+      const list = children.get(parent);
+      if (list === undefined) children.set(parent, [c.stem]);
+      else list.push(c.stem);
+    } else roots.push(c.stem);
+  }
+  // Breadth-first from the roots; whatever is left unreached sits on a cycle: its first member becomes a root.
+  const forest: Forest = { byStem, children, roots, order: [], depth: new Map(), parentOf: new Map() };
+  const visit = (root: string) => {
+    forest.depth.set(root, 0);
+    forest.parentOf.set(root, null);
+    const queue = [root];
+    for (let i = 0; i < queue.length; i++) {
+      const s = queue[i] as string;
+      forest.order.push(s);
+      for (const child of children.get(s) ?? []) {
+        if (forest.depth.has(child)) continue;
+        forest.depth.set(child, (forest.depth.get(s) ?? 0) + 1);
+        forest.parentOf.set(child, s);
+        queue.push(child);
+      }
+    }
+  };
+  for (const r of roots) visit(r);
+  for (const c of comments) {
+    if (!forest.depth.has(c.stem)) {
+      roots.push(c.stem);
+      visit(c.stem);
+    }
+  }
+  return forest;
+}
+
+/** The comments shown (visible ones, and hidden ones with shown replies) and the number of visible ones. */
+function shownOf(f: Forest, isVisible: (stem: string) => boolean): { shown: Set<string>; total: number } {
+  const shown = new Set<string>();
+  let total = 0;
+  for (let i = f.order.length - 1; i >= 0; i--) {
+    const s = f.order[i] as string;
+    if (isVisible(s)) total++;
+    if (isVisible(s) || (f.children.get(s) ?? []).some((c) => shown.has(c) && f.parentOf.get(c) === s))
+      shown.add(s);
+  }
+  return { shown, total };
+}
+
+/** The nodes of the shown comments, replies attached (below maxDepth, to the deepest allowed ancestor). */
+function nodesOf(
+  threadId: string,
+  f: Forest,
+  shown: ReadonlySet<string>,
+  isVisible: (stem: string) => boolean,
+  likes: ReadonlyMap<string, number>,
+  maxDepth: number,
+): Map<string, PublicComment> {
+  // Built in breadth-first order, so every parent's node exists before its replies are attached.
+  const nodes = new Map<string, PublicComment>();
+  const container = new Map<string, PublicComment | null>();
+  for (const s of f.order) {
+    if (!shown.has(s)) continue;
+    const r = f.byStem.get(s) as CommentRecord;
+    const node = publicComment(threadId, s, r, likes.get(s) ?? 0, !isVisible(s), false);
+    nodes.set(s, node);
+    const parent = f.parentOf.get(s) ?? null;
+    const holder = parent === null ? null : (container.get(parent) ?? null);
+    holder?.replies.push(node);
+    // Replies to a comment at maxDepth go where its own siblings are.
+    container.set(s, (f.depth.get(s) ?? 0) < maxDepth ? node : holder);
+  }
+  for (const node of nodes.values()) {
+    if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
+  }
+  return nodes;
+}
 
 /**
  * Nests a thread's comments by parent. A comment is visible if approved, or pending and the caller's own. A
@@ -118,81 +216,14 @@ export function buildTree(
   likes: ReadonlyMap<string, number>,
   opts: TreeOptions,
 ): Tree {
-  const byStem = new Map<string, CommentRecord>();
-  for (const c of comments) byStem.set(c.stem, c.record);
-  const children = new Map<string, string[]>();
-  const roots: string[] = [];
-  for (const c of comments) {
-    const p = c.record.parent;
-    if (p !== null && p !== c.stem && byStem.has(p)) {
-      const list = children.get(p);
-      if (list === undefined) children.set(p, [c.stem]);
-      else list.push(c.stem);
-    } else roots.push(c.stem);
-  }
-  // Breadth-first from the roots; whatever is left unreached sits on a cycle: its first member becomes a root.
-  const order: string[] = [];
-  const depth = new Map<string, number>();
-  const parentOf = new Map<string, string | null>();
-  const visit = (root: string) => {
-    depth.set(root, 0);
-    parentOf.set(root, null);
-    const queue = [root];
-    for (let i = 0; i < queue.length; i++) {
-      const s = queue[i] as string;
-      order.push(s);
-      for (const child of children.get(s) ?? []) {
-        if (depth.has(child)) continue;
-        depth.set(child, (depth.get(s) ?? 0) + 1);
-        parentOf.set(child, s);
-        queue.push(child);
-      }
-    }
-  };
-  for (const r of roots) visit(r);
-  for (const c of comments) {
-    if (!depth.has(c.stem)) {
-      roots.push(c.stem);
-      visit(c.stem);
-    }
-  }
+  const f = forestOf(comments);
   const isVisible = (s: string) => {
-    const r = byStem.get(s) as CommentRecord;
+    const r = f.byStem.get(s) as CommentRecord;
     return r.status === 'approved' || (r.status === 'pending' && opts.mine.has(s));
   };
-  const shown = new Set<string>();
-  let total = 0;
-  for (let i = order.length - 1; i >= 0; i--) {
-    const s = order[i] as string;
-    if (isVisible(s)) total++;
-    if (isVisible(s) || (children.get(s) ?? []).some((c) => shown.has(c) && parentOf.get(c) === s))
-      shown.add(s);
-  }
-  // Build nodes in breadth-first order, so every parent's node exists before its replies are attached.
-  const nodes = new Map<string, PublicComment>();
-  const container = new Map<string, PublicComment | null>();
-  for (const s of order) {
-    if (!shown.has(s)) continue;
-    const node = publicComment(
-      threadId,
-      s,
-      byStem.get(s) as CommentRecord,
-      likes.get(s) ?? 0,
-      !isVisible(s),
-      false,
-    );
-    nodes.set(s, node);
-    const p = parentOf.get(s) ?? null;
-    const d = depth.get(s) ?? 0;
-    const holder = p === null ? null : (container.get(p) ?? null);
-    holder?.replies.push(node);
-    // Replies to a comment at maxDepth go where its own siblings are.
-    container.set(s, d < opts.maxDepth ? node : holder);
-  }
-  for (const node of nodes.values()) {
-    if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
-  }
-  let top = roots.filter((s) => shown.has(s)).sort(byName);
+  const { shown, total } = shownOf(f, isVisible);
+  const nodes = nodesOf(threadId, f, shown, isVisible, likes, opts.maxDepth);
+  let top = f.roots.filter((s) => shown.has(s)).sort(byName);
   if (opts.order === 'newest') top.reverse();
   if (opts.after !== null) {
     const after = opts.after;

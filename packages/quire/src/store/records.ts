@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseName } from '@quire/fs';
+import { truncateIp } from './address.js';
+import type { Hmacs } from './secret.js';
 import { THREAD_ID } from './uri.js';
 
 export type CommentStatus = 'approved' | 'pending' | 'spam' | 'deleted';
@@ -32,6 +34,27 @@ export interface CommentRecord {
   /** HMAC of the client's nonce: a retried POST finds its comment by it. */
   nonce: string | null;
   /** Hash of the whitespace- and case-folded text, for the duplicate-text check. */
+  textHash: string;
+  /**
+   * On a tombstone, what deleting it erased, kept so a moderator can undo the delete until `until`; absent on
+   * live comments, on tombstones made without a restore window, and once the window has passed and the record
+   * was written again. Never shown by a public endpoint.
+   */
+  restore?: RestoreData;
+}
+
+/** The fields a delete erases, as they were, and how long they are kept. */
+export interface RestoreData {
+  /** ISO 8601: the end of the restore window. */
+  until: string;
+  /** The status the comment had before it was deleted. */
+  status: Exclude<CommentStatus, 'deleted'>;
+  author: string | null;
+  email: string | null;
+  website: string | null;
+  text: string;
+  ip: string | null;
+  ipHash: string | null;
   textHash: string;
 }
 
@@ -74,6 +97,28 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+const RESTORABLE: readonly string[] = ['approved', 'pending', 'spam'];
+
+/** A record's `restore` field, or undefined if it is missing or not a complete one. */
+function parseRestore(v: unknown): RestoreData | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const fields = v as Record<string, unknown>;
+  const until = str(fields.until);
+  const text = str(fields.text);
+  if (until === null || text === null || !RESTORABLE.includes(fields.status as string)) return undefined;
+  return {
+    until,
+    status: fields.status as RestoreData['status'],
+    author: str(fields.author),
+    email: str(fields.email),
+    website: str(fields.website),
+    text,
+    ip: str(fields.ip),
+    ipHash: str(fields.ipHash),
+    textHash: str(fields.textHash) ?? textHashOf(text),
+  };
+}
+
 /**
  * Parses a record file leniently (a person may have edited it by hand): unknown fields are dropped, missing
  * ones get their neutral value. Null if it is not a JSON object with a text.
@@ -86,27 +131,32 @@ export function parseRecord(buf: Buffer): CommentRecord | null {
     return null;
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  const text = str(o.text);
+  const fields = v as Record<string, unknown>;
+  const text = str(fields.text);
   if (text === null) return null;
-  const status = STATUSES.includes(o.status as CommentStatus) ? (o.status as CommentStatus) : 'pending';
-  const parent = str(o.parent);
-  return {
+  const status = STATUSES.includes(fields.status as CommentStatus)
+    ? (fields.status as CommentStatus)
+    : 'pending';
+  const parent = str(fields.parent);
+  const restore = status === 'deleted' ? parseRestore(fields.restore) : undefined;
+  const record: CommentRecord = {
     v: 1,
     parent: parent !== null && COMMENT_STEM.test(parent) ? parent : null,
-    author: str(o.author),
-    email: str(o.email),
-    website: str(o.website),
+    author: str(fields.author),
+    email: str(fields.email),
+    website: str(fields.website),
     text,
     status,
-    created: str(o.created) ?? new Date(0).toISOString(),
-    edited: str(o.edited),
-    deleted: str(o.deleted),
-    ip: str(o.ip),
-    ipHash: str(o.ipHash),
-    nonce: str(o.nonce),
-    textHash: str(o.textHash) ?? textHashOf(text),
+    created: str(fields.created) ?? new Date(0).toISOString(),
+    edited: str(fields.edited),
+    deleted: str(fields.deleted),
+    ip: str(fields.ip),
+    ipHash: str(fields.ipHash),
+    nonce: str(fields.nonce),
+    textHash: str(fields.textHash) ?? textHashOf(text),
   };
+  if (restore !== undefined) record.restore = restore;
+  return record;
 }
 
 export function serialiseRecord(r: CommentRecord): string {
@@ -128,10 +178,75 @@ export function parseThreadMeta(buf: Buffer | null): ThreadMeta | null {
   }
 }
 
-/** Turns a comment into a tombstone: keeps its place (id, parent, created), drops everything personal. */
-export function tombstone(r: CommentRecord, at: string): CommentRecord {
+/** What a client submits for a new comment, checked and cleaned by the server. */
+export interface CommentDraft {
+  /** Stem of the comment replied to, in the same thread; null at top level. */
+  parent: string | null;
+  author: string | null;
+  email: string | null;
+  website: string | null;
+  text: string;
+  status: 'approved' | 'pending';
+  /** The client's whole address: stored only truncated, and as an HMAC. */
+  address: string | undefined;
+  /** The client's nonce as sent: stored only as an HMAC bound to the thread. */
+  nonce: string | undefined;
+}
+
+/** The record of a new comment: the address truncated and hashed, the nonce hashed, the text hashed. */
+export function createRecord(
+  threadId: string,
+  draft: CommentDraft,
+  hmacs: Hmacs,
+  nowMs: number,
+): CommentRecord {
+  return {
+    v: 1,
+    parent: draft.parent,
+    author: draft.author,
+    email: draft.email,
+    website: draft.website,
+    text: draft.text,
+    status: draft.status,
+    created: new Date(nowMs).toISOString(),
+    edited: null,
+    deleted: null,
+    ip: truncateIp(draft.address),
+    ipHash: draft.address === undefined ? null : hmacs.hex('ip', draft.address),
+    nonce: draft.nonce === undefined ? null : hmacs.hex('nonce', `${threadId}\0${draft.nonce}`),
+    textHash: textHashOf(draft.text),
+  };
+}
+
+/** Changes to a comment's content; an absent field is left as it is. */
+export interface CommentChanges {
+  text?: string;
+  author?: string | null;
+  email?: string | null;
+  website?: string | null;
+}
+
+/** The record with `changes` applied and marked edited `at`. */
+export function editRecord(r: CommentRecord, changes: CommentChanges, at: string): CommentRecord {
   return {
     ...r,
+    ...(changes.text === undefined ? {} : { text: changes.text, textHash: textHashOf(changes.text) }),
+    ...(changes.author === undefined ? {} : { author: changes.author }),
+    ...(changes.email === undefined ? {} : { email: changes.email }),
+    ...(changes.website === undefined ? {} : { website: changes.website }),
+    edited: at,
+  };
+}
+
+/**
+ * Turns a comment into a tombstone: keeps its place (id, parent, created), drops everything personal from
+ * what the record shows. With `restoreUntil`, what it dropped is kept in `restore` until then, so a moderator
+ * can undo the delete; without, it is gone.
+ */
+export function tombstone(r: CommentRecord, at: string, restoreUntil: string | null = null): CommentRecord {
+  const { restore: _earlier, ...live } = r;
+  const dead: CommentRecord = {
+    ...live,
     author: null,
     email: null,
     website: null,
@@ -142,4 +257,52 @@ export function tombstone(r: CommentRecord, at: string): CommentRecord {
     ipHash: null,
     textHash: textHashOf(''),
   };
+  if (restoreUntil !== null && r.status !== 'deleted') {
+    dead.restore = {
+      until: restoreUntil,
+      status: r.status,
+      author: r.author,
+      email: r.email,
+      website: r.website,
+      text: r.text,
+      ip: r.ip,
+      ipHash: r.ipHash,
+      textHash: r.textHash,
+    };
+  }
+  return dead;
+}
+
+/** The end of a tombstone's restore window, or null if it cannot be restored at `nowMs`. */
+export function restorableUntil(r: CommentRecord, nowMs: number): string | null {
+  const until = r.restore === undefined ? Number.NaN : Date.parse(r.restore.until);
+  return r.status === 'deleted' && nowMs <= until ? (r.restore as RestoreData).until : null;
+}
+
+/** The comment a tombstone was, in its previous status; null if it is not restorable at `nowMs`. */
+export function restoreRecord(r: CommentRecord, nowMs: number): CommentRecord | null {
+  if (restorableUntil(r, nowMs) === null || r.restore === undefined) return null;
+  const { restore, ...tomb } = r;
+  const { until: _until, ...fields } = restore;
+  return { ...tomb, ...fields, deleted: null };
+}
+
+/** A tombstone whose restore window has passed, without what it kept; the record itself otherwise. */
+export function forgetExpired(r: CommentRecord, nowMs: number): CommentRecord {
+  if (r.restore === undefined || restorableUntil(r, nowMs) !== null) return r;
+  const { restore: _expired, ...rest } = r;
+  return rest;
+}
+
+/**
+ * Orders stems (`YYYYMMDDTHHMMSSZ-N`) as @quire/fs's compareNames orders record names, which is the order of
+ * the comments: by stamp, then counter as a number. Cheap enough to sort thousands of replies (compareNames
+ * parses both names on every call).
+ */
+export function compareStems(a: string, b: string): number {
+  const sa = a.slice(0, 16);
+  const sb = b.slice(0, 16);
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  const d = Number(a.slice(17)) - Number(b.slice(17));
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0;
 }

@@ -26,17 +26,20 @@ export async function loadSecret(dataDir: string, durable = true): Promise<Buffe
 
 export type KeyPurpose = 'ip' | 'vote' | 'nonce' | 'edit' | 'form' | 'admin';
 
-/** HMACs with one subkey per purpose, so a value made for one purpose is never valid for another. */
-export class Keys {
-  private readonly keys = new Map<string, Buffer>();
+/**
+ * HMACs keyed by DATA/secret, with one subkey per purpose, so a value made for one purpose is never valid for
+ * another. (Nothing to do with a thread's `.keys/` directory, the nonce markers of an earlier version.)
+ */
+export class Hmacs {
+  private readonly subkeys = new Map<string, Buffer>();
 
   constructor(private readonly secret: Buffer) {}
 
   private key(purpose: string): Buffer {
-    let k = this.keys.get(purpose);
+    let k = this.subkeys.get(purpose);
     if (k === undefined) {
       k = createHmac('sha256', this.secret).update(`quire:${purpose}`).digest();
-      this.keys.set(purpose, k);
+      this.subkeys.set(purpose, k);
     }
     return k;
   }

@@ -1,39 +1,20 @@
 /**
  * The admin page (/admin): log in with the owner's password (an HttpOnly, SameSite=Strict session cookie; every
  * action also carries the session's CSRF token), then moderate: the queue of comments awaiting approval and the
- * recent comments of all pages, each with approve, spam, edit and delete. Served by the comment service itself,
- * so every request is same-origin.
+ * recent comments of all pages (admin-lists.ts), each with approve, spam, edit, delete and restore
+ * (admin-rows.ts). Served by the comment service itself, so every request is same-origin.
  */
-import { ApiError, client, NetworkError } from './api.js';
-import { h, safeHref } from './dom.js';
-import type { AdminComment } from './types.js';
+import { AdminLists, type Filter } from './admin-lists.js';
+import { act, alert, call, explain, session, status } from './admin-session.js';
+import { ApiError } from './api.js';
+import { h } from './dom.js';
 
-const CSRF_HEADER = 'x-quire-csrf';
-const call = client(window.location.origin, 'same-origin');
 const main = document.getElementById('quire-admin') as HTMLElement;
-
-let csrf = '';
-
-function explain(err: unknown): string {
-  if (err instanceof NetworkError) return 'The comment service cannot be reached.';
-  if (err instanceof ApiError) return err.problem?.detail ?? `The service answered ${err.status}.`;
-  return String(err);
-}
-
-/** An action on the service with the session's CSRF token; a lost session shows the login form again. */
-async function act<T>(method: string, path: string, body?: unknown): Promise<T> {
-  try {
-    return (await call<T>(method, path, body, { [CSRF_HEADER]: csrf })).data;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) {
-      showLogin('Your session has ended; log in again.');
-    }
-    throw err;
-  }
-}
+const lists = new AdminLists();
 
 function showLogin(message = ''): void {
-  csrf = '';
+  session.csrf = '';
+  lists.stop();
   const id = 'quire-admin-password';
   const password = h('input', {
     id,
@@ -61,7 +42,7 @@ function showLogin(message = ''): void {
       const { data } = await call<{ csrfToken: string }>('POST', '/api/admin/session', {
         password: password.value,
       });
-      csrf = data.csrfToken;
+      session.csrf = data.csrfToken;
       await showApp();
     } catch (err) {
       error.textContent = explain(err);
@@ -74,14 +55,10 @@ function showLogin(message = ''): void {
   main.replaceChildren(form);
   password.focus();
 }
+session.lost = showLogin;
 
-const status = h('p', { class: 'status', role: 'status' });
-const alert = h('p', { class: 'error', role: 'alert' });
-const queueHeading = h('h2', { id: 'queue-h', tabindex: -1 }, 'Awaiting moderation');
-const queue = h('ol', { class: 'comments', 'aria-labelledby': 'queue-h' });
-const recent = h('ol', { class: 'comments', 'aria-labelledby': 'recent-h' });
-
-async function showApp(): Promise<void> {
+/** The moderation switch: hold new comments for approval, or show them at once. */
+function moderationSwitch(): HTMLInputElement {
   const moderation = h('input', { id: 'quire-admin-moderation', type: 'checkbox' });
   moderation.addEventListener('change', async () => {
     const want = moderation.checked ? 'all' : 'off';
@@ -95,6 +72,29 @@ async function showApp(): Promise<void> {
       alert.textContent = explain(err);
     }
   });
+  return moderation;
+}
+
+/** Which comments the recent list shows; "deleted" is where a deleted comment can be restored. */
+function filterSelect(): HTMLElement {
+  const options: [Filter, string][] = [
+    ['all', 'All'],
+    ['approved', 'Approved'],
+    ['pending', 'Pending'],
+    ['spam', 'Spam'],
+    ['deleted', 'Deleted'],
+  ];
+  const select = h(
+    'select',
+    { id: 'quire-admin-filter' },
+    ...options.map(([v, label]) => h('option', { value: v }, label)),
+  );
+  select.addEventListener('change', () => void lists.show(select.value as Filter));
+  return h('label', { class: 'filter' }, 'Show ', select);
+}
+
+async function showApp(): Promise<void> {
+  const moderation = moderationSwitch();
   const logout = h('button', { type: 'button', class: 'logout' }, 'Log out');
   logout.addEventListener('click', async () => {
     try {
@@ -108,8 +108,13 @@ async function showApp(): Promise<void> {
     h('div', { class: 'bar' }, h('label', null, moderation, ' Hold new comments for approval'), logout),
     status,
     alert,
-    h('section', null, queueHeading, queue),
-    h('section', null, h('h2', { id: 'recent-h' }, 'Recent comments'), recent),
+    h('section', null, lists.queueHeading, lists.queue),
+    h(
+      'section',
+      null,
+      h('div', { class: 'section-head' }, h('h2', { id: 'recent-h' }, 'Recent comments'), filterSelect()),
+      lists.recent,
+    ),
   );
   try {
     const settings = await act<{ moderation: 'off' | 'all' }>('GET', '/api/admin/settings');
@@ -117,119 +122,14 @@ async function showApp(): Promise<void> {
   } catch (err) {
     alert.textContent = explain(err);
   }
-  await refresh();
-  queueHeading.focus();
-}
-
-async function refresh(): Promise<void> {
-  try {
-    const [pending, all] = await Promise.all([
-      act<{ comments: AdminComment[] }>('GET', '/api/admin/comments?status=pending&limit=200'),
-      act<{ comments: AdminComment[] }>('GET', '/api/admin/comments?status=all&limit=50'),
-    ]);
-    queueHeading.textContent = `Awaiting moderation (${pending.comments.length})`;
-    queue.replaceChildren(
-      ...(pending.comments.length === 0
-        ? [h('li', { class: 'empty' }, 'Nothing is waiting.')]
-        : pending.comments.map(item)),
-    );
-    recent.replaceChildren(...all.comments.map(item));
-  } catch (err) {
-    alert.textContent = explain(err);
-  }
-}
-
-const LABELS: Record<AdminComment['status'], string> = {
-  approved: 'approved',
-  pending: 'pending',
-  spam: 'spam',
-  deleted: 'deleted',
-};
-
-function item(c: AdminComment): HTMLLIElement {
-  const page = safeHref(c.uri);
-  const link = page === null ? null : h('a', { href: `${page}#comment-${c.id}` }, c.title ?? c.uri ?? '');
-  const who = [c.author ?? 'Anonymous', c.email === null ? '' : `<${c.email}>`, c.ip ?? '']
-    .filter((x) => x !== '')
-    .join(' · ');
-  const body = h('div', { class: 'body' });
-  // The service's rendering of the Markdown (raw HTML off, safe link schemes only).
-  body.innerHTML = c.html;
-  const actions = h('div', { class: 'actions' });
-  const art = h(
-    'article',
-    {
-      class: `comment ${c.status}`,
-      'data-id': c.id,
-      'aria-label': `${c.author ?? 'Anonymous'}, ${c.status}`,
-    },
-    h(
-      'header',
-      null,
-      h('span', { class: 'who' }, who),
-      h('span', { class: `badge ${c.status}` }, LABELS[c.status]),
-      h('time', { datetime: c.created }, new Date(c.created).toLocaleString()),
-      link,
-    ),
-    body,
-    actions,
-  );
-  const button = (label: string, cls: string, fn: () => void) =>
-    h('button', { type: 'button', class: cls, onclick: fn }, label);
-  const path = `/api/admin/comments/${encodeURIComponent(c.id)}`;
-  const run = async (method: string, p: string, done: string, payload?: unknown) => {
-    alert.textContent = '';
-    try {
-      await act(method, p, payload);
-      status.textContent = done;
-      await refresh();
-      queueHeading.focus();
-    } catch (err) {
-      alert.textContent = explain(err);
-    }
-  };
-  if (c.status === 'pending' || c.status === 'spam')
-    actions.append(button('Approve', 'approve', () => void run('POST', `${path}/approve`, 'Approved.')));
-  if (c.status === 'pending' || c.status === 'approved')
-    actions.append(button('Spam', 'spam', () => void run('POST', `${path}/spam`, 'Marked as spam.')));
-  if (c.status !== 'deleted') {
-    actions.append(
-      button('Edit', 'edit', () => {
-        const text = h('textarea', { id: `edit-${c.id}`, rows: 5 });
-        text.value = c.text;
-        const form = h(
-          'form',
-          { class: 'edit' },
-          h('label', { for: `edit-${c.id}` }, 'Text'),
-          text,
-          h('button', { type: 'submit' }, 'Save'),
-          button('Cancel', 'cancel', () => void refresh()),
-        );
-        form.addEventListener('submit', (e) => {
-          e.preventDefault();
-          void run('PATCH', path, 'Saved.', { text: text.value });
-        });
-        body.replaceChildren(form);
-        text.focus();
-      }),
-      button('Delete', 'delete', () => {
-        const yes = button('Yes, delete', 'confirm', () => void run('DELETE', path, 'Deleted.'));
-        actions.replaceChildren(
-          h('span', null, 'Delete this comment for good? '),
-          yes,
-          button('Keep it', 'cancel', () => void refresh()),
-        );
-        yes.focus();
-      }),
-    );
-  }
-  return h('li', null, art);
+  await lists.start();
+  lists.queueHeading.focus();
 }
 
 async function start(): Promise<void> {
   try {
     const { data } = await call<{ csrfToken: string }>('GET', '/api/admin/session');
-    csrf = data.csrfToken;
+    session.csrf = data.csrfToken;
     await showApp();
   } catch (err) {
     if (err instanceof ApiError && err.problem?.code === 'admin-disabled') {

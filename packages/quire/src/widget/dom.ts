@@ -32,3 +32,10 @@ export function safeHref(url: string | null): string | null {
     return null;
   }
 }
+
+let seq = 0;
+
+/** A fresh id prefix for the elements of one form or thread (labels point at inputs by id). */
+export function nextId(): string {
+  return `quire-${++seq}`;
+}

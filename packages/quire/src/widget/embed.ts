@@ -31,27 +31,45 @@ function pageUri(): string {
   return u.href;
 }
 
-async function counts(call: Call, lang: string): Promise<void> {
-  const els = Array.from(document.querySelectorAll<HTMLElement>('[data-quire-count]')).slice(0, 100);
-  if (els.length === 0) return;
+/** The page's count elements ([data-quire-count]) and the page URI each counts. */
+function countElements(): { el: HTMLElement; uri: string }[] {
   const uriOf = (el: HTMLElement) => {
     const v = el.dataset.quireCount;
     if (v) return new URL(v, window.location.href).href;
     if (el instanceof HTMLAnchorElement && el.href) return el.href.replace(/#.*$/, '');
     return pageUri();
   };
-  const uris = [...new Set(els.map(uriOf))];
-  const q = uris.map((u) => `uri=${encodeURIComponent(u)}`).join('&');
-  try {
-    const { data } = await call<{ counts: Record<string, number> }>('GET', `/api/counts?${q}`);
-    const s = strings(lang);
-    for (const el of els) {
-      const n = data.counts[uriOf(el)];
-      if (typeof n === 'number') el.textContent = s.count(n);
-    }
-  } catch {
-    // counts are decoration: leave the elements as the page wrote them
+  return Array.from(document.querySelectorAll<HTMLElement>('[data-quire-count]'))
+    .slice(0, 100)
+    .map((el) => ({ el, uri: uriOf(el) }));
+}
+
+/**
+ * Fills the count elements: at once with the server's counts, and for a page whose thread is on this page, with
+ * the thread's own count whenever it changes (a comment posted or deleted here), which then stays the word.
+ */
+function counts(call: Call, lang: string): (uri: string, total: number) => void {
+  const els = countElements();
+  const s = strings(lang);
+  const fromThreads = new Set<string>();
+  const show = (uri: string, n: number) => {
+    for (const e of els) if (e.uri === uri) e.el.textContent = s.count(n);
+  };
+  const uris = [...new Set(els.map((e) => e.uri))];
+  if (uris.length > 0) {
+    const q = uris.map((u) => `uri=${encodeURIComponent(u)}`).join('&');
+    call<{ counts: Record<string, number> }>('GET', `/api/counts?${q}`).then(
+      ({ data }) => {
+        for (const [uri, n] of Object.entries(data.counts)) if (!fromThreads.has(uri)) show(uri, n);
+      },
+      // counts are decoration: leave the elements as the page wrote them
+      () => {},
+    );
   }
+  return (uri, total) => {
+    fromThreads.add(uri);
+    show(uri, total);
+  };
 }
 
 function start(): void {
@@ -59,19 +77,21 @@ function start(): void {
   const pageLang = document.documentElement.lang || navigator.language;
   const roots = document.querySelectorAll<HTMLElement>('#quire-thread, [data-quire-thread]');
   if (roots.length > 0) addStyle();
+  const counted = counts(call, pageLang);
   for (const root of roots) {
     if (root.dataset.quireMounted === '1') continue;
     root.dataset.quireMounted = '1';
+    const uri = root.dataset.uri ? new URL(root.dataset.uri, window.location.href).href : pageUri();
     const thread = new Thread({
       root,
       call,
       s: strings(root.dataset.lang || pageLang),
-      uri: root.dataset.uri ? new URL(root.dataset.uri, window.location.href).href : pageUri(),
+      uri,
       title: root.dataset.title || document.title,
+      onCount: (total) => counted(uri, total),
     });
     void thread.load();
   }
-  void counts(call, pageLang);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

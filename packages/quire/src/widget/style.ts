@@ -1,7 +1,8 @@
 /**
  * The widget's CSS, added once per page. It inherits the host page's font and text colour, draws with
  * translucent greys that work on light and dark pages, and switches its accent colours with
- * prefers-color-scheme (or the thread element's data-theme="light"|"dark").
+ * prefers-color-scheme (or the thread element's data-theme="light"|"dark"). The name, e-mail and website fields
+ * are flex items as wide as their labels (or wider): a row breaks before a label would wrap, at any width.
  */
 const LIGHT = '--q-accent:#0a58ca;--q-on-accent:#fff;--q-error:#b3261e;--q-ok:#146c2e;--q-mark:#fff4ce';
 const DARK = '--q-accent:#8ab4f8;--q-on-accent:#0b1b33;--q-error:#f2b8b5;--q-ok:#9ad5a5;--q-mark:#3d3420';
@@ -23,7 +24,8 @@ export const CSS = `
 .quire .quire-primary{background:var(--q-accent);border-color:var(--q-accent);color:var(--q-on-accent);font-weight:600}
 .quire :focus-visible{outline:2px solid var(--q-accent);outline-offset:2px}
 .quire-form{margin:0 0 1.5em}
-.quire-fields{display:grid;grid-template-columns:repeat(auto-fit,minmax(11em,1fr));gap:.6em;align-items:end;margin:0 0 .6em}
+.quire-fields{display:flex;flex-wrap:wrap;gap:.6em;align-items:flex-end;margin:0 0 .6em}
+.quire-fields>div{flex:1 1 10em;min-width:fit-content}
 .quire label{display:block;font-size:.9em;margin:0 0 .2em}
 .quire-note,.quire-hint,.quire-time,.quire-edited{font-size:.85em;opacity:.8}
 .quire-hint{margin:.3em 0}

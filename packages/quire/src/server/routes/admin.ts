@@ -1,332 +1,316 @@
 import type {} from '@fastify/swagger';
-import { compareNames } from '@quire/fs';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import {
-  COMMENT_ID_PATTERN,
-  type CommentStatus,
-  parseCommentId,
-  textHashOf,
-  tombstone,
-} from '../../store/records.js';
-import { normaliseUri, threadIdOf } from '../../store/uri.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { QuireConfig } from '../../config.js';
+import { clientKey } from '../../store/address.js';
+import { COMMENT_ID_PATTERN } from '../../store/records.js';
 import type { ServerContext } from '../context.js';
 import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
-import { clientKey } from '../ip.js';
 import { verifyPassword } from '../password.js';
 import { ProblemError } from '../problem.js';
-import { commentIdParams, editBodySchema, problemResponses } from '../schemas.js';
-import { type AdminComment, adminComment } from '../views.js';
-import { notFound } from './comments.js';
+import {
+  adminCommentRef,
+  commentIdParams,
+  moderatorEditBody,
+  nullableString,
+  oneAdminCommentSchema,
+  problemResponses,
+  stringEnum,
+} from '../schemas.js';
+import { adminComment } from '../views.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
 
-interface IdParams {
-  id: string;
+const tags = ['admin'];
+const security = [{ bearer: [] }];
+const oneComment = { 200: oneAdminCommentSchema, ...problemResponses(400, 401, 403, 404, 429) };
+
+export function adminDisabled(): ProblemError {
+  return new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
 }
 
-interface ListQuery {
-  status?: CommentStatus | 'all';
-  uri?: string;
-  limit?: string;
-  after?: string;
+/** Throws 403 when no admin password is configured, 401 unless the request has a valid bearer token. */
+function requireAdmin(ctx: ServerContext, request: FastifyRequest): void {
+  if (ctx.config.adminPasswordHash === null) throw adminDisabled();
+  const h = request.headers.authorization;
+  const m = typeof h === 'string' ? /^Bearer\s+(\S{1,512})$/i.exec(h) : null;
+  if (m === null || !ctx.adminTokenValid(m[1] as string)) {
+    throw new ProblemError(
+      401,
+      'unauthorized',
+      'log in at POST /api/admin/login and send the token as Bearer',
+      {
+        'www-authenticate': 'Bearer realm="quire"',
+      },
+    );
+  }
 }
 
-interface AdminEditBody {
-  text?: string;
-  author?: string | null;
-  email?: string | null;
-  website?: string | null;
+/** The comment `id` as the site owner sees it. */
+async function answer(ctx: ServerContext, id: string) {
+  const { threadId, stem } = ctx.commentOf(id);
+  return { comment: adminComment(await ctx.store.moderated(threadId, stem)) };
 }
 
-const oneComment = {
-  200: { type: 'object', required: ['comment'], properties: { comment: { $ref: 'AdminComment#' } } },
-  ...problemResponses(400, 401, 403, 404, 429),
+function listQuery(config: QuireConfig) {
+  return Type.Object(
+    {
+      status: Type.Optional(stringEnum(['pending', 'approved', 'spam', 'deleted', 'all'])),
+      uri: Type.Optional(Type.String({ minLength: 1, maxLength: config.limits.uriChars })),
+      limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$' })),
+      after: Type.Optional(Type.String({ maxLength: 120, pattern: COMMENT_ID_PATTERN })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+const listAnswer = Type.Object({ comments: Type.Array(adminCommentRef), next: nullableString() });
+
+/** GET /api/admin/comments: the queue, or any comments, newest first. */
+function listRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
+  admin.get(
+    '/api/admin/comments',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Comments of all pages (or one), newest first; default: those awaiting moderation',
+        querystring: listQuery(config),
+        response: { 200: listAnswer, ...problemResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = Math.min(Math.max(q.limit === undefined ? 100 : Number(q.limit), 1), 1000);
+      const threads = q.uri === undefined ? undefined : [ctx.page(q.uri).threadId];
+      const all = (await store.moderatedList(q.status ?? 'pending', threads)).map(adminComment);
+      let start = 0;
+      if (q.after !== undefined) {
+        const i = all.findIndex((c) => c.id === q.after);
+        start = i >= 0 ? i + 1 : 0;
+      }
+      const page = all.slice(start, start + limit);
+      const more = start + limit < all.length;
+      return { comments: page, next: more ? (page[page.length - 1]?.id ?? null) : null };
+    },
+  );
+}
+
+/** GET /api/admin/comments/:id. */
+function oneRoute(admin: TypedApp, ctx: ServerContext): void {
+  admin.get(
+    '/api/admin/comments/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'One comment, all fields',
+        params: commentIdParams,
+        response: oneComment,
+      },
+    },
+    async (request) => answer(ctx, request.params.id),
+  );
+}
+
+/** POST /api/admin/comments/:id/approve and /spam. */
+function judgeRoutes(admin: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
+  for (const [status, verb, summary] of [
+    ['approved', 'approve', 'Approve a comment (it becomes public)'],
+    ['spam', 'spam', 'Reject a comment as spam (it stays on disk, hidden)'],
+  ] as const) {
+    admin.post(
+      `/api/admin/comments/:id/${verb}`,
+      { schema: { tags, security, summary, params: commentIdParams, response: oneComment } },
+      async (request) => {
+        const { threadId, stem } = ctx.commentOf(request.params.id);
+        await store.judgeComment(threadId, stem, status);
+        request.log.info({ comment: request.params.id, status }, 'comment moderated');
+        return answer(ctx, request.params.id);
+      },
+    );
+  }
+}
+
+/** PATCH /api/admin/comments/:id. */
+function moderatorEditRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
+  admin.patch(
+    '/api/admin/comments/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Edit any comment',
+        params: commentIdParams,
+        body: moderatorEditBody(config),
+        response: oneComment,
+      },
+    },
+    async (request) => {
+      const { threadId, stem } = ctx.commentOf(request.params.id);
+      await store.mayChange(threadId, stem, { by: 'moderator' });
+      const b = request.body;
+      const changes = {
+        text: b.text === undefined ? undefined : cleanText(b.text),
+        author: b.author === undefined ? undefined : cleanLine(b.author, 'author'),
+        email: b.email === undefined ? undefined : cleanEmail(b.email),
+        website: b.website === undefined ? undefined : cleanWebsite(b.website),
+      };
+      await store.editComment(threadId, stem, changes, { by: 'moderator' });
+      return answer(ctx, request.params.id);
+    },
+  );
+}
+
+/** DELETE /api/admin/comments/:id. */
+function moderatorDeleteRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
+  admin.delete(
+    '/api/admin/comments/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a comment (it becomes a tombstone; personal data is erased)',
+        description:
+          'The erased fields are kept for restoreWindowDays, visible to no one, so that the delete can be undone ' +
+          '(POST /api/admin/comments/:id/restore).',
+        params: commentIdParams,
+        response: oneComment,
+      },
+    },
+    async (request) => {
+      const { threadId, stem } = ctx.commentOf(request.params.id);
+      const windowMs = config.restoreWindowDays * 86_400_000;
+      await store.deleteComment(threadId, stem, { by: 'moderator' }, windowMs);
+      request.log.info({ comment: request.params.id }, 'comment deleted by the admin');
+      return answer(ctx, request.params.id);
+    },
+  );
+}
+
+/** POST /api/admin/comments/:id/restore. */
+function restoreRoute(admin: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
+  admin.post(
+    '/api/admin/comments/:id/restore',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Undo the delete of a comment within restoreWindowDays: back with its text, in its status',
+        params: commentIdParams,
+        response: { ...oneComment, ...problemResponses(400, 401, 403, 404, 409, 429) },
+      },
+    },
+    async (request) => {
+      const { threadId, stem } = ctx.commentOf(request.params.id);
+      await store.restoreComment(threadId, stem);
+      request.log.info({ comment: request.params.id }, 'comment restored by the admin');
+      return answer(ctx, request.params.id);
+    },
+  );
+}
+
+/** The moderation queue and every comment, one at a time: read, approve, reject, edit, delete, restore. */
+const moderationRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin, { ctx }) => {
+  admin.addHook('onRequest', async (request) => requireAdmin(ctx, request));
+  listRoute(admin, ctx);
+  oneRoute(admin, ctx);
+  judgeRoutes(admin, ctx);
+  moderatorEditRoute(admin, ctx);
+  moderatorDeleteRoute(admin, ctx);
+  restoreRoute(admin, ctx);
 };
 
-/** Newest first: by record name, then thread. */
-function newestFirst(a: AdminComment, b: AdminComment): number {
-  const sa = a.id.slice(a.id.lastIndexOf('_') + 1);
-  const sb = b.id.slice(b.id.lastIndexOf('_') + 1);
-  const c = compareNames(`${sb}.json`, `${sa}.json`);
-  return c !== 0 ? c : a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0;
+const settingsSchema = Type.Object(
+  { moderation: stringEnum(['off', 'all']) },
+  { additionalProperties: false },
+);
+
+/** Settings that change at run time, kept in the data directory for every instance. */
+const settingsRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (admin, { ctx }) => {
+  admin.addHook('onRequest', async (request) => requireAdmin(ctx, request));
+
+  admin.get(
+    '/api/admin/settings',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Settings that can change at run time',
+        response: { 200: settingsSchema, ...problemResponses(401, 403, 429) },
+      },
+    },
+    async () => ({ moderation: await ctx.moderation() }),
+  );
+
+  admin.put(
+    '/api/admin/settings',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Change run-time settings (kept in DATA/settings.json, shared by every instance)',
+        body: settingsSchema,
+        response: { 200: settingsSchema, ...problemResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => {
+      await ctx.store.saveSettings({ moderation: request.body.moderation });
+      request.log.info({ moderation: request.body.moderation }, 'settings changed');
+      return { moderation: await ctx.moderation() };
+    },
+  );
+};
+
+/** The body of both logins (bearer token here, session cookie in session.ts). */
+export const loginBody = Type.Object(
+  { password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+
+/** Throws unless `password` is the admin's: 403 with no password configured, 429 when rate limited, else 401. */
+export async function checkPassword(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  password: string,
+): Promise<void> {
+  if (ctx.config.adminPasswordHash === null) throw adminDisabled();
+  ctx.rateLimit('login', clientKey(request.ip));
+  if (!(await verifyPassword(password, ctx.config.adminPasswordHash))) {
+    request.log.warn('admin login failed');
+    throw new ProblemError(401, 'bad-password', 'wrong password');
+  }
 }
 
 /**
  * The site owner's moderation API. Log in with the password whose scrypt hash is in the config; the answer is
  * a session token to send as `Authorization: Bearer <token>`. Without adminPasswordHash every route is 403.
  */
-export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  const { config, store } = ctx;
-  const tags = ['admin'];
-  const security = [{ bearer: [] }];
-
-  const requireAdmin = async (request: FastifyRequest) => {
-    if (config.adminPasswordHash === null) {
-      throw new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
-    }
-    const h = request.headers.authorization;
-    const m = typeof h === 'string' ? /^Bearer\s+(\S{1,512})$/i.exec(h) : null;
-    if (m === null || !ctx.adminTokenValid(m[1] as string)) {
-      throw new ProblemError(
-        401,
-        'unauthorized',
-        'log in at POST /api/admin/login and send the token as Bearer',
-        {
-          'www-authenticate': 'Bearer realm="quire"',
-        },
-      );
-    }
-  };
-
-  app.post<{ Body: { password: string } }>(
+export const adminRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, opts) => {
+  const { ctx } = opts;
+  app.post(
     '/api/admin/login',
     {
       schema: {
         tags,
         summary: 'Exchange the admin password for a session token',
-        body: {
-          type: 'object',
-          required: ['password'],
-          additionalProperties: false,
-          properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } },
-        },
+        body: loginBody,
         response: {
-          200: {
-            type: 'object',
-            required: ['token', 'expires'],
-            properties: { token: { type: 'string' }, expires: { type: 'string', format: 'date-time' } },
-          },
+          200: Type.Object({ token: Type.String(), expires: Type.String({ format: 'date-time' }) }),
           ...problemResponses(400, 401, 403, 429),
         },
       },
     },
     async (request) => {
-      if (config.adminPasswordHash === null) {
-        throw new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
-      }
-      ctx.rateLimit('login', clientKey(request.ip));
-      if (!(await verifyPassword(request.body.password, config.adminPasswordHash))) {
-        request.log.warn('admin login failed');
-        throw new ProblemError(401, 'bad-password', 'wrong password');
-      }
+      await checkPassword(ctx, request, request.body.password);
       return ctx.adminToken();
     },
   );
-
-  app.register(async (admin) => {
-    admin.addHook('onRequest', async (request) => {
-      await requireAdmin(request);
-    });
-
-    admin.get<{ Querystring: ListQuery }>(
-      '/api/admin/comments',
-      {
-        schema: {
-          tags,
-          security,
-          summary: 'Comments of all pages (or one), newest first; default: those awaiting moderation',
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              status: { type: 'string', enum: ['pending', 'approved', 'spam', 'deleted', 'all'] },
-              uri: { type: 'string', minLength: 1, maxLength: config.limits.uriChars },
-              limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
-              after: { type: 'string', maxLength: 120, pattern: COMMENT_ID_PATTERN },
-            },
-          },
-          response: {
-            200: {
-              type: 'object',
-              required: ['comments', 'next'],
-              properties: {
-                comments: { type: 'array', items: { $ref: 'AdminComment#' } },
-                next: { type: ['string', 'null'] },
-              },
-            },
-            ...problemResponses(400, 401, 403, 429),
-          },
-        },
-      },
-      async (request) => {
-        const q = request.query;
-        const status = q.status ?? 'pending';
-        const limit = Math.min(Math.max(q.limit === undefined ? 100 : Number(q.limit), 1), 1000);
-        const threads =
-          q.uri === undefined
-            ? await store.threadIds()
-            : [threadIdOf(normaliseUri(q.uri, config.uri, config.limits.uriChars))];
-        const all: AdminComment[] = [];
-        for (const threadId of threads) {
-          const comments = await store.comments(threadId);
-          const wanted = comments.filter((c) => status === 'all' || c.record.status === status);
-          if (wanted.length === 0) continue;
-          const [meta, likes] = await Promise.all([store.threadMeta(threadId), store.likes(threadId)]);
-          for (const c of wanted)
-            all.push(adminComment(threadId, meta, c.stem, c.record, likes.get(c.stem) ?? 0));
-        }
-        all.sort(newestFirst);
-        let start = 0;
-        if (q.after !== undefined) {
-          const i = all.findIndex((c) => c.id === q.after);
-          start = i >= 0 ? i + 1 : 0;
-        }
-        const page = all.slice(start, start + limit);
-        const more = start + limit < all.length;
-        return { comments: page, next: more ? (page[page.length - 1]?.id ?? null) : null };
-      },
-    );
-
-    const load = async (id: string) => {
-      const p = parseCommentId(id);
-      if (p === null) throw notFound();
-      const record = await store.comment(p.threadId, p.stem);
-      if (record === null) throw notFound();
-      return { ...p, record };
-    };
-
-    const answer = async (threadId: string, stem: string) => {
-      const record = await store.comment(threadId, stem);
-      if (record === null) throw notFound();
-      const [meta, likes] = await Promise.all([store.threadMeta(threadId), store.likesOf(threadId, stem)]);
-      return { comment: adminComment(threadId, meta, stem, record, likes) };
-    };
-
-    admin.get<{ Params: IdParams }>(
-      '/api/admin/comments/:id',
-      {
-        schema: {
-          tags,
-          security,
-          summary: 'One comment, all fields',
-          params: commentIdParams,
-          response: oneComment,
-        },
-      },
-      async (request) => {
-        const { threadId, stem } = await load(request.params.id);
-        return answer(threadId, stem);
-      },
-    );
-
-    const setStatus = (status: 'approved' | 'spam', summary: string) =>
-      admin.post<{ Params: IdParams }>(
-        `/api/admin/comments/:id/${status === 'approved' ? 'approve' : 'spam'}`,
-        { schema: { tags, security, summary, params: commentIdParams, response: oneComment } },
-        async (request) => {
-          const { threadId, stem } = await load(request.params.id);
-          const updated = await store.updateComment(threadId, stem, (cur) => {
-            if (cur.status === 'deleted') {
-              throw new ProblemError(
-                409,
-                'comment-deleted',
-                'a deleted comment cannot be approved or marked',
-              );
-            }
-            return cur.status === status ? undefined : { ...cur, status };
-          });
-          if (updated === null) throw notFound();
-          request.log.info({ comment: request.params.id, status }, 'comment moderated');
-          return answer(threadId, stem);
-        },
-      );
-    setStatus('approved', 'Approve a comment (it becomes public)');
-    setStatus('spam', 'Reject a comment as spam (it stays on disk, hidden)');
-
-    admin.patch<{ Params: IdParams; Body: AdminEditBody }>(
-      '/api/admin/comments/:id',
-      {
-        schema: {
-          tags,
-          security,
-          summary: 'Edit any comment',
-          params: commentIdParams,
-          body: editBodySchema(config, true),
-          response: oneComment,
-        },
-      },
-      async (request) => {
-        const { threadId, stem } = await load(request.params.id);
-        const b = request.body;
-        const text = b.text === undefined ? undefined : cleanText(b.text);
-        const author = b.author === undefined ? undefined : cleanLine(b.author, 'author');
-        const email = b.email === undefined ? undefined : cleanEmail(b.email);
-        const website = b.website === undefined ? undefined : cleanWebsite(b.website);
-        const now = new Date(ctx.now()).toISOString();
-        const updated = await store.updateComment(threadId, stem, (cur) => {
-          if (cur.status === 'deleted') {
-            throw new ProblemError(409, 'comment-deleted', 'a deleted comment cannot be edited');
-          }
-          return {
-            ...cur,
-            ...(text === undefined ? {} : { text, textHash: textHashOf(text) }),
-            ...(author === undefined ? {} : { author }),
-            ...(email === undefined ? {} : { email }),
-            ...(website === undefined ? {} : { website }),
-            edited: now,
-          };
-        });
-        if (updated === null) throw notFound();
-        return answer(threadId, stem);
-      },
-    );
-
-    admin.delete<{ Params: IdParams }>(
-      '/api/admin/comments/:id',
-      {
-        schema: {
-          tags,
-          security,
-          summary: 'Delete a comment (it becomes a tombstone; personal data is erased)',
-          params: commentIdParams,
-          response: oneComment,
-        },
-      },
-      async (request) => {
-        const { threadId, stem } = await load(request.params.id);
-        const now = new Date(ctx.now()).toISOString();
-        await store.updateComment(threadId, stem, (cur) =>
-          cur.status === 'deleted' ? undefined : tombstone(cur, now),
-        );
-        request.log.info({ comment: request.params.id }, 'comment deleted by the admin');
-        return answer(threadId, stem);
-      },
-    );
-
-    const settingsSchema = {
-      type: 'object',
-      required: ['moderation'],
-      additionalProperties: false,
-      properties: { moderation: { type: 'string', enum: ['off', 'all'] } },
-    } as const;
-
-    admin.get(
-      '/api/admin/settings',
-      {
-        schema: {
-          tags,
-          security,
-          summary: 'Settings that can change at run time',
-          response: { 200: settingsSchema, ...problemResponses(401, 403, 429) },
-        },
-      },
-      async () => ({ moderation: await ctx.moderation() }),
-    );
-
-    admin.put<{ Body: { moderation: 'off' | 'all' } }>(
-      '/api/admin/settings',
-      {
-        schema: {
-          tags,
-          security,
-          summary: 'Change run-time settings (kept in DATA/settings.json, shared by every instance)',
-          body: settingsSchema,
-          response: { 200: settingsSchema, ...problemResponses(400, 401, 403, 429) },
-        },
-      },
-      async (request) => {
-        await store.saveSettings({ moderation: request.body.moderation });
-        request.log.info({ moderation: request.body.moderation }, 'settings changed');
-        return { moderation: await ctx.moderation() };
-      },
-    );
-  });
-}
+  await app.register(moderationRoutes, opts);
+  await app.register(settingsRoutes, opts);
+};

@@ -1,11 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
-import { clientKey } from '../ip.js';
-import { verifyPassword } from '../password.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
+import { adminDisabled, checkPassword, loginBody } from './admin.js';
+import type { TypedApp } from './plugin.js';
 
 /**
  * Browser sessions for the admin page. POST /api/admin/session exchanges the owner's password for the same
@@ -45,7 +47,7 @@ export function readCookie(request: FastifyRequest, name: string): string | null
 
 /** The CSRF token of a session: an HMAC of its token, so it needs no storage and dies with the session. */
 export function csrfToken(ctx: ServerContext, sessionToken: string): string {
-  return ctx.keys.hex('admin', `csrf\0${sessionToken}`, 64);
+  return ctx.hmacs.hex('admin', `csrf\0${sessionToken}`, 64);
 }
 
 function sameText(a: string, b: string): boolean {
@@ -64,21 +66,10 @@ function unauthorized(detail: string): ProblemError {
   return new ProblemError(401, 'unauthorized', detail, { 'www-authenticate': 'Bearer realm="quire"' });
 }
 
-function adminDisabled(): ProblemError {
-  return new ProblemError(403, 'admin-disabled', 'no admin password is configured (adminPasswordHash)');
-}
-
-const sessionAnswer = {
-  type: 'object',
-  required: ['csrfToken', 'expires'],
-  properties: {
-    csrfToken: {
-      type: 'string',
-      description: `send as ${CSRF_HEADER} with every POST, PUT, PATCH and DELETE`,
-    },
-    expires: { type: 'string', format: 'date-time' },
-  },
-} as const;
+const sessionAnswer = Type.Object({
+  csrfToken: Type.String({ description: `send as ${CSRF_HEADER} with every POST, PUT, PATCH and DELETE` }),
+  expires: Type.String({ format: 'date-time' }),
+});
 
 /**
  * The session state and checks, shared by the plugin's routes and its onRequest hook. One per app: it remembers
@@ -144,58 +135,41 @@ export class AdminSessions {
   };
 }
 
-const plugin: FastifyPluginAsync<SessionOptions> = async (app, opts) => {
-  const { ctx } = opts;
+function setCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAge: number): void {
+  const secure = request.protocol === 'https' ? '; Secure' : '';
+  reply.header(
+    'set-cookie',
+    `${SESSION_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`,
+  );
+}
+
+const tags = ['admin'];
+
+/** POST /api/admin/session: the password for a session cookie and its CSRF token. */
+function loginRoute(app: TypedApp, ctx: ServerContext): void {
   const { config } = ctx;
-  const tags = ['admin'];
-  const sessions = opts.sessions ?? new AdminSessions(ctx);
-
-  const setCookie = (request: FastifyRequest, reply: FastifyReply, value: string, maxAge: number) => {
-    const secure = request.protocol === 'https' ? '; Secure' : '';
-    reply.header(
-      'set-cookie',
-      `${SESSION_COOKIE}=${value}; Path=${COOKIE_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure}`,
-    );
-  };
-
-  // A callback hook, so that the requests it does not concern (all but /api/admin/) cost no promise.
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (!request.url.startsWith('/api/admin/')) {
-      done();
-      return;
-    }
-    sessions.onRequest(request).then(() => done(), done);
-  });
-
-  app.post<{ Body: { password: string } }>(
+  app.post(
     '/api/admin/session',
     {
       schema: {
         tags,
         summary: 'Log in to the admin page: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token',
-        body: {
-          type: 'object',
-          required: ['password'],
-          additionalProperties: false,
-          properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } },
-        },
+        body: loginBody,
         response: { 200: sessionAnswer, ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {
-      if (config.adminPasswordHash === null) throw adminDisabled();
-      ctx.rateLimit('login', clientKey(request.ip));
-      if (!(await verifyPassword(request.body.password, config.adminPasswordHash))) {
-        request.log.warn('admin login failed');
-        throw new ProblemError(401, 'bad-password', 'wrong password');
-      }
+      await checkPassword(ctx, request, request.body.password);
       const { token, expires } = ctx.adminToken();
       setCookie(request, reply, token, config.adminSessionSeconds);
       request.log.info('admin logged in');
       return { csrfToken: csrfToken(ctx, token), expires };
     },
   );
+}
 
+/** GET /api/admin/session: the current session's CSRF token. */
+function sessionRoute(app: TypedApp, ctx: ServerContext, sessions: AdminSessions): void {
   app.get(
     '/api/admin/session',
     {
@@ -206,13 +180,16 @@ const plugin: FastifyPluginAsync<SessionOptions> = async (app, opts) => {
       },
     },
     async (request) => {
-      if (config.adminPasswordHash === null) throw adminDisabled();
+      if (ctx.config.adminPasswordHash === null) throw adminDisabled();
       const token = readCookie(request, SESSION_COOKIE);
       if (!sessions.live(token)) throw unauthorized('not logged in');
       return { csrfToken: csrfToken(ctx, token), expires: new Date(expiryOf(token)).toISOString() };
     },
   );
+}
 
+/** POST /api/admin/logout: ends the cookie's session or the bearer token's. */
+function logoutRoute(app: TypedApp, sessions: AdminSessions): void {
   app.post(
     '/api/admin/logout',
     {
@@ -220,7 +197,7 @@ const plugin: FastifyPluginAsync<SessionOptions> = async (app, opts) => {
         tags,
         summary: 'End the admin session (cookie with its CSRF token, or a bearer token)',
         response: {
-          200: { type: 'object', required: ['loggedOut'], properties: { loggedOut: { type: 'boolean' } } },
+          200: Type.Object({ loggedOut: Type.Boolean() }),
           ...problemResponses(403, 429),
         },
       },
@@ -244,6 +221,21 @@ const plugin: FastifyPluginAsync<SessionOptions> = async (app, opts) => {
       return { loggedOut };
     },
   );
+}
+
+const plugin: FastifyPluginAsyncTypebox<SessionOptions> = async (app, opts) => {
+  const sessions = opts.sessions ?? new AdminSessions(opts.ctx);
+  // A callback hook, so that the requests it does not concern (all but /api/admin/) cost no promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith('/api/admin/')) {
+      done();
+      return;
+    }
+    sessions.onRequest(request).then(() => done(), done);
+  });
+  loginRoute(app, opts.ctx);
+  sessionRoute(app, opts.ctx, sessions);
+  logoutRoute(app, sessions);
 };
 
 // Not encapsulated (what fastify-plugin does): the hook must apply to the admin routes registered elsewhere.

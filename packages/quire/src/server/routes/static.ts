@@ -3,9 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
 import { ProblemError } from '../problem.js';
+import { baseUrl, type TypedApp } from './plugin.js';
 
 /**
  * The browser side of the service: GET /js/embed.js (the embeddable comments), GET /js/admin.js and GET /admin
@@ -33,13 +36,6 @@ function html(s: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** The service's own origin as the browser sees it: publicUrl, else the request's (a checked Host). */
-function baseUrl(ctx: ServerContext, request: FastifyRequest): string {
-  if (ctx.config.publicUrl !== null) return ctx.config.publicUrl;
-  const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
-  return `${request.protocol}://${host}`;
-}
-
 function csp(frameAncestors: string): string {
   return [
     "default-src 'none'",
@@ -52,6 +48,11 @@ function csp(frameAncestors: string): string {
     `frame-ancestors ${frameAncestors}`,
   ].join('; ');
 }
+
+/** The demo and admin pages' icon, a speech bubble; also answers /favicon.ico, which browsers ask for unbidden. */
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path fill="#0a58ca" d="M5 4h22a3 3 0 0 1 3 3v13a3 3 0 0 1-3 3H14l-7 6v-6H5a3 3 0 0 1-3-3V7a3 3 0 0 1 3-3z"/><path fill="#fff" d="M8 10h16v2.5H8zm0 5h11v2.5H8z"/></svg>';
+const ICON_LINK = '<link rel="icon" href="/favicon.svg" type="image/svg+xml">';
 
 const PAGE_CSS = `
 :root{color-scheme:light dark;--bg:#fdfcf9;--fg:#1f2328;--muted:#59636e;--rule:#e4e1da;--code:#f3f1ec;--link:#0a58ca}
@@ -112,6 +113,7 @@ function demoPage(base: string, lang: 'en' | 'de'): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${html(t.title)} · quire</title>
+${ICON_LINK}
 <style>${PAGE_CSS}</style>
 </head>
 <body>
@@ -142,7 +144,7 @@ body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,sans-
 main{max-width:60rem;margin:0 auto;padding:1rem 1.25rem 3rem}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 a{color:var(--accent)}
-input,textarea,button{font:inherit;color:inherit}
+input,textarea,button,select{font:inherit;color:inherit}
 input[type=password],textarea{display:block;width:100%;max-width:30rem;padding:.4rem .5rem;border:1px solid var(--rule);border-radius:6px;background:var(--soft);margin:.2rem 0 .6rem}
 textarea{max-width:none}
 button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-radius:6px;background:var(--soft);margin-right:.3rem}
@@ -158,6 +160,9 @@ button{cursor:pointer;padding:.25rem .75rem;border:1px solid var(--rule);border-
 .comment.deleted,.comment.spam{opacity:.7}
 .body{overflow-wrap:anywhere}
 .empty{color:var(--muted)}
+.reply-to{color:var(--muted);font-size:.85rem;margin:.3rem 0;padding-left:.6rem;border-left:3px solid var(--rule)}
+.section-head{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}
+.deleted-note{color:var(--muted);font-style:italic;margin:.3rem 0}
 `;
 
 function adminPage(): string {
@@ -169,6 +174,7 @@ function adminPage(): string {
 <meta name="color-scheme" content="light dark">
 <meta name="robots" content="noindex">
 <title>quire admin</title>
+${ICON_LINK}
 <style>${ADMIN_CSS}</style>
 <script src="/js/admin.js" defer></script>
 </head>
@@ -191,13 +197,16 @@ function sendHtml(reply: FastifyReply, body: string, frameAncestors: string): Fa
     .send(body);
 }
 
-const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
-  const { ctx } = opts;
-  const dir = opts.widgetDir ?? DEFAULT_WIDGET_DIR;
-  const cache = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
+interface Script {
+  mtimeMs: number;
+  body: Buffer;
+  etag: string;
+}
 
-  /** A built script, read again whenever the file changes (a rebuild needs no restart). */
-  const script = async (name: string) => {
+/** Reads a built script, again whenever its file changes (a rebuild needs no restart). */
+function scriptReader(dir: string): (name: string) => Promise<Script> {
+  const cache = new Map<string, Script>();
+  return async (name) => {
     const file = path.join(dir, name);
     let st: fs.Stats;
     try {
@@ -217,7 +226,16 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
     cache.set(name, entry);
     return entry;
   };
+}
 
+const scriptParams = Type.Object(
+  { name: Type.Union([...SCRIPTS].map((n) => Type.Literal(n))) },
+  { additionalProperties: false },
+);
+const demoQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 16 })) });
+
+function scriptRoutes(app: TypedApp, dir: string): void {
+  const script = scriptReader(dir);
   // The app answers `cache-control: no-store` by default; scripts may be cached for a while (and revalidated).
   app.addHook('onSend', (request, reply, payload, done) => {
     if (request.url.startsWith('/js/') && reply.statusCode < 400) {
@@ -225,19 +243,13 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
     }
     done(null, payload);
   });
-
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/js/:name',
     {
       schema: {
         tags: ['widget'],
         summary: 'The embeddable comments (embed.js) and the admin page script (admin.js)',
-        params: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          properties: { name: { type: 'string', enum: [...SCRIPTS] } },
-        },
+        params: scriptParams,
       },
     },
     async (request, reply) => {
@@ -250,23 +262,29 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
       return reply.send(s.body);
     },
   );
+}
 
-  app.get<{ Querystring: { lang?: string } }>(
+function pageRoutes(app: TypedApp, ctx: ServerContext): void {
+  app.get(
     '/',
     {
       schema: {
         tags: ['widget'],
         summary: 'A demo blog post with the comments embedded (?lang=de for German)',
-        querystring: {
-          type: 'object',
-          properties: { lang: { type: 'string', maxLength: 16 } },
-        },
+        querystring: demoQuery,
       },
     },
     async (request, reply) =>
       sendHtml(reply, demoPage(baseUrl(ctx, request), request.query.lang === 'de' ? 'de' : 'en'), "'self'"),
   );
-
+  for (const url of ['/favicon.svg', '/favicon.ico']) {
+    app.get(
+      url,
+      { schema: { tags: ['widget'], summary: "The pages' icon (SVG)" } },
+      async (_request, reply) =>
+        reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(ICON),
+    );
+  }
   app.get(
     '/admin',
     { schema: { tags: ['admin'], summary: 'The admin page: log in, moderate, edit, delete' } },
@@ -278,6 +296,11 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
         "'none'",
       ),
   );
+}
+
+const plugin: FastifyPluginAsyncTypebox<StaticOptions> = async (app, opts) => {
+  scriptRoutes(app, opts.widgetDir ?? DEFAULT_WIDGET_DIR);
+  pageRoutes(app, opts.ctx);
 };
 
 (plugin as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'quire-static';

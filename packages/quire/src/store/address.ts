@@ -8,8 +8,8 @@ function ipv6Groups(addr: string): number[] | null {
   if (!isIPv6(a)) return null;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(a);
   if (v4) {
-    const o = (v4[1] as string).split('.').map(Number);
-    a = `${a.slice(0, -(v4[1] as string).length)}${(((o[0] ?? 0) << 8) | (o[1] ?? 0)).toString(16)}:${(((o[2] ?? 0) << 8) | (o[3] ?? 0)).toString(16)}`;
+    const octets = (v4[1] as string).split('.').map(Number);
+    a = `${a.slice(0, -(v4[1] as string).length)}${(((octets[0] ?? 0) << 8) | (octets[1] ?? 0)).toString(16)}:${(((octets[2] ?? 0) << 8) | (octets[3] ?? 0)).toString(16)}`;
   }
   const [head, tail] = a.includes('::') ? (a.split('::') as [string, string]) : [a, undefined];
   const h = head === '' ? [] : head.split(':');
@@ -33,8 +33,8 @@ function mappedV4(groups: number[]): string | null {
 export function truncateIp(addr: string | undefined): string | null {
   if (addr === undefined) return null;
   if (isIPv4(addr)) {
-    const o = addr.split('.');
-    return `${o[0]}.${o[1]}.${o[2]}.0/24`;
+    const octets = addr.split('.');
+    return `${octets[0]}.${octets[1]}.${octets[2]}.0/24`;
   }
   const g = ipv6Groups(addr);
   if (g === null) return null;

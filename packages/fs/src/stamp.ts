@@ -1,12 +1,13 @@
 import fs from 'node:fs';
+import { validatePath } from './args.js';
 
 /**
  * What a cached thing was read from: the stat(2) of a file or directory, taken *before* reading it. A cache
  * entry stays valid while every stamp it was read under is unchanged and the entry is settled (below).
  *
  * A stamp is device, inode, size, mtime and ctime in nanoseconds. A directory's mtime and ctime change whenever
- * an entry in it is created, linked, renamed or removed, which is how every record, temp, vote and settings file
- * of the store is written (link(2), rename(2): no file is modified in place). replaceFile gives the file a new
+ * an entry in it is created, linked, renamed or removed, which is how this library writes every file (link(2),
+ * rename(2): no file is modified in place). replaceFile gives the file a new
  * inode and a new ctime, and changes its directory's stamps too.
  */
 export interface Stamp {
@@ -17,20 +18,21 @@ export interface Stamp {
   readonly newestNs: bigint;
 }
 
-function statOf(p: string): fs.BigIntStats | undefined | null {
+function statOf(file: string): fs.BigIntStats | undefined | null {
   try {
-    return fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+    return fs.statSync(file, { bigint: true, throwIfNoEntry: false });
   } catch {
     return null;
   }
 }
 
 /** stat(2), synchronously: a couple of microseconds for an inode in the cache, cheaper than a threadpool trip. */
-export function stampOf(p: string): Stamp {
-  const st = statOf(p);
-  if (st === undefined || st === null) return { path: p, st, newestNs: 0n };
+export function stampOf(file: string): Stamp {
+  validatePath(file, 'file', 'stampOf');
+  const st = statOf(file);
+  if (st === undefined || st === null) return { path: file, st, newestNs: 0n };
   // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
-  return { path: p, st, newestNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs };
+  return { path: file, st, newestNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs };
 }
 
 /** True while `s` still describes its path. A failed stat never validates anything. */
@@ -69,44 +71,7 @@ export function settled(stamps: readonly Stamp[], startedMs: number): boolean {
   return true;
 }
 
+/** How old a stamp with sub-millisecond digits must be, when a read begins, to count as settled. */
 export const SETTLE_MS = 100;
+/** The same for a whole-millisecond stamp, which may come from a filesystem that keeps (two) seconds. */
 export const SETTLE_COARSE_MS = 2_100;
-
-/**
- * Single flight that never hands a caller a run begun before the call: a caller joins the run queued to start
- * next, or queues one behind the run in progress (the rule of @quire/fs's directory group commit). So whatever
- * was on disk when get() was called is seen by the run it gets, while any number of concurrent callers share
- * about two runs.
- */
-export class Fresh<T> {
-  private running: Promise<T> | undefined;
-  private queued: Promise<T> | undefined;
-
-  constructor(
-    private readonly run: () => Promise<T>,
-    private readonly onIdle: () => void = () => {},
-  ) {}
-
-  get(): Promise<T> {
-    if (this.queued) return this.queued;
-    if (!this.running) return this.start();
-    const queued = this.running
-      .catch(() => undefined)
-      .then(() => {
-        this.queued = undefined;
-        return this.start();
-      });
-    this.queued = queued;
-    return queued;
-  }
-
-  private start(): Promise<T> {
-    const r: Promise<T> = this.run().finally(() => {
-      if (this.running !== r) return;
-      this.running = undefined;
-      if (!this.queued) this.onIdle();
-    });
-    this.running = r;
-    return r;
-  }
-}

@@ -1,0 +1,139 @@
+/** fsck for a spool: what a crash or a stray writer can leave, reported and, on request, repaired. */
+import path from 'node:path';
+import { errnoCode, toQuireError } from './errors.js';
+import { replaceFile } from './publish.js';
+import { KEYS_DIR, type SpoolContext } from './spool-context.js';
+import { pendingKeyRecord } from './spool-keys.js';
+import { call, runAsync } from './steps.js';
+import { sweepTemps } from './sweep.js';
+import { isProcessAlive, isTempName, parseTempName, thisHost } from './temp.js';
+
+/** Options of Spool.check. */
+export interface CheckOptions {
+  /** Remove dead writers' temps and finish keys whose record exists. Never removes a record. */
+  repair?: boolean;
+  /** Called with the number of records checked so far, every 10,000 records. */
+  onProgress?: (records: number) => void;
+}
+
+/** One thing check() found out of place. */
+export interface CheckIssue {
+  name: string;
+  problem: 'dead-temp' | 'live-temp' | 'stray' | 'malformed' | 'unreadable' | 'pending-key';
+  detail: string;
+  repaired: boolean;
+}
+
+/** What check() found. */
+export interface CheckReport {
+  records: number;
+  issues: CheckIssue[];
+  /** True when no issue remains unrepaired. */
+  clean: boolean;
+}
+
+const readdir = (dir: string) => runAsync(call({ op: 'readdir', path: dir }));
+
+/** Spool.check(). */
+export async function checkSpool(spool: SpoolContext, opts: CheckOptions): Promise<CheckReport> {
+  try {
+    const repair = opts.repair === true;
+    const issues = await tempIssues(spool.dir, '', repair);
+    const records = await checkRecords(spool, issues, opts.onProgress);
+    issues.push(...(await checkKeys(spool, repair)));
+    return { records, issues, clean: issues.every((i) => i.repaired || i.problem === 'live-temp') };
+  } catch (err) {
+    throw toQuireError(err, 'check');
+  }
+}
+
+/** Counts the records, reporting names that are not records of this spool and records that cannot be opened. */
+async function checkRecords(
+  spool: SpoolContext,
+  issues: CheckIssue[],
+  onProgress: ((records: number) => void) | undefined,
+): Promise<number> {
+  let records = 0;
+  for (const name of await readdir(spool.dir)) {
+    // Dot names are never records: temps (reported apart), lock files and sidecars, and whatever the layer
+    // above keeps beside its records (a comment thread's .thread.json, .votes/).
+    if (name.startsWith('.')) continue;
+    if (spool.recordName(name) === null) {
+      const looksLikeRecord = /^\d{8}T\d{6}Z-/.test(name);
+      issues.push({
+        name,
+        problem: looksLikeRecord ? 'malformed' : 'stray',
+        detail: looksLikeRecord ? 'record-like name that does not parse for this spool' : 'not a record name',
+        repaired: false,
+      });
+      continue;
+    }
+    records++;
+    if (records % 10_000 === 0) onProgress?.(records);
+    try {
+      const fd = await runAsync(call({ op: 'open', path: path.join(spool.dir, name), flags: 'r' }));
+      await runAsync(call({ op: 'close', fd }));
+    } catch (err) {
+      issues.push({ name, problem: 'unreadable', detail: String(errnoCode(err) ?? err), repaired: false });
+    }
+  }
+  return records;
+}
+
+/** Temps in `dir`: with `repair`, dead writers' are swept; what remains is reported. */
+async function tempIssues(dir: string, label: string, repair: boolean): Promise<CheckIssue[]> {
+  const swept = repair ? await sweepTemps(dir) : [];
+  const issues: CheckIssue[] = swept.map((s) => ({
+    name: label + s.name,
+    problem: 'dead-temp',
+    detail: s.reason,
+    repaired: true,
+  }));
+  for (const name of await readdir(dir)) {
+    if (!isTempName(name)) continue;
+    const temp = parseTempName(name);
+    const live = temp !== null && temp.host === thisHost() && isProcessAlive(temp.pid);
+    issues.push({
+      name: label + name,
+      problem: live ? 'live-temp' : 'dead-temp',
+      detail: live
+        ? `writer pid ${temp?.pid} is at work`
+        : 'left by a writer that died (or of another host, younger than an hour); repair removes it',
+      repaired: false,
+    });
+  }
+  return issues;
+}
+
+async function checkKeys(spool: SpoolContext, repair: boolean): Promise<CheckIssue[]> {
+  const keysDir = path.join(spool.dir, KEYS_DIR);
+  let names: string[];
+  try {
+    names = await readdir(keysDir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const issues = await tempIssues(keysDir, `${KEYS_DIR}/`, repair);
+  for (const h of names) {
+    if (!/^[0-9a-f]{64}$/.test(h)) continue;
+    // An intent without a record is harmless (a retry publishes the record); one whose record exists but whose
+    // id was never written is what an append that died after publishing leaves.
+    const lock = await spool.lock('key', h);
+    try {
+      const found = await pendingKeyRecord(spool, h);
+      if (found === null) continue;
+      // An id file may exist but be empty: written without fsync, cut by a crash. Replace it.
+      if (repair) await replaceFile(path.join(keysDir, `${h}.id`), found, { durable: spool.durable });
+      issues.push({
+        name: `${KEYS_DIR}/${h}`,
+        problem: 'pending-key',
+        detail: `an append with this key died after publishing ${found}; repair records the id`,
+        repaired: repair,
+      });
+    } finally {
+      await lock.release();
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,120 @@
+/**
+ * The comment service's settings. Every field has a default (DEFAULT_CONFIG); a JSON file, environment
+ * variables and startServer's options override them in that order (docs/comment-service.md, "Configuration").
+ */
+export interface QuireConfig {
+  /** Where threads, votes and the server secret live. Created on first start. */
+  dataDir: string;
+  host: string;
+  port: number;
+  /**
+   * Origins of the sites that embed the comments, e.g. `https://blog.example.org`. Browsers get CORS headers for
+   * these origins only, requests that carry another Origin may not change anything, and comments are accepted
+   * only for pages on these origins. Empty: any http(s) page, and no CORS at all (same-origin use only).
+   */
+  origins: string[];
+  /** The service's own public base URL, used for links in Atom feeds. Default: derived from the request. */
+  publicUrl: string | null;
+  /** Shown as the title of the site-wide feed. */
+  siteName: string;
+  /**
+   * `scrypt$…` from hashPassword(); null (and no adminPasswordFile) disables the admin API. Never the password
+   * itself. Contains `$`: quote it in a shell, or use adminPasswordFile.
+   */
+  adminPasswordHash: string | null;
+  /**
+   * A file holding the admin password's hash (or, with a warning, the password itself), readable by its owner
+   * only; read once at start. For keeping the hash out of the config and the environment. Excludes
+   * adminPasswordHash.
+   */
+  adminPasswordFile: string | null;
+  /** `all`: every new comment waits for approval (202). `off`: comments appear at once (201). */
+  moderation: 'off' | 'all';
+  /** How long an author may edit or delete their own comment with its edit token. */
+  editWindowSeconds: number;
+  /** How long a deleted comment can be restored by a moderator (its erased fields are kept until then); 0: never. */
+  restoreWindowDays: number;
+  /** How long an admin session token from /api/admin/login lasts. */
+  adminSessionSeconds: number;
+  /** Fastify's trustProxy: false (default), true, or the proxy addresses/CIDRs (`"127.0.0.1,10.0.0.0/8"`). */
+  trustProxy: boolean | string | string[];
+  /** fsync every write (default true). false only for throwaway data: a power cut may lose recent comments. */
+  durable: boolean;
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: string;
+  requireAuthor: boolean;
+  requireEmail: boolean;
+  uri: UriConfig;
+  limits: LimitsConfig;
+  spam: SpamConfig;
+  rateLimits: RateLimitsConfig;
+}
+
+export interface UriConfig {
+  /**
+   * Query parameters dropped from page URIs: exact names, or prefixes ending in `*` (`utm_*`). Compared
+   * case-insensitively.
+   */
+  dropParams: string[];
+  /** Drop the whole query string (for sites whose pages never depend on it). */
+  dropQuery: boolean;
+  /** `strip`: `/post/` and `/post` are one thread (the root `/` stays). `keep`: they are two. */
+  trailingSlash: 'strip' | 'keep';
+  /** Treat `/post/index.html` (also .htm, .php) as `/post/`. */
+  stripIndex: boolean;
+  /** Treat `http://` pages as their `https://` twins. */
+  upgradeHttp: boolean;
+  /** Host names that are the same site, e.g. `{ "www.example.org": "example.org" }`. */
+  hostAliases: Record<string, string>;
+}
+
+export interface LimitsConfig {
+  /** Largest request body in bytes; larger bodies get 413. */
+  bodyBytes: number;
+  textChars: number;
+  authorChars: number;
+  emailChars: number;
+  websiteChars: number;
+  titleChars: number;
+  uriChars: number;
+  /** Top-level comments per page of GET /api/comments unless `limit` asks for another number. */
+  pageSize: number;
+  maxPageSize: number;
+  /** Replies nested deeper than this are listed under their ancestor at this depth (their `parent` stays). */
+  maxDepth: number;
+  /** Most `uri` parameters one GET /api/counts may ask for. */
+  countsUris: number;
+  feedEntries: number;
+}
+
+export interface SpamConfig {
+  /** Name of the honeypot field: the embed hides it, so a person leaves it empty; any value is refused. */
+  honeypotField: string;
+  /** Require a form token (GET /api/form-token or `formToken` of the list response) on every new comment. */
+  requireFormToken: boolean;
+  /** A form token is accepted only this long after it was issued (0 for tests). */
+  minComposeSeconds: number;
+  formTokenMaxAgeSeconds: number;
+  /** Most links (Markdown links, autolinks and bare http(s)/www. addresses) in one comment. */
+  maxLinks: number;
+  /** The same text (ignoring case and whitespace) twice in one thread within this many seconds is refused; 0: off. */
+  duplicateWindowSeconds: number;
+}
+
+export interface RateLimit {
+  /** Most requests per client address (IPv4 address or IPv6 /64) per window; 0 disables the limit. */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitsConfig {
+  /** Every request to /api and the feeds. */
+  requests: RateLimit;
+  /** New comments. */
+  posts: RateLimit;
+  /** Edits and deletions by authors. */
+  edits: RateLimit;
+  likes: RateLimit;
+  /** Admin login attempts. */
+  login: RateLimit;
+}

@@ -1,0 +1,144 @@
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { QuireConfig } from '../../config.js';
+import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
+import type { ThreadView } from '../../store/store.js';
+import type { ServerContext } from '../context.js';
+import { editTokens } from '../edit-tokens.js';
+import { PageCache, TOKEN_SLOT } from '../pagecache.js';
+import { ProblemError } from '../problem.js';
+import { nullableString, problemResponses, publicCommentRef, stringEnum } from '../schemas.js';
+import { buildTree } from '../views.js';
+import type { RoutesOptions } from './plugin.js';
+
+function listQuery(config: QuireConfig) {
+  return Type.Object(
+    {
+      uri: Type.String({ minLength: 1, maxLength: config.limits.uriChars }),
+      limit: Type.Optional(
+        Type.String({ pattern: '^[0-9]{1,4}$', description: `1-${config.limits.maxPageSize}` }),
+      ),
+      after: Type.Optional(
+        Type.String({ maxLength: 120, pattern: COMMENT_ID_PATTERN, description: 'cursor: `next`' }),
+      ),
+      order: Type.Optional(stringEnum(['oldest', 'newest'])),
+    },
+    { additionalProperties: false },
+  );
+}
+
+const listAnswer = Type.Object({
+  uri: Type.String({ description: 'the normalised page URI' }),
+  threadId: Type.String(),
+  title: nullableString(),
+  total: Type.Integer({ description: 'visible comments in the whole thread' }),
+  comments: Type.Array(publicCommentRef),
+  next: nullableString({ description: 'pass as `after` for the next page' }),
+  formToken: Type.String(),
+  moderation: stringEnum(['off', 'all']),
+  editWindowSeconds: Type.Optional(Type.Integer()),
+});
+
+/** The stems of this thread's comments whose edit tokens the request carries. */
+function ownStems(ctx: ServerContext, request: FastifyRequest, threadId: string): Set<string> {
+  const mine = new Set<string>();
+  for (const t of editTokens(request)) {
+    const tok = ctx.readEditToken(t);
+    const id = tok === null ? null : parseCommentId(tok.id);
+    if (id !== null && id.threadId === threadId) mine.add(id.stem);
+  }
+  return mine;
+}
+
+/** The thread's view and the moderation setting; when both are cached and unchanged, no promise to wait for. */
+function viewAndModeration(
+  ctx: ServerContext,
+  threadId: string,
+): [ThreadView, 'off' | 'all'] | Promise<[ThreadView, 'off' | 'all']> {
+  const cachedView = ctx.store.viewCached(threadId);
+  const cachedModeration = ctx.moderationCached();
+  if (cachedView !== undefined && cachedModeration !== undefined) return [cachedView, cachedModeration];
+  return Promise.all([cachedView ?? ctx.store.view(threadId), cachedModeration ?? ctx.moderation()]);
+}
+
+/** Sends JSON serialised already (a cached page): no schema applies to its bytes. */
+function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(body);
+}
+
+/**
+ * GET /api/comments: a page's comments as the public (and an author, their pending ones) sees them. Answers
+ * for callers without pending comments of their own are kept serialised (pagecache.ts).
+ */
+export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
+  const { config } = ctx;
+  const pages = new PageCache();
+
+  app.get(
+    '/api/comments',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: "A page's comments: approved ones and the caller's own pending ones, nested by parent",
+        description:
+          'Pages count top-level comments; replies come with their top-level comment. Send the edit tokens of ' +
+          'your own comments in X-Quire-Edit-Token (comma-separated) to see them while they await moderation.',
+        querystring: listQuery(config),
+        response: { 200: listAnswer, ...problemResponses(400, 429) },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const { uri, threadId } = ctx.page(q.uri);
+      const limit = q.limit === undefined ? config.limits.pageSize : Number(q.limit);
+      if (limit < 1 || limit > config.limits.maxPageSize) {
+        throw new ProblemError(400, 'invalid-request', `limit must be 1-${config.limits.maxPageSize}`);
+      }
+      let after: string | null = null;
+      if (q.after !== undefined) {
+        const parsed = parseCommentId(q.after);
+        if (parsed === null || parsed.threadId !== threadId) {
+          throw new ProblemError(400, 'invalid-request', 'after is not a comment of this page');
+        }
+        after = parsed.stem;
+      }
+      const mine = ownStems(ctx, request, threadId);
+      const both = viewAndModeration(ctx, threadId);
+      const [view, moderation] = Array.isArray(both) ? both : await both;
+      const order = q.order ?? 'oldest';
+      const answer = (token: string) => {
+        const tree = buildTree(threadId, view.comments, view.likes, {
+          mine,
+          maxDepth: config.limits.maxDepth,
+          order,
+          after,
+          limit,
+        });
+        return {
+          uri,
+          threadId,
+          title: view.meta?.title ?? null,
+          total: tree.total,
+          comments: tree.comments,
+          next: tree.next === null ? null : formatCommentId(threadId, tree.next),
+          formToken: token,
+          moderation,
+          editWindowSeconds: config.editWindowSeconds,
+        };
+      };
+      // Edit tokens change the answer only through pending comments they make visible.
+      const pending = [...mine].filter((s) => view.byStem.get(s)?.status === 'pending').sort();
+      const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
+      let page = pages.get(threadId, view.version, key);
+      if (page === undefined) {
+        const serialised = reply.serialize(answer(TOKEN_SLOT));
+        if (typeof serialised === 'string') page = pages.put(threadId, view.version, key, serialised);
+      }
+      const formToken = ctx.formToken().formToken;
+      if (page === undefined) return answer(formToken);
+      return sendSerialised(reply, PageCache.answer(page, formToken));
+    },
+  );
+};

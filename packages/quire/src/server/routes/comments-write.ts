@@ -1,0 +1,251 @@
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox, Static } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { clientKey } from '../../store/address.js';
+import { type CommentDraft, formatCommentId } from '../../store/records.js';
+import type { Actor } from '../../store/store.js';
+import type { ServerContext } from '../context.js';
+import { editTokens } from '../edit-tokens.js';
+import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
+import { countLinks } from '../markdown.js';
+import { ProblemError } from '../problem.js';
+import {
+  authorEditBody,
+  commentIdParams,
+  createdResponseSchema,
+  honeypotValue,
+  oneCommentSchema,
+  postBodySchema,
+  problemResponses,
+} from '../schemas.js';
+import { publicComment } from '../views.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
+
+type PostBody = Static<ReturnType<typeof postBodySchema>>;
+
+/** Throws 422 too-many-links when `text` has more links than the config allows. */
+function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean): void {
+  const max = ctx.config.spam.maxLinks;
+  const links = countLinks(text);
+  if (links <= max) return;
+  const detail = `a comment may hold at most ${max} links`;
+  throw new ProblemError(422, 'too-many-links', sayHowMany ? `${detail}; this one has ${links}` : detail);
+}
+
+/** The spam checks a post passes before anything else: the honeypot and the form token. */
+function checkNotSpam(ctx: ServerContext, body: PostBody): void {
+  const honey = honeypotValue(body, ctx.config.spam.honeypotField);
+  if (honey !== undefined && honey.trim() !== '') {
+    throw new ProblemError(400, 'honeypot', 'a field that people leave empty was filled in');
+  }
+  ctx.checkFormToken(body.formToken);
+}
+
+/** The stem of the comment replied to, which must be in the same thread; null at top level. */
+function parentStem(ctx: ServerContext, parent: string | null | undefined, threadId: string): string | null {
+  if (parent === undefined || parent === null || parent === '') return null;
+  const p = ctx.commentOf(parent);
+  if (p.threadId !== threadId) {
+    throw new ProblemError(422, 'parent-not-found', 'the comment replied to does not exist on this page');
+  }
+  return p.stem;
+}
+
+/** The draft of a new comment from a POST body, and the page title, every field checked and cleaned. */
+async function draftOf(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  body: PostBody,
+  threadId: string,
+): Promise<{ draft: CommentDraft; title: string | null }> {
+  const { config } = ctx;
+  const text = cleanText(body.text);
+  const author = cleanLine(body.author, 'author');
+  const email = cleanEmail(body.email);
+  const website = cleanWebsite(body.website);
+  const title = cleanLine(body.title, 'title');
+  if (config.requireAuthor && author === null)
+    throw new ProblemError(400, 'author-required', 'a name is required');
+  if (config.requireEmail && email === null) {
+    throw new ProblemError(400, 'email-required', 'an e-mail address is required');
+  }
+  checkLinks(ctx, text, true);
+  const parent = parentStem(ctx, body.parent, threadId);
+  const status: CommentDraft['status'] = (await ctx.moderation()) === 'all' ? 'pending' : 'approved';
+  const draft = { parent, author, email, website, text, status, address: request.ip, nonce: body.nonce };
+  return { draft, title };
+}
+
+/** Whoever sends a genuine edit token for `id` is its author, until the token or the edit window ends. */
+function authorOf(ctx: ServerContext, request: FastifyRequest, id: string): Actor {
+  const tokens = editTokens(request);
+  if (tokens.length === 0) {
+    throw new ProblemError(401, 'edit-token-missing', `send the comment's edit token in X-Quire-Edit-Token`, {
+      'www-authenticate': 'X-Quire-Edit-Token',
+    });
+  }
+  const tok = tokens.length === 1 ? ctx.readEditToken(tokens[0] as string) : null;
+  if (tok === null || tok.id !== id) {
+    throw new ProblemError(403, 'edit-token-invalid', 'the edit token is not valid for this comment');
+  }
+  return { by: 'author', tokenExpiresMs: tok.expires, editWindowMs: ctx.config.editWindowSeconds * 1000 };
+}
+
+/** The author of the comment `id`, allowed by the store to change it now (else its refusal). */
+async function authorise(ctx: ServerContext, request: FastifyRequest, id: string) {
+  const comment = ctx.commentOf(id);
+  const actor = authorOf(ctx, request, id);
+  ctx.rateLimit('edits', clientKey(request.ip));
+  await ctx.store.mayChange(comment.threadId, comment.stem, actor);
+  return { ...comment, actor };
+}
+
+/** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
+async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody) {
+  const { config, store } = ctx;
+  ctx.rateLimit('posts', clientKey(request.ip));
+  checkNotSpam(ctx, body);
+  const { uri, threadId } = ctx.page(body.uri);
+  if (config.origins.length > 0 && !config.origins.includes(new URL(uri).origin)) {
+    throw new ProblemError(
+      400,
+      'uri-not-allowed',
+      'comments are accepted only for pages of the configured sites',
+    );
+  }
+  const { draft, title } = await draftOf(ctx, request, body, threadId);
+  const result = await store.postComment(threadId, { uri, title }, draft, {
+    duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
+    ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
+  });
+  const id = formatCommentId(threadId, result.stem);
+  const editableUntil = Date.parse(result.record.created) + config.editWindowSeconds * 1000;
+  const likes = result.created ? 0 : await store.likesOf(threadId, result.stem);
+  request.log.info({ comment: id, created: result.created, status: result.record.status }, 'comment posted');
+  return {
+    status: result.record.status === 'pending' ? 202 : 201,
+    answer: {
+      comment: publicComment(threadId, result.stem, result.record, likes),
+      editToken: ctx.editToken(id, editableUntil),
+      editableUntil: new Date(editableUntil).toISOString(),
+    },
+  } as const;
+}
+
+/** POST /api/comments. */
+function postRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config } = ctx;
+  app.post(
+    '/api/comments',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: 'Post a comment',
+        description:
+          '201 with the comment and its edit token, or 202 when it awaits moderation. A retry with the same ' +
+          'nonce returns the first comment instead of making a second.',
+        body: postBodySchema(config),
+        response: {
+          201: createdResponseSchema,
+          202: createdResponseSchema,
+          ...problemResponses(400, 403, 409, 413, 415, 422, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { status, answer } = await postComment(ctx, request, request.body);
+      return reply.code(status).send(answer);
+    },
+  );
+}
+
+/** PATCH /api/comments/:id: an author's edit. */
+function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
+  app.patch(
+    '/api/comments/:id',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: "Edit one's own comment within the edit window (X-Quire-Edit-Token)",
+        params: commentIdParams,
+        body: authorEditBody(config),
+        response: { 200: oneCommentSchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
+      },
+    },
+    async (request) => {
+      const { threadId, stem, actor } = await authorise(ctx, request, request.params.id);
+      const b = request.body;
+      const text = b.text === undefined ? undefined : cleanText(b.text);
+      const author = b.author === undefined ? undefined : cleanLine(b.author, 'author');
+      const website = b.website === undefined ? undefined : cleanWebsite(b.website);
+      if (config.requireAuthor && author === null)
+        throw new ProblemError(400, 'author-required', 'a name is required');
+      if (text !== undefined) checkLinks(ctx, text, false);
+      const updated = await store.editComment(threadId, stem, { text, author, website }, actor);
+      const likes = await store.likesOf(threadId, stem);
+      return { comment: publicComment(threadId, stem, updated, likes) };
+    },
+  );
+}
+
+/** DELETE /api/comments/:id: an author's delete. */
+function authorDeleteRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
+  app.delete(
+    '/api/comments/:id',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: "Delete one's own comment within the edit window (X-Quire-Edit-Token)",
+        description:
+          'The comment becomes a tombstone: text, name, e-mail, website and address are erased; it keeps its ' +
+          'place only while replies hang off it.',
+        params: commentIdParams,
+        response: { 200: oneCommentSchema, ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => {
+      const { threadId, stem, actor } = await authorise(ctx, request, request.params.id);
+      const updated = await store.deleteComment(threadId, stem, actor, config.restoreWindowDays * 86_400_000);
+      request.log.info({ comment: request.params.id }, 'comment deleted by its author');
+      return { comment: publicComment(threadId, stem, updated, 0) };
+    },
+  );
+}
+
+/** POST /api/comments/:id/like. */
+function likeRoute(app: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
+  app.post(
+    '/api/comments/:id/like',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: 'Like a comment (once per client address)',
+        params: commentIdParams,
+        response: {
+          200: Type.Object({
+            likes: Type.Integer(),
+            counted: Type.Boolean({ description: 'false if this client had already liked it' }),
+          }),
+          ...problemResponses(400, 403, 404, 429),
+        },
+      },
+    },
+    async (request) => {
+      const { threadId, stem } = ctx.commentOf(request.params.id);
+      ctx.rateLimit('likes', clientKey(request.ip));
+      return store.like(threadId, stem, request.ip);
+    },
+  );
+}
+
+/** Posting, and an author's edits, deletes and everyone's likes. */
+export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
+  postRoute(app, ctx);
+  authorEditRoute(app, ctx);
+  authorDeleteRoute(app, ctx);
+  likeRoute(app, ctx);
+};

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ServerContext } from '../context.js';
+import { renderMarkdown } from '../markdown.js';
+import { ProblemError } from '../problem.js';
+import { problemResponses } from '../schemas.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
+
+const formTokenAnswer = Type.Object({
+  formToken: Type.String(),
+  notBefore: Type.String({ format: 'date-time' }),
+  expires: Type.String({ format: 'date-time' }),
+});
+
+/** GET /api/counts. */
+function countsRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config, store } = ctx;
+  const uriString = Type.String({ minLength: 1, maxLength: config.limits.uriChars });
+  app.get(
+    '/api/counts',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: 'Numbers of public comments of several pages (?uri=a&uri=b)',
+        querystring: Type.Object(
+          {
+            uri: Type.Union([
+              uriString,
+              Type.Array(uriString, { minItems: 1, maxItems: config.limits.countsUris }),
+            ]),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            counts: Type.Record(Type.String(), Type.Integer(), { description: 'keyed by each uri as given' }),
+          }),
+          ...problemResponses(400, 429),
+        },
+      },
+    },
+    async (request) => {
+      const uris = Array.isArray(request.query.uri) ? request.query.uri : [request.query.uri];
+      const counts = await Promise.all(
+        uris.map(async (u) => [u, await store.approvedCount(ctx.page(u).threadId)] as const),
+      );
+      return { counts: Object.fromEntries(counts) };
+    },
+  );
+}
+
+/** POST /api/preview. */
+function previewRoute(app: TypedApp, ctx: ServerContext): void {
+  const { config } = ctx;
+  app.post(
+    '/api/preview',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: 'Render Markdown as a comment would be rendered',
+        body: Type.Object(
+          { text: Type.String({ maxLength: config.limits.textChars }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ html: Type.String() }),
+          ...problemResponses(400, 413, 415, 429),
+        },
+      },
+    },
+    async (request) => ({ html: renderMarkdown(request.body.text) }),
+  );
+}
+
+/** GET /api/form-token. */
+function formTokenRoute(app: TypedApp, ctx: ServerContext): void {
+  app.get(
+    '/api/form-token',
+    {
+      schema: {
+        tags: ['comments'],
+        summary: 'A signed form token for POST /api/comments',
+        description: 'Accepted from `notBefore` (the minimum compose time) until `expires`.',
+        response: { 200: formTokenAnswer, ...problemResponses(429) },
+      },
+    },
+    async () => ctx.formToken(),
+  );
+}
+
+/** GET /healthz. */
+function healthRoute(app: TypedApp, ctx: ServerContext): void {
+  const { store } = ctx;
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['meta'],
+        summary: 'Liveness: 200 when the data directory is readable and writable',
+        response: { 200: Type.Object({ status: Type.String() }), ...problemResponses(503) },
+      },
+    },
+    async () => {
+      try {
+        await fs.promises.access(store.threadsDir, fs.constants.R_OK | fs.constants.W_OK);
+      } catch {
+        throw new ProblemError(503, 'data-unavailable', 'the data directory is not accessible');
+      }
+      return { status: 'ok' };
+    },
+  );
+}
+
+/** GET /api/openapi.json. */
+function openApiRoute(app: TypedApp): void {
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/** Counts of several pages, Markdown previews, form tokens, the health check and the OpenAPI document. */
+export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
+  countsRoute(app, ctx);
+  previewRoute(app, ctx);
+  formTokenRoute(app, ctx);
+  healthRoute(app, ctx);
+  openApiRoute(app);
+};

@@ -1,0 +1,188 @@
+import { parentPort, Worker } from 'node:worker_threads';
+
+export type TaskPoolErrorCode = 'task-timeout' | 'task-busy' | 'task-aborted' | 'task-closed' | 'task-failed';
+
+/** Why a task did not return a value. `code` is stable; the message is for people. */
+export class TaskPoolError extends Error {
+  override readonly name = 'TaskPoolError';
+  constructor(
+    readonly code: TaskPoolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TaskPoolOptions {
+  /** The worker's module: it answers each `{ id, input }` message with `{ id, value }` or `{ id, error }`. */
+  file: URL;
+  /** Worker threads at most, started on first use. */
+  size: number;
+  /** Tasks waiting for a worker at most; one more is refused at once with 'task-busy'. */
+  maxQueue: number;
+  /** A running task older than this is killed with its worker ('task-timeout'). */
+  timeoutMs: number;
+}
+
+interface Task<In, Out> {
+  input: In;
+  resolve: (v: Out) => void;
+  reject: (e: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+interface Slot<In, Out> {
+  worker: Worker;
+  task: Task<In, Out> | undefined;
+  timer: NodeJS.Timeout | undefined;
+  id: number;
+}
+
+type Reply<Out> = { id: number; value: Out } | { id: number; error: string };
+
+/**
+ * CPU work with a hard bound, off the event loop and off libuv's threadpool: each task runs on a worker thread
+ * of its own pool, and one that runs past `timeoutMs` or whose caller aborts is stopped by terminating its
+ * worker (the only way to stop a synchronous computation in JavaScript), which the next task replaces. So no
+ * input can hold the event loop, and the threadpool stays free for file I/O. The queue is bounded too: a flood
+ * is refused at once instead of waiting behind itself.
+ */
+export class TaskPool<In, Out> {
+  private readonly slots: Slot<In, Out>[] = [];
+  private readonly queue: Task<In, Out>[] = [];
+  private closed = false;
+  private nextId = 0;
+
+  constructor(private readonly opts: TaskPoolOptions) {}
+
+  /** Runs one task. Rejects with a TaskPoolError when refused, timed out, aborted or failed in the worker. */
+  run(input: In, signal?: AbortSignal): Promise<Out> {
+    if (this.closed) return Promise.reject(new TaskPoolError('task-closed', 'the pool is closed'));
+    if (signal?.aborted) return Promise.reject(new TaskPoolError('task-aborted', 'the caller went away'));
+    if (this.queue.length >= this.opts.maxQueue && this.idleSlot() === undefined) {
+      return Promise.reject(new TaskPoolError('task-busy', 'too many tasks are waiting'));
+    }
+    return new Promise<Out>((resolve, reject) => {
+      const task: Task<In, Out> = { input, resolve, reject, signal, onAbort: () => this.abort(task) };
+      signal?.addEventListener('abort', task.onAbort, { once: true });
+      this.queue.push(task);
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker; queued and running tasks reject with 'task-closed'. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.queue.splice(0))
+      this.settle(t, new TaskPoolError('task-closed', 'the pool is closed'));
+    await Promise.all(
+      this.slots.splice(0).map((s) => this.stop(s, new TaskPoolError('task-closed', 'closed'))),
+    );
+  }
+
+  private idleSlot(): Slot<In, Out> | undefined {
+    const idle = this.slots.find((s) => s.task === undefined);
+    if (idle !== undefined || this.slots.length >= this.opts.size) return idle;
+    const slot: Slot<In, Out> = {
+      worker: new Worker(this.opts.file),
+      task: undefined,
+      timer: undefined,
+      id: 0,
+    };
+    // An idle pool never keeps the process alive.
+    slot.worker.unref();
+    slot.worker.on('message', (m: Reply<Out>) => this.onReply(slot, m));
+    slot.worker.on('error', (err) => this.onCrash(slot, err));
+    slot.worker.on('exit', () => this.onCrash(slot, new Error('the worker exited')));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const slot = this.idleSlot();
+      if (slot === undefined) return;
+      const task = this.queue.shift() as Task<In, Out>;
+      slot.task = task;
+      slot.id = ++this.nextId;
+      slot.timer = setTimeout(() => {
+        void this.replace(
+          slot,
+          new TaskPoolError('task-timeout', `took longer than ${this.opts.timeoutMs} ms`),
+        );
+      }, this.opts.timeoutMs);
+      slot.worker.ref();
+      slot.worker.postMessage({ id: slot.id, input: task.input });
+    }
+  }
+
+  private onReply(slot: Slot<In, Out>, m: Reply<Out>): void {
+    const task = slot.task;
+    if (task === undefined || m.id !== slot.id) return;
+    this.release(slot);
+    if ('error' in m) this.settle(task, new TaskPoolError('task-failed', m.error));
+    else this.settle(task, undefined, m.value);
+    this.dispatch();
+  }
+
+  private onCrash(slot: Slot<In, Out>, err: Error): void {
+    if (!this.slots.includes(slot)) return;
+    void this.replace(slot, new TaskPoolError('task-failed', err.message));
+  }
+
+  private abort(task: Task<In, Out>): void {
+    const queued = this.queue.indexOf(task);
+    const err = new TaskPoolError('task-aborted', 'the caller went away');
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.settle(task, err);
+      return;
+    }
+    const slot = this.slots.find((s) => s.task === task);
+    if (slot !== undefined) void this.replace(slot, err);
+  }
+
+  /** Ends the slot's worker and task; a new worker is started when a task needs one. */
+  private async replace(slot: Slot<In, Out>, err: TaskPoolError): Promise<void> {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    await this.stop(slot, err);
+    this.dispatch();
+  }
+
+  private async stop(slot: Slot<In, Out>, err: TaskPoolError): Promise<void> {
+    const task = slot.task;
+    this.release(slot);
+    if (task !== undefined) this.settle(task, err);
+    slot.worker.removeAllListeners('exit');
+    await slot.worker.terminate();
+  }
+
+  private release(slot: Slot<In, Out>): void {
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.task = undefined;
+    slot.worker.unref();
+  }
+
+  private settle(task: Task<In, Out>, err: Error | undefined, value?: Out): void {
+    task.signal?.removeEventListener('abort', task.onAbort);
+    if (err !== undefined) task.reject(err);
+    else task.resolve(value as Out);
+  }
+}
+
+/** The worker side: answers each task with `fn(input)`, or with the message of what it threw. */
+export function serveTasks<In, Out>(fn: (input: In) => Out): void {
+  const port = parentPort;
+  if (port === null) throw new Error('serveTasks runs in a worker thread');
+  port.on('message', (m: { id: number; input: In }) => {
+    try {
+      port.postMessage({ id: m.id, value: fn(m.input) });
+    } catch (err) {
+      port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  });
+}

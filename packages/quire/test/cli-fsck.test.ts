@@ -1,0 +1,68 @@
+/** `quire fsck`: checking and repairing a spool. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { quire, records, tempDir, text } from './fixtures/cli-helpers.js';
+
+/** A pid that no process has: that of a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.on('exit', resolve));
+  assert.ok(child.pid);
+  return child.pid;
+}
+
+/** The temp name a writer with `pid` on this host uses (@quire/fs temp.ts). */
+async function deadTemp(dir: string): Promise<string> {
+  const host =
+    os
+      .hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '_')
+      .slice(0, 64) || 'localhost';
+  const name = `.quire-${await deadPid()}-0123456789ab-${host}`;
+  fs.writeFileSync(path.join(dir, name), 'half a record');
+  return name;
+}
+
+test('fsck exits 0 on a clean spool', async (t) => {
+  const dir = tempDir(t);
+  records(dir, ['20261126T101500Z-0', '20261126T101500Z-1']);
+  const r = await quire(t, ['fsck', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(text(r), '2 records, 0 issues, clean\n');
+  assert.equal(r.stderr, '', 'no progress when stderr is not a terminal');
+});
+
+test("fsck exits 1 on a dead writer's temp and --repair removes it and exits 0", async (t) => {
+  const dir = tempDir(t);
+  records(dir, ['20261126T101500Z-0']);
+  const temp = await deadTemp(dir);
+  const found = await quire(t, ['fsck', dir]);
+  assert.equal(found.code, 1, found.stderr);
+  assert.match(text(found), new RegExp(`^found\tdead-temp\t${temp.replaceAll('.', '\\.')}\t`, 'm'));
+  assert.ok(fs.existsSync(path.join(dir, temp)), 'fsck without --repair changes nothing');
+  const repaired = await quire(t, ['fsck', dir, '--repair']);
+  assert.equal(repaired.code, 0, repaired.stderr);
+  assert.match(text(repaired), /^repaired\tdead-temp\t/m);
+  assert.equal(fs.existsSync(path.join(dir, temp)), false);
+  assert.equal((await quire(t, ['fsck', dir])).code, 0);
+});
+
+test('fsck --json prints a parseable report and --progress speaks on stderr only', async (t) => {
+  const dir = tempDir(t);
+  records(dir, ['20261126T101500Z-0']);
+  const temp = await deadTemp(dir);
+  const r = await quire(t, ['fsck', dir, '--json', '--progress']);
+  assert.equal(r.code, 1, r.stderr);
+  const report = JSON.parse(text(r)) as { records: number; clean: boolean; issues: { name: string }[] };
+  assert.equal(report.records, 1);
+  assert.equal(report.clean, false);
+  assert.deepEqual(
+    report.issues.map((i) => i.name),
+    [temp],
+  );
+  assert.match(r.stderr, /^quire fsck: checking /);
+});
