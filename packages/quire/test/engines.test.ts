@@ -17,6 +17,7 @@ interface Manifest {
   name?: string;
   version?: string;
   engines?: { node?: string };
+  workspaces?: string[];
 }
 
 function readManifest(dir: string): Manifest {
@@ -102,7 +103,7 @@ function admits(range: string, version: string): boolean {
   });
 }
 
-/** Every package.json under the node_modules folders of the workspace, nested ones included. */
+/** Every installed package.json under the node_modules folders of the workspaces, nested ones included. */
 function installedPackages(): { id: string; node: string | undefined }[] {
   const found: { id: string; node: string | undefined }[] = [];
   const visit = (modules: string): void => {
@@ -110,6 +111,8 @@ function installedPackages(): { id: string; node: string | undefined }[] {
     for (const name of fs.readdirSync(modules)) {
       if (name.startsWith('.')) continue;
       const dir = path.join(modules, name);
+      // A link is a workspace package (checked on its own below); following it would visit its tree twice.
+      if (fs.lstatSync(dir).isSymbolicLink()) continue;
       if (name.startsWith('@')) {
         visit(dir);
         continue;
@@ -124,8 +127,7 @@ function installedPackages(): { id: string; node: string | undefined }[] {
       visit(path.join(dir, 'node_modules'));
     }
   };
-  const workspaces = ['.', 'packages/fs', 'packages/quire', 'bench'];
-  for (const w of workspaces) visit(path.join(root, w, 'node_modules'));
+  for (const w of ['.', ...(readManifest(root).workspaces ?? [])]) visit(path.join(root, w, 'node_modules'));
   return found;
 }
 
