@@ -34,6 +34,8 @@ interface Task<In, Out> {
 
 interface Slot<In, Out> {
   worker: Worker;
+  /** The worker has started: its module is loaded and it takes messages. */
+  online: boolean;
   task: Task<In, Out> | undefined;
   timer: NodeJS.Timeout | undefined;
   id: number;
@@ -86,10 +88,15 @@ export class TaskPool<In, Out> {
     if (idle !== undefined || this.slots.length >= this.opts.size) return idle;
     const slot: Slot<In, Out> = {
       worker: new Worker(this.opts.file),
+      online: false,
       task: undefined,
       timer: undefined,
       id: 0,
     };
+    slot.worker.once('online', () => {
+      slot.online = true;
+      if (slot.task !== undefined) this.startClock(slot);
+    });
     // An idle pool never keeps the process alive.
     slot.worker.unref();
     slot.worker.on('message', (m: Reply<Out>) => this.onReply(slot, m));
@@ -106,15 +113,20 @@ export class TaskPool<In, Out> {
       const task = this.queue.shift() as Task<In, Out>;
       slot.task = task;
       slot.id = ++this.nextId;
-      slot.timer = setTimeout(() => {
-        void this.replace(
-          slot,
-          new TaskPoolError('task-timeout', `took longer than ${this.opts.timeoutMs} ms`),
-        );
-      }, this.opts.timeoutMs);
+      // A new worker's start (a thread, its modules) is not the task's time: the clock starts once it is online.
+      if (slot.online) this.startClock(slot);
       slot.worker.ref();
       slot.worker.postMessage({ id: slot.id, input: task.input });
     }
+  }
+
+  private startClock(slot: Slot<In, Out>): void {
+    slot.timer = setTimeout(() => {
+      void this.replace(
+        slot,
+        new TaskPoolError('task-timeout', `took longer than ${this.opts.timeoutMs} ms`),
+      );
+    }, this.opts.timeoutMs);
   }
 
   private onReply(slot: Slot<In, Out>, m: Reply<Out>): void {
