@@ -18,6 +18,7 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
+import { type NativeRequest, type NativeResult, nativePublish, nativePublishSync } from './native-publish.js';
 
 /** One system call (or one caller's hook) that a protocol needs done. */
 export type Op =
@@ -36,7 +37,8 @@ export type Op =
   | { op: 'readdir'; path: string }
   | { op: 'readAll'; fd: number }
   | { op: 'syncDir'; dir: string }
-  | { op: 'hook'; fn: () => unknown };
+  | { op: 'hook'; fn: () => unknown }
+  | { op: 'native'; req: NativeRequest };
 
 interface Results {
   open: number;
@@ -55,6 +57,7 @@ interface Results {
   readAll: Buffer;
   syncDir: undefined;
   hook: undefined;
+  native: NativeResult;
 }
 
 /** A protocol: yields Ops, is resumed with each one's result (or its error thrown in), returns a T. */
@@ -105,6 +108,8 @@ function runSyncOp(op: Op): unknown {
       return runHookSync(op.fn);
     case 'syncDir':
       return fsyncDirSync(op.dir);
+    case 'native':
+      return nativePublishSync(op.req);
   }
 }
 
@@ -148,6 +153,8 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return fsyncDirShared(op.dir);
     case 'hook':
       return runHookAsync(op.fn);
+    case 'native':
+      return nativePublish(op.req);
   }
 }
 

@@ -1,0 +1,191 @@
+/*
+ * The Node-API face of publish.c: publishSync(...) runs a publish on the calling thread, publish(..., cb) as
+ * one napi_async_work on libuv's pool. Both take the same arguments and report through `out`, a Float64Array
+ * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. Plain C and node_api.h
+ * only (Node-API version 3), so one build serves every Node >= 20.
+ */
+#define NAPI_VERSION 3
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "publish.h"
+
+#define ARGC 15
+#define OUT_LEN 8
+
+struct job {
+  struct publish_req req;
+  napi_async_work work;
+  napi_ref data_ref, out_ref, cb_ref;
+  double *out;
+};
+
+static char *get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s && napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static int get_bytes(napi_env env, napi_value v, const char **data, size_t *len) {
+  napi_typedarray_type type;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_uint8_array)
+    return -1;
+  *data = p;
+  return 0;
+}
+
+static int get_f64s(napi_env env, napi_value v, double **out) {
+  napi_typedarray_type type;
+  size_t len, off;
+  void *p;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &len, &p, &ab, &off) != napi_ok || type != napi_float64_array ||
+      len < OUT_LEN)
+    return -1;
+  *out = p;
+  return 0;
+}
+
+static void free_req(struct publish_req *r) {
+  free(r->dir);
+  free(r->target);
+  free(r->tmp);
+  free(r->stamp);
+  free(r->suffix);
+  free(r->linked);
+}
+
+/* Reads the arguments (kind, dir, target, tmp, stamp, suffix, data, durable, dirSync, mode, counter, taken,
+ * spread, noTmpfile, out) into `r`. Throws a TypeError and returns -1 on a malformed call: JS checks every
+ * argument before, so that is a bug in the library, not in its caller. */
+static int read_args(napi_env env, napi_value *a, struct publish_req *r, double **out) {
+  int32_t i32;
+  int64_t i64;
+  bool b;
+  memset(r, 0, sizeof *r);
+  if (napi_get_value_int32(env, a[0], &i32) != napi_ok) goto bad;
+  r->kind = i32;
+  r->dir = get_string(env, a[1]);
+  r->target = get_string(env, a[2]);
+  r->tmp = get_string(env, a[3]);
+  r->stamp = get_string(env, a[4]);
+  r->suffix = get_string(env, a[5]);
+  if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix) goto bad;
+  if (get_bytes(env, a[6], &r->data, &r->len) != 0) goto bad;
+  if (napi_get_value_bool(env, a[7], &b) != napi_ok) goto bad;
+  r->durable = b;
+  if (napi_get_value_bool(env, a[8], &b) != napi_ok) goto bad;
+  r->dir_sync = b;
+  if (napi_get_value_int32(env, a[9], &i32) != napi_ok) goto bad;
+  r->mode = i32;
+  if (napi_get_value_double(env, a[10], &r->counter) != napi_ok) goto bad;
+  if (napi_get_value_double(env, a[11], &r->taken) != napi_ok) goto bad;
+  if (napi_get_value_int64(env, a[12], &i64) != napi_ok || i64 < 1) goto bad;
+  r->spread = (long)i64;
+  if (napi_get_value_bool(env, a[13], &b) != napi_ok) goto bad;
+  r->no_tmpfile = b;
+  if (get_f64s(env, a[14], out) != 0) goto bad;
+  return 0;
+bad:
+  free_req(r);
+  napi_throw_type_error(env, NULL, "quire_fs: malformed publish arguments");
+  return -1;
+}
+
+static void report(struct publish_req *r, double *out) {
+  out[0] = r->err;
+  out[1] = r->syscall;
+  out[2] = r->where;
+  out[3] = r->attempts;
+  out[4] = r->tmpfile;
+  out[5] = r->counter;
+  out[6] = r->taken;
+  out[7] = (double)r->spread;
+}
+
+static napi_value publish_sync(napi_env env, napi_callback_info info) {
+  size_t argc = ARGC;
+  napi_value a[ARGC];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  struct publish_req r;
+  double *out;
+  if (argc < ARGC || read_args(env, a, &r, &out) != 0) return NULL;
+  publish_run(&r);
+  report(&r, out);
+  free_req(&r);
+  return NULL;
+}
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  publish_run(&((struct job *)data)->req);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  struct job *j = data;
+  napi_value cb, global, ab;
+  report(&j->req, j->out);
+  napi_get_reference_value(env, j->cb_ref, &cb);
+  napi_delete_reference(env, j->cb_ref);
+  napi_delete_reference(env, j->data_ref);
+  napi_delete_reference(env, j->out_ref);
+  napi_delete_async_work(env, j->work);
+  free_req(&j->req);
+  free(j);
+  (void)ab;
+  napi_get_global(env, &global);
+  napi_value arg;
+  napi_get_boolean(env, status == napi_ok, &arg);
+  napi_call_function(env, global, cb, 1, &arg, NULL);
+}
+
+static napi_value publish_async(napi_env env, napi_callback_info info) {
+  size_t argc = ARGC + 1;
+  napi_value a[ARGC + 1];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  napi_valuetype t;
+  if (argc < ARGC + 1 || napi_typeof(env, a[ARGC], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "quire_fs: publish needs a callback");
+    return NULL;
+  }
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) {
+    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
+    return NULL;
+  }
+  if (read_args(env, a, &j->req, &j->out) != 0) {
+    free(j);
+    return NULL;
+  }
+  /* The buffers stay referenced, so alive and in place, until the pool thread is done with them. */
+  napi_create_reference(env, a[6], 1, &j->data_ref);
+  napi_create_reference(env, a[14], 1, &j->out_ref);
+  napi_create_reference(env, a[ARGC], 1, &j->cb_ref);
+  napi_value name;
+  napi_create_string_utf8(env, "quire_fs.publish", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, execute, complete, j, &j->work);
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_throw_error(env, NULL, "quire_fs: cannot queue the publish");
+  }
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"publishSync", NULL, publish_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"publish", NULL, publish_async, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
