@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createUniqueSync, implementation, isTempName } from '@quire/fs';
-import { requireOrSkip, tempDir } from './helpers.js';
+import { canStrace, parseStrace, requireOrSkip, spawnFixtureTraced, tempDir, waitExit } from './helpers.js';
 
 const addon = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../build/Release/quire_fs.node');
 
@@ -50,4 +50,43 @@ test('both protocols name records alike: a quiet second counts -0, -1, -2 in one
   const names = [0, 1, 2].map((i) => createUniqueSync(dir, `r${i}`, { time, suffix: '.txt' }).name);
   assert.deepEqual(names, ['20261126T101500Z-0.txt', '20261126T101500Z-1.txt', '20261126T101500Z-2.txt']);
   assert.deepEqual(fs.readdirSync(dir).filter(isTempName), []);
+});
+
+test('where O_TMPFILE is refused (EOPNOTSUPP), the native path publishes from a named temp and stops asking on that device', async (t) => {
+  if (!requireOrSkip(t, implementation === 'native', 'the native addon is not in use')) return;
+  if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+  const root = tempDir(t, 'quire-refused-');
+  const dir = path.join(root, 'records');
+  fs.mkdirSync(dir);
+  const log = path.join(root, 'strace.log');
+  // -P: only calls on the directory itself are traced, so when=1 is the first of them on the main thread: the
+  // first publish's O_TMPFILE open.
+  const child = spawnFixtureTraced(
+    [
+      '-f',
+      '-o',
+      log,
+      '-P',
+      dir,
+      '-e',
+      'trace=openat,newfstatat,statx,stat',
+      '-e',
+      'inject=openat:error=EOPNOTSUPP:when=1',
+    ],
+    'tmpfile-refused',
+    [dir],
+  );
+  const r = await waitExit(child);
+  assert.equal(r.code, 0, r.stderr);
+  const names = JSON.parse(r.stdout) as string[];
+  const calls = parseStrace(fs.readFileSync(log, 'utf8'));
+  const tmpfileOpens = calls.filter((c) => c.name === 'openat' && /\bO_TMPFILE\b/.test(c.args));
+  assert.equal(tmpfileOpens.length, 1, 'O_TMPFILE was tried again on a device that refused it');
+  assert.equal(tmpfileOpens[0]!.injected, true);
+  // Every publish still happened, complete, and no temp is left.
+  assert.deepEqual(fs.readdirSync(dir).sort(), [...names].sort());
+  assert.deepEqual(
+    names.map((n) => fs.readFileSync(path.join(dir, n), 'utf8')),
+    ['one', 'two', 'three'],
+  );
 });
