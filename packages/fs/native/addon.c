@@ -1,8 +1,10 @@
 /*
  * The Node-API face of publish.c: publishSync(...) runs a publish on the calling thread, publish(..., cb) as
  * one napi_async_work on libuv's pool. Both take the same arguments and report through `out`, a Float64Array
- * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. Plain C and node_api.h
- * only (Node-API version 3), so one build serves every Node >= 20.
+ * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. For a beforePublish
+ * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
+ * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. Plain C and
+ * node_api.h only (Node-API version 3), so one build serves every Node >= 20.
  */
 #define NAPI_VERSION 3
 #include <node_api.h>
@@ -14,8 +16,11 @@
 #define ARGC 15
 #define OUT_LEN 8
 
+enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
+
 struct job {
-  struct publish_req req;
+  struct publish_req *req;
+  int phase, failed;
   napi_async_work work;
   napi_ref data_ref, out_ref, cb_ref;
   double *out;
@@ -112,70 +117,187 @@ static void report(struct publish_req *r, double *out) {
   out[7] = (double)r->spread;
 }
 
+static void drop_req(struct publish_req *r) {
+  free_req(r);
+  free(r);
+}
+
+/* A handle's finalizer: a prepared publish nobody placed or aborted (a bug, or an exit) leaves nothing. */
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  struct publish_req *r = data;
+  if (r->fd >= 0) publish_abort(r);
+  drop_req(r);
+}
+
+/* The handle of a prepared publish: a napi_external owning the request until it is placed or aborted. */
+static napi_value make_handle(napi_env env, struct publish_req *r) {
+  napi_value h;
+  r->data = NULL; /* the caller's buffer is not kept past prepare */
+  napi_create_external(env, r, finalize_handle, NULL, &h);
+  return h;
+}
+
+static struct publish_req *get_handle(napi_env env, napi_value v) {
+  void *p = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok)
+    return NULL;
+  struct publish_req *r = p;
+  return r->fd >= 0 ? r : NULL;
+}
+
+static struct publish_req *new_req(napi_env env, napi_value *a, double **out) {
+  struct publish_req *r = malloc(sizeof *r);
+  if (!r) {
+    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
+    return NULL;
+  }
+  if (read_args(env, a, r, out) != 0) {
+    free(r);
+    return NULL;
+  }
+  r->fd = -1;
+  return r;
+}
+
 static napi_value publish_sync(napi_env env, napi_callback_info info) {
   size_t argc = ARGC;
   napi_value a[ARGC];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  struct publish_req r;
   double *out;
-  if (argc < ARGC || read_args(env, a, &r, &out) != 0) return NULL;
-  publish_run(&r);
-  report(&r, out);
-  free_req(&r);
+  struct publish_req *r = argc < ARGC ? NULL : new_req(env, a, &out);
+  if (!r) return NULL;
+  publish_run(r);
+  report(r, out);
+  drop_req(r);
+  return NULL;
+}
+
+static napi_value prepare_sync(napi_env env, napi_callback_info info) {
+  size_t argc = ARGC;
+  napi_value a[ARGC];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  double *out;
+  struct publish_req *r = argc < ARGC ? NULL : new_req(env, a, &out);
+  if (!r) return NULL;
+  int failed = publish_prepare(r);
+  report(r, out);
+  if (failed) {
+    drop_req(r);
+    return NULL;
+  }
+  return make_handle(env, r);
+}
+
+static napi_value place_sync(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  double *out;
+  struct publish_req *r = argc < 2 ? NULL : get_handle(env, a[0]);
+  if (!r || get_f64s(env, a[1], &out) != 0) {
+    napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle and out");
+    return NULL;
+  }
+  publish_place(r);
+  report(r, out);
+  return NULL;
+}
+
+static napi_value abort_prepared(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  struct publish_req *r = argc < 1 ? NULL : get_handle(env, a[0]);
+  if (r) publish_abort(r);
   return NULL;
 }
 
 static void execute(napi_env env, void *data) {
-  (void)env;
-  publish_run(&((struct job *)data)->req);
+  struct job *j = data;
+  if (j->phase == PHASE_ALL) publish_run(j->req);
+  else if (j->phase == PHASE_PREPARE) j->failed = publish_prepare(j->req) != 0;
+  else publish_place(j->req);
 }
 
 static void complete(napi_env env, napi_status status, void *data) {
   struct job *j = data;
-  napi_value cb, global, ab;
-  report(&j->req, j->out);
+  napi_value cb, global, arg;
+  report(j->req, j->out);
   napi_get_reference_value(env, j->cb_ref, &cb);
   napi_delete_reference(env, j->cb_ref);
-  napi_delete_reference(env, j->data_ref);
+  if (j->data_ref) napi_delete_reference(env, j->data_ref);
   napi_delete_reference(env, j->out_ref);
   napi_delete_async_work(env, j->work);
-  free_req(&j->req);
+  if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, j->req);
+  else {
+    if (j->phase != PHASE_PLACE) drop_req(j->req);
+    napi_get_undefined(env, &arg);
+  }
   free(j);
-  (void)ab;
   napi_get_global(env, &global);
-  napi_value arg;
-  napi_get_boolean(env, status == napi_ok, &arg);
   napi_call_function(env, global, cb, 1, &arg, NULL);
 }
 
-static napi_value publish_async(napi_env env, napi_callback_info info) {
-  size_t argc = ARGC + 1;
-  napi_value a[ARGC + 1];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  napi_valuetype t;
-  if (argc < ARGC + 1 || napi_typeof(env, a[ARGC], &t) != napi_ok || t != napi_function) {
-    napi_throw_type_error(env, NULL, "quire_fs: publish needs a callback");
-    return NULL;
-  }
+/* Queues `phase` of `r` on the pool; cb is called with a handle (a prepare that succeeded) or undefined. */
+static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, napi_value out, napi_value cb) {
   struct job *j = calloc(1, sizeof *j);
   if (!j) {
+    if (phase != PHASE_PLACE) drop_req(r);
     napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
+    return;
   }
-  if (read_args(env, a, &j->req, &j->out) != 0) {
-    free(j);
-    return NULL;
-  }
-  /* The buffers stay referenced, so alive and in place, until the pool thread is done with them. */
-  napi_create_reference(env, a[6], 1, &j->data_ref);
-  napi_create_reference(env, a[14], 1, &j->out_ref);
-  napi_create_reference(env, a[ARGC], 1, &j->cb_ref);
+  j->req = r;
+  j->phase = phase;
+  get_f64s(env, out, &j->out);
+  /* The buffers (or the handle) stay referenced, so alive and in place, until the pool thread is done. */
+  if (data) napi_create_reference(env, data, 1, &j->data_ref);
+  napi_create_reference(env, out, 1, &j->out_ref);
+  napi_create_reference(env, cb, 1, &j->cb_ref);
   napi_value name;
   napi_create_string_utf8(env, "quire_fs.publish", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, execute, complete, j, &j->work);
-  if (napi_queue_async_work(env, j->work) != napi_ok) {
-    napi_throw_error(env, NULL, "quire_fs: cannot queue the publish");
+  if (napi_queue_async_work(env, j->work) != napi_ok) napi_throw_error(env, NULL, "quire_fs: cannot queue");
+}
+
+static int is_function(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
+}
+
+static napi_value start_async(napi_env env, napi_callback_info info, int phase) {
+  size_t argc = ARGC + 1;
+  napi_value a[ARGC + 1];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < ARGC + 1 || !is_function(env, a[ARGC])) {
+    napi_throw_type_error(env, NULL, "quire_fs: publish needs a callback");
+    return NULL;
   }
+  double *out;
+  struct publish_req *r = new_req(env, a, &out);
+  if (r) queue(env, phase, r, a[6], a[14], a[ARGC]);
+  return NULL;
+}
+
+static napi_value publish_async(napi_env env, napi_callback_info info) {
+  return start_async(env, info, PHASE_ALL);
+}
+
+static napi_value prepare_async(napi_env env, napi_callback_info info) {
+  return start_async(env, info, PHASE_PREPARE);
+}
+
+static napi_value place_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  double *out;
+  struct publish_req *r = argc < 3 ? NULL : get_handle(env, a[0]);
+  if (!r || get_f64s(env, a[1], &out) != 0 || !is_function(env, a[2])) {
+    napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle, out and a callback");
+    return NULL;
+  }
+  queue(env, PHASE_PLACE, r, a[0], a[1], a[2]); /* a[0]: the handle stays alive while the pool uses it */
   return NULL;
 }
 
@@ -183,8 +305,13 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"publishSync", NULL, publish_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publish", NULL, publish_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"prepareSync", NULL, prepare_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"prepare", NULL, prepare_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"placeSync", NULL, place_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"place", NULL, place_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"abort", NULL, abort_prepared, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }
 

@@ -217,20 +217,28 @@ static void undo(struct publish_req *r) {
   if (r->linked) unlink(r->linked);
 }
 
-void publish_run(struct publish_req *r) {
+int publish_prepare(struct publish_req *r) {
   r->err = 0;
-  if (r->kind == KIND_REPLACE && stat_old(r) != 0) return;
+  r->fd = -1;
+  if (r->kind == KIND_REPLACE && stat_old(r) != 0) return -1;
   int fd = open_temp(r);
-  if (fd < 0) return;
+  if (fd < 0) return -1;
   if (fill(r, fd) != 0) {
     undo(r);
-    return;
+    return -1;
   }
+  r->fd = fd;
+  return 0;
+}
+
+int publish_place(struct publish_req *r) {
+  int fd = r->fd;
+  r->fd = -1;
   /* A named temp is closed before it is placed, an unnamed one after: linkat needs its descriptor. */
   if (!r->tmpfile && close(fd) != 0) {
     fail(r, errno, SC_CLOSE, WHERE_TARGET);
     undo(r);
-    return;
+    return -1;
   }
   int placed = place(r, fd);
   if (r->tmpfile && close(fd) != 0 && placed == 0) placed = fail(r, errno, SC_CLOSE, WHERE_TARGET);
@@ -238,9 +246,20 @@ void publish_run(struct publish_req *r) {
     if (unlink(r->tmp) != 0) placed = fail(r, errno, SC_UNLINK, WHERE_TEMP);
     else r->tmp_exists = 0;
   }
-  if (placed == 0 && r->durable) {
+  if (placed == 0 && r->dir_sync) {
     int e = dir_commit(r->dir, &r->syscall);
     if (e != 0) placed = fail(r, e, r->syscall, WHERE_DIR);
   }
   if (placed != 0) undo(r);
+  return placed;
+}
+
+void publish_abort(struct publish_req *r) {
+  if (r->fd >= 0) close(r->fd);
+  r->fd = -1;
+  undo(r);
+}
+
+void publish_run(struct publish_req *r) {
+  if (publish_prepare(r) == 0) publish_place(r);
 }

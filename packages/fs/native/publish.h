@@ -30,6 +30,7 @@ struct publish_req {
   long spread;    /* unique: the probe's spread (in and out) */
   /* out */
   int err, syscall, where, attempts, tmpfile, tmp_exists;
+  int fd; /* between publish_prepare and publish_place: the file written, complete */
   char *linked; /* the name placed by link (unique, exclusive), to take back on a later failure */
   int has_old, old_mode;
   uid_t old_uid;
@@ -37,6 +38,11 @@ struct publish_req {
 };
 
 void publish_run(struct publish_req *r);
+/* publish_run in two halves, for a caller's hook in between: the data written and fsynced (r->fd open), then
+ * the name placed and the directory fsynced; or, if the hook vetoes, publish_abort. Each returns 0 or -1. */
+int publish_prepare(struct publish_req *r);
+int publish_place(struct publish_req *r);
+void publish_abort(struct publish_req *r);
 /* fsync(2) of `dir` shared with concurrent callers (group commit); 0 or an errno, *syscall says which failed. */
 int dir_commit(const char *dir, int *syscall);
 

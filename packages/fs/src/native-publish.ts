@@ -13,7 +13,15 @@ import { getSystemErrorName } from 'node:util';
 interface Binding {
   publishSync(...args: unknown[]): void;
   publish(...args: unknown[]): void;
+  prepareSync(...args: unknown[]): Prepared | undefined;
+  prepare(...args: unknown[]): void;
+  placeSync(handle: Prepared, out: Float64Array): void;
+  place(handle: Prepared, out: Float64Array, cb: () => void): void;
+  abort(handle: Prepared): void;
 }
+
+/** A publish whose data is written and fsynced but not yet named (the addon's handle; opaque). */
+export type Prepared = { readonly __prepared: unique symbol };
 
 function load(): Binding | undefined {
   if (process.env.QUIRE_FS_PURE_JS === '1' || process.platform !== 'linux') return undefined;
@@ -146,4 +154,53 @@ export function nativePublish(req: NativeRequest): Promise<NativeResult> {
       }
     });
   });
+}
+
+/** The first half of a publish, for a beforePublish hook: the data written and fsynced, no name yet. */
+export function nativePrepareSync(req: NativeRequest): Prepared {
+  const out = new Float64Array(8);
+  const handle = (binding as Binding).prepareSync(...args(req, out));
+  settle(req, out);
+  return handle as Prepared;
+}
+
+/** nativePrepareSync as one job on libuv's pool. */
+export function nativePrepare(req: NativeRequest): Promise<Prepared> {
+  return new Promise((resolve, reject) => {
+    const out = new Float64Array(8);
+    (binding as Binding).prepare(...args(req, out), (handle: Prepared | undefined) => {
+      try {
+        settle(req, out);
+        resolve(handle as Prepared);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** The second half: the prepared file takes its name (with the counter probing), then the directory fsync. */
+export function nativePlaceSync(req: NativeRequest, handle: Prepared): NativeResult {
+  const out = new Float64Array(8);
+  (binding as Binding).placeSync(handle, out);
+  return settle(req, out);
+}
+
+/** nativePlaceSync as one job on libuv's pool. */
+export function nativePlace(req: NativeRequest, handle: Prepared): Promise<NativeResult> {
+  return new Promise((resolve, reject) => {
+    const out = new Float64Array(8);
+    (binding as Binding).place(handle, out, () => {
+      try {
+        resolve(settle(req, out));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** Drops a prepared publish the hook vetoed: the file is closed and (a named temp) removed; nothing is left. */
+export function nativeAbort(handle: Prepared): void {
+  (binding as Binding).abort(handle);
 }

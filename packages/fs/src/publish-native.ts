@@ -8,7 +8,7 @@ import type { Content } from './data.js';
 import { makeDirSteps } from './dir.js';
 import { errnoCode, QuireError } from './errors.js';
 import { CounterProbe, formatName } from './names.js';
-import { hasNative } from './native-publish.js';
+import { hasNative, type NativeRequest, type NativeResult } from './native-publish.js';
 import { call, type Steps } from './steps.js';
 import { tempName } from './temp.js';
 
@@ -17,7 +17,12 @@ export interface NativeCall {
   what: string;
   target: string;
   content: Content;
-  settings: { durable: boolean; mkdir: boolean; mode: number | undefined; beforePublish: unknown };
+  settings: {
+    durable: boolean;
+    mkdir: boolean;
+    mode: number | undefined;
+    beforePublish: (() => unknown) | undefined;
+  };
 }
 
 /** Where a publish is written and named. */
@@ -27,9 +32,25 @@ interface Placed {
   attempts: number;
 }
 
-/** Whether this call can run natively: the addon is loaded, the data is one buffer and there is no hook. */
+/** Whether this call can run natively: the addon is loaded and the data is one buffer. */
 export function runsNatively(request: NativeCall): boolean {
-  return hasNative() && request.content.kind === 'bytes' && request.settings.beforePublish === undefined;
+  return hasNative() && request.content.kind === 'bytes';
+}
+
+/**
+ * The publish as one step; with a beforePublish hook, in two (one pool job each for the async API): the data
+ * written and fsynced, then the hook, then the name; a hook that throws drops the file and nothing is named.
+ */
+function* runNative(req: NativeRequest, hook: (() => unknown) | undefined): Steps<NativeResult> {
+  if (hook === undefined) return yield* call({ op: 'native', req });
+  const handle = yield* call({ op: 'nativePrepare', req });
+  try {
+    yield* call({ op: 'hook', fn: hook });
+  } catch (err) {
+    yield* call({ op: 'nativeAbort', handle });
+    throw err;
+  }
+  return yield* call({ op: 'nativePlace', req, handle });
 }
 
 /** A writer's missing directory, named as such (a temp's name would only confuse). */
@@ -58,11 +79,10 @@ export function* nativeSteps(
   const counter = probe ? probe.first() : 0;
   for (let retried = false; ; retried = true) {
     const { taken, spread } = probe ? probe.snapshot() : { taken: -1, spread: 1 };
-    let done: { counter: number; attempts: number; taken: number; spread: number };
+    let done: NativeResult;
     try {
-      done = yield* call({
-        op: 'native',
-        req: {
+      done = yield* runNative(
+        {
           kind,
           dir,
           target,
@@ -76,7 +96,8 @@ export function* nativeSteps(
           taken,
           spread,
         },
-      });
+        settings.beforePublish,
+      );
     } catch (err) {
       const code = errnoCode(err);
       const at = (err as { path?: string; syscall?: string }).path;

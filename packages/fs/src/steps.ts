@@ -18,7 +18,18 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
-import { type NativeRequest, type NativeResult, nativePublish, nativePublishSync } from './native-publish.js';
+import {
+  type NativeRequest,
+  type NativeResult,
+  nativeAbort,
+  nativePlace,
+  nativePlaceSync,
+  nativePrepare,
+  nativePrepareSync,
+  nativePublish,
+  nativePublishSync,
+  type Prepared,
+} from './native-publish.js';
 
 /** One system call (or one caller's hook) that a protocol needs done. */
 export type Op =
@@ -38,7 +49,10 @@ export type Op =
   | { op: 'readAll'; fd: number }
   | { op: 'syncDir'; dir: string }
   | { op: 'hook'; fn: () => unknown }
-  | { op: 'native'; req: NativeRequest };
+  | { op: 'native'; req: NativeRequest }
+  | { op: 'nativePrepare'; req: NativeRequest }
+  | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
+  | { op: 'nativeAbort'; handle: Prepared };
 
 interface Results {
   open: number;
@@ -58,6 +72,9 @@ interface Results {
   syncDir: undefined;
   hook: undefined;
   native: NativeResult;
+  nativePrepare: Prepared;
+  nativePlace: NativeResult;
+  nativeAbort: undefined;
 }
 
 /** A protocol: yields Ops, is resumed with each one's result (or its error thrown in), returns a T. */
@@ -110,6 +127,12 @@ function runSyncOp(op: Op): unknown {
       return fsyncDirSync(op.dir);
     case 'native':
       return nativePublishSync(op.req);
+    case 'nativePrepare':
+      return nativePrepareSync(op.req);
+    case 'nativePlace':
+      return nativePlaceSync(op.req, op.handle);
+    case 'nativeAbort':
+      return nativeAbort(op.handle);
   }
 }
 
@@ -155,6 +178,12 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return runHookAsync(op.fn);
     case 'native':
       return nativePublish(op.req);
+    case 'nativePrepare':
+      return nativePrepare(op.req);
+    case 'nativePlace':
+      return nativePlace(op.req, op.handle);
+    case 'nativeAbort':
+      return nativeAbort(op.handle);
   }
 }
 
