@@ -137,12 +137,12 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
     sync: CJob['sync'],
     procs: number,
     ops: number,
-    how: { tmpfile?: boolean; threads?: number } = {},
+    how: { tmpfile?: boolean; threads?: number; tags?: string[] } = {},
   ) => {
     if (!haveC) return;
     cases.push({
       id,
-      tags: ['c', 'baseline'],
+      tags: ['c', 'baseline', ...(how.tags ?? [])],
       label,
       api: 'C',
       inFlight: procs > 1 ? `${procs} proc` : how.threads ? `${how.threads} threads` : '1',
@@ -341,10 +341,14 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
     inProc(`replaceFile-c${k}`, 'replaceFile', true, k, concOps, { c: 'c-rename', c1: 'replaceFile' });
   }
   // 32 in flight against 32 C threads doing the same syscalls, and the pure-JS protocol's 32 in flight.
-  c('c-publish-t32', 'C: durable publish (link)', false, 'durable', 1, concOps, { threads: 32 });
+  c('c-publish-t32', 'C: durable publish (link)', false, 'durable', 1, concOps, {
+    threads: 32,
+    tags: fsTags,
+  });
   c('c-publish-tmpfile-t32', 'C: durable publish (O_TMPFILE)', false, 'durable', 1, concOps, {
     tmpfile: true,
     threads: 32,
+    tags: fsTags,
   });
   inWorkers(
     'createUnique-c32-js',
