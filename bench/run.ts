@@ -247,9 +247,10 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
   const cRename = native ? 'c-rename-tmpfile' : 'c-rename';
   const fsTags = ['fs'];
   const js = { QUIRE_FS_PURE_JS: '1' };
-  c('c-publish', 'C: durable publish (link)', false, 'durable', 1, durableOps);
+  c('c-publish', 'C: durable publish (link)', false, 'durable', 1, durableOps, { tags: fsTags });
   c('c-publish-tmpfile', 'C: durable publish (O_TMPFILE)', false, 'durable', 1, durableOps, {
     tmpfile: true,
+    tags: fsTags,
   });
   inProc('createUniqueSync', 'createUniqueSync', true, 1, durableOps, { c: cPublish }, fsTags);
   inWorkers('createUniqueSync-js', 'createUniqueSync', 1, 1, durableOps, { c: 'c-publish' }, js, fsTags);
@@ -268,9 +269,10 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
   );
   inProc('createExclusive', 'createExclusive', true, 1, durableOps, { c: cPublish }, fsTags);
   inWorkers('createExclusive-js', 'createExclusive', 1, 1, durableOps, { c: 'c-publish' }, js, fsTags);
-  c('c-rename', 'C: durable overwrite (rename)', true, 'durable', 1, durableOps);
+  c('c-rename', 'C: durable overwrite (rename)', true, 'durable', 1, durableOps, { tags: fsTags });
   c('c-rename-tmpfile', 'C: durable overwrite (O_TMPFILE)', true, 'durable', 1, durableOps, {
     tmpfile: true,
+    tags: fsTags,
   });
   inWorkers('replaceFileSync-js', 'replaceFileSync', 1, 1, durableOps, { c: 'c-rename' }, js, fsTags);
   inWorkers('replaceFile-js', 'replaceFile', 1, 1, durableOps, { c: 'c-rename' }, js, fsTags);
