@@ -3,14 +3,17 @@
  * one napi_async_work on libuv's pool. Both take the same arguments and report through `out`, a Float64Array
  * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. For a beforePublish
  * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
- * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. Plain C and
- * node_api.h only (Node-API version 3), so one build serves every Node >= 20.
+ * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. The async
+ * calls run on the addon's own threads (pool.c) and come back through a thread-safe function; should no
+ * thread start, on libuv's pool. Plain C and node_api.h only (Node-API version 6), so one build serves every
+ * Node >= 20.
  */
-#define NAPI_VERSION 3
+#define NAPI_VERSION 6
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "publish.h"
 
 #define ARGC 15
@@ -19,6 +22,8 @@
 enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
 
 struct job {
+  struct pool_task task; /* first: a job is its task */
+  napi_threadsafe_function tsfn;
   struct publish_req *req;
   int phase, failed;
   napi_async_work work;
@@ -213,6 +218,12 @@ static napi_value abort_prepared(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Per Node environment (main thread, each worker): the way back from the addon's threads. */
+struct instance {
+  napi_threadsafe_function tsfn;
+  int inflight; /* the tsfn keeps the loop alive only while jobs are out */
+};
+
 static void execute(napi_env env, void *data) {
   struct job *j = data;
   if (j->phase == PHASE_ALL) publish_run(j->req);
@@ -220,15 +231,14 @@ static void execute(napi_env env, void *data) {
   else publish_place(j->req);
 }
 
-static void complete(napi_env env, napi_status status, void *data) {
-  struct job *j = data;
+static void complete_job(napi_env env, struct job *j) {
   napi_value cb, global, arg;
   report(j->req, j->out);
   napi_get_reference_value(env, j->cb_ref, &cb);
   napi_delete_reference(env, j->cb_ref);
   if (j->data_ref) napi_delete_reference(env, j->data_ref);
   napi_delete_reference(env, j->out_ref);
-  napi_delete_async_work(env, j->work);
+  if (j->work) napi_delete_async_work(env, j->work);
   if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, j->req);
   else {
     if (j->phase != PHASE_PLACE) drop_req(j->req);
@@ -239,7 +249,50 @@ static void complete(napi_env env, napi_status status, void *data) {
   napi_call_function(env, global, cb, 1, &arg, NULL);
 }
 
-/* Queues `phase` of `r` on the pool; cb is called with a handle (a prepare that succeeded) or undefined. */
+static void complete(napi_env env, napi_status status, void *data) {
+  complete_job(env, data);
+}
+
+static void run_task(struct pool_task *t) {
+  execute(NULL, t);
+}
+
+static void task_done(struct pool_task *t) {
+  struct job *j = (struct job *)t;
+  if (napi_call_threadsafe_function(j->tsfn, j, napi_tsfn_nonblocking) != napi_ok) {
+    /* The environment is going away: nobody is left to answer. The file is published or not, as reported. */
+    if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(j->req);
+    if (j->phase != PHASE_PLACE) drop_req(j->req);
+    free(j);
+  }
+}
+
+/* On the JS thread, for each job an addon thread finished. */
+static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+  struct instance *inst = context;
+  struct job *j = data;
+  if (env == NULL) {
+    if (j->phase != PHASE_PLACE) drop_req(j->req);
+    free(j);
+    return;
+  }
+  if (--inst->inflight == 0) napi_unref_threadsafe_function(env, inst->tsfn);
+  complete_job(env, j);
+}
+
+static int submit(napi_env env, struct job *j) {
+  struct instance *inst = NULL;
+  if (napi_get_instance_data(env, (void **)&inst) != napi_ok || !inst || !inst->tsfn) return -1;
+  j->tsfn = inst->tsfn;
+  j->task.run = run_task;
+  j->task.done = task_done;
+  if (inst->inflight++ == 0) napi_ref_threadsafe_function(env, inst->tsfn);
+  if (pool_submit(&j->task) == 0) return 0;
+  if (--inst->inflight == 0) napi_unref_threadsafe_function(env, inst->tsfn);
+  return -1;
+}
+
+/* Queues `phase` of `r`; cb is called with a handle (a prepare that succeeded) or undefined. */
 static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, napi_value out, napi_value cb) {
   struct job *j = calloc(1, sizeof *j);
   if (!j) {
@@ -250,14 +303,40 @@ static void queue(napi_env env, int phase, struct publish_req *r, napi_value dat
   j->req = r;
   j->phase = phase;
   get_f64s(env, out, &j->out);
-  /* The buffers (or the handle) stay referenced, so alive and in place, until the pool thread is done. */
+  /* The buffers (or the handle) stay referenced, so alive and in place, until the job is done. */
   if (data) napi_create_reference(env, data, 1, &j->data_ref);
   napi_create_reference(env, out, 1, &j->out_ref);
   napi_create_reference(env, cb, 1, &j->cb_ref);
+  if (submit(env, j) == 0) return;
   napi_value name;
   napi_create_string_utf8(env, "quire_fs.publish", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, execute, complete, j, &j->work);
   if (napi_queue_async_work(env, j->work) != napi_ok) napi_throw_error(env, NULL, "quire_fs: cannot queue");
+}
+
+static void release_instance(napi_env env, void *data, void *hint) {
+  struct instance *inst = data;
+  free(inst);
+}
+
+static void release_tsfn(void *arg) {
+  struct instance *inst = arg;
+  if (inst->tsfn) napi_release_threadsafe_function(inst->tsfn, napi_tsfn_abort);
+  inst->tsfn = NULL;
+}
+
+/* The thread-safe function this environment's jobs come back through (none: libuv's pool is used). */
+static void make_instance(napi_env env) {
+  struct instance *inst = calloc(1, sizeof *inst);
+  if (!inst) return;
+  napi_value name;
+  napi_create_string_utf8(env, "quire_fs.done", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, inst, call_js, &inst->tsfn) !=
+      napi_ok)
+    inst->tsfn = NULL;
+  else napi_unref_threadsafe_function(env, inst->tsfn);
+  napi_set_instance_data(env, inst, release_instance, NULL);
+  napi_add_env_cleanup_hook(env, release_tsfn, inst);
 }
 
 static int is_function(napi_env env, napi_value v) {
@@ -302,6 +381,7 @@ static napi_value place_async(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  make_instance(env);
   napi_property_descriptor props[] = {
       {"publishSync", NULL, publish_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publish", NULL, publish_async, NULL, NULL, NULL, napi_enumerable, NULL},
