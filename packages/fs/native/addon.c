@@ -72,6 +72,7 @@ static void free_req(struct publish_req *r) {
   free(r->stamp);
   free(r->suffix);
   free(r->linked);
+  free(r->owned);
 }
 
 /* Reads the arguments (kind, dir, target, tmp, stamp, suffix, data, durable, dirSync, mode, counter, taken,
@@ -137,7 +138,9 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
 /* The handle of a prepared publish: a napi_external owning the request until it is placed or aborted. */
 static napi_value make_handle(napi_env env, struct publish_req *r) {
   napi_value h;
-  r->data = NULL; /* the caller's buffer is not kept past prepare */
+  r->data = NULL; /* the data is in the file now: neither the caller's buffer nor a copy is kept */
+  free(r->owned);
+  r->owned = NULL;
   napi_create_external(env, r, finalize_handle, NULL, &h);
   return h;
 }
@@ -354,7 +357,16 @@ static napi_value start_async(napi_env env, napi_callback_info info, int phase) 
   }
   double *out;
   struct publish_req *r = new_req(env, a, &out);
-  if (r) queue(env, phase, r, a[6], a[14], a[ARGC]);
+  if (!r) return NULL;
+  r->owned = malloc(r->len > 0 ? r->len : 1);
+  if (!r->owned) {
+    drop_req(r);
+    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
+    return NULL;
+  }
+  memcpy(r->owned, r->data, r->len);
+  r->data = r->owned;
+  queue(env, phase, r, NULL, a[14], a[ARGC]);
   return NULL;
 }
 

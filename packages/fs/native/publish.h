@@ -21,6 +21,7 @@ struct publish_req {
   char *suffix; /* unique: '' or .ext */
   const char *data;
   size_t len;
+  char *owned; /* async: a copy of the data, so a worker thread's exit cannot free it under the write */
   int durable;  /* fsync the file */
   int dir_sync; /* fsync the directory before returning */
   int mode;     /* -1: none given */
