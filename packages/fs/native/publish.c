@@ -248,7 +248,7 @@ int publish_place(struct publish_req *r) {
   }
   if (placed == 0 && r->dir_sync) {
     int e = dir_commit(r->dir, &r->syscall);
-    if (e != 0) placed = fail(r, e, r->syscall, WHERE_DIR);
+    if (e != 0) placed = fail(r, e, r->syscall, WHERE_DIR_SYNC);
   }
   if (placed != 0) undo(r);
   return placed;

@@ -8,8 +8,9 @@
 enum { KIND_UNIQUE = 0, KIND_EXCLUSIVE = 1, KIND_REPLACE = 2 };
 /* The syscall that failed, as JS names it in the error (SYSCALL_NAMES in src/native-publish.ts). */
 enum { SC_OPEN = 1, SC_WRITE, SC_FSYNC, SC_FCHMOD, SC_FCHOWN, SC_CLOSE, SC_LINK, SC_RENAME, SC_UNLINK, SC_STAT };
-/* What the failed call's `path` is: the target, its directory, the named temp, or the unique name tried. */
-enum { WHERE_TARGET = 0, WHERE_DIR = 1, WHERE_TEMP = 2, WHERE_NAME = 3 };
+/* What the failed call's `path` is: the target, its directory, the named temp, the unique name tried, or the
+ * directory in its fsync after the name was placed (told apart: a missing directory there is no cue to mkdir). */
+enum { WHERE_TARGET = 0, WHERE_DIR = 1, WHERE_TEMP = 2, WHERE_NAME = 3, WHERE_DIR_SYNC = 4 };
 
 struct publish_req {
   /* in */

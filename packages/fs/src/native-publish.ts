@@ -116,16 +116,18 @@ function settle(req: NativeRequest, out: Float64Array): NativeResult {
   const [err, syscall, where, attempts, tmpfile, counter, taken, spread] = out as unknown as number[];
   if (err) {
     const code = getSystemErrorName(-err!);
-    const at = [req.target, req.dir, req.tmp, path.join(req.dir, `${req.stamp}-${counter}${req.suffix}`)][
-      where!
-    ];
+    const named = path.join(req.dir, `${req.stamp}-${counter}${req.suffix}`);
+    const at = [req.target, req.dir, req.tmp, named, req.dir][where!];
     const name = SYSCALLS[syscall!] ?? 'unknown';
-    throw Object.assign(new Error(`${code}: ${name} '${at}'`), {
+    const error = Object.assign(new Error(`${code}: ${name} '${at}'`), {
       code,
       errno: -err!,
       syscall: name,
       path: at,
     });
+    // The directory fsync after the name was placed (and taken back): not a missing directory to create.
+    if (where === 4) Object.defineProperty(error, 'afterPlace', { value: true });
+    throw error;
   }
   return { attempts: attempts!, tmpfile: tmpfile === 1, counter: counter!, taken: taken!, spread: spread! };
 }

@@ -100,8 +100,12 @@ export function* nativeSteps(
       );
     } catch (err) {
       const code = errnoCode(err);
-      const at = (err as { path?: string; syscall?: string }).path;
-      if (code === 'ENOENT' && at === dir && (err as { syscall?: string }).syscall === 'open' && !retried) {
+      const {
+        path: at,
+        syscall,
+        afterPlace,
+      } = err as { path?: string; syscall?: string; afterPlace?: boolean };
+      if (code === 'ENOENT' && at === dir && syscall === 'open' && afterPlace !== true && !retried) {
         if (!settings.mkdir) throw missingDir(what, dir, err);
         yield* makeDirSteps(dir, settings.durable, what);
         continue;
