@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatStamp } from '@quire/fs';
+import { formatStamp, implementation } from '@quire/fs';
 import { haveWrk, type LoadTool } from './lib/load.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import {
@@ -130,21 +130,31 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
   const procOps = n(1600, PROCS);
   const cases: Case[] = [];
 
-  const c = (id: string, label: string, rename: boolean, sync: CJob['sync'], procs: number, ops: number) => {
+  const c = (
+    id: string,
+    label: string,
+    rename: boolean,
+    sync: CJob['sync'],
+    procs: number,
+    ops: number,
+    how: { tmpfile?: boolean; threads?: number; tags?: string[] } = {},
+  ) => {
     if (!haveC) return;
     cases.push({
       id,
-      tags: ['c', 'baseline'],
+      tags: ['c', 'baseline', ...(how.tags ?? [])],
       label,
       api: 'C',
-      inFlight: procs > 1 ? `${procs} proc` : '1',
+      inFlight: procs > 1 ? `${procs} proc` : how.threads ? `${how.threads} threads` : '1',
       durability:
         sync === 'durable' ? 'file+dir fsync' : sync === 'nodirsync' ? 'file fsync, NO dir fsync' : 'none',
       ops,
       refs: {},
       run: async (dir, _warmDir, ops) =>
         aggregate(
-          await runC(Array.from({ length: procs }, () => ({ rename, sync, count: ops / procs, dir }))),
+          await runC(
+            Array.from({ length: procs }, () => ({ rename, sync, count: ops / procs, dir, ...how })),
+          ),
         ),
     });
   };
@@ -199,7 +209,7 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
     cases.push({
       id,
       tags,
-      label: op,
+      label: env.QUIRE_FS_PURE_JS === '1' ? `${op}, pure JS` : op,
       api: isSyncOp(op) ? 'sync' : 'async',
       inFlight: procs > 1 ? `${procs} proc` : `${concurrency}, pool ${env.UV_THREADPOOL_SIZE ?? 4}`,
       durability: 'file+dir fsync',
@@ -228,16 +238,47 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
     });
   };
 
-  // One writer, one call at a time. The rows that a target compares run next to each other.
-  c('c-publish', 'C: durable publish (link)', false, 'durable', 1, durableOps);
-  inProc('createUniqueSync', 'createUniqueSync', true, 1, durableOps, { c: 'c-publish' });
-  inProc('createUnique', 'createUnique', true, 1, durableOps, { c: 'c-publish' }, ['group']);
-  inProc('createExclusiveSync', 'createExclusiveSync', true, 1, durableOps, { c: 'c-publish' });
-  inProc('createExclusive', 'createExclusive', true, 1, durableOps, { c: 'c-publish' });
-  c('c-rename', 'C: durable overwrite (rename)', true, 'durable', 1, durableOps);
+  // One writer, one call at a time. The rows that a target compares run next to each other. This process runs
+  // @quire/fs's default implementation (the native addon on Linux: compared with the C program doing its
+  // syscalls, O_TMPFILE + linkat); the `-js` rows run the pure-JS protocol in a child with QUIRE_FS_PURE_JS=1
+  // (compared with the C program doing its syscalls, a named temp + link).
+  const native = implementation === 'native';
+  const cPublish = native ? 'c-publish-tmpfile' : 'c-publish';
+  const cRename = native ? 'c-rename-tmpfile' : 'c-rename';
+  const fsTags = ['fs'];
+  const js = { QUIRE_FS_PURE_JS: '1' };
+  c('c-publish', 'C: durable publish (link)', false, 'durable', 1, durableOps, { tags: fsTags });
+  c('c-publish-tmpfile', 'C: durable publish (O_TMPFILE)', false, 'durable', 1, durableOps, {
+    tmpfile: true,
+    tags: fsTags,
+  });
+  inProc('createUniqueSync', 'createUniqueSync', true, 1, durableOps, { c: cPublish }, fsTags);
+  inWorkers('createUniqueSync-js', 'createUniqueSync', 1, 1, durableOps, { c: 'c-publish' }, js, fsTags);
+  inProc('createUnique', 'createUnique', true, 1, durableOps, { c: cPublish }, ['group', 'fs']);
+  inWorkers('createUnique-js', 'createUnique', 1, 1, durableOps, { c: 'c-publish' }, js, fsTags);
+  inProc('createExclusiveSync', 'createExclusiveSync', true, 1, durableOps, { c: cPublish }, fsTags);
+  inWorkers(
+    'createExclusiveSync-js',
+    'createExclusiveSync',
+    1,
+    1,
+    durableOps,
+    { c: 'c-publish' },
+    js,
+    fsTags,
+  );
+  inProc('createExclusive', 'createExclusive', true, 1, durableOps, { c: cPublish }, fsTags);
+  inWorkers('createExclusive-js', 'createExclusive', 1, 1, durableOps, { c: 'c-publish' }, js, fsTags);
+  c('c-rename', 'C: durable overwrite (rename)', true, 'durable', 1, durableOps, { tags: fsTags });
+  c('c-rename-tmpfile', 'C: durable overwrite (O_TMPFILE)', true, 'durable', 1, durableOps, {
+    tmpfile: true,
+    tags: fsTags,
+  });
+  inWorkers('replaceFileSync-js', 'replaceFileSync', 1, 1, durableOps, { c: 'c-rename' }, js, fsTags);
+  inWorkers('replaceFile-js', 'replaceFile', 1, 1, durableOps, { c: 'c-rename' }, js, fsTags);
   c('c-rename-nodirsync', 'C: overwrite, file fsync only', true, 'nodirsync', 1, durableOps);
   const anchor = ['anchor'];
-  inProc('replaceFileSync', 'replaceFileSync', true, 1, durableOps, { c: 'c-rename', wfa: 'wfa-sync' });
+  inProc('replaceFileSync', 'replaceFileSync', true, 1, durableOps, { c: cRename, wfa: 'wfa-sync' }, fsTags);
   inProc('wfa-sync', 'wfaSync', true, 1, durableOps, { c: 'c-rename-nodirsync', wfa: 'wfa-sync' }, anchor);
   inProc(
     'wfa-sync-dirsync',
@@ -257,7 +298,7 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
     { c: 'c-rename-nodirsync', wfa: 'wfa-sync' },
     anchor,
   );
-  inProc('replaceFile', 'replaceFile', true, 1, durableOps, { c: 'c-rename', wfa: 'wfa-async' });
+  inProc('replaceFile', 'replaceFile', true, 1, durableOps, { c: cRename, wfa: 'wfa-async' }, fsTags);
   inProc('wfa-async', 'wfa', true, 1, durableOps, { c: 'c-rename-nodirsync', wfa: 'wfa-async' }, anchor);
   inProc('wfa-async-dirsync', 'wfaDirsync', true, 1, durableOps, { c: 'c-rename', wfa: 'wfa-async' }, anchor);
   inProc(
@@ -285,14 +326,14 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
 
   // Async calls in flight at once in one process (overwrites: one file per call in flight).
   for (const k of [8, 32]) {
-    const tags = k === 32 ? ['group'] : [];
+    const tags = k === 32 ? ['group', 'fs'] : [];
     inProc(
       `createUnique-c${k}`,
       'createUnique',
       true,
       k,
       concOps,
-      { c: 'c-publish', c1: 'createUnique' },
+      { c: k === 32 ? `${cPublish}-t32` : cPublish, c1: 'createUnique' },
       tags,
     );
     inProc(`createExclusive-c${k}`, 'createExclusive', true, k, concOps, {
@@ -301,6 +342,26 @@ function buildCases(scale: number, warmup: number, haveC: boolean): Case[] {
     });
     inProc(`replaceFile-c${k}`, 'replaceFile', true, k, concOps, { c: 'c-rename', c1: 'replaceFile' });
   }
+  // 32 in flight against 32 C threads doing the same syscalls, and the pure-JS protocol's 32 in flight.
+  c('c-publish-t32', 'C: durable publish (link)', false, 'durable', 1, concOps, {
+    threads: 32,
+    tags: fsTags,
+  });
+  c('c-publish-tmpfile-t32', 'C: durable publish (O_TMPFILE)', false, 'durable', 1, concOps, {
+    tmpfile: true,
+    threads: 32,
+    tags: fsTags,
+  });
+  inWorkers(
+    'createUnique-c32-js',
+    'createUnique',
+    1,
+    32,
+    concOps,
+    { c: 'c-publish-t32', c1: 'createUnique-js' },
+    js,
+    fsTags,
+  );
   // The same 32 calls with a thread for each, in a child process (a process reads the pool size once).
   inWorkers(
     `createUnique-c32-pool${POOL}`,
@@ -817,9 +878,50 @@ async function main(): Promise<void> {
     say();
   }
 
+  const cPublishRef = implementation === 'native' ? 'c-publish-tmpfile' : 'c-publish';
+  const fsRows = [
+    ['createUniqueSync', 'c-publish'],
+    ['createUnique', 'c-publish'],
+    ['createExclusiveSync', 'c-publish'],
+    ['createExclusive', 'c-publish'],
+    ['replaceFileSync', 'c-rename'],
+    ['replaceFile', 'c-rename'],
+    ['createUnique-c32', 'c-publish-t32'],
+  ] as const;
+  if (fsRows.some(([q]) => samples.has(`${q}-js`))) {
+    say(`## @quire/fs: ${implementation} vs the C program vs pure JS (durable, 1 KiB)`);
+    say();
+    const tmp = (c: string) => c.replace(/^c-(publish|rename)/, 'c-$1-tmpfile');
+    say(
+      renderTable(
+        [
+          { title: 'call' },
+          { title: `${implementation} ops/s`, align: 'right' },
+          { title: `${implementation} / C same syscalls`, align: 'right' },
+          { title: 'pure JS ops/s', align: 'right' },
+          { title: 'pure JS / C named temp', align: 'right' },
+          { title: `${implementation} / pure JS`, align: 'right' },
+        ],
+        fsRows.map(([q, cRef]) => [
+          q,
+          fmtRate(med(q) ?? Number.NaN),
+          fmtRatio(ratio(q, implementation === 'native' ? tmp(cRef) : cRef)),
+          fmtRate(med(`${q}-js`) ?? Number.NaN),
+          fmtRatio(ratio(`${q}-js`, cRef)),
+          fmtRatio(ratio(q, `${q}-js`)),
+        ]),
+      ),
+    );
+    say();
+    for (const [q, cRef] of fsRows) {
+      const goal = q.endsWith('-c32') ? 0.9 : 0.95;
+      const ref = implementation === 'native' ? tmp(cRef) : cRef;
+      target(`${implementation} ${q} >= ${goal}x the C program (${ref})`, ratio(q, ref), (x) => x >= goal);
+    }
+  }
   target(
     'durable createUniqueSync >= 0.9x the C baseline',
-    ratio('createUniqueSync', 'c-publish'),
+    ratio('createUniqueSync', cPublishRef),
     (x) => x >= 0.9,
   );
   // quire's durable rows fsync the directory too: stronger than write-file-atomic's defaults, equal to

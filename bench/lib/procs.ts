@@ -143,7 +143,9 @@ export function compileC(): { ok: true; cc: string } | { ok: false; why: string 
   fs.mkdirSync(`${benchRoot}bin`, { recursive: true });
   const cc = process.env.CC ?? 'cc';
   try {
-    execFileSync(cc, ['-O2', '-Wall', '-o', cBinary, cSource], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(cc, ['-O2', '-Wall', '-pthread', '-o', cBinary, cSource], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const version = execFileSync(cc, ['--version'], { encoding: 'utf8' }).split('\n')[0] ?? cc;
     return { ok: true, cc: `${cc} -O2 (${version})` };
   } catch (err) {
@@ -157,6 +159,10 @@ export interface CJob {
   sync: 'durable' | 'nodirsync' | 'nosync';
   count: number;
   dir: string;
+  /** Through an unnamed O_TMPFILE inode and linkat, as @quire/fs's native addon does. */
+  tmpfile?: boolean;
+  /** Threads in the one process (COUNT split among them). */
+  threads?: number;
 }
 
 /** Runs the C baseline in `jobs.length` processes at once (they create their own names; --rename shares one target). */
@@ -168,6 +174,8 @@ export function runC(jobs: readonly CJob[]): Promise<ChildResult[]> {
           const args = [
             ...(j.rename ? ['--rename'] : []),
             ...(j.sync === 'durable' ? [] : [`--${j.sync}`]),
+            ...(j.tmpfile ? ['--tmpfile'] : []),
+            ...(j.threads ? ['--threads', String(j.threads)] : []),
             String(j.count),
             j.dir,
           ];

@@ -24,6 +24,7 @@ export {
   type RecordName,
   type TimeSource,
 } from './names.js';
+export { implementation } from './native-publish.js';
 export {
   type CreateUniqueOptions,
   createExclusive,

@@ -169,6 +169,19 @@ export class CounterProbe {
     return this.guess();
   }
 
+  /** The highest counter known taken and the spread, for a native publish that probes on its own. */
+  snapshot(): { taken: number; spread: number } {
+    return { taken: this.state.taken, spread: this.state.spread };
+  }
+
+  /** What a native publish learned: it guessed up to `last`, found `taken` in use, ended with `spread`. */
+  learn(last: number, taken: number, spread: number): void {
+    const state = this.state;
+    if (last > state.issued) state.issued = last;
+    if (taken > state.taken) state.taken = taken;
+    state.spread = spread;
+  }
+
   /** `counter` was linked after `attempts` tries. */
   won(counter: number, attempts: number): void {
     const state = this.state;

@@ -4,6 +4,7 @@ import { type Content, type Data, type SyncData, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
 import { errnoCode, invalidArg, QuireError } from './errors.js';
 import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type TimeSource } from './names.js';
+import { missingDir, nativeSteps, runsNatively } from './publish-native.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { tempName } from './temp.js';
 
@@ -103,11 +104,7 @@ function* openTemp(dir: string, settings: WriteSettings): Steps<{ tmp: string; f
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' || retried) throw err;
       if (!settings.mkdir) {
-        throw new QuireError(
-          'ENOENT',
-          `${settings.what}: no such directory: ${dir} (pass { mkdir: true } to create it)`,
-          { path: dir, syscall: 'open', cause: err },
-        );
+        throw missingDir(settings.what, dir, err);
       }
       yield* makeDirSteps(dir, settings.durable, settings.what);
     }
@@ -201,6 +198,7 @@ function* uniqueSteps(request: WriteRequest, opts: CreateUniqueOptions | undefin
   const dir = request.target;
   const suffix = checkSuffix(opts?.suffix);
   const stamp = formatStamp(resolveTime(opts?.time));
+  if (runsNatively(request)) return yield* nativeSteps('unique', dir, request, { stamp, suffix });
   return yield* publish(dir, request, {
     kind: 'link',
     *place(tmp) {
@@ -227,6 +225,7 @@ function* uniqueSteps(request: WriteRequest, opts: CreateUniqueOptions | undefin
 
 function* exclusiveSteps(request: WriteRequest): Steps<WriteResult> {
   const { what, target: file } = request;
+  if (runsNatively(request)) return yield* nativeSteps('exclusive', path.dirname(file), request);
   return yield* publish(path.dirname(file), request, {
     kind: 'link',
     *place(tmp) {
@@ -249,6 +248,7 @@ function* exclusiveSteps(request: WriteRequest): Steps<WriteResult> {
 
 function* replaceSteps(request: WriteRequest): Steps<WriteResult> {
   const { target: file, settings } = request;
+  if (runsNatively(request)) return yield* nativeSteps('replace', path.dirname(file), request);
   let existing: { mode: number; uid: number; gid: number } | undefined;
   try {
     const st = yield* call({ op: 'stat', path: file });

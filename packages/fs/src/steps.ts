@@ -18,6 +18,18 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
+import {
+  type NativeRequest,
+  type NativeResult,
+  nativeAbort,
+  nativePlace,
+  nativePlaceSync,
+  nativePrepare,
+  nativePrepareSync,
+  nativePublish,
+  nativePublishSync,
+  type Prepared,
+} from './native-publish.js';
 
 /** One system call (or one caller's hook) that a protocol needs done. */
 export type Op =
@@ -36,7 +48,11 @@ export type Op =
   | { op: 'readdir'; path: string }
   | { op: 'readAll'; fd: number }
   | { op: 'syncDir'; dir: string }
-  | { op: 'hook'; fn: () => unknown };
+  | { op: 'hook'; fn: () => unknown }
+  | { op: 'native'; req: NativeRequest }
+  | { op: 'nativePrepare'; req: NativeRequest }
+  | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
+  | { op: 'nativeAbort'; handle: Prepared };
 
 interface Results {
   open: number;
@@ -55,6 +71,10 @@ interface Results {
   readAll: Buffer;
   syncDir: undefined;
   hook: undefined;
+  native: NativeResult;
+  nativePrepare: Prepared;
+  nativePlace: NativeResult;
+  nativeAbort: undefined;
 }
 
 /** A protocol: yields Ops, is resumed with each one's result (or its error thrown in), returns a T. */
@@ -105,6 +125,14 @@ function runSyncOp(op: Op): unknown {
       return runHookSync(op.fn);
     case 'syncDir':
       return fsyncDirSync(op.dir);
+    case 'native':
+      return nativePublishSync(op.req);
+    case 'nativePrepare':
+      return nativePrepareSync(op.req);
+    case 'nativePlace':
+      return nativePlaceSync(op.req, op.handle);
+    case 'nativeAbort':
+      return nativeAbort(op.handle);
   }
 }
 
@@ -148,6 +176,14 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return fsyncDirShared(op.dir);
     case 'hook':
       return runHookAsync(op.fn);
+    case 'native':
+      return nativePublish(op.req);
+    case 'nativePrepare':
+      return nativePrepare(op.req);
+    case 'nativePlace':
+      return nativePlace(op.req, op.handle);
+    case 'nativeAbort':
+      return nativeAbort(op.handle);
   }
 }
 

@@ -24,7 +24,15 @@ import {
 type Op = `${'unique' | 'exclusive' | 'replace'}-${'sync' | 'async'}`;
 
 /** The call to strike, told apart in a log of the fixture. */
-type Target = 'temp-open' | 'temp-second-write' | 'temp-fsync' | 'link' | 'rename' | 'dir-open' | 'dir-fsync';
+type Target =
+  | 'temp-open'
+  | 'temp-write'
+  | 'temp-second-write'
+  | 'temp-fsync'
+  | 'link'
+  | 'rename'
+  | 'dir-open'
+  | 'dir-fsync';
 
 interface Fault {
   title: string;
@@ -35,11 +43,14 @@ interface Fault {
   fsyncs: ('temp' | 'dir')[];
   /** What is under the published name afterwards. */
   after: 'nothing' | 'old' | 'old-or-new';
+  /** The data as one buffer (one write; what the native path takes) instead of four chunks. */
+  bytes?: boolean;
 }
 
 /** The syscalls each target can show up as, all injected alike. */
 const SYSCALLS: Record<Target, string[]> = {
   'temp-open': ['openat'],
+  'temp-write': ['write', 'pwrite64'],
   'temp-second-write': ['write', 'pwrite64'],
   'temp-fsync': ['fsync', 'fdatasync'],
   link: ['link', 'linkat'],
@@ -57,20 +68,29 @@ const TRACE =
 const OLD = 'the old content, which must survive a failed replace\n';
 
 const isTemp = (p: string | undefined) => p !== undefined && isTempName(path.basename(p));
+/** A call on the file being written: a named temp, or (native) the unnamed inode opened O_TMPFILE in `dir`. */
+const onTemp = (c: Syscall, dir: string) => isTemp(c.fdPath) || (c.fdPath === dir && c.fdDir === false);
 
 /** The calls in `calls` that `target` names, in log order (for temp-second-write: the second write and on). */
 function candidates(calls: Syscall[], target: Target, dir: string): Syscall[] {
   const of = (names: string[]) => calls.filter((c) => names.includes(c.name));
   switch (target) {
     case 'temp-open':
-      return of(SYSCALLS[target]).filter((c) => isTemp(c.paths[0]));
+      return of(SYSCALLS[target]).filter(
+        (c) => isTemp(c.paths[0]) || (c.paths[0] === dir && /\bO_TMPFILE\b/.test(c.args)),
+      );
+    case 'temp-write':
+      return of(SYSCALLS[target]).filter((c) => onTemp(c, dir));
     case 'temp-second-write':
       return of(SYSCALLS[target])
-        .filter((c) => isTemp(c.fdPath))
+        .filter((c) => onTemp(c, dir))
         .slice(1);
     case 'temp-fsync':
-      return of(SYSCALLS[target]).filter((c) => isTemp(c.fdPath));
+      return of(SYSCALLS[target]).filter((c) => onTemp(c, dir));
     case 'link':
+      return of(SYSCALLS[target]).filter(
+        (c) => isTemp(c.paths[0]) || c.paths[0]?.startsWith('/proc/self/fd/'),
+      );
     case 'rename':
       return of(SYSCALLS[target]).filter((c) => isTemp(c.paths[0]));
     case 'dir-open':
@@ -93,7 +113,8 @@ async function runTraced(fault: Fault, target: string, log: string, inject?: str
   // One libuv pool thread: the async API's calls then run in a fixed order on one thread, and strace's per-thread
   // counts name the same call in every run.
   const env = fault.op.endsWith('-async') ? { UV_THREADPOOL_SIZE: '1' } : {};
-  const r = await waitExit(spawnFixtureTraced(args, 'fault-publish.cjs', [fault.op, target], { env }));
+  const argv = [fault.op, target, ...(fault.bytes ? ['bytes'] : [])];
+  const r = await waitExit(spawnFixtureTraced(args, 'fault-publish.cjs', argv, { env }));
   const exit = r.code === 0 ? '' : `fixture under strace exited ${r.code ?? r.signal}: ${r.stderr}`;
   const text = fs.readFileSync(log, 'utf8');
   return { exit, report: exit ? undefined : JSON.parse(r.stdout), calls: parseStrace(text), log: text };
@@ -108,9 +129,9 @@ function prepare(root: string, sub: string, op: Op): { dir: string; target: stri
   return { dir, target: op.startsWith('unique') ? dir : file };
 }
 
-function classifyFsync(c: Syscall): string {
+function classifyFsync(c: Syscall, dir: string): string {
   if (c.fdDir) return 'dir';
-  if (isTemp(c.fdPath)) return 'temp';
+  if (onTemp(c, dir)) return 'temp';
   return `other fd ${c.fd} (${c.fdPath ?? 'unknown'})`;
 }
 
@@ -162,7 +183,9 @@ async function checkFault(t: TestContext, fault: Fault): Promise<void> {
   assert.equal(report.code, fault.errno, report.message);
 
   // fsync ran exactly as the protocol says: a failed fsync is not retried, the file is not published.
-  const fsyncs = calls.filter((c) => c.name === 'fsync' || c.name === 'fdatasync').map(classifyFsync);
+  const fsyncs = calls
+    .filter((c) => c.name === 'fsync' || c.name === 'fdatasync')
+    .map((c) => classifyFsync(c, run.dir));
   assert.deepEqual(fsyncs, fault.fsyncs, `fsync calls, in order:\n${log}`);
 
   // No temp is left, and the name holds nothing partial: no file, or the old content, or the new in full.
@@ -330,3 +353,11 @@ const faults: Fault[] = [
 ];
 
 for (const fault of faults) test(fault.title, (t) => checkFault(t, fault));
+
+// The same faults with the data as one buffer: the form the native path runs (one write, so the write fault
+// strikes the first). Under QUIRE_FS_PURE_JS=1 they run the JS protocol once more.
+for (const fault of faults) {
+  const target = fault.target === 'temp-second-write' ? 'temp-write' : fault.target;
+  const title = `${fault.title} (data as one buffer${target === fault.target ? '' : ', its only write'})`;
+  test(title, (t) => checkFault(t, { ...fault, target, bytes: true }));
+}

@@ -20,6 +20,7 @@ import {
   file,
   isCode,
   list,
+  nameless,
   STAMP,
   syncWriters,
   thisHost,
@@ -222,6 +223,12 @@ test('a directory whose path leaves no room for the temp name fails with ENAMETO
   assert.equal(dir.length, 4090);
   fs.mkdirSync(dir, { recursive: true });
   for (const w of writers) {
+    if (nameless && w.name.startsWith('createExclusive')) {
+      // No temp name to make room for: the unnamed inode takes the target's name, which fits.
+      assert.equal(await w.call(dir, 'x'), path.join(dir, 'file'));
+      fs.unlinkSync(path.join(dir, 'file'));
+      continue;
+    }
     const err = await expectCode(w, 'ENAMETOOLONG', dir, 'x');
     assert.match(err.message, /ENAMETOOLONG/);
     assert.deepEqual(list(dir), [], `${w.name} left ${list(dir).join(', ')}`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { isTempName } from '@quire/fs';
+import { implementation, isTempName } from '@quire/fs';
 import {
   canStrace,
   parseStrace,
@@ -30,6 +30,8 @@ const WRITES = ['write', 'pwrite64', 'writev', 'pwritev'];
 const FSYNCS = ['fsync', 'fdatasync'];
 const ACCESS = ['access', 'faccessat', 'faccessat2'];
 const MKDIRS = ['mkdir', 'mkdirat'];
+/** The native path on a filesystem with O_TMPFILE (the OS temp dir here): data goes into an unnamed inode. */
+const nameless = implementation === 'native' && process.env.QUIRE_FS_NO_TMPFILE !== '1';
 
 interface Trace {
   dir: string;
@@ -102,9 +104,81 @@ async function publishSyscalls(t: TestContext, label: string) {
   assert.equal(placed.length, 1, `${label}: expected one successful ${call.how} to ${call.file}`);
   const place = placed[0]!;
   const temp = place.paths.at(-2)!;
-  assert.ok(isTempName(path.basename(temp)), `${label} published from ${temp}, not from a temp`);
-  assert.equal(path.dirname(temp), path.dirname(call.file), 'the temp lies in another directory');
+  if (!(nameless && call.how === 'link')) {
+    assert.ok(isTempName(path.basename(temp)), `${label} published from ${temp}, not from a temp`);
+    assert.equal(path.dirname(temp), path.dirname(call.file), 'the temp lies in another directory');
+  }
   return { tr, call, end, inside, place, temp };
+}
+
+/**
+ * The native order on a filesystem with O_TMPFILE: the data is written (and, durable, fsynced) in an inode
+ * opened with O_TMPFILE in the target directory, which has no name; linkat of /proc/self/fd/N gives it its
+ * name (or, for replaceFile, a temp name that rename(2) then moves over the target); the directory is fsynced
+ * after; no file is created by name, and nothing is unlinked.
+ */
+function checkNamelessPublish(
+  label: string,
+  durable: boolean,
+  { call, end, inside, place }: Awaited<ReturnType<typeof publishSyscalls>>,
+): void {
+  const dir = path.dirname(call.file);
+  const opens = inside.filter(
+    (c) => c.name === 'openat' && c.paths[0] === dir && /\bO_TMPFILE\b/.test(c.args),
+  );
+  assert.equal(opens.length, 1, `${label}: the directory was not opened O_TMPFILE exactly once`);
+  const open = opens[0]!;
+  const created = inside.filter((c) => c.name === 'openat' && /\bO_CREAT\b/.test(c.args));
+  assert.deepEqual(
+    created.map((c) => c.paths[0]),
+    [],
+    `${label}: a file was created by name`,
+  );
+  assert.deepEqual(
+    inside.filter((c) => c.name === 'unlink' || c.name === 'unlinkat').map((c) => c.paths[0]),
+    [],
+    `${label}: something was unlinked`,
+  );
+  const named = inside.filter(
+    (c) => LINKS.includes(c.name) && c.paths[0] === `/proc/self/fd/${open.ret}` && c.start > open.end,
+  );
+  assert.equal(named.length, 1, `${label}: the inode was not linked exactly once`);
+  const link = named[0]!;
+  assert.equal(link.ret, 0);
+  assert.match(link.args, /AT_SYMLINK_FOLLOW/);
+  if (call.how === 'link') {
+    assert.equal(link, place, `${label}: the inode was not linked to its name`);
+  } else {
+    const temp = link.paths.at(-1)!;
+    assert.ok(isTempName(path.basename(temp)) && path.dirname(temp) === dir, `${label}: linked to ${temp}`);
+    assert.equal(place.paths[0], temp, `${label}: renamed from ${place.paths[0]}, not from the temp`);
+    assert.ok(link.end < place.start);
+  }
+  const mine = (c: Syscall) => c.fd === open.ret && c.start > open.end && c.start < link.start;
+  const writes = inside.filter((c) => WRITES.includes(c.name) && mine(c));
+  assert.ok(writes.length > 0, `${label}: no write to the inode`);
+  const fsyncs = inside.filter((c) => FSYNCS.includes(c.name));
+  if (!durable) {
+    assert.deepEqual(
+      fsyncs.map((c) => c.fdPath),
+      [],
+      `${label}: durable: false still fsynced`,
+    );
+    return;
+  }
+  // The inode is fsynced after its last write and before it has any name.
+  const fileSyncs = fsyncs.filter((c) => mine(c) && c.fdDir !== true);
+  assert.equal(fileSyncs.length, 1, `${label}: the inode was fsynced ${fileSyncs.length} times`);
+  const fileSync = fileSyncs[0]!;
+  assert.equal(fileSync.ret, 0);
+  for (const w of writes) assert.ok(w.end < fileSync.start, `${label}: a write ran after the fsync`);
+  assert.ok(fileSync.end < link.start, `${label}: linked before the inode's fsync returned`);
+  const dirSyncs = fsyncs.filter((c) => c.fdDir === true && c.fdPath === dir);
+  assert.ok(
+    dirSyncs.some((c) => c.start > place.end && c.end < end.start && c.ret === 0),
+    `${label}: no fsync of ${dir} between the ${place.name} and the return`,
+  );
+  assert.equal(fsyncs.length, 2, `${label}: unexpected fsyncs: ${fsyncs.map((c) => c.fdPath).join(', ')}`);
 }
 
 function checkDurablePublish(
@@ -158,7 +232,8 @@ for (const [label, how] of durableCalls) {
   const what = target === undefined ? '' : ` (${target} file)`;
   test(`${fn}${what} fsyncs the temp before the ${how} and fsyncs the directory after it, before returning`, async (t) => {
     if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
-    checkDurablePublish(label, await publishSyscalls(t, label));
+    if (nameless) checkNamelessPublish(label, true, await publishSyscalls(t, label));
+    else checkDurablePublish(label, await publishSyscalls(t, label));
   });
 }
 
@@ -167,6 +242,10 @@ for (const [label, how] of durableCalls) {
   const what = target === undefined ? '' : ` (${target} file)`;
   test(`${fn}${what} with durable: false publishes by ${how} without any fsync`, async (t) => {
     if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+    if (nameless) {
+      checkNamelessPublish(`${label}-volatile`, false, await publishSyscalls(t, `${label}-volatile`));
+      return;
+    }
     const { inside, temp } = await publishSyscalls(t, `${label}-volatile`);
     assert.deepEqual(
       inside.filter((c) => FSYNCS.includes(c.name)).map((c) => c.fdPath),
@@ -177,52 +256,78 @@ for (const [label, how] of durableCalls) {
   });
 }
 
-test('32 concurrent createUnique calls each fsync their file before linking it and resolve only after a directory fsync that began after the link', async (t) => {
-  if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
-  const N = 32;
-  // strace holds each fsync 5 ms before letting it return. That widens the window in which calls link while a
-  // directory fsync for others is running, the case where sharing that fsync would be wrong; nothing waits on it.
-  const tr = await traceFixture(t, 'trace-group', [String(N)], ['-e', 'inject=fsync:delay_exit=5ms']);
-  const names = JSON.parse(tr.stdout) as string[];
-  assert.equal(new Set(names).size, N);
-  assert.deepEqual(fs.readdirSync(tr.dir).sort(), [...names].sort(), 'records missing, or a temp left');
-  names.forEach((name, i) => {
-    const expected = Array.from({ length: i + 1 }, (_, k) => `record ${i}, chunk ${k}\n`).join('');
-    assert.equal(fs.readFileSync(path.join(tr.dir, name), 'utf8'), expected, `${name} is not complete`);
-  });
-
-  const dirSyncs = tr.calls.filter((c) => FSYNCS.includes(c.name) && c.fdDir === true && c.fdPath === tr.dir);
-  const served = new Map<Syscall, number>();
-  for (const name of names) {
-    const file = path.join(tr.dir, name);
-    const links = tr.calls.filter((c) => LINKS.includes(c.name) && c.ret === 0 && c.paths.at(-1) === file);
-    assert.equal(links.length, 1, `${name}: expected one successful link`);
-    const link = links[0]!;
-    const temp = link.paths.at(-2)!;
-    const tempSyncs = tr.calls.filter((c) => FSYNCS.includes(c.name) && c.fdPath === temp);
-    assert.equal(tempSyncs.length, 1, `${name}: its temp was fsynced ${tempSyncs.length} times`);
-    assert.ok(tempSyncs[0]!.end < link.start, `${name}: linked before its file's fsync returned`);
-
-    const resolved = marker(tr, `resolved/${name}`);
-    const covering = dirSyncs.filter((d) => d.start > link.end && d.end < resolved.start && d.ret === 0);
-    assert.ok(
-      covering.length > 0,
-      `${name}: resolved without a directory fsync that began after its link and finished before`,
-    );
-    // The fsync that answered it: the last to finish before it resolved.
-    const last = covering.reduce((a, b) => (b.end > a.end ? b : a));
-    served.set(last, (served.get(last) ?? 0) + 1);
-  }
-  t.diagnostic(
-    `${N} concurrent createUnique calls into one directory: ${dirSyncs.length} directory fsyncs, ` +
-      `answering ${[...served]
-        .sort(([a], [b]) => a.start - b.start)
-        .map(([, n]) => n)
-        .join(' + ')} calls in turn`,
+/**
+ * The fsync of the file that `link` published: of the named temp it links, or (native, O_TMPFILE) of the
+ * unnamed inode /proc/self/fd/N, which is fd N on the linking thread since it was opened there.
+ */
+function fileSyncsBefore(calls: Syscall[], link: Syscall): Syscall[] {
+  const from = link.paths.at(-2)!;
+  const fd = /^\/proc\/self\/fd\/(\d+)$/.exec(from)?.[1];
+  if (fd === undefined) return calls.filter((c) => FSYNCS.includes(c.name) && c.fdPath === from);
+  const opened = calls.filter(
+    (c) => c.tid === link.tid && c.name === 'openat' && c.ret === Number(fd) && c.end < link.start,
   );
-  // Group commit: concurrent calls share directory fsyncs instead of one each.
-  assert.ok(dirSyncs.length < N, `${dirSyncs.length} directory fsyncs for ${N} calls: none was shared`);
-});
+  const open = opened.at(-1);
+  assert.ok(open && /\bO_TMPFILE\b/.test(open.args), `linked ${from}, which was not opened O_TMPFILE`);
+  return calls.filter(
+    (c) =>
+      FSYNCS.includes(c.name) &&
+      c.tid === link.tid &&
+      c.fd === Number(fd) &&
+      c.start > open.end &&
+      c.start < link.start,
+  );
+}
+
+for (const form of ['chunks', 'bytes'] as const)
+  test(`32 concurrent createUnique calls (${form}) each fsync their file before linking it and resolve only after a directory fsync that began after the link`, async (t) => {
+    if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
+    const N = 32;
+    // strace holds each fsync 5 ms before letting it return. That widens the window in which calls link while a
+    // directory fsync for others is running, the case where sharing that fsync would be wrong; nothing waits on it.
+    const tr = await traceFixture(t, 'trace-group', [String(N), form], ['-e', 'inject=fsync:delay_exit=5ms']);
+    const names = JSON.parse(tr.stdout) as string[];
+    assert.equal(new Set(names).size, N);
+    assert.deepEqual(fs.readdirSync(tr.dir).sort(), [...names].sort(), 'records missing, or a temp left');
+    names.forEach((name, i) => {
+      const expected = Array.from({ length: i + 1 }, (_, k) => `record ${i}, chunk ${k}\n`).join('');
+      assert.equal(fs.readFileSync(path.join(tr.dir, name), 'utf8'), expected, `${name} is not complete`);
+    });
+
+    const dirSyncs = tr.calls.filter(
+      (c) => FSYNCS.includes(c.name) && c.fdDir === true && c.fdPath === tr.dir,
+    );
+    const served = new Map<Syscall, number>();
+    for (const name of names) {
+      const file = path.join(tr.dir, name);
+      const links = tr.calls.filter((c) => LINKS.includes(c.name) && c.ret === 0 && c.paths.at(-1) === file);
+      assert.equal(links.length, 1, `${name}: expected one successful link`);
+      const link = links[0]!;
+      if (form === 'bytes' && nameless) assert.match(link.paths[0]!, /^\/proc\/self\/fd\//);
+      const tempSyncs = fileSyncsBefore(tr.calls, link);
+      assert.equal(tempSyncs.length, 1, `${name}: its file was fsynced ${tempSyncs.length} times`);
+      assert.ok(tempSyncs[0]!.end < link.start, `${name}: linked before its file's fsync returned`);
+
+      const resolved = marker(tr, `resolved/${name}`);
+      const covering = dirSyncs.filter((d) => d.start > link.end && d.end < resolved.start && d.ret === 0);
+      assert.ok(
+        covering.length > 0,
+        `${name}: resolved without a directory fsync that began after its link and finished before`,
+      );
+      // The fsync that answered it: the last to finish before it resolved.
+      const last = covering.reduce((a, b) => (b.end > a.end ? b : a));
+      served.set(last, (served.get(last) ?? 0) + 1);
+    }
+    t.diagnostic(
+      `${N} concurrent createUnique calls into one directory: ${dirSyncs.length} directory fsyncs, ` +
+        `answering ${[...served]
+          .sort(([a], [b]) => a.start - b.start)
+          .map(([, n]) => n)
+          .join(' + ')} calls in turn`,
+    );
+    // Group commit: concurrent calls share directory fsyncs instead of one each.
+    assert.ok(dirSyncs.length < N, `${dirSyncs.length} directory fsyncs for ${N} calls: none was shared`);
+  });
 
 test('makeDir, makeDirSync, createMarker and the writers with mkdir: true fsync the parent of every directory they create, and createMarker the directory after its link', async (t) => {
   if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;

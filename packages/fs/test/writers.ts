@@ -8,6 +8,7 @@ import {
   createExclusiveSync,
   createUnique,
   createUniqueSync,
+  implementation,
   QuireError,
   replaceFile,
   replaceFileSync,
@@ -16,6 +17,12 @@ import {
 
 export const T = Date.UTC(2026, 10, 26, 10, 15, 0, 999); // 2026-11-26T10:15:00.999Z
 export const STAMP = '20261126T101500Z';
+
+/**
+ * Whether writers here publish from an unnamed O_TMPFILE inode (the native path on a filesystem that has it,
+ * as the OS temp dir's ext4 or tmpfs does), so no temp name is ever made; else from a named temp.
+ */
+export const nameless = implementation === 'native' && process.env.QUIRE_FS_NO_TMPFILE !== '1';
 
 export const list = (dir: string) => fs.readdirSync(dir).sort();
 export const isCode = (code: string) => (err: unknown) => err instanceof QuireError && err.code === code;

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "quire_fs",
+      "sources": ["native/addon.c", "native/publish.c", "native/commit.c", "native/pool.c"],
+      "cflags": ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [["OS!='linux'", { "type": "none" }]]
+    }
+  ]
+}

@@ -1,0 +1,208 @@
+/**
+ * The native publish: the addon in native/ (built by scripts/build-native.mjs) runs a whole createUnique,
+ * createExclusive or replaceFile (open, write, fsync, link or rename with counter probing, directory fsync) in
+ * one C function, so the async API makes one trip to libuv's pool instead of about seven, and on filesystems
+ * with O_TMPFILE no temp name ever appears. It is loaded once; where it cannot be (not Linux, not built,
+ * QUIRE_FS_PURE_JS=1) every call runs the JS protocol in publish.ts, which keeps every guarantee the same.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { getSystemErrorName } from 'node:util';
+
+/** The addon's two functions; see native/addon.c for the argument order and `out`. */
+interface Binding {
+  publishSync(...args: unknown[]): void;
+  publish(...args: unknown[]): void;
+  prepareSync(...args: unknown[]): Prepared | undefined;
+  prepare(...args: unknown[]): void;
+  placeSync(handle: Prepared, out: Float64Array): void;
+  place(handle: Prepared, out: Float64Array, cb: () => void): void;
+  abort(handle: Prepared): void;
+}
+
+/** A publish whose data is written and fsynced but not yet named (the addon's handle; opaque). */
+export type Prepared = { readonly __prepared: unique symbol };
+
+function load(): Binding | undefined {
+  if (process.env.QUIRE_FS_PURE_JS === '1' || process.platform !== 'linux') return undefined;
+  try {
+    // dist/src/ -> the package root, where node-gyp leaves build/Release.
+    return createRequire(import.meta.url)('../../build/Release/quire_fs.node') as Binding;
+  } catch {
+    return undefined;
+  }
+}
+
+const binding = load();
+
+/**
+ * Which publish protocol this process runs: 'native' (the addon, one pool job per call, O_TMPFILE where the
+ * filesystem has it) or 'js' (the pure-JS protocol: not Linux, the addon not built or not loadable, or
+ * QUIRE_FS_PURE_JS=1). Both keep every guarantee of the README.
+ */
+export const implementation: 'native' | 'js' = binding ? 'native' : 'js';
+
+// Named temps instead of O_TMPFILE on every filesystem: how the tests reach the fallback on filesystems that
+// have O_TMPFILE. Not part of the API.
+const noTmpfile = process.env.QUIRE_FS_NO_TMPFILE === '1';
+
+/** One publish for the addon; all paths absolute. */
+export interface NativeRequest {
+  kind: 'unique' | 'exclusive' | 'replace';
+  dir: string;
+  /** The file (exclusive, replace); the directory for unique. */
+  target: string;
+  /** The named temp, used by replace and wherever O_TMPFILE is refused. */
+  tmp: string;
+  stamp: string;
+  suffix: string;
+  bytes: Buffer;
+  durable: boolean;
+  mode: number | undefined;
+  /** unique: the first counter to try, the highest known taken, and the probe's spread. */
+  counter: number;
+  taken: number;
+  spread: number;
+}
+
+/** What a native publish did. */
+export interface NativeResult {
+  attempts: number;
+  /** The counter it linked (unique), the highest it found taken, and the spread it ended with. */
+  counter: number;
+  taken: number;
+  spread: number;
+  /** Whether the data went through an unnamed O_TMPFILE inode. */
+  tmpfile: boolean;
+}
+
+const KINDS = { unique: 0, exclusive: 1, replace: 2 } as const;
+const SYSCALLS = [
+  '',
+  'open',
+  'write',
+  'fsync',
+  'fchmod',
+  'fchown',
+  'close',
+  'link',
+  'rename',
+  'unlink',
+  'stat',
+];
+
+function args(req: NativeRequest, out: Float64Array): unknown[] {
+  return [
+    KINDS[req.kind],
+    req.dir,
+    req.target,
+    req.tmp,
+    req.stamp,
+    req.suffix,
+    req.bytes,
+    req.durable,
+    req.durable,
+    req.mode ?? -1,
+    req.counter,
+    req.taken,
+    req.spread,
+    noTmpfile,
+    out,
+  ];
+}
+
+/** The result in `out`, or the failure as Node's own fs errors look (code, errno, syscall, path). */
+function settle(req: NativeRequest, out: Float64Array): NativeResult {
+  const [err, syscall, where, attempts, tmpfile, counter, taken, spread] = out as unknown as number[];
+  if (err) {
+    const code = getSystemErrorName(-err!);
+    const named = path.join(req.dir, `${req.stamp}-${counter}${req.suffix}`);
+    const at = [req.target, req.dir, req.tmp, named, req.dir][where!];
+    const name = SYSCALLS[syscall!] ?? 'unknown';
+    const error = Object.assign(new Error(`${code}: ${name} '${at}'`), {
+      code,
+      errno: -err!,
+      syscall: name,
+      path: at,
+    });
+    // The directory fsync after the name was placed (and taken back): not a missing directory to create.
+    if (where === 4) Object.defineProperty(error, 'afterPlace', { value: true });
+    throw error;
+  }
+  return { attempts: attempts!, tmpfile: tmpfile === 1, counter: counter!, taken: taken!, spread: spread! };
+}
+
+/** Whether the addon is loaded. */
+export function hasNative(): boolean {
+  return binding !== undefined;
+}
+
+/** A whole publish on this thread. */
+export function nativePublishSync(req: NativeRequest): NativeResult {
+  const out = new Float64Array(8);
+  (binding as Binding).publishSync(...args(req, out));
+  return settle(req, out);
+}
+
+/** A whole publish as one job on libuv's pool. */
+export function nativePublish(req: NativeRequest): Promise<NativeResult> {
+  return new Promise((resolve, reject) => {
+    const out = new Float64Array(8);
+    (binding as Binding).publish(...args(req, out), () => {
+      try {
+        resolve(settle(req, out));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** The first half of a publish, for a beforePublish hook: the data written and fsynced, no name yet. */
+export function nativePrepareSync(req: NativeRequest): Prepared {
+  const out = new Float64Array(8);
+  const handle = (binding as Binding).prepareSync(...args(req, out));
+  settle(req, out);
+  return handle as Prepared;
+}
+
+/** nativePrepareSync as one job on libuv's pool. */
+export function nativePrepare(req: NativeRequest): Promise<Prepared> {
+  return new Promise((resolve, reject) => {
+    const out = new Float64Array(8);
+    (binding as Binding).prepare(...args(req, out), (handle: Prepared | undefined) => {
+      try {
+        settle(req, out);
+        resolve(handle as Prepared);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** The second half: the prepared file takes its name (with the counter probing), then the directory fsync. */
+export function nativePlaceSync(req: NativeRequest, handle: Prepared): NativeResult {
+  const out = new Float64Array(8);
+  (binding as Binding).placeSync(handle, out);
+  return settle(req, out);
+}
+
+/** nativePlaceSync as one job on libuv's pool. */
+export function nativePlace(req: NativeRequest, handle: Prepared): Promise<NativeResult> {
+  return new Promise((resolve, reject) => {
+    const out = new Float64Array(8);
+    (binding as Binding).place(handle, out, () => {
+      try {
+        resolve(settle(req, out));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+/** Drops a prepared publish the hook vetoed: the file is closed and (a named temp) removed; nothing is left. */
+export function nativeAbort(handle: Prepared): void {
+  (binding as Binding).abort(handle);
+}
