@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreError, type StoreErrorCode } from '../store/store.js';
 import { UriError } from '../store/uri.js';
 import { MarkdownError } from './markdown.js';
+import { LoginBusyError } from './password.js';
 import { TaskPoolError } from './task-pool.js';
 
 /**
@@ -127,6 +128,7 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
       return { problem: problem(422, err.code, err.message), headers: {}, log: false };
     return retryLater(503, err.code, err.message, 2);
   }
+  if (err instanceof LoginBusyError) return retryLater(503, err.code, err.message, 5);
   if (err instanceof TaskPoolError && err.code === 'task-aborted') {
     // The client went away: nobody reads this answer, and it is no failure of the server.
     return { problem: problem(499, 'client-gone', 'the client went away'), headers: {}, log: false };

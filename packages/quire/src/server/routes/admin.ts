@@ -283,15 +283,23 @@ export const loginBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Throws unless `password` is the admin's: 403 with no password configured, 429 when rate limited, else 401. */
+/**
+ * Throws unless `password` is the admin's: 403 with no password configured, 429 when rate limited, 503
+ * login-busy when too many checks wait, else 401.
+ */
 export async function checkPassword(
   ctx: ServerContext,
   request: FastifyRequest,
   password: string,
+  signal: AbortSignal,
 ): Promise<void> {
   if (ctx.config.adminPasswordHash === null) throw adminDisabled();
   ctx.rateLimit('login', clientKey(request.ip));
-  if (!(await verifyPassword(password, ctx.config.adminPasswordHash))) {
+  // Besides each address's limit, one for all: a flood from many addresses queues few checks.
+  ctx.rateLimit('loginsTotal', '*');
+  // scrypt runs on a worker of its own, one check at a time (LoginBusyError past its queue: 503), never on the
+  // threadpool that file I/O uses; a check whose client went away is stopped.
+  if (!(await verifyPassword(password, ctx.config.adminPasswordHash, signal))) {
     request.log.warn('admin login failed');
     throw new ProblemError(401, 'bad-password', 'wrong password');
   }
@@ -312,12 +320,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app,
         body: loginBody,
         response: {
           200: Type.Object({ token: Type.String(), expires: Type.String({ format: 'date-time' }) }),
-          ...problemResponses(400, 401, 403, 429),
+          ...problemResponses(400, 401, 403, 429, 503),
         },
       },
     },
-    async (request) => {
-      await checkPassword(ctx, request, request.body.password);
+    async (request, reply) => {
+      await checkPassword(ctx, request, request.body.password, clientGone(reply));
       return ctx.adminToken();
     },
   );

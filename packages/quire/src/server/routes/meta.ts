@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { clientKey } from '../../store/address.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { renderMarkdownAsync } from '../markdown.js';
@@ -71,7 +72,10 @@ function previewRoute(app: TypedApp, ctx: ServerContext): void {
         },
       },
     },
-    async (request, reply) => ({ html: await renderMarkdownAsync(request.body.text, clientGone(reply)) }),
+    async (request, reply) => {
+      ctx.rateLimit('previews', clientKey(request.ip));
+      return { html: await renderMarkdownAsync(request.body.text, clientGone(reply)) };
+    },
   );
 }
 
