@@ -1,10 +1,10 @@
-import fs from 'node:fs';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
+import { storageHealth } from '../health.js';
 import { renderMarkdownAsync } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
@@ -97,21 +97,21 @@ function formTokenRoute(app: TypedApp, ctx: ServerContext): void {
 
 /** GET /healthz. */
 function healthRoute(app: TypedApp, ctx: ServerContext): void {
-  const { store } = ctx;
   app.get(
     '/healthz',
     {
       schema: {
         tags: ['meta'],
-        summary: 'Liveness: 200 when the data directory is readable and writable',
+        summary:
+          'Health: 200 while the data directory can be written (a probe write), else 503 with the reason',
         response: { 200: Type.Object({ status: Type.String() }), ...problemResponses(503) },
       },
     },
     async () => {
-      try {
-        await fs.promises.access(store.threadsDir, fs.constants.R_OK | fs.constants.W_OK);
-      } catch {
-        throw new ProblemError(503, 'data-unavailable', 'the data directory is not accessible');
+      const report = await storageHealth(ctx).check();
+      if (!report.ok) {
+        const { code, detail, retryAfterSeconds } = report.fault;
+        throw new ProblemError(503, code, detail, { 'retry-after': String(retryAfterSeconds) });
       }
       return { status: 'ok' };
     },
