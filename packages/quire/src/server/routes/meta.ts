@@ -2,6 +2,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
+import type { ThreadView } from '../../store/store.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { storageHealth } from '../health.js';
@@ -19,6 +20,17 @@ const formTokenAnswer = Type.Object({
 /** GET /api/counts. */
 function countsRoute(app: TypedApp, ctx: ServerContext): void {
   const { config, store } = ctx;
+  // Counted once per version of a thread's view (a new view after every change): a count costs a lookup.
+  const counted = new WeakMap<ThreadView, number>();
+  const approvedCount = async (threadId: string): Promise<number> => {
+    const view = store.viewCached(threadId) ?? (await store.view(threadId));
+    let n = counted.get(view);
+    if (n === undefined) {
+      n = view.comments.filter((c) => c.record.status === 'approved').length;
+      counted.set(view, n);
+    }
+    return n;
+  };
   const uriString = Type.String({ minLength: 1, maxLength: config.limits.uriChars });
   app.get(
     '/api/counts',
@@ -46,7 +58,7 @@ function countsRoute(app: TypedApp, ctx: ServerContext): void {
     async (request) => {
       const uris = Array.isArray(request.query.uri) ? request.query.uri : [request.query.uri];
       const counts = await Promise.all(
-        uris.map(async (u) => [u, await store.approvedCount(ctx.page(u).threadId)] as const),
+        uris.map(async (u) => [u, await approvedCount(ctx.page(u).threadId)] as const),
       );
       return { counts: Object.fromEntries(counts) };
     },
