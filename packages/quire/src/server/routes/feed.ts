@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { formatCommentId } from '../../store/records.js';
 import type { FeedEntry } from '../../store/store.js';
