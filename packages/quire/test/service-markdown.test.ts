@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_MARKDOWN_BUDGET, renderMarkdownAsync, setMarkdownBudget } from '../src/server/markdown.js';
+import { renderFull } from '../src/server/markdown-render.js';
 import {
   adminLogin,
   adminPasswordHash,
@@ -77,4 +79,15 @@ test('a pathological text is refused with 422 markdown-too-complex while other c
   assert.equal((await listComments(s)).comments.length, 1);
   const preview = await s.request('POST', '/api/preview', { text: `${PATHOLOGICAL}x` });
   assert.ok(isProblem(preview, 422, 'markdown-too-complex'), preview.text.slice(0, 300));
+});
+
+test("a render's deadline starts when its worker is ready: a fresh worker's start (~100 ms) is not the text's", async () => {
+  // Well above what this text takes to render (a millisecond or two), well below what a worker takes to start.
+  setMarkdownBudget({ ...DEFAULT_MARKDOWN_BUDGET, timeoutMs: 40 });
+  try {
+    const text = longText('fresh-worker');
+    assert.equal(await renderMarkdownAsync(text), renderFull(text));
+  } finally {
+    setMarkdownBudget(DEFAULT_MARKDOWN_BUDGET);
+  }
 });
