@@ -57,6 +57,7 @@ export const DEFAULT_CONFIG: QuireConfig = {
   requireAuthor: false,
   requireEmail: false,
   uri: {
+    keepParams: ['p', 'page_id'],
     dropParams: [...DEFAULT_TRACKING_PARAMS],
     dropQuery: false,
     trailingSlash: 'strip',
@@ -82,7 +83,7 @@ export const DEFAULT_CONFIG: QuireConfig = {
     honeypotField: 'url',
     requireFormToken: true,
     minComposeSeconds: 3,
-    formTokenMaxAgeSeconds: 7 * 86400,
+    formTokenMaxAgeSeconds: 6 * 3600,
     maxLinks: 3,
     duplicateWindowSeconds: 600,
   },
@@ -92,7 +93,13 @@ export const DEFAULT_CONFIG: QuireConfig = {
     edits: { max: 30, windowSeconds: 300 },
     likes: { max: 60, windowSeconds: 300 },
     login: { max: 10, windowSeconds: 900 },
+    threads: { max: 10, windowSeconds: 3600 },
+    threadsTotal: { max: 200, windowSeconds: 3600 },
   },
+  // Issue 12 (rules): see config-types.ts.
+  verifyPages: false,
+  verifyPagesAllowPrivate: false,
+  moderatorNames: ['admin', 'administrator', 'moderator'],
 };
 
 /** Any subset of the config, nested objects included. */
@@ -137,6 +144,10 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MIN_COMPOSE_SECONDS: 'spam.minComposeSeconds',
   QUIRE_MAX_LINKS: 'spam.maxLinks',
   QUIRE_BODY_LIMIT: 'limits.bodyBytes',
+  QUIRE_VERIFY_PAGES: 'verifyPages',
+  QUIRE_VERIFY_PAGES_ALLOW_PRIVATE: 'verifyPagesAllowPrivate',
+  QUIRE_MODERATOR_NAMES: 'moderatorNames',
+  QUIRE_KEEP_PARAMS: 'uri.keepParams',
 };
 
 /** Settings that are a string or null (their default). */

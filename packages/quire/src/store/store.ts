@@ -22,7 +22,7 @@ import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './vie
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { Actor } from './rules.js';
-export { type StoredComment, StoreError, type StoreErrorCode } from './threads.js';
+export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
 export type { Settings, ThreadView } from './views.js';
 
 /** How a store writes and what time it is. */
@@ -212,13 +212,25 @@ export class CommentStore {
     const updated = await this.updateComment(threadId, stem, (cur) =>
       rule(checkMayChange(actor, cur, now), now),
     );
-    if (updated === null) throw new StoreError('not-found', 'there is no such comment');
+    if (updated === null) {
+      await this.threads.checkThere();
+      throw new StoreError('not-found', 'there is no such comment');
+    }
     return updated;
   }
 
-  /** Edits a comment's content; StoreError 'comment-deleted' for a tombstone. */
-  editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor): Promise<CommentRecord> {
-    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now));
+  /**
+   * Edits a comment's content; StoreError 'comment-deleted' for a tombstone. With `review` (moderation: all),
+   * an author's edit that changes an approved comment makes it pending again (rules.ts, edited).
+   */
+  editComment(
+    threadId: string,
+    stem: string,
+    changes: CommentChanges,
+    actor: Actor,
+    review = false,
+  ): Promise<CommentRecord> {
+    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now, review));
   }
 
   /** Deletes a comment: a tombstone, restorable by a moderator for `restoreWindowMs`. A tombstone stays. */

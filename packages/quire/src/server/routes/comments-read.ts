@@ -136,7 +136,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         const serialised = reply.serialize(answer(TOKEN_SLOT));
         if (typeof serialised === 'string') page = pages.put(threadId, view.version, key, serialised);
       }
-      const formToken = ctx.formToken().formToken;
+      const formToken = ctx.formToken(threadId, request.ip).formToken;
       if (page === undefined) return answer(formToken);
       return sendSerialised(reply, PageCache.answer(page, formToken));
     },
