@@ -198,7 +198,7 @@ export class CommentStore {
 
   /** The comment if `actor` may change it now; else StoreError 'not-found' or 'edit-window-closed'. */
   async mayChange(threadId: string, stem: string, actor: Actor): Promise<CommentRecord> {
-    return checkMayChange(actor, await this.comment(threadId, stem), this.clock());
+    return checkMayChange(actor, await this.threads.commentToChange(threadId, stem), this.clock());
   }
 
   /** The rule-checked change: `rule` (rules.ts) makes the new record from the current one. */
@@ -212,24 +212,12 @@ export class CommentStore {
     const updated = await this.updateComment(threadId, stem, (cur) =>
       rule(checkMayChange(actor, cur, now), now),
     );
-    if (updated === null) {
-      await this.threads.checkThere();
-      throw new StoreError('not-found', 'there is no such comment');
-    }
+    if (updated === null) throw new StoreError('not-found', 'there is no such comment');
     return updated;
   }
 
-  /**
-   * Edits a comment's content; StoreError 'comment-deleted' for a tombstone. With `review` (moderation: all),
-   * an author's edit that changes an approved comment makes it pending again (rules.ts, edited).
-   */
-  editComment(
-    threadId: string,
-    stem: string,
-    changes: CommentChanges,
-    actor: Actor,
-    review = false,
-  ): Promise<CommentRecord> {
+  /** Edits a comment; 'comment-deleted' for a tombstone. `review`: moderation all (rules.ts, edited). */
+  editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor, review = false) {
     return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now, review));
   }
 
@@ -290,7 +278,7 @@ export class CommentStore {
     stem: string,
     address: string | undefined,
   ): Promise<{ counted: boolean; likes: number }> {
-    const record = await this.comment(threadId, stem);
+    const record = await this.threads.commentToChange(threadId, stem);
     if (record === null || record.status !== 'approved')
       throw new StoreError('not-found', 'there is no such comment');
     const voter = this.hmacs.hex('vote', `${formatCommentId(threadId, stem)}\0${clientKey(address)}`);

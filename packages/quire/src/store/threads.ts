@@ -248,6 +248,16 @@ export class Threads {
     return buf === null ? null : parseRecord(buf);
   }
 
+  /**
+   * comment() before a write: null for no such comment, StoreUnavailableError if the data directory is gone
+   * (a write must say so rather than "not found").
+   */
+  async commentToChange(threadId: string, stem: string): Promise<CommentRecord | null> {
+    const record = await this.comment(threadId, stem);
+    if (record === null) await this.checkThere();
+    return record;
+  }
+
   /** Stems of a thread's comments, in id order, optionally newest first and limited. Names only. */
   async stems(threadId: string, opts: { reverse?: boolean; limit?: number } = {}): Promise<string[]> {
     const spool = await this.spool(threadId);
@@ -283,6 +293,7 @@ export class Threads {
       .catch(async (err: unknown) => {
         throw await this.gone(err);
       });
+    if (out === null) await this.checkThere();
     return out === null ? null : result;
   }
 
