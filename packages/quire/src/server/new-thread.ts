@@ -33,25 +33,16 @@ async function isNewThread(ctx: ServerContext, threadId: string): Promise<boolea
   return (await ctx.store.threadMeta(threadId)) === null;
 }
 
-/** An AbortSignal that fires when the client's connection closes, and its cleanup. */
-function clientGone(request: FastifyRequest): { signal: AbortSignal; done: () => void } {
-  const ac = new AbortController();
-  const socket = request.raw.socket;
-  const onClose = () => ac.abort();
-  socket.once('close', onClose);
-  return { signal: ac.signal, done: () => socket.off('close', onClose) };
-}
-
 /** The page's own title, fetched from its site (verifyPages); a 422 problem with the fetch's code if it fails. */
 async function verifiedTitle(
   ctx: ServerContext,
   request: FastifyRequest,
   uri: string,
+  signal: AbortSignal,
 ): Promise<string | null> {
-  const gone = clientGone(request);
   try {
     const opts = { ...DEFAULT_PAGE_FETCH, allowPrivate: ctx.config.verifyPagesAllowPrivate };
-    const { title } = await fetchPage(uri, opts, gone.signal);
+    const { title } = await fetchPage(uri, opts, signal);
     if (title === null) return null;
     // A page's title is as untrusted as a client's: one line, no control characters, within the limit.
     // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes
@@ -61,8 +52,6 @@ async function verifiedTitle(
     if (!(err instanceof PageFetchError)) throw err;
     request.log.info({ uri, code: err.code, why: err.message }, 'page not verified');
     throw new ProblemError(422, err.code, `the page could not be verified on its site: ${err.message}`);
-  } finally {
-    gone.done();
   }
 }
 
@@ -77,9 +66,11 @@ export async function admitNewThread(
   request: FastifyRequest,
   page: { uri: string; threadId: string },
   clientTitle: string | null,
+  /** Aborts the page fetch when the client goes away (abort.ts, clientGone). */
+  signal: AbortSignal,
 ): Promise<string | null> {
   if (!(await isNewThread(ctx, page.threadId))) return clientTitle;
   ctx.rateLimit('threads', clientKey(request.ip));
   ctx.rateLimit('threadsTotal', ALL_CLIENTS);
-  return ctx.config.verifyPages ? verifiedTitle(ctx, request, page.uri) : clientTitle;
+  return ctx.config.verifyPages ? verifiedTitle(ctx, request, page.uri, signal) : clientTitle;
 }
