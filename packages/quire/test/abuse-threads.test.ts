@@ -106,6 +106,9 @@ test('verifyPages: a new thread only for a page its site serves with 2xx, titled
     verifyPages: true,
     verifyPagesAllowPrivate: true,
   });
+  const ghost = formatCommentId(threadIdOf(normaliseUri(`${site.origin}/real`)), '20261126T100000Z-1');
+  const orphan = await s.post({ uri: `${site.origin}/real`, text: 'reply to nothing', parent: ghost });
+  assert.ok(isProblem(orphan, 422, 'parent-not-found'), orphan.text);
   const missing = await s.post({ uri: `${site.origin}/made-up`, title: 'Chosen', text: 'hello' });
   assert.ok(isProblem(missing, 422, 'page-not-found'), missing.text);
   assert.deepEqual(threadDirs(s), [], 'nothing created for a page that does not exist');

@@ -66,10 +66,16 @@ export async function admitNewThread(
   request: FastifyRequest,
   page: { uri: string; threadId: string },
   clientTitle: string | null,
+  /** The stem replied to, null at top level. */
+  parent: string | null,
   /** Aborts the page fetch when the client goes away (abort.ts, clientGone). */
   signal: AbortSignal,
 ): Promise<string | null> {
   if (!(await isNewThread(ctx, page.threadId))) return clientTitle;
+  // A reply on a page without a thread replies to nothing: refused before it costs a limit or a fetch.
+  if (parent !== null) {
+    throw new ProblemError(422, 'parent-not-found', 'the comment replied to does not exist on this page');
+  }
   ctx.rateLimit('threads', clientKey(request.ip));
   ctx.rateLimit('threadsTotal', ALL_CLIENTS);
   return ctx.config.verifyPages ? verifiedTitle(ctx, request, page.uri, signal) : clientTitle;

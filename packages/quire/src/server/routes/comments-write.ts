@@ -129,7 +129,7 @@ async function postComment(ctx: ServerContext, request: FastifyRequest, body: Po
   checkOrigin(config, uri);
   checkNotSpam(ctx, request, body, threadId);
   const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, signal);
-  const title = await admitNewThread(ctx, request, page, clientTitle, signal);
+  const title = await admitNewThread(ctx, request, page, clientTitle, draft.parent, signal);
   const result = await store.postComment(threadId, { uri, title }, draft, {
     duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
     ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
