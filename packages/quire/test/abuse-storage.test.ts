@@ -2,9 +2,24 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { threadIdOf } from '../src/index.js';
-import { listComments, PAGE, startTestServer } from './fixtures/srv-helpers.js';
+import { CommentStore, StoreUnavailableError, threadIdOf } from '../src/index.js';
+import type { CommentDraft } from '../src/store/records.js';
+import { listComments, PAGE, startTestServer, tempDir } from './fixtures/srv-helpers.js';
 import { cannotMountTmpfs, fillUp, mountTmpfs } from './fixtures/tmpfs.js';
+
+/** A top-level comment's draft. */
+function draft(text: string): CommentDraft {
+  return {
+    parent: null,
+    author: 'Ann',
+    email: null,
+    website: null,
+    text,
+    status: 'approved',
+    address: '198.51.100.1',
+    nonce: undefined,
+  };
+}
 
 test('a thread whose first post failed on a full disk is made properly by the next post', {
   skip: cannotMountTmpfs() ?? false,
@@ -67,4 +82,22 @@ test('a data directory that vanished is not re-created without its secret: write
   assert.equal(fs.existsSync(s.dataDir), false, 'no fresh tree without secret and settings');
   const logs = s.logs.join('');
   assert.ok(logs.includes('StoreUnavailableError'), 'the failure says what it is');
+});
+
+test('the store tells a vanished data directory apart: StoreUnavailableError, code data-dir-missing', async (t) => {
+  const dataDir = path.join(tempDir(t), 'data');
+  const store = await CommentStore.open(dataDir);
+  const page = { uri: PAGE, title: 'Hello' };
+  const first = await store.postComment(threadIdOf(PAGE), page, draft('kept'), { duplicateWindowMs: 0 });
+  fs.rmSync(dataDir, { recursive: true });
+  const gone = (err: unknown) => err instanceof StoreUnavailableError && err.code === 'data-dir-missing';
+  const other = 'https://blog.example.org/2026/new';
+  await assert.rejects(store.postComment(threadIdOf(PAGE), page, draft('a'), { duplicateWindowMs: 0 }), gone);
+  await assert.rejects(
+    store.postComment(threadIdOf(other), { uri: other, title: null }, draft('b'), { duplicateWindowMs: 0 }),
+    gone,
+  );
+  await assert.rejects(store.like(threadIdOf(PAGE), first.stem, '198.51.100.1'), gone);
+  await assert.rejects(store.judgeComment(threadIdOf(PAGE), first.stem, 'spam'), gone);
+  assert.equal(fs.existsSync(dataDir), false);
 });

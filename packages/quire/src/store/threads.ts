@@ -276,7 +276,10 @@ export class Threads {
     fn: (current: CommentRecord) => CommentRecord | undefined,
   ): Promise<CommentRecord | null> {
     const spool = await this.spool(threadId);
-    if (spool === null) return null;
+    if (spool === null) {
+      await this.checkThere();
+      return null;
+    }
     let result: CommentRecord | null = null;
     const out = await spool
       .update(recordName(stem), (buf) => {
