@@ -62,6 +62,8 @@ test("a vanished data directory: /healthz 503 storage-unavailable; the store's r
     assert.ok(isProblem(post, 503, 'storage-unavailable'), post.text);
     assert.ok(Number(post.headers.get('retry-after')) > 0);
   }
+  const feed = await s.request('GET', '/feed.atom');
+  assert.ok(isProblem(feed, 503, 'storage-unavailable'), feed.text);
   assert.equal(fs.existsSync(s.dataDir), false, 'nothing re-created the data directory');
   for (const code of ['EROFS', 'EIO']) {
     const p = toProblem(Object.assign(new Error(code), { code })).problem;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { openSpool, readComplete, replaceFile, type Spool } from '@quire/fs';
 import { type CommentRecord, compareStems, type ThreadMeta } from './records.js';
-import type { StoredComment, Threads } from './threads.js';
+import { isMissing, type StoredComment, StoreUnavailableError, type Threads } from './threads.js';
 
 /** A comment that became public, as the index keeps it: which thread, which comment. */
 interface RecentEntry {
@@ -60,7 +60,9 @@ export class RecentIndex {
   /** The newest `max` approved comments of the site, reading at most a few times `max` index entries. */
   async newestApproved(max: number): Promise<RecentComment[]> {
     const spool = await this.open();
-    const ids = await spool.list({ reverse: true, limit: Math.min(KEEP, max * 4) });
+    const ids = await spool.list({ reverse: true, limit: Math.min(KEEP, max * 4) }).catch((err: unknown) => {
+      throw isMissing(err) ? new StoreUnavailableError(this.dir, { cause: err }) : err;
+    });
     const seen = new Set<string>();
     const entries: RecentEntry[] = [];
     for (const id of ids) {
@@ -88,6 +90,9 @@ export class RecentIndex {
     this.spool ??= (async () => {
       const complete = path.join(this.dir, COMPLETE);
       const built = (await readComplete(complete).catch(() => null)) !== null;
+      // Never re-creates a vanished data directory (openSpool would, with its parents): threads/ must be there.
+      if (!built && (await this.threads.ids().catch(() => null)) === null)
+        throw new StoreUnavailableError(this.threads.threadsDir);
       const spool = await openSpool(this.dir, { suffix: '.json', durable: false });
       if (!built) {
         await this.rebuild(spool);
