@@ -1,99 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_CONFIG } from './config-defaults.js';
 import type { QuireConfig } from './config-types.js';
 
+export { DEFAULT_CONFIG, DEFAULT_TRACKING_PARAMS } from './config-defaults.js';
 export type {
+  ConnectionsConfig,
   LimitsConfig,
+  MarkdownConfig,
   QuireConfig,
   RateLimit,
   RateLimitsConfig,
   SpamConfig,
   UriConfig,
 } from './config-types.js';
-
-export const DEFAULT_TRACKING_PARAMS: readonly string[] = [
-  'utm_*',
-  'fbclid',
-  'gclid',
-  'dclid',
-  'gbraid',
-  'wbraid',
-  'msclkid',
-  'yclid',
-  'twclid',
-  'ttclid',
-  'igshid',
-  'li_fat_id',
-  'mc_cid',
-  'mc_eid',
-  '_hsenc',
-  '_hsmi',
-  'mkt_tok',
-  'oly_anon_id',
-  'oly_enc_id',
-  'vero_id',
-  'rb_clickid',
-  's_cid',
-  '_ga',
-  '_gl',
-];
-
-export const DEFAULT_CONFIG: QuireConfig = {
-  dataDir: './quire-data',
-  host: '127.0.0.1',
-  port: 8080,
-  origins: [],
-  publicUrl: null,
-  siteName: 'Comments',
-  adminPasswordHash: null,
-  adminPasswordFile: null,
-  moderation: 'off',
-  editWindowSeconds: 900,
-  restoreWindowDays: 30,
-  adminSessionSeconds: 12 * 3600,
-  trustProxy: false,
-  durable: true,
-  logLevel: 'info',
-  requireAuthor: false,
-  requireEmail: false,
-  uri: {
-    dropParams: [...DEFAULT_TRACKING_PARAMS],
-    dropQuery: false,
-    trailingSlash: 'strip',
-    stripIndex: true,
-    upgradeHttp: false,
-    hostAliases: {},
-  },
-  limits: {
-    bodyBytes: 64 * 1024,
-    textChars: 10_000,
-    authorChars: 100,
-    emailChars: 254,
-    websiteChars: 500,
-    titleChars: 300,
-    uriChars: 2048,
-    pageSize: 50,
-    maxPageSize: 200,
-    maxDepth: 16,
-    countsUris: 100,
-    feedEntries: 50,
-  },
-  spam: {
-    honeypotField: 'url',
-    requireFormToken: true,
-    minComposeSeconds: 3,
-    formTokenMaxAgeSeconds: 7 * 86400,
-    maxLinks: 3,
-    duplicateWindowSeconds: 600,
-  },
-  rateLimits: {
-    requests: { max: 600, windowSeconds: 60 },
-    posts: { max: 10, windowSeconds: 300 },
-    edits: { max: 30, windowSeconds: 300 },
-    likes: { max: 60, windowSeconds: 300 },
-    login: { max: 10, windowSeconds: 900 },
-  },
-};
 
 /** Any subset of the config, nested objects included. */
 export type QuireConfigInput = {
@@ -137,6 +57,11 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MIN_COMPOSE_SECONDS: 'spam.minComposeSeconds',
   QUIRE_MAX_LINKS: 'spam.maxLinks',
   QUIRE_BODY_LIMIT: 'limits.bodyBytes',
+  QUIRE_VERIFY_PAGES: 'verifyPages',
+  QUIRE_VERIFY_PAGES_ALLOW_PRIVATE: 'verifyPagesAllowPrivate',
+  QUIRE_MODERATOR_NAMES: 'moderatorNames',
+  QUIRE_KEEP_PARAMS: 'uri.keepParams',
+  QUIRE_SHUTDOWN_GRACE: 'shutdownGraceSeconds',
 };
 
 /** Settings that are a string or null (their default). */
@@ -318,8 +243,30 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
         'QUIRE_ADMIN_PASSWORD_FILE), not both',
     );
   }
+  checkServiceLimits(c);
   c.dataDir = path.resolve(c.dataDir);
   return c;
+}
+
+/** The service limits of issue 12 that must be positive integers (0 would stop the service). */
+function checkServiceLimits(c: QuireConfig): void {
+  for (const k of ['timeoutMs', 'workers', 'maxQueue'] as const) {
+    if (!Number.isInteger(c.markdown[k]) || c.markdown[k] < 1)
+      throw new ConfigError(`markdown.${k} must be an integer >= 1`);
+  }
+  const n = c.connections;
+  for (const k of [
+    'perClient',
+    'headersTimeoutSeconds',
+    'requestTimeoutSeconds',
+    'keepAliveTimeoutSeconds',
+  ] as const) {
+    if (!(n[k] > 0)) throw new ConfigError(`connections.${k} must be > 0`);
+  }
+  if (!Number.isInteger(n.total))
+    throw new ConfigError('connections.total must be an integer (0: automatic)');
+  if (n.requestTimeoutSeconds < n.headersTimeoutSeconds)
+    throw new ConfigError('connections.requestTimeoutSeconds must be >= connections.headersTimeoutSeconds');
 }
 
 /** What an admin password file holds: a hash from hashPassword(), or the password itself. */

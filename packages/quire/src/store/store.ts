@@ -3,6 +3,7 @@ import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
 import { PostLocks } from './post-locks.js';
+import { RecentIndex } from './recent.js';
 import {
   type CommentChanges,
   type CommentDraft,
@@ -22,7 +23,7 @@ import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './vie
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { Actor } from './rules.js';
-export { type StoredComment, StoreError, type StoreErrorCode } from './threads.js';
+export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
 export type { Settings, ThreadView } from './views.js';
 
 /** How a store writes and what time it is. */
@@ -84,6 +85,8 @@ export class CommentStore {
   private readonly summaries: Summaries;
   private readonly admission: Admission;
   private readonly settingsFile: SettingsFile;
+  /** The site's recent approved comments (recent.ts), fed by every write below. */
+  readonly recent: RecentIndex;
 
   private constructor(dataDir: string, secret: Buffer, opts: StoreOptions) {
     this.dataDir = dataDir;
@@ -96,6 +99,7 @@ export class CommentStore {
     this.summaries = new Summaries(this.threads, this.views);
     this.admission = new Admission(this.threads, new PostLocks(), this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
+    this.recent = new RecentIndex(dataDir, this.threads);
   }
 
   /** Opens the data directory, creating it (and its secret) on first start. */
@@ -167,7 +171,10 @@ export class CommentStore {
     record: CommentRecord,
     opts: AddCommentOptions,
   ): Promise<AddResult> {
-    return this.admission.add(threadId, meta, record, opts);
+    return this.admission.add(threadId, meta, record, opts).then(async (r) => {
+      if (r.created) await this.recent.note(threadId, r.stem, r.record);
+      return r;
+    });
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
@@ -193,12 +200,13 @@ export class CommentStore {
   ): Promise<CommentRecord | null> {
     const updated = await this.threads.update(threadId, stem, fn);
     if (updated !== null) this.summaries.noteWritten(threadId, stem, updated);
+    if (updated !== null) await this.recent.note(threadId, stem, updated);
     return updated;
   }
 
   /** The comment if `actor` may change it now; else StoreError 'not-found' or 'edit-window-closed'. */
   async mayChange(threadId: string, stem: string, actor: Actor): Promise<CommentRecord> {
-    return checkMayChange(actor, await this.comment(threadId, stem), this.clock());
+    return checkMayChange(actor, await this.threads.commentToChange(threadId, stem), this.clock());
   }
 
   /** The rule-checked change: `rule` (rules.ts) makes the new record from the current one. */
@@ -216,9 +224,9 @@ export class CommentStore {
     return updated;
   }
 
-  /** Edits a comment's content; StoreError 'comment-deleted' for a tombstone. */
-  editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor): Promise<CommentRecord> {
-    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now));
+  /** Edits a comment; 'comment-deleted' for a tombstone. `review`: moderation all (rules.ts, edited). */
+  editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor, review = false) {
+    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now, review));
   }
 
   /** Deletes a comment: a tombstone, restorable by a moderator for `restoreWindowMs`. A tombstone stays. */
@@ -278,7 +286,7 @@ export class CommentStore {
     stem: string,
     address: string | undefined,
   ): Promise<{ counted: boolean; likes: number }> {
-    const record = await this.comment(threadId, stem);
+    const record = await this.threads.commentToChange(threadId, stem);
     if (record === null || record.status !== 'approved')
       throw new StoreError('not-found', 'there is no such comment');
     const voter = this.hmacs.hex('vote', `${formatCommentId(threadId, stem)}\0${clientKey(address)}`);
@@ -357,25 +365,15 @@ export class CommentStore {
 
   /** The newest `max` approved comments of one thread, or of the whole site; reads only as many as needed. */
   async newestApproved(max: number, threadId?: string): Promise<FeedEntry[]> {
-    const candidates: { threadId: string; stem: string }[] = [];
-    for (const id of threadId === undefined ? await this.threadIds() : [threadId]) {
-      for (const stem of await this.stems(id, {
-        reverse: true,
-        limit: threadId === undefined ? max : undefined,
-      })) {
-        candidates.push({ threadId: id, stem });
-      }
-    }
-    // Newest first across threads; then read until `max` approved ones are found.
-    candidates.sort((a, b) => compareStems(b.stem, a.stem));
-    const metas = new Map<string, ThreadMeta | null>();
+    // The site's: from the recent-comments index, a bounded read however many threads there are.
+    if (threadId === undefined) return this.recent.newestApproved(max);
+    // The thread's: newest first (stems are listed in order), read until `max` approved ones are found.
+    const meta = await this.threadMeta(threadId);
     const entries: FeedEntry[] = [];
-    for (const c of candidates) {
+    for (const stem of await this.stems(threadId, { reverse: true })) {
       if (entries.length >= max) break;
-      const record = await this.comment(c.threadId, c.stem);
-      if (record === null || record.status !== 'approved') continue;
-      if (!metas.has(c.threadId)) metas.set(c.threadId, await this.threadMeta(c.threadId));
-      entries.push({ ...c, record, meta: metas.get(c.threadId) ?? null });
+      const record = await this.comment(threadId, stem);
+      if (record?.status === 'approved') entries.push({ threadId, stem, record, meta });
     }
     return entries;
   }

@@ -5,10 +5,12 @@ import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
 import { type CommentDraft, formatCommentId } from '../../store/records.js';
 import type { Actor } from '../../store/store.js';
-import type { ServerContext } from '../context.js';
+import { clientGone } from '../abort.js';
+import { formTokenInvalid, type ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
-import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
-import { countLinks } from '../markdown.js';
+import { checkNotReserved, cleanEmail, cleanLine, cleanName, cleanText, cleanWebsite } from '../fields.js';
+import { countLinks, renderMarkdownAsync } from '../markdown.js';
+import { admitNewThread, checkOrigin } from '../new-thread.js';
 import { ProblemError } from '../problem.js';
 import {
   authorEditBody,
@@ -24,8 +26,13 @@ import type { RoutesOptions, TypedApp } from './plugin.js';
 
 type PostBody = Static<ReturnType<typeof postBodySchema>>;
 
-/** Throws 422 too-many-links when `text` has more links than the config allows. */
-function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean): void {
+/**
+ * Renders `text` within the Markdown budget (422 markdown-too-complex past it, 503 markdown-busy), so that its
+ * links are counted exactly and its page view finds it rendered; then throws 422 too-many-links when it has more
+ * links than the config allows.
+ */
+async function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean, signal: AbortSignal) {
+  await renderMarkdownAsync(text, signal);
   const max = ctx.config.spam.maxLinks;
   const links = countLinks(text);
   if (links <= max) return;
@@ -33,13 +40,24 @@ function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean): void
   throw new ProblemError(422, 'too-many-links', sayHowMany ? `${detail}; this one has ${links}` : detail);
 }
 
-/** The spam checks a post passes before anything else: the honeypot and the form token. */
-function checkNotSpam(ctx: ServerContext, body: PostBody): void {
+/**
+ * The spam checks a post passes before anything else: the honeypot and the form token (bound to the page and
+ * the client's network). A filled honeypot gets the refusal of an invalid form token, word for word.
+ */
+function checkNotSpam(ctx: ServerContext, request: FastifyRequest, body: PostBody, threadId: string): void {
   const honey = honeypotValue(body, ctx.config.spam.honeypotField);
   if (honey !== undefined && honey.trim() !== '') {
-    throw new ProblemError(400, 'honeypot', 'a field that people leave empty was filled in');
+    request.log.info('honeypot filled');
+    throw formTokenInvalid();
   }
-  ctx.checkFormToken(body.formToken);
+  ctx.checkFormToken(body.formToken, threadId, request.ip);
+}
+
+/** An author name as others will see it (cleanName), refused if it reads as a moderator's. */
+function authorName(ctx: ServerContext, v: string | null | undefined): string | null {
+  const name = cleanName(v, 'author');
+  checkNotReserved(name, ctx.config.moderatorNames);
+  return name;
 }
 
 /** The stem of the comment replied to, which must be in the same thread; null at top level. */
@@ -58,10 +76,11 @@ async function draftOf(
   request: FastifyRequest,
   body: PostBody,
   threadId: string,
+  signal: AbortSignal,
 ): Promise<{ draft: CommentDraft; title: string | null }> {
   const { config } = ctx;
   const text = cleanText(body.text);
-  const author = cleanLine(body.author, 'author');
+  const author = authorName(ctx, body.author);
   const email = cleanEmail(body.email);
   const website = cleanWebsite(body.website);
   const title = cleanLine(body.title, 'title');
@@ -70,7 +89,7 @@ async function draftOf(
   if (config.requireEmail && email === null) {
     throw new ProblemError(400, 'email-required', 'an e-mail address is required');
   }
-  checkLinks(ctx, text, true);
+  await checkLinks(ctx, text, true, signal);
   const parent = parentStem(ctx, body.parent, threadId);
   const status: CommentDraft['status'] = (await ctx.moderation()) === 'all' ? 'pending' : 'approved';
   const draft = { parent, author, email, website, text, status, address: request.ip, nonce: body.nonce };
@@ -102,19 +121,15 @@ async function authorise(ctx: ServerContext, request: FastifyRequest, id: string
 }
 
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
-async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody) {
+async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
   ctx.rateLimit('posts', clientKey(request.ip));
-  checkNotSpam(ctx, body);
-  const { uri, threadId } = ctx.page(body.uri);
-  if (config.origins.length > 0 && !config.origins.includes(new URL(uri).origin)) {
-    throw new ProblemError(
-      400,
-      'uri-not-allowed',
-      'comments are accepted only for pages of the configured sites',
-    );
-  }
-  const { draft, title } = await draftOf(ctx, request, body, threadId);
+  const page = ctx.page(body.uri);
+  const { uri, threadId } = page;
+  checkOrigin(config, uri);
+  checkNotSpam(ctx, request, body, threadId);
+  const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, signal);
+  const title = await admitNewThread(ctx, request, page, clientTitle, draft.parent, signal);
   const result = await store.postComment(threadId, { uri, title }, draft, {
     duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
     ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
@@ -154,7 +169,7 @@ function postRoute(app: TypedApp, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      const { status, answer } = await postComment(ctx, request, request.body);
+      const { status, answer } = await postComment(ctx, request, request.body, clientGone(reply));
       return reply.code(status).send(answer);
     },
   );
@@ -174,16 +189,20 @@ function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
         response: { 200: oneCommentSchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { threadId, stem, actor } = await authorise(ctx, request, request.params.id);
       const b = request.body;
       const text = b.text === undefined ? undefined : cleanText(b.text);
-      const author = b.author === undefined ? undefined : cleanLine(b.author, 'author');
+      const author = b.author === undefined ? undefined : authorName(ctx, b.author);
       const website = b.website === undefined ? undefined : cleanWebsite(b.website);
       if (config.requireAuthor && author === null)
         throw new ProblemError(400, 'author-required', 'a name is required');
-      if (text !== undefined) checkLinks(ctx, text, false);
-      const updated = await store.editComment(threadId, stem, { text, author, website }, actor);
+      if (text !== undefined) await checkLinks(ctx, text, false, clientGone(reply));
+      // Under moderation: all, an edit of an approved comment goes back to the queue (rules.ts, edited).
+      const review = (await ctx.moderation()) === 'all';
+      const updated = await store.editComment(threadId, stem, { text, author, website }, actor, review);
+      if (updated.status === 'pending')
+        request.log.info({ comment: request.params.id }, 'edit awaits review');
       const likes = await store.likesOf(threadId, stem);
       return { comment: publicComment(threadId, stem, updated, likes) };
     },

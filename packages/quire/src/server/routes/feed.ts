@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { formatCommentId } from '../../store/records.js';
 import type { FeedEntry } from '../../store/store.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
-import { renderMarkdown } from '../markdown.js';
+import { prepareMarkdown, renderMarkdown } from '../markdown.js';
 import { problemResponses } from '../schemas.js';
-import type { RoutesOptions } from './plugin.js';
+import { baseUrl, type RoutesOptions } from './plugin.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters
 const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
@@ -18,12 +18,6 @@ function xml(s: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
-}
-
-function baseUrl(ctx: ServerContext, request: FastifyRequest): string {
-  if (ctx.config.publicUrl !== null) return ctx.config.publicUrl;
-  const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
-  return `${request.protocol}://${host}`;
 }
 
 function atom(ctx: ServerContext, self: string, title: string, id: string, entries: FeedEntry[]): string {
@@ -59,10 +53,35 @@ function atom(ctx: ServerContext, self: string, title: string, id: string, entri
   return parts.join('\n');
 }
 
+/**
+ * The site feed's entries, from the recent-comments index (a bounded read, whatever the size of the site), kept
+ * in memory: read again when this process changed a comment (the index's version) or, for changes made by other
+ * processes, after feedCacheSeconds. Concurrent requests share one read.
+ */
+function siteEntries(ctx: ServerContext): () => Promise<FeedEntry[]> {
+  const { store } = ctx;
+  const ttlMs = ctx.config.feedCacheSeconds * 1000;
+  let cached: { version: number; at: number; entries: Promise<FeedEntry[]> } | undefined;
+  return () => {
+    const now = performance.now();
+    const version = store.recent.version;
+    if (cached === undefined || cached.version !== version || now - cached.at >= ttlMs) {
+      const entries = store.newestApproved(ctx.config.limits.feedEntries);
+      const mine = { version, at: now, entries };
+      cached = mine;
+      entries.catch(() => {
+        if (cached === mine) cached = undefined;
+      });
+    }
+    return cached.entries;
+  };
+}
+
 /** Atom feeds of the newest approved comments: of the whole site, or of one page with ?uri=. */
 export const feedRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
   const { config, store } = ctx;
   const max = config.limits.feedEntries;
+  const siteFeed = siteEntries(ctx);
 
   app.get(
     '/feed.atom',
@@ -90,10 +109,18 @@ export const feedRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
         const { uri, threadId } = ctx.page(request.query.uri);
         const meta = await store.threadMeta(threadId);
         const entries = await store.newestApproved(max, threadId);
+        await prepareMarkdown(
+          entries.map((e) => e.record.text),
+          clientGone(reply),
+        );
         const self = `${base}/feed.atom?uri=${encodeURIComponent(uri)}`;
         body = atom(ctx, self, `Comments on ${meta?.title ?? uri}`, `urn:quire:thread:${threadId}`, entries);
       } else {
-        const entries = await store.newestApproved(max);
+        const entries = await siteFeed();
+        await prepareMarkdown(
+          entries.map((e) => e.record.text),
+          clientGone(reply),
+        );
         body = atom(ctx, `${base}/feed.atom`, config.siteName, 'urn:quire:site', entries);
       }
       return reply.type('application/atom+xml; charset=utf-8').send(body);

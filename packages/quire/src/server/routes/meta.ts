@@ -1,9 +1,12 @@
-import fs from 'node:fs';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { clientKey } from '../../store/address.js';
+import type { ThreadView } from '../../store/store.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
-import { renderMarkdown } from '../markdown.js';
+import { storageHealth } from '../health.js';
+import { renderMarkdownAsync } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
 import type { RoutesOptions, TypedApp } from './plugin.js';
@@ -17,6 +20,17 @@ const formTokenAnswer = Type.Object({
 /** GET /api/counts. */
 function countsRoute(app: TypedApp, ctx: ServerContext): void {
   const { config, store } = ctx;
+  // Counted once per version of a thread's view (a new view after every change): a count costs a lookup.
+  const counted = new WeakMap<ThreadView, number>();
+  const approvedCount = async (threadId: string): Promise<number> => {
+    const view = store.viewCached(threadId) ?? (await store.view(threadId));
+    let n = counted.get(view);
+    if (n === undefined) {
+      n = view.comments.filter((c) => c.record.status === 'approved').length;
+      counted.set(view, n);
+    }
+    return n;
+  };
   const uriString = Type.String({ minLength: 1, maxLength: config.limits.uriChars });
   app.get(
     '/api/counts',
@@ -44,7 +58,7 @@ function countsRoute(app: TypedApp, ctx: ServerContext): void {
     async (request) => {
       const uris = Array.isArray(request.query.uri) ? request.query.uri : [request.query.uri];
       const counts = await Promise.all(
-        uris.map(async (u) => [u, await store.approvedCount(ctx.page(u).threadId)] as const),
+        uris.map(async (u) => [u, await approvedCount(ctx.page(u).threadId)] as const),
       );
       return { counts: Object.fromEntries(counts) };
     },
@@ -66,11 +80,14 @@ function previewRoute(app: TypedApp, ctx: ServerContext): void {
         ),
         response: {
           200: Type.Object({ html: Type.String() }),
-          ...problemResponses(400, 413, 415, 429),
+          ...problemResponses(400, 413, 415, 422, 429, 503),
         },
       },
     },
-    async (request) => ({ html: renderMarkdown(request.body.text) }),
+    async (request, reply) => {
+      ctx.rateLimit('previews', clientKey(request.ip));
+      return { html: await renderMarkdownAsync(request.body.text, clientGone(reply)) };
+    },
   );
 }
 
@@ -81,32 +98,39 @@ function formTokenRoute(app: TypedApp, ctx: ServerContext): void {
     {
       schema: {
         tags: ['comments'],
-        summary: 'A signed form token for POST /api/comments',
-        description: 'Accepted from `notBefore` (the minimum compose time) until `expires`.',
-        response: { 200: formTokenAnswer, ...problemResponses(429) },
+        summary: 'A signed form token for POST /api/comments to the page `uri`',
+        description:
+          'Accepted from `notBefore` (the minimum compose time) until `expires`, for the page `uri` only, ' +
+          "from the client's network (/24, /48) only.",
+        querystring: Type.Object(
+          { uri: Type.String({ minLength: 1, maxLength: ctx.config.limits.uriChars }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: formTokenAnswer, ...problemResponses(400, 429) },
       },
     },
-    async () => ctx.formToken(),
+    // Issue 12 (rules): the token is bound to the page's thread and the client's network.
+    async (request) => ctx.formToken(ctx.page(request.query.uri).threadId, request.ip),
   );
 }
 
 /** GET /healthz. */
 function healthRoute(app: TypedApp, ctx: ServerContext): void {
-  const { store } = ctx;
   app.get(
     '/healthz',
     {
       schema: {
         tags: ['meta'],
-        summary: 'Liveness: 200 when the data directory is readable and writable',
+        summary:
+          'Health: 200 while the data directory can be written (a probe write), else 503 with the reason',
         response: { 200: Type.Object({ status: Type.String() }), ...problemResponses(503) },
       },
     },
     async () => {
-      try {
-        await fs.promises.access(store.threadsDir, fs.constants.R_OK | fs.constants.W_OK);
-      } catch {
-        throw new ProblemError(503, 'data-unavailable', 'the data directory is not accessible');
+      const report = await storageHealth(ctx).check();
+      if (!report.ok) {
+        const { code, detail, retryAfterSeconds } = report.fault;
+        throw new ProblemError(503, code, detail, { 'retry-after': String(retryAfterSeconds) });
       }
       return { status: 'ok' };
     },
