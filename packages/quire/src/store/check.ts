@@ -112,26 +112,21 @@ class Checker {
   }
 
   /**
-   * Temps in `rel` (by @quire/fs's spool check, which also repairs them); the spool's other findings are
-   * the caller's when `asSpool`, else ignored (a directory of votes has no records).
+   * Reports (and with `repair` sweeps) the temps in `rel`, by @quire/fs's spool check, the one rule for which
+   * temps a dead writer left. Returns the spool and the check's other findings (names that are not records of
+   * `suffix`), which only a thread's caller wants: a directory of votes has no records.
    */
-  async temps(
-    rel: string,
-    suffix?: string,
-  ): Promise<{ spool: Spool; issues: CheckIssue[]; records: number }> {
+  async temps(rel: string, suffix?: string): Promise<{ spool: Spool; issues: CheckIssue[] }> {
     const spool = await openSpool(this.abs(rel), {
       create: false,
       ...(suffix === undefined ? {} : { suffix }),
     });
     const report = await spool.check({ repair: this.repair });
-    for (const i of report.issues) {
-      if (i.problem === 'dead-temp' || i.problem === 'live-temp' || isTempName(i.name))
-        this.found(path.join(rel, i.name), i.problem, i.detail, i.repaired);
-    }
-    const rest = report.issues.filter(
-      (i) => !(i.problem === 'dead-temp' || i.problem === 'live-temp' || isTempName(i.name)),
-    );
-    return { spool, issues: rest, records: report.records };
+    const isTemp = (i: CheckIssue) =>
+      i.problem === 'dead-temp' || i.problem === 'live-temp' || isTempName(i.name);
+    for (const i of report.issues.filter(isTemp))
+      this.found(path.join(rel, i.name), i.problem, i.detail, i.repaired);
+    return { spool, issues: report.issues.filter((i) => !isTemp(i)) };
   }
 }
 
@@ -183,7 +178,7 @@ async function checkRoot(c: Checker): Promise<void> {
       c.found(
         'settings.json',
         'unparsable',
-        'not a JSON object: the service runs with default settings (moderation off)',
+        'not a JSON object: the service ignores it (the configured moderation applies)',
       );
     else if (v.moderation !== undefined && v.moderation !== 'off' && v.moderation !== 'all')
       c.found(
@@ -220,9 +215,8 @@ async function checkSecret(c: Checker): Promise<void> {
 
 /** One thread: its spool (temps, names, records), each comment, `.thread.json`, votes, nonce claims. */
 async function checkThread(c: Checker, rel: string): Promise<void> {
-  const { spool, issues, records } = await c.temps(rel, RECORD_SUFFIX);
+  const { spool, issues } = await c.temps(rel, RECORD_SUFFIX);
   for (const i of issues) c.found(path.join(rel, i.name), i.problem, i.detail, i.repaired);
-  c.comments += records;
   const meta = parseJson(await readComplete(c.abs(path.join(rel, '.thread.json'))));
   if (meta === null)
     c.found(
@@ -283,6 +277,7 @@ async function checkComment(c: Checker, rel: string, spool: Spool, stem: string)
     }
     return null;
   }
+  c.comments++;
   const missing = RECORD_FIELDS.filter((f) => !(f in v));
   if (v.v !== undefined && v.v !== 1) missing.push('v');
   if (v.status !== undefined && !STATUSES.includes(v.status as never)) missing.push('status');
