@@ -55,9 +55,10 @@ const worstMarkdown = (i: string) => `${'*_'.repeat(4980)}${i}`.slice(0, 10_000)
 const unique = () => `${process.pid}-${sent}-${Math.random().toString(36).slice(2)}`;
 const writeHeaders = { origin: ORIGIN };
 
-async function formToken(localAddress: string): Promise<string | undefined> {
+/** A form token for `page`, as the embed gets one: tokens are bound to the page and the client's network. */
+async function formToken(localAddress: string, page: string): Promise<string | undefined> {
   const r = await send(url as string, {
-    path: `/api/form-token?uri=${encodeURIComponent(`${ORIGIN}/x`)}`,
+    path: `/api/form-token?uri=${encodeURIComponent(page)}`,
     localAddress,
   });
   tally(r.status);
@@ -86,8 +87,8 @@ const attacks: Record<string, () => Promise<void>> = {
   post: () =>
     loops(16, 2, async (loop, i) => {
       const localAddress = attackerAddress(2, loop);
-      const token = await formToken(localAddress);
       const page = `${ORIGIN}/p/${unique()}?x=${unique()}&lang=de`;
+      const token = await formToken(localAddress, page);
       const r = await send(url, {
         method: 'POST',
         path: '/api/comments',
