@@ -39,7 +39,9 @@ async function loops(
       for (let i = 0; !stopping && sent < MAX_REQUESTS; i++) {
         const began = performance.now();
         sent++;
-        tally(await one(loop, i));
+        const status = await one(loop, i);
+        // A request abandoned because the attack is over is not an answer.
+        if (!(stopping && status === 0)) tally(status);
         const wait = gap - (performance.now() - began);
         if (wait > 0 && !stopping) await Promise.race([new Promise((r) => setTimeout(r, wait)), stopped]);
       }
@@ -82,13 +84,15 @@ const attacks: Record<string, () => Promise<void>> = {
       });
       return r.status;
     }),
-  // 16 addresses posting the worst Markdown to new pages (random paths and query strings) and to parents that
-  // do not exist, each with a fresh form token.
+  // 48 addresses posting the worst Markdown to new pages (random paths and query strings) and to parents that
+  // do not exist, each with a fresh form token for its page, posted once the default 3 s compose time is over.
   post: () =>
-    loops(16, 2, async (loop, i) => {
+    loops(48, 1, async (loop, i) => {
       const localAddress = attackerAddress(2, loop);
       const page = `${ORIGIN}/p/${unique()}?x=${unique()}&lang=de`;
       const token = await formToken(localAddress, page);
+      await Promise.race([new Promise((r) => setTimeout(r, 3100)), stopped]);
+      if (stopping) return 0;
       const r = await send(url, {
         method: 'POST',
         path: '/api/comments',
@@ -128,7 +132,7 @@ const attacks: Record<string, () => Promise<void>> = {
 };
 
 /**
- * SOCKETS connections from 10 addresses, each sending a request line, then one header line every 5 s, never
+ * SOCKETS connections from 100 addresses (within the default 64 per address), each sending a request line, then one header line every 5 s, never
  * the end of its headers. Opened 500 a second; one that the server closes is opened again.
  */
 async function slowConnections(): Promise<void> {
@@ -142,7 +146,7 @@ async function slowConnections(): Promise<void> {
     const sock = net.connect({
       host: target.hostname,
       port: Number(target.port),
-      localAddress: attackerAddress(5, n % 10),
+      localAddress: attackerAddress(5, n % 100),
     });
     opened++;
     sent++;
