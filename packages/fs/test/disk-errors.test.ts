@@ -12,6 +12,7 @@ import {
   replaceFile,
   replaceFileSync,
 } from '@quire/fs';
+import { mountTmpfs } from '@quire/testkit';
 import {
   canStrace,
   hasCommand,
@@ -23,7 +24,6 @@ import {
   unseal,
   waitExit,
 } from './helpers.js';
-import { mountTmpfs } from './mounts.js';
 
 const NEEDS_MOUNT = 'mounting a small tmpfs needs root and mount(8)';
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { hasCommand, isRoot } from './helpers.js';
+import { hasCommand, isRoot, unmountQuietly } from '@quire/testkit';
 import { mkfsCommand } from './powercut-image.js';
 
 /** Why loop-mounted images cannot be made here, or null when they can. */
@@ -17,30 +17,6 @@ export function cannotMountImages(): string | null {
   if (!isRoot) return 'loop-mounting a filesystem image needs root';
   const missing = ['losetup', 'mount', 'umount', 'mkfs.ext4'].filter((c) => !hasCommand(c));
   return missing.length === 0 ? null : `loop-mounting an image needs ${missing.join(', ')}`;
-}
-
-/** Unmounts `mnt` (lazily if it is busy) and swallows "not mounted". */
-function unmountQuietly(mnt: string): void {
-  try {
-    execFileSync('umount', [mnt], { stdio: 'ignore' });
-  } catch {
-    try {
-      execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
-    } catch {}
-  }
-}
-
-/** A tmpfs of `size` (e.g. `512k`) mounted on a fresh directory, unmounted and removed when the test ends. */
-export function mountTmpfs(t: TestContext, size: string): string {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-tmpfs-'));
-  const mnt = path.join(base, 'mnt');
-  fs.mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, `quire-test-${path.basename(base)}`, mnt]);
-  t.after(() => {
-    unmountQuietly(mnt);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
-  return mnt;
 }
 
 /**

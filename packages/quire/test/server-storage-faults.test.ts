@@ -1,29 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { replaceFile } from '@quire/fs';
+import { isRoot, mountTmpfs, requireOrSkip } from '@quire/testkit';
 import { StorageHealth, storageFault } from '../src/server/storage-faults.js';
-
-/** A 256 KiB tmpfs on a fresh directory, unmounted when the test ends; null (skipped, said why) without root. */
-function smallTmpfs(t: TestContext): string | null {
-  if (process.getuid?.() !== 0) {
-    if (process.env.CI) assert.fail('CI runs as root: the full-disk test must not skip');
-    t.skip('mounting a small tmpfs needs root');
-    return null;
-  }
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-health-'));
-  const mnt = path.join(base, 'mnt');
-  fs.mkdirSync(mnt);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'quire-health-test', mnt]);
-  t.after(() => {
-    execFileSync('umount', [mnt]);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
-  return mnt;
-}
 
 test('storage faults are told apart from bugs: full → 507 storage-full, unusable → 503 with Retry-After', () => {
   const err = (code: string) => Object.assign(new Error(code), { code });
@@ -37,8 +18,8 @@ test('storage faults are told apart from bugs: full → 507 storage-full, unusab
 });
 
 test('health turns 507 while the disk is full and back to ok once a probe write succeeds', async (t) => {
-  const mnt = smallTmpfs(t);
-  if (mnt === null) return;
+  if (!requireOrSkip(t, isRoot, 'mounting a small tmpfs needs root')) return;
+  const mnt = mountTmpfs(t, '256k');
   const health = new StorageHealth(async () => {
     await replaceFile(path.join(mnt, '.health'), `${Date.now()}\n`);
   }, 0);

@@ -3,9 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
 import { ProblemError } from '../problem.js';
+import { baseUrl, type TypedApp } from './plugin.js';
 
 /**
  * The browser side of the service: GET /js/embed.js (the embeddable comments), GET /js/admin.js and GET /admin
@@ -31,13 +34,6 @@ function html(s: string): string {
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
-}
-
-/** The service's own origin as the browser sees it: publicUrl, else the request's (a checked Host). */
-function baseUrl(ctx: ServerContext, request: FastifyRequest): string {
-  if (ctx.config.publicUrl !== null) return ctx.config.publicUrl;
-  const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
-  return `${request.protocol}://${host}`;
 }
 
 function csp(frameAncestors: string): string {
@@ -201,13 +197,16 @@ function sendHtml(reply: FastifyReply, body: string, frameAncestors: string): Fa
     .send(body);
 }
 
-const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
-  const { ctx } = opts;
-  const dir = opts.widgetDir ?? DEFAULT_WIDGET_DIR;
-  const cache = new Map<string, { mtimeMs: number; body: Buffer; etag: string }>();
+interface Script {
+  mtimeMs: number;
+  body: Buffer;
+  etag: string;
+}
 
-  /** A built script, read again whenever the file changes (a rebuild needs no restart). */
-  const script = async (name: string) => {
+/** Reads a built script, again whenever its file changes (a rebuild needs no restart). */
+function scriptReader(dir: string): (name: string) => Promise<Script> {
+  const cache = new Map<string, Script>();
+  return async (name) => {
     const file = path.join(dir, name);
     let st: fs.Stats;
     try {
@@ -227,7 +226,16 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
     cache.set(name, entry);
     return entry;
   };
+}
 
+const scriptParams = Type.Object(
+  { name: Type.Union([...SCRIPTS].map((n) => Type.Literal(n))) },
+  { additionalProperties: false },
+);
+const demoQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 16 })) });
+
+function scriptRoutes(app: TypedApp, dir: string): void {
+  const script = scriptReader(dir);
   // The app answers `cache-control: no-store` by default; scripts may be cached for a while (and revalidated).
   app.addHook('onSend', (request, reply, payload, done) => {
     if (request.url.startsWith('/js/') && reply.statusCode < 400) {
@@ -235,19 +243,13 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
     }
     done(null, payload);
   });
-
-  app.get<{ Params: { name: string } }>(
+  app.get(
     '/js/:name',
     {
       schema: {
         tags: ['widget'],
         summary: 'The embeddable comments (embed.js) and the admin page script (admin.js)',
-        params: {
-          type: 'object',
-          required: ['name'],
-          additionalProperties: false,
-          properties: { name: { type: 'string', enum: [...SCRIPTS] } },
-        },
+        params: scriptParams,
       },
     },
     async (request, reply) => {
@@ -260,23 +262,21 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
       return reply.send(s.body);
     },
   );
+}
 
-  app.get<{ Querystring: { lang?: string } }>(
+function pageRoutes(app: TypedApp, ctx: ServerContext): void {
+  app.get(
     '/',
     {
       schema: {
         tags: ['widget'],
         summary: 'A demo blog post with the comments embedded (?lang=de for German)',
-        querystring: {
-          type: 'object',
-          properties: { lang: { type: 'string', maxLength: 16 } },
-        },
+        querystring: demoQuery,
       },
     },
     async (request, reply) =>
       sendHtml(reply, demoPage(baseUrl(ctx, request), request.query.lang === 'de' ? 'de' : 'en'), "'self'"),
   );
-
   for (const url of ['/favicon.svg', '/favicon.ico']) {
     app.get(
       url,
@@ -285,7 +285,6 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
         reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(ICON),
     );
   }
-
   app.get(
     '/admin',
     { schema: { tags: ['admin'], summary: 'The admin page: log in, moderate, edit, delete' } },
@@ -297,6 +296,11 @@ const plugin: FastifyPluginAsync<StaticOptions> = async (app, opts) => {
         "'none'",
       ),
   );
+}
+
+const plugin: FastifyPluginAsyncTypebox<StaticOptions> = async (app, opts) => {
+  scriptRoutes(app, opts.widgetDir ?? DEFAULT_WIDGET_DIR);
+  pageRoutes(app, opts.ctx);
 };
 
 (plugin as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = 'quire-static';
