@@ -48,6 +48,13 @@ export interface QuireConfig {
   limits: LimitsConfig;
   spam: SpamConfig;
   rateLimits: RateLimitsConfig;
+  // Service limits (issue 12).
+  markdown: MarkdownConfig;
+  connections: ConnectionsConfig;
+  /** On SIGTERM/SIGINT: requests in flight get this long to finish, then the process exits anyway. */
+  shutdownGraceSeconds: number;
+  /** How long the site feed and counts are served from memory before they are read again, in seconds. */
+  feedCacheSeconds: number;
 }
 
 export interface UriConfig {
@@ -117,4 +124,38 @@ export interface RateLimitsConfig {
   likes: RateLimit;
   /** Admin login attempts. */
   login: RateLimit;
+  // Service limits (issue 12, "No request can hold the service").
+  /** POST /api/preview per client: each may cost a render on a worker of the Markdown pool. */
+  previews: RateLimit;
+  /**
+   * Admin login attempts from all clients together (the client key is ignored): bounds the password checks a
+   * flood from many addresses can queue, at the price of the owner waiting out the window during one.
+   */
+  loginsTotal: RateLimit;
+}
+
+// Service limits (issue 12, "No request can hold the service"): docs/comment-service.md, "Running it on the internet".
+
+/** The Markdown rendering budget (server/markdown.ts). */
+export interface MarkdownConfig {
+  /** Longest time one text may take to render on a worker, in ms; a post past it is refused (422). */
+  timeoutMs: number;
+  /** Worker threads rendering at once. */
+  workers: number;
+  /** Texts waiting for a worker at most; more are refused with 503 markdown-busy. */
+  maxQueue: number;
+}
+
+/** Connection limits and timeouts of the HTTP server (server/connections.ts). */
+export interface ConnectionsConfig {
+  /** Open connections per client address (IPv6: per /64); trusted proxies (trustProxy) are exempt. */
+  perClient: number;
+  /** Open connections in all; 0: derived from the open-file limit (raised at start where allowed). */
+  total: number;
+  /** Time a client has to send a request's headers, in seconds. */
+  headersTimeoutSeconds: number;
+  /** Time a client has to send a whole request (headers and body), in seconds. */
+  requestTimeoutSeconds: number;
+  /** How long an idle keep-alive connection is kept open, in seconds. */
+  keepAliveTimeoutSeconds: number;
 }

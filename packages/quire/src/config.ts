@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { QuireConfig } from './config-types.js';
 
 export type {
+  ConnectionsConfig,
   LimitsConfig,
+  MarkdownConfig,
   QuireConfig,
   RateLimit,
   RateLimitsConfig,
@@ -92,7 +94,21 @@ export const DEFAULT_CONFIG: QuireConfig = {
     edits: { max: 30, windowSeconds: 300 },
     likes: { max: 60, windowSeconds: 300 },
     login: { max: 10, windowSeconds: 900 },
+    // Service limits (issue 12).
+    previews: { max: 30, windowSeconds: 60 },
+    loginsTotal: { max: 60, windowSeconds: 60 },
   },
+  // Service limits (issue 12).
+  markdown: { timeoutMs: 250, workers: 1, maxQueue: 64 },
+  connections: {
+    perClient: 64,
+    total: 0,
+    headersTimeoutSeconds: 10,
+    requestTimeoutSeconds: 30,
+    keepAliveTimeoutSeconds: 5,
+  },
+  shutdownGraceSeconds: 10,
+  feedCacheSeconds: 10,
 };
 
 /** Any subset of the config, nested objects included. */
@@ -137,6 +153,7 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MIN_COMPOSE_SECONDS: 'spam.minComposeSeconds',
   QUIRE_MAX_LINKS: 'spam.maxLinks',
   QUIRE_BODY_LIMIT: 'limits.bodyBytes',
+  QUIRE_SHUTDOWN_GRACE: 'shutdownGraceSeconds',
 };
 
 /** Settings that are a string or null (their default). */
@@ -318,8 +335,30 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
         'QUIRE_ADMIN_PASSWORD_FILE), not both',
     );
   }
+  checkServiceLimits(c);
   c.dataDir = path.resolve(c.dataDir);
   return c;
+}
+
+/** The service limits of issue 12 that must be positive integers (0 would stop the service). */
+function checkServiceLimits(c: QuireConfig): void {
+  for (const k of ['timeoutMs', 'workers', 'maxQueue'] as const) {
+    if (!Number.isInteger(c.markdown[k]) || c.markdown[k] < 1)
+      throw new ConfigError(`markdown.${k} must be an integer >= 1`);
+  }
+  const n = c.connections;
+  for (const k of [
+    'perClient',
+    'headersTimeoutSeconds',
+    'requestTimeoutSeconds',
+    'keepAliveTimeoutSeconds',
+  ] as const) {
+    if (!(n[k] > 0)) throw new ConfigError(`connections.${k} must be > 0`);
+  }
+  if (!Number.isInteger(n.total))
+    throw new ConfigError('connections.total must be an integer (0: automatic)');
+  if (n.requestTimeoutSeconds < n.headersTimeoutSeconds)
+    throw new ConfigError('connections.requestTimeoutSeconds must be >= connections.headersTimeoutSeconds');
 }
 
 /** What an admin password file holds: a hash from hashPassword(), or the password itself. */

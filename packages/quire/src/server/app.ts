@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ConnectionsConfig } from '../config.js';
 import { clientKey, truncateIp } from '../store/address.js';
 import type { ServerContext } from './context.js';
 import { EDIT_TOKEN_HEADER } from './edit-tokens.js';
@@ -58,6 +59,28 @@ class InputError extends Error {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The HTTP server with tight timeouts: a client has headersTimeoutSeconds to send its headers and
+ * requestTimeoutSeconds for the whole request, checked every second (Node checks every 30 s by default, which
+ * lets a slow client hold its connection that much longer), so a slow-header flood does not keep descriptors.
+ */
+function createHttpServer(c: ConnectionsConfig, handler: http.RequestListener): http.Server {
+  const headersTimeout = c.headersTimeoutSeconds * 1000;
+  const requestTimeout = c.requestTimeoutSeconds * 1000;
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      keepAliveTimeout: c.keepAliveTimeoutSeconds * 1000,
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    handler,
+  );
+  // An idle socket (no bytes either way) is closed after twice the request timeout.
+  server.setTimeout(2 * requestTimeout);
+  return server;
+}
+
 /** The Fastify instance with the service's server options: logging, limits, timeouts, problem+json errors. */
 function createFastify(ctx: ServerContext, log: LogOptions | false): FastifyInstance {
   const { config } = ctx;
@@ -81,8 +104,7 @@ function createFastify(ctx: ServerContext, log: LogOptions | false): FastifyInst
     genReqId: requestId,
     bodyLimit: config.limits.bodyBytes,
     trustProxy: config.trustProxy,
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
+    serverFactory: (handler) => createHttpServer(config.connections, handler),
     // Requests that arrive while shutting down get a problem+json 503 from the onRequest hook below.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

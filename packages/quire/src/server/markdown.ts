@@ -76,8 +76,8 @@ function remember(text: string, html: string): string {
   return html;
 }
 
-/** The HTML of `text` if it can be had without a worker: cached, plain, or short. */
-function renderedNow(text: string): string | undefined {
+/** The HTML of `text` if it can be had without a worker: cached, plain, or short; else undefined. */
+export function renderedNow(text: string): string | undefined {
   const hit = cache.get(text);
   if (hit !== undefined) return hit;
   const plain = renderPlain(text);

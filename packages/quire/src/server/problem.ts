@@ -2,6 +2,9 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreError, type StoreErrorCode } from '../store/store.js';
 import { UriError } from '../store/uri.js';
+import { MarkdownError } from './markdown.js';
+import { LoginBusyError } from './password.js';
+import { TaskPoolError } from './task-pool.js';
 
 /**
  * RFC 9457 problem details. Every error answer of the service is `application/problem+json` with `type`,
@@ -35,7 +38,9 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  499: 'Client Closed Request',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 export function problemType(code: string): string {
@@ -97,6 +102,18 @@ const STORE_STATUS: Record<StoreErrorCode, number> = {
   'not-restorable': 409,
 };
 
+/** A problem with Retry-After, header and member. */
+function retryLater(
+  status: number,
+  code: string,
+  detail: string,
+  seconds: number,
+): { problem: Problem; headers: Record<string, string>; log: boolean } {
+  const p = problem(status, code, detail);
+  p.retryAfter = seconds;
+  return { problem: p, headers: { 'retry-after': String(seconds) }, log: false };
+}
+
 /** Maps anything a handler or Fastify threw to a problem; unknown errors are 500 and get logged. */
 export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; log: boolean } {
   if (err instanceof ProblemError) {
@@ -104,6 +121,17 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
     const retry = err.headers['retry-after'];
     if (retry !== undefined) p.retryAfter = Number(retry);
     return { problem: p, headers: err.headers, log: false };
+  }
+  if (err instanceof MarkdownError) {
+    // Too complex is the text's fault (the author simplifies it); busy is the server's (the author retries).
+    if (err.code === 'markdown-too-complex')
+      return { problem: problem(422, err.code, err.message), headers: {}, log: false };
+    return retryLater(503, err.code, err.message, 2);
+  }
+  if (err instanceof LoginBusyError) return retryLater(503, err.code, err.message, 5);
+  if (err instanceof TaskPoolError && err.code === 'task-aborted') {
+    // The client went away: nobody reads this answer, and it is no failure of the server.
+    return { problem: problem(499, 'client-gone', 'the client went away'), headers: {}, log: false };
   }
   if (err instanceof StoreError) {
     return { problem: problem(STORE_STATUS[err.code], err.code, err.message), headers: {}, log: false };

@@ -10,8 +10,17 @@ import {
 } from '../config.js';
 import { CommentStore } from '../store/store.js';
 import { buildApp, type LogOptions } from './app.js';
+import {
+  connectionCapFor,
+  limitConnections,
+  MAX_CONNECTIONS,
+  RESERVED_FDS,
+  raiseOpenFileLimit,
+} from './connections.js';
 import { ServerContext } from './context.js';
+import { setMarkdownBudget } from './markdown.js';
 import { hashPassword } from './password.js';
+import { trustedProxies } from './trusted-proxies.js';
 
 export interface StartOptions {
   /** Overrides config.dataDir (QUIRE_DATA). */
@@ -85,7 +94,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const clock = opts.clock ?? Date.now;
   const store = await CommentStore.open(config.dataDir, { clock, durable: config.durable });
   const ctx = new ServerContext(config, store, clock);
+  setMarkdownBudget(config.markdown);
   const app = await buildApp(ctx, opts.logger ?? {});
+  const connectionCap = guardConnections(app, config);
   if (opts.setup !== undefined) await opts.setup(app);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -97,9 +108,25 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     resolveClosed = resolve;
   });
   let closing: Promise<void> | undefined;
+  const graceMs = config.shutdownGraceSeconds * 1000;
   const onSignal = (signal: NodeJS.Signals) => {
-    app.log.info({ signal }, 'shutting down: finishing requests in flight');
-    void close();
+    app.log.info(
+      { signal, graceSeconds: config.shutdownGraceSeconds },
+      'shutting down: finishing requests in flight',
+    );
+    // Past the grace period, connections still open are cut and the process exits however much work is queued
+    // (reads and writes the threadpool has yet to run, a render): the store is crash-safe, so this is a crash at
+    // worst, and nothing acknowledged is lost.
+    const grace = setTimeout(() => {
+      app.log.warn('grace period over: closing every connection');
+      app.server.closeAllConnections();
+      resolveClosed();
+      exitSoon();
+    }, graceMs);
+    void close().finally(() => {
+      clearTimeout(grace);
+      exitSoon();
+    });
   };
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -122,8 +149,33 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
   // The effective setting: settings.json (changed through the admin API) overrides the config's.
   const moderation = await ctx.moderation();
-  app.log.info({ port, dataDir: config.dataDir, moderation }, 'quire is listening');
+  app.log.info({ port, dataDir: config.dataDir, moderation, connectionCap }, 'quire is listening');
   return { url: `http://${shownHost}:${port}`, host: config.host, port, config, app, store, close, closed };
+}
+
+/**
+ * After a signal's shutdown: whatever still keeps the process alive (queued file I/O, a worker busy for a client
+ * gone) gets a moment, then the process exits with the exit code set by then (0 if none).
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), EXIT_AFTER_CLOSE_MS).unref();
+}
+
+const EXIT_AFTER_CLOSE_MS = 1000;
+
+/**
+ * Connection caps on the app's server: per client (trusted proxies exempt), and in total below the descriptor
+ * limit, raised at start as far as the hard limit allows. Returns the total cap.
+ */
+function guardConnections(app: FastifyInstance, config: QuireConfig): number {
+  const c = config.connections;
+  const total = c.total > 0 ? c.total : connectionCapFor(raiseOpenFileLimit(MAX_CONNECTIONS + RESERVED_FDS));
+  limitConnections(app.server, {
+    perClient: c.perClient,
+    total,
+    exempt: trustedProxies(config.trustProxy),
+  });
+  return total;
 }
 
 /** The admin password hash: the config's, or from adminPasswordFile (hashing a plain password, with a warning). */

@@ -1,7 +1,7 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
 import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
 import type { ModeratedComment, StoredComment } from '../store/store.js';
-import { renderMarkdown } from './markdown.js';
+import { renderedNow, renderMarkdown } from './markdown.js';
 
 export type { AdminComment, PublicComment };
 
@@ -203,12 +203,45 @@ function nodesOf(
   return nodes;
 }
 
+/** Every comment of a page of comments, replies included. Iterative: no recursion depth to exhaust. */
+function* eachComment(comments: readonly PublicComment[]): Generator<PublicComment> {
+  const stack = [...comments];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    yield node;
+    stack.push(...node.replies);
+  }
+}
+
+/** The Markdown texts a page of comments shows, for prepareMarkdown before renderTree. */
+export function treeTexts(comments: readonly PublicComment[]): string[] {
+  const texts: string[] = [];
+  for (const c of eachComment(comments)) if (c.status !== 'deleted') texts.push(c.text);
+  return texts;
+}
+
+/**
+ * Fills in the HTML of a page of comments (buildTree leaves it empty, so that only a page is ever rendered).
+ * Returns false if some text was not rendered before (prepareMarkdown) and is shown escaped for now: such a page
+ * must not be cached.
+ */
+export function renderTree(comments: readonly PublicComment[]): boolean {
+  let complete = true;
+  for (const c of eachComment(comments)) {
+    if (c.status === 'deleted') continue;
+    const html = renderedNow(c.text);
+    if (html === undefined) complete = false;
+    c.html = html ?? renderMarkdown(c.text);
+  }
+  return complete;
+}
+
 /**
  * Nests a thread's comments by parent. A comment is visible if approved, or pending and the caller's own. A
  * hidden comment (deleted, spam, someone else's pending) with visible replies is shown as a tombstone so the
  * replies keep their place; one without is left out. Replies whose parent is missing (removed by hand) are
- * top level; parent cycles (only hand edits can make them) are broken. Pages count top-level comments.
- * Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
+ * top level; parent cycles (only hand edits can make them) are broken. Pages count top-level comments. The
+ * HTML is left empty: prepareMarkdown the page's treeTexts, then renderTree. Iterative throughout: no recursion
+ * depth to exhaust, however deep a conversation goes.
  */
 export function buildTree(
   threadId: string,
@@ -230,12 +263,6 @@ export function buildTree(
     top = top.filter((s) => (opts.order === 'newest' ? byName(s, after) < 0 : byName(s, after) > 0));
   }
   const page = top.slice(0, opts.limit);
-  // Markdown is rendered only for what this page returns.
-  const stack = page.map((s) => nodes.get(s) as PublicComment);
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (node.status !== 'deleted') node.html = renderMarkdown(node.text);
-    stack.push(...node.replies);
-  }
   return {
     comments: page.map((s) => nodes.get(s) as PublicComment),
     total,

@@ -4,9 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { clientKey } from '../../store/address.js';
-import { COMMENT_ID_PATTERN } from '../../store/records.js';
+import { COMMENT_ID_PATTERN, formatCommentId } from '../../store/records.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
+import { prepareMarkdown } from '../markdown.js';
 import { verifyPassword } from '../password.js';
 import { ProblemError } from '../problem.js';
 import {
@@ -46,10 +48,12 @@ function requireAdmin(ctx: ServerContext, request: FastifyRequest): void {
   }
 }
 
-/** The comment `id` as the site owner sees it. */
-async function answer(ctx: ServerContext, id: string) {
+/** The comment `id` as the site owner sees it, its Markdown rendered within the budget. */
+async function answer(ctx: ServerContext, id: string, signal: AbortSignal) {
   const { threadId, stem } = ctx.commentOf(id);
-  return { comment: adminComment(await ctx.store.moderated(threadId, stem)) };
+  const m = await ctx.store.moderated(threadId, stem);
+  await prepareMarkdown([m.record.text], signal);
+  return { comment: adminComment(m) };
 }
 
 function listQuery(config: QuireConfig) {
@@ -80,17 +84,23 @@ function listRoute(admin: TypedApp, ctx: ServerContext): void {
         response: { 200: listAnswer, ...problemResponses(400, 401, 403, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const limit = Math.min(Math.max(q.limit === undefined ? 100 : Number(q.limit), 1), 1000);
       const threads = q.uri === undefined ? undefined : [ctx.page(q.uri).threadId];
-      const all = (await store.moderatedList(q.status ?? 'pending', threads)).map(adminComment);
+      const all = await store.moderatedList(q.status ?? 'pending', threads);
       let start = 0;
       if (q.after !== undefined) {
-        const i = all.findIndex((c) => c.id === q.after);
+        const i = all.findIndex((c) => formatCommentId(c.threadId, c.stem) === q.after);
         start = i >= 0 ? i + 1 : 0;
       }
-      const page = all.slice(start, start + limit);
+      // Only the page asked for is rendered.
+      const chosen = all.slice(start, start + limit);
+      await prepareMarkdown(
+        chosen.map((m) => m.record.text),
+        clientGone(reply),
+      );
+      const page = chosen.map(adminComment);
       const more = start + limit < all.length;
       return { comments: page, next: more ? (page[page.length - 1]?.id ?? null) : null };
     },
@@ -110,7 +120,7 @@ function oneRoute(admin: TypedApp, ctx: ServerContext): void {
         response: oneComment,
       },
     },
-    async (request) => answer(ctx, request.params.id),
+    async (request, reply) => answer(ctx, request.params.id, clientGone(reply)),
   );
 }
 
@@ -124,11 +134,11 @@ function judgeRoutes(admin: TypedApp, ctx: ServerContext): void {
     admin.post(
       `/api/admin/comments/:id/${verb}`,
       { schema: { tags, security, summary, params: commentIdParams, response: oneComment } },
-      async (request) => {
+      async (request, reply) => {
         const { threadId, stem } = ctx.commentOf(request.params.id);
         await store.judgeComment(threadId, stem, status);
         request.log.info({ comment: request.params.id, status }, 'comment moderated');
-        return answer(ctx, request.params.id);
+        return answer(ctx, request.params.id, clientGone(reply));
       },
     );
   }
@@ -149,7 +159,7 @@ function moderatorEditRoute(admin: TypedApp, ctx: ServerContext): void {
         response: oneComment,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { threadId, stem } = ctx.commentOf(request.params.id);
       await store.mayChange(threadId, stem, { by: 'moderator' });
       const b = request.body;
@@ -160,7 +170,7 @@ function moderatorEditRoute(admin: TypedApp, ctx: ServerContext): void {
         website: b.website === undefined ? undefined : cleanWebsite(b.website),
       };
       await store.editComment(threadId, stem, changes, { by: 'moderator' });
-      return answer(ctx, request.params.id);
+      return answer(ctx, request.params.id, clientGone(reply));
     },
   );
 }
@@ -182,12 +192,12 @@ function moderatorDeleteRoute(admin: TypedApp, ctx: ServerContext): void {
         response: oneComment,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { threadId, stem } = ctx.commentOf(request.params.id);
       const windowMs = config.restoreWindowDays * 86_400_000;
       await store.deleteComment(threadId, stem, { by: 'moderator' }, windowMs);
       request.log.info({ comment: request.params.id }, 'comment deleted by the admin');
-      return answer(ctx, request.params.id);
+      return answer(ctx, request.params.id, clientGone(reply));
     },
   );
 }
@@ -206,11 +216,11 @@ function restoreRoute(admin: TypedApp, ctx: ServerContext): void {
         response: { ...oneComment, ...problemResponses(400, 401, 403, 404, 409, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { threadId, stem } = ctx.commentOf(request.params.id);
       await store.restoreComment(threadId, stem);
       request.log.info({ comment: request.params.id }, 'comment restored by the admin');
-      return answer(ctx, request.params.id);
+      return answer(ctx, request.params.id, clientGone(reply));
     },
   );
 }
@@ -273,15 +283,23 @@ export const loginBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Throws unless `password` is the admin's: 403 with no password configured, 429 when rate limited, else 401. */
+/**
+ * Throws unless `password` is the admin's: 403 with no password configured, 429 when rate limited, 503
+ * login-busy when too many checks wait, else 401.
+ */
 export async function checkPassword(
   ctx: ServerContext,
   request: FastifyRequest,
   password: string,
+  signal: AbortSignal,
 ): Promise<void> {
   if (ctx.config.adminPasswordHash === null) throw adminDisabled();
   ctx.rateLimit('login', clientKey(request.ip));
-  if (!(await verifyPassword(password, ctx.config.adminPasswordHash))) {
+  // Besides each address's limit, one for all: a flood from many addresses queues few checks.
+  ctx.rateLimit('loginsTotal', '*');
+  // scrypt runs on a worker of its own, one check at a time (LoginBusyError past its queue: 503), never on the
+  // threadpool that file I/O uses; a check whose client went away is stopped.
+  if (!(await verifyPassword(password, ctx.config.adminPasswordHash, signal))) {
     request.log.warn('admin login failed');
     throw new ProblemError(401, 'bad-password', 'wrong password');
   }
@@ -302,12 +320,12 @@ export const adminRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app,
         body: loginBody,
         response: {
           200: Type.Object({ token: Type.String(), expires: Type.String({ format: 'date-time' }) }),
-          ...problemResponses(400, 401, 403, 429),
+          ...problemResponses(400, 401, 403, 429, 503),
         },
       },
     },
-    async (request) => {
-      await checkPassword(ctx, request, request.body.password);
+    async (request, reply) => {
+      await checkPassword(ctx, request, request.body.password, clientGone(reply));
       return ctx.adminToken();
     },
   );

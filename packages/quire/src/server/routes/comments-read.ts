@@ -5,12 +5,14 @@ import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
 import type { ThreadView } from '../../store/store.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
+import { prepareMarkdown } from '../markdown.js';
 import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';
 import { nullableString, problemResponses, publicCommentRef, stringEnum } from '../schemas.js';
-import { buildTree } from '../views.js';
+import { buildTree, renderTree, type Tree, treeTexts } from '../views.js';
 import type { RoutesOptions } from './plugin.js';
 
 function listQuery(config: QuireConfig) {
@@ -108,14 +110,15 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       const both = viewAndModeration(ctx, threadId);
       const [view, moderation] = Array.isArray(both) ? both : await both;
       const order = q.order ?? 'oldest';
-      const answer = (token: string) => {
-        const tree = buildTree(threadId, view.comments, view.likes, {
+      const tree = () =>
+        buildTree(threadId, view.comments, view.likes, {
           mine,
           maxDepth: config.limits.maxDepth,
           order,
           after,
           limit,
         });
+      const answer = (tree: Tree, token: string) => {
         return {
           uri,
           threadId,
@@ -131,14 +134,18 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       // Edit tokens change the answer only through pending comments they make visible.
       const pending = [...mine].filter((s) => view.byStem.get(s)?.status === 'pending').sort();
       const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
-      let page = pages.get(threadId, view.version, key);
-      if (page === undefined) {
-        const serialised = reply.serialize(answer(TOKEN_SLOT));
-        if (typeof serialised === 'string') page = pages.put(threadId, view.version, key, serialised);
+      const page = pages.get(threadId, view.version, key);
+      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, ctx.formToken().formToken));
+      // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
+      // (the renderer busy, the client gone) is not cached.
+      const built = tree();
+      await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
+      if (renderTree(built.comments)) {
+        const serialised = reply.serialize(answer(built, TOKEN_SLOT));
+        const fresh = typeof serialised === 'string' && pages.put(threadId, view.version, key, serialised);
+        if (fresh) return sendSerialised(reply, PageCache.answer(fresh, ctx.formToken().formToken));
       }
-      const formToken = ctx.formToken().formToken;
-      if (page === undefined) return answer(formToken);
-      return sendSerialised(reply, PageCache.answer(page, formToken));
+      return answer(built, ctx.formToken().formToken);
     },
   );
 };

@@ -5,10 +5,11 @@ import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
 import { type CommentDraft, formatCommentId } from '../../store/records.js';
 import type { Actor } from '../../store/store.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
 import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
-import { countLinks } from '../markdown.js';
+import { countLinks, renderMarkdownAsync } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import {
   authorEditBody,
@@ -24,8 +25,13 @@ import type { RoutesOptions, TypedApp } from './plugin.js';
 
 type PostBody = Static<ReturnType<typeof postBodySchema>>;
 
-/** Throws 422 too-many-links when `text` has more links than the config allows. */
-function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean): void {
+/**
+ * Renders `text` within the Markdown budget (422 markdown-too-complex past it, 503 markdown-busy), so that its
+ * links are counted exactly and its page view finds it rendered; then throws 422 too-many-links when it has more
+ * links than the config allows.
+ */
+async function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean, signal: AbortSignal) {
+  await renderMarkdownAsync(text, signal);
   const max = ctx.config.spam.maxLinks;
   const links = countLinks(text);
   if (links <= max) return;
@@ -58,6 +64,7 @@ async function draftOf(
   request: FastifyRequest,
   body: PostBody,
   threadId: string,
+  signal: AbortSignal,
 ): Promise<{ draft: CommentDraft; title: string | null }> {
   const { config } = ctx;
   const text = cleanText(body.text);
@@ -70,7 +77,7 @@ async function draftOf(
   if (config.requireEmail && email === null) {
     throw new ProblemError(400, 'email-required', 'an e-mail address is required');
   }
-  checkLinks(ctx, text, true);
+  await checkLinks(ctx, text, true, signal);
   const parent = parentStem(ctx, body.parent, threadId);
   const status: CommentDraft['status'] = (await ctx.moderation()) === 'all' ? 'pending' : 'approved';
   const draft = { parent, author, email, website, text, status, address: request.ip, nonce: body.nonce };
@@ -102,7 +109,7 @@ async function authorise(ctx: ServerContext, request: FastifyRequest, id: string
 }
 
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
-async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody) {
+async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
   ctx.rateLimit('posts', clientKey(request.ip));
   checkNotSpam(ctx, body);
@@ -114,7 +121,7 @@ async function postComment(ctx: ServerContext, request: FastifyRequest, body: Po
       'comments are accepted only for pages of the configured sites',
     );
   }
-  const { draft, title } = await draftOf(ctx, request, body, threadId);
+  const { draft, title } = await draftOf(ctx, request, body, threadId, signal);
   const result = await store.postComment(threadId, { uri, title }, draft, {
     duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
     ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
@@ -154,7 +161,7 @@ function postRoute(app: TypedApp, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      const { status, answer } = await postComment(ctx, request, request.body);
+      const { status, answer } = await postComment(ctx, request, request.body, clientGone(reply));
       return reply.code(status).send(answer);
     },
   );
@@ -174,7 +181,7 @@ function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
         response: { 200: oneCommentSchema, ...problemResponses(400, 401, 403, 404, 422, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { threadId, stem, actor } = await authorise(ctx, request, request.params.id);
       const b = request.body;
       const text = b.text === undefined ? undefined : cleanText(b.text);
@@ -182,7 +189,7 @@ function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
       const website = b.website === undefined ? undefined : cleanWebsite(b.website);
       if (config.requireAuthor && author === null)
         throw new ProblemError(400, 'author-required', 'a name is required');
-      if (text !== undefined) checkLinks(ctx, text, false);
+      if (text !== undefined) await checkLinks(ctx, text, false, clientGone(reply));
       const updated = await store.editComment(threadId, stem, { text, author, website }, actor);
       const likes = await store.likesOf(threadId, stem);
       return { comment: publicComment(threadId, stem, updated, likes) };

@@ -3,8 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { formatCommentId } from '../../store/records.js';
 import type { FeedEntry } from '../../store/store.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
-import { renderMarkdown } from '../markdown.js';
+import { prepareMarkdown, renderMarkdown } from '../markdown.js';
 import { problemResponses } from '../schemas.js';
 import type { RoutesOptions } from './plugin.js';
 
@@ -90,10 +91,18 @@ export const feedRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
         const { uri, threadId } = ctx.page(request.query.uri);
         const meta = await store.threadMeta(threadId);
         const entries = await store.newestApproved(max, threadId);
+        await prepareMarkdown(
+          entries.map((e) => e.record.text),
+          clientGone(reply),
+        );
         const self = `${base}/feed.atom?uri=${encodeURIComponent(uri)}`;
         body = atom(ctx, self, `Comments on ${meta?.title ?? uri}`, `urn:quire:thread:${threadId}`, entries);
       } else {
         const entries = await store.newestApproved(max);
+        await prepareMarkdown(
+          entries.map((e) => e.record.text),
+          clientGone(reply),
+        );
         body = atom(ctx, `${base}/feed.atom`, config.siteName, 'urn:quire:site', entries);
       }
       return reply.type('application/atom+xml; charset=utf-8').send(body);

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { clientKey } from '../../store/address.js';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
-import { renderMarkdown } from '../markdown.js';
+import { renderMarkdownAsync } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
 import type { RoutesOptions, TypedApp } from './plugin.js';
@@ -66,11 +68,14 @@ function previewRoute(app: TypedApp, ctx: ServerContext): void {
         ),
         response: {
           200: Type.Object({ html: Type.String() }),
-          ...problemResponses(400, 413, 415, 429),
+          ...problemResponses(400, 413, 415, 422, 429, 503),
         },
       },
     },
-    async (request) => ({ html: renderMarkdown(request.body.text) }),
+    async (request, reply) => {
+      ctx.rateLimit('previews', clientKey(request.ip));
+      return { html: await renderMarkdownAsync(request.body.text, clientGone(reply)) };
+    },
   );
 }
 

@@ -3,6 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
@@ -155,11 +156,11 @@ function loginRoute(app: TypedApp, ctx: ServerContext): void {
         tags,
         summary: 'Log in to the admin page: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token',
         body: loginBody,
-        response: { 200: sessionAnswer, ...problemResponses(400, 401, 403, 429) },
+        response: { 200: sessionAnswer, ...problemResponses(400, 401, 403, 429, 503) },
       },
     },
     async (request, reply) => {
-      await checkPassword(ctx, request, request.body.password);
+      await checkPassword(ctx, request, request.body.password, clientGone(reply));
       const { token, expires } = ctx.adminToken();
       setCookie(request, reply, token, config.adminSessionSeconds);
       request.log.info('admin logged in');
