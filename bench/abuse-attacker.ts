@@ -2,7 +2,7 @@
 // clock): `node abuse-attacker.js KIND URL [SOCKETS]`. Attacks until SIGTERM (or MAX_SECONDS), then prints one
 // JSON line: how many requests it sent and the statuses it got. Every address is in 127.1.0.0/16.
 import net from 'node:net';
-import { attackerAddress, ORIGIN, send } from './lib/abuse-http.js';
+import { attackerAddress, ORIGIN, type Sent, send } from './lib/abuse-http.js';
 
 /** A bound on every attack, whatever happens to the benchmark that started it. */
 const MAX_SECONDS = 120;
@@ -22,8 +22,14 @@ const stopped = new Promise<void>((resolve) => {
 });
 const statuses = new Map<string, number>();
 let sent = 0;
-const tally = (status: number) => {
-  const k = status === 0 ? 'failed' : String(status);
+/** Counts an answer by status, and for a problem by its code: what the service refused, and how. */
+const tally = (status: number, body = '') => {
+  let k = status === 0 ? 'failed' : String(status);
+  if (status >= 400) {
+    try {
+      k += ` ${(JSON.parse(body) as { code?: string }).code ?? ''}`.trimEnd();
+    } catch {}
+  }
   statuses.set(k, (statuses.get(k) ?? 0) + 1);
 };
 
@@ -39,9 +45,9 @@ async function loops(
       for (let i = 0; !stopping && sent < MAX_REQUESTS; i++) {
         const began = performance.now();
         sent++;
-        const status = await one(loop, i);
+        const r = await one(loop, i);
         // A request abandoned because the attack is over is not an answer.
-        if (!(stopping && status === 0)) tally(status);
+        if (!(stopping && r.status === 0)) tally(r.status, r.body);
         const wait = gap - (performance.now() - began);
         if (wait > 0 && !stopping) await Promise.race([new Promise((r) => setTimeout(r, wait)), stopped]);
       }
@@ -63,7 +69,7 @@ async function formToken(localAddress: string, page: string): Promise<string | u
     path: `/api/form-token?uri=${encodeURIComponent(page)}`,
     localAddress,
   });
-  tally(r.status);
+  tally(r.status, r.body);
   try {
     return (JSON.parse(r.body) as { formToken?: string }).formToken;
   } catch {
@@ -82,7 +88,7 @@ const attacks: Record<string, () => Promise<void>> = {
         headers: writeHeaders,
         localAddress: attackerAddress(1, loop),
       });
-      return r.status;
+      return r;
     }),
   // 48 addresses posting the worst Markdown to new pages (random paths and query strings) and to parents that
   // do not exist, each with a fresh form token for its page, posted once the default 3 s compose time is over.
@@ -92,7 +98,7 @@ const attacks: Record<string, () => Promise<void>> = {
       const page = `${ORIGIN}/p/${unique()}?x=${unique()}&lang=de`;
       const token = await formToken(localAddress, page);
       await Promise.race([new Promise((r) => setTimeout(r, 3100)), stopped]);
-      if (stopping) return 0;
+      if (stopping) return { status: 0, ms: 0, body: '' };
       const r = await send(url, {
         method: 'POST',
         path: '/api/comments',
@@ -106,19 +112,20 @@ const attacks: Record<string, () => Promise<void>> = {
         headers: writeHeaders,
         localAddress,
       });
-      return r.status;
+      return r;
     }),
   // 16 addresses reading the site feed (the data directory holds thousands of threads) and page feeds.
   feed: () =>
     loops(16, 8, async (loop, i) => {
       const path =
         i % 4 === 3 ? `/feed.atom?uri=${encodeURIComponent(`${ORIGIN}/seed/${i % 1000}`)}` : '/feed.atom';
-      return (await send(url, { path, localAddress: attackerAddress(3, loop) })).status;
+      return send(url, { path, localAddress: attackerAddress(3, loop) });
     }),
-  // Wrong passwords, 10 per address (the per-address limit), from ever new addresses, 32 at a time.
+  // Wrong passwords, 10 per address (the per-address limit), from ever new addresses, 40 at a time (the
+  // issue's 40 addresses), each at 4 a second.
   login: () =>
-    loops(32, 50, async (loop, i) => {
-      const n = loop + 32 * Math.floor(i / 10);
+    loops(40, 4, async (loop, i) => {
+      const n = loop + 40 * Math.floor(i / 10);
       const r = await send(url, {
         method: 'POST',
         path: '/api/admin/login',
@@ -126,7 +133,7 @@ const attacks: Record<string, () => Promise<void>> = {
         headers: writeHeaders,
         localAddress: attackerAddress(40 + Math.floor(n / 254), n),
       });
-      return r.status;
+      return r;
     }),
   slow: slowConnections,
 };
