@@ -87,6 +87,9 @@ test('fsck reports every kind of damage to a data directory, with its path', asy
   fs.chmodSync(path.join(dataDir, 'secret'), 0o644);
   fs.writeFileSync(path.join(dataDir, 'settings.json'), '{"moderation": "al');
   const temp = await deadTemp(tdir);
+  const empty = `threads/empty-page-${'0'.repeat(32)}`;
+  fs.mkdirSync(path.join(dataDir, empty));
+  fs.writeFileSync(path.join(dataDir, 'threads', 'notes.txt'), 'mine');
 
   const r = await quire(t, ['fsck', dataDir]);
   assert.equal(r.code, 1, r.stderr);
@@ -102,6 +105,8 @@ test('fsck reports every kind of damage to a data directory, with its path', asy
     ['found', 'missing-parent', `${rel}/${stems[1]}.json`],
     ['found', 'orphan-vote', `${rel}/.votes/${stems[0]}`],
     ['found', 'orphan-vote', `${rel}/.votes/20260101T000009Z-0`],
+    ['found', 'empty-thread', empty],
+    ['found', 'stray', 'threads/notes.txt'],
   ];
   assert.deepEqual([...found].sort(), [...expect].sort(), text(r));
   assert.match(text(r), /20260101T000000Z-0\.json\tempty \(0 bytes\)/);

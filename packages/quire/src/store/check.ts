@@ -29,6 +29,7 @@ export type DataProblem =
   | 'secret-size'
   | 'secret-mode'
   | 'missing-parent'
+  | 'empty-thread'
   | 'orphan-vote'
   | 'stray'
   | 'unknown'
@@ -138,7 +139,7 @@ export async function checkDataDir(dir: string, opts: DataCheckOptions = {}): Pr
   } else {
     await checkRoot(c);
     for (const name of await listNames(c.abs('threads'))) {
-      if (!THREAD_ID.test(name)) {
+      if (!THREAD_ID.test(name) || stampOf(c.abs(`threads/${name}`)).st?.isDirectory() !== true) {
         c.found(
           `threads/${name}`,
           isTempName(name) ? 'unknown' : 'stray',
@@ -184,7 +185,7 @@ async function checkRoot(c: Checker): Promise<void> {
       c.found(
         'settings.json',
         'incomplete',
-        `moderation is ${JSON.stringify(v.moderation)}, not "off" or "all": the service takes it for off`,
+        `moderation is ${JSON.stringify(v.moderation)}, not "off" or "all": the service ignores it (the configured moderation applies)`,
       );
   }
 }
@@ -217,16 +218,9 @@ async function checkSecret(c: Checker): Promise<void> {
 async function checkThread(c: Checker, rel: string): Promise<void> {
   const { spool, issues } = await c.temps(rel, RECORD_SUFFIX);
   for (const i of issues) c.found(path.join(rel, i.name), i.problem, i.detail, i.repaired);
-  const meta = parseJson(await readComplete(c.abs(path.join(rel, '.thread.json'))));
-  if (meta === null)
-    c.found(
-      `${rel}/.thread.json`,
-      (await pathExists(c.abs(`${rel}/.thread.json`))) ? 'unparsable' : 'missing',
-      "the thread's page is unknown: no link in the feed, no title",
-    );
-  else if (typeof meta.uri !== 'string') c.found(`${rel}/.thread.json`, 'incomplete', 'no uri');
   const listed = (await spool.ids()).map(stemOf);
   const stems = new Set(listed);
+  await checkMeta(c, rel, stems.size === 0);
   const parents = await mapLimit(listed, READ_CONCURRENCY, (stem) => checkComment(c, rel, spool, stem));
   parents.forEach((parent, i) => {
     if (parent !== null && !stems.has(parent))
@@ -255,6 +249,28 @@ async function checkQuarantine(c: Checker, rel: string): Promise<void> {
       'quarantined',
       'an unparsable comment file moved aside by fsck --repair: look at it, then remove it',
     );
+}
+
+/** `.thread.json`: the page of the thread. A directory with neither it nor comments is what a refused post left. */
+async function checkMeta(c: Checker, rel: string, noComments: boolean): Promise<void> {
+  const file = `${rel}/.thread.json`;
+  const buf = await readComplete(c.abs(file));
+  const meta = parseJson(buf);
+  if (buf === null && noComments) {
+    c.found(
+      rel,
+      'empty-thread',
+      'no comments and no .thread.json (a refused post of an earlier version made it): remove it',
+    );
+  } else if (meta === null) {
+    c.found(
+      file,
+      buf === null ? 'missing' : 'unparsable',
+      "the thread's page is unknown: no link in the feed, no title",
+    );
+  } else if (typeof meta.uri !== 'string') {
+    c.found(file, 'incomplete', 'no uri');
+  }
 }
 
 /** One comment: parses, has every field. Unparsable: moved aside with `repair`. Returns its parent's stem. */
