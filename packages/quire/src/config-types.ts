@@ -48,6 +48,23 @@ export interface QuireConfig {
   limits: LimitsConfig;
   spam: SpamConfig;
   rateLimits: RateLimitsConfig;
+  // Issue 12, "Nothing is created by a refused or foreign request" and "Moderation cannot be walked around".
+  /**
+   * Before the first comment on a page makes its thread, fetch the page from its own site (GET, bounded: see
+   * server/page-fetch.ts) and refuse the comment unless it answers 2xx; the thread's title is then the page's
+   * `<title>`, never the client's. Off by default: it costs one outgoing request per new page.
+   */
+  verifyPages: boolean;
+  /**
+   * Let verifyPages fetch pages at loopback, private and link-local addresses (a site on the same host or LAN).
+   * Off: such pages are refused, so a client cannot make the service probe the network behind it.
+   */
+  verifyPagesAllowPrivate: boolean;
+  /**
+   * Display names of the site's moderators: nobody may post or edit a comment under one of them, compared
+   * by letters and digits of their NFKC case fold ("A.D.M.I.N", "ａｄｍｉｎ" and "Admin\u200b" read as "admin").
+   */
+  moderatorNames: string[];
   // Service limits (issue 12).
   markdown: MarkdownConfig;
   connections: ConnectionsConfig;
@@ -58,6 +75,12 @@ export interface QuireConfig {
 }
 
 export interface UriConfig {
+  /**
+   * Query parameters that select content, the only ones kept in a page's thread key (exact names, compared
+   * case-insensitively); every other parameter (`?lang=de`, `?x=<random>`) is dropped. Default: WordPress's
+   * `p` and `page_id`. `["*"]`: keep every parameter but those of dropParams.
+   */
+  keepParams: string[];
   /**
    * Query parameters dropped from page URIs: exact names, or prefixes ending in `*` (`utm_*`). Compared
    * case-insensitively.
@@ -101,6 +124,10 @@ export interface SpamConfig {
   requireFormToken: boolean;
   /** A form token is accepted only this long after it was issued (0 for tests). */
   minComposeSeconds: number;
+  /**
+   * How long a form token is accepted. Tokens are bound to the page they were issued for and the client's
+   * network (/24, /48), so a token collected once cannot feed a bot for days or from elsewhere.
+   */
   formTokenMaxAgeSeconds: number;
   /** Most links (Markdown links, autolinks and bare http(s)/www. addresses) in one comment. */
   maxLinks: number;
@@ -124,6 +151,10 @@ export interface RateLimitsConfig {
   likes: RateLimit;
   /** Admin login attempts. */
   login: RateLimit;
+  /** New threads (first comments on a page) per client address. */
+  threads: RateLimit;
+  /** New threads from all clients together. */
+  threadsTotal: RateLimit;
   // Service limits (issue 12, "No request can hold the service").
   /** POST /api/preview per client: each may cost a render on a worker of the Markdown pool. */
   previews: RateLimit;

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_CONFIG } from './config-defaults.js';
 import type { QuireConfig } from './config-types.js';
 
+export { DEFAULT_CONFIG, DEFAULT_TRACKING_PARAMS } from './config-defaults.js';
 export type {
   ConnectionsConfig,
   LimitsConfig,
@@ -12,104 +14,6 @@ export type {
   SpamConfig,
   UriConfig,
 } from './config-types.js';
-
-export const DEFAULT_TRACKING_PARAMS: readonly string[] = [
-  'utm_*',
-  'fbclid',
-  'gclid',
-  'dclid',
-  'gbraid',
-  'wbraid',
-  'msclkid',
-  'yclid',
-  'twclid',
-  'ttclid',
-  'igshid',
-  'li_fat_id',
-  'mc_cid',
-  'mc_eid',
-  '_hsenc',
-  '_hsmi',
-  'mkt_tok',
-  'oly_anon_id',
-  'oly_enc_id',
-  'vero_id',
-  'rb_clickid',
-  's_cid',
-  '_ga',
-  '_gl',
-];
-
-export const DEFAULT_CONFIG: QuireConfig = {
-  dataDir: './quire-data',
-  host: '127.0.0.1',
-  port: 8080,
-  origins: [],
-  publicUrl: null,
-  siteName: 'Comments',
-  adminPasswordHash: null,
-  adminPasswordFile: null,
-  moderation: 'off',
-  editWindowSeconds: 900,
-  restoreWindowDays: 30,
-  adminSessionSeconds: 12 * 3600,
-  trustProxy: false,
-  durable: true,
-  logLevel: 'info',
-  requireAuthor: false,
-  requireEmail: false,
-  uri: {
-    dropParams: [...DEFAULT_TRACKING_PARAMS],
-    dropQuery: false,
-    trailingSlash: 'strip',
-    stripIndex: true,
-    upgradeHttp: false,
-    hostAliases: {},
-  },
-  limits: {
-    bodyBytes: 64 * 1024,
-    textChars: 10_000,
-    authorChars: 100,
-    emailChars: 254,
-    websiteChars: 500,
-    titleChars: 300,
-    uriChars: 2048,
-    pageSize: 50,
-    maxPageSize: 200,
-    maxDepth: 16,
-    countsUris: 100,
-    feedEntries: 50,
-  },
-  spam: {
-    honeypotField: 'url',
-    requireFormToken: true,
-    minComposeSeconds: 3,
-    formTokenMaxAgeSeconds: 7 * 86400,
-    maxLinks: 3,
-    duplicateWindowSeconds: 600,
-  },
-  rateLimits: {
-    requests: { max: 600, windowSeconds: 60 },
-    posts: { max: 10, windowSeconds: 300 },
-    edits: { max: 30, windowSeconds: 300 },
-    likes: { max: 60, windowSeconds: 300 },
-    login: { max: 10, windowSeconds: 900 },
-    // Service limits (issue 12).
-    previews: { max: 30, windowSeconds: 60 },
-    loginsTotal: { max: 60, windowSeconds: 60 },
-  },
-  // Service limits (issue 12).
-  markdown: { timeoutMs: 250, workers: 1, maxQueue: 64 },
-  connections: {
-    perClient: 64,
-    total: 0,
-    headersTimeoutSeconds: 10,
-    requestTimeoutSeconds: 30,
-    keepAliveTimeoutSeconds: 5,
-  },
-  shutdownGraceSeconds: 10,
-  feedCacheSeconds: 10,
-};
 
 /** Any subset of the config, nested objects included. */
 export type QuireConfigInput = {
@@ -153,6 +57,10 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MIN_COMPOSE_SECONDS: 'spam.minComposeSeconds',
   QUIRE_MAX_LINKS: 'spam.maxLinks',
   QUIRE_BODY_LIMIT: 'limits.bodyBytes',
+  QUIRE_VERIFY_PAGES: 'verifyPages',
+  QUIRE_VERIFY_PAGES_ALLOW_PRIVATE: 'verifyPagesAllowPrivate',
+  QUIRE_MODERATOR_NAMES: 'moderatorNames',
+  QUIRE_KEEP_PARAMS: 'uri.keepParams',
   QUIRE_SHUTDOWN_GRACE: 'shutdownGraceSeconds',
 };
 

@@ -36,5 +36,5 @@ export {
   parseCommentId,
   type ThreadMeta,
 } from './store/records.js';
-export { CommentStore, type StoredComment, StoreError } from './store/store.js';
+export { CommentStore, type StoredComment, StoreError, StoreUnavailableError } from './store/store.js';
 export { normaliseUri, THREAD_ID, threadIdOf, UriError } from './store/uri.js';

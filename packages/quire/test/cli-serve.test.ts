@@ -61,6 +61,16 @@ test('serve runs the service from command-line options and exits 0 on SIGTERM', 
   await stop(server);
 });
 
+test('serve warns loudly at start when no origins are set, and not when they are', async (t) => {
+  const open = await serve(t, tempDir(t));
+  await stop(open.server);
+  assert.match((await open.server.done).stderr, /WARNING: no origins are configured/);
+  const env = serveEnv({ QUIRE_ORIGINS: 'https://blog.example.org' });
+  const closed = await serve(t, tempDir(t), [], env);
+  await stop(closed.server);
+  assert.doesNotMatch((await closed.server.done).stderr, /WARNING/);
+});
+
 test('serve reports a bad port or a bad config as a usage error (exit 2)', async (t) => {
   const dir = tempDir(t);
   const badPort = await quire(t, ['serve', '--port', 'http', '--data', dir], '', serveEnv());

@@ -2,13 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isProblem, PAGE, listPath as q, startTestServer } from './fixtures/srv-helpers.js';
 
-test('a filled honeypot field is refused with code honeypot', async (t) => {
+test('a filled honeypot field gets the very refusal of a forged form token, naming no field', async (t) => {
   const s = await startTestServer(t);
   const r = await s.post({ text: 'I am a bot', url: 'http://spam.example' });
-  assert.ok(isProblem(r, 400, 'honeypot'), r.text);
+  const forged = await s.post({ text: 'I am a bot', formToken: 'f2-abc.def' });
+  assert.ok(isProblem(r, 400, 'form-token-invalid'), r.text);
+  const { instance: _a, ...honey } = r.body;
+  const { instance: _b, ...other } = forged.body;
+  assert.deepEqual(honey, other, 'same status, code and wording');
+  assert.ok(!/honeypot|\burl\b/i.test(r.text), r.text);
   assert.equal((await s.post({ text: 'I am a person', url: '' })).status, 201);
   const custom = await startTestServer(t, { spam: { honeypotField: 'phone' } });
-  assert.ok(isProblem(await custom.post({ text: 'bot', phone: '555' }), 400, 'honeypot'));
+  const bot = await custom.post({ text: 'bot', phone: '555' });
+  assert.ok(isProblem(bot, 400, 'form-token-invalid') && !bot.text.includes('phone'), bot.text);
 });
 
 test('a missing, forged, too fresh or expired form token is refused', async (t) => {
@@ -21,7 +27,7 @@ test('a missing, forged, too fresh or expired form token is refused', async (t) 
     });
   assert.ok(isProblem(await post(undefined), 400, 'form-token-missing'));
   assert.ok(isProblem(await post('f1-abc.def'), 400, 'form-token-invalid'));
-  const token = (await s.request('GET', '/api/form-token')).body;
+  const token = (await s.request('GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).body;
   assert.equal(token.notBefore, new Date(s.now() + 5000).toISOString());
   const fast = await post(token.formToken);
   assert.ok(isProblem(fast, 400, 'too-fast'), fast.text);

@@ -19,7 +19,8 @@ test('two server processes on one data directory: each answers at once with what
   const dataDir = tempDir(t);
   const [a, b] = await Promise.all([spawnServer(t, dataDir), spawnServer(t, dataDir)]);
   const post = async (url: string, text: string) => {
-    const formToken = (await request(url, 'GET', '/api/form-token')).body.formToken as string;
+    const formToken = (await request(url, 'GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).body
+      .formToken as string;
     const r = await request(url, 'POST', '/api/comments', { uri: PAGE, text, formToken });
     assert.equal(r.status, 201, r.text);
     return r.body as { comment: { id: string }; editToken: string };
@@ -87,7 +88,8 @@ test('two server processes on one data directory: each answers at once with what
   const store = await CommentStore.open(dataDir);
   await store.saveSettings({ moderation: 'all' });
   assert.equal((await listA()).moderation, 'all');
-  const formToken = (await request(a.url, 'GET', '/api/form-token')).body.formToken as string;
+  const formToken = (await request(a.url, 'GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).body
+    .formToken as string;
   const held = await request(a.url, 'POST', '/api/comments', { uri: PAGE, text: 'held', formToken });
   assert.equal(held.status, 202, held.text);
   assert.deepEqual(

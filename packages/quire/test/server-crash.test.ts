@@ -33,7 +33,8 @@ async function allComments(url: string): Promise<{ id: string; text: string }[]>
 test('every comment acknowledged before the server is SIGKILLed in a POST storm is there, whole, after a restart', async (t) => {
   const dataDir = tempDir(t);
   const first = await spawnServer(t, dataDir);
-  const token = (await request(first.url, 'GET', '/api/form-token')).body.formToken as string;
+  const token = (await request(first.url, 'GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).body
+    .formToken as string;
   const post = (url: string, i: number) =>
     request(url, 'POST', '/api/comments', {
       uri: PAGE,
@@ -107,7 +108,8 @@ test('every comment acknowledged before the server is SIGKILLed in a POST storm 
 test('SIGTERM lets a request in flight finish, then the server exits 0', async (t) => {
   const dataDir = tempDir(t);
   const s = await spawnServer(t, dataDir, {}, { QUIRE_TEST_HOLD: '1' });
-  const token = (await request(s.url, 'GET', '/api/form-token')).body.formToken as string;
+  const token = (await request(s.url, 'GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).body
+    .formToken as string;
   const held = request(
     s.url,
     'POST',

@@ -1,7 +1,7 @@
 /** Limits of their own for previews and logins; a login flood never holds a comment. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adminPasswordHash, isProblem, startTestServer } from './fixtures/srv-helpers.js';
+import { adminPasswordHash, isProblem, PAGE, startTestServer } from './fixtures/srv-helpers.js';
 
 test('previews have a rate limit of their own (rateLimits.previews); max 0 disables it', async (t) => {
   const s = await startTestServer(t, { rateLimits: { previews: { max: 2, windowSeconds: 60 } } });
@@ -12,7 +12,7 @@ test('previews have a rate limit of their own (rateLimits.previews); max 0 disab
   assert.ok(isProblem(limited, 429, 'rate-limited'), limited.text);
   assert.equal(limited.headers.get('retry-after'), '60');
   // Other requests of the same client are not counted against it, nor it against them.
-  assert.equal((await s.request('GET', '/api/form-token')).status, 200);
+  assert.equal((await s.request('GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).status, 200);
   s.advance(60_000);
   assert.equal((await s.request('POST', '/api/preview', { text: '*later*' })).status, 200);
 

@@ -20,10 +20,29 @@ test('variants of one page URL normalise to one URI', () => {
   for (const v of variants) assert.equal(normaliseUri(v), PAGE, v);
 });
 
-test('remaining query parameters are kept and sorted, so their order does not split a thread', () => {
-  assert.equal(normaliseUri('https://example.org/p?b=2&a=1&utm_campaign=x'), 'https://example.org/p?a=1&b=2');
-  assert.equal(normaliseUri('https://example.org/p?a=1&b=2'), 'https://example.org/p?a=1&b=2');
-  assert.notEqual(normaliseUri('https://example.org/p?page=2'), normaliseUri('https://example.org/p'));
+test('with keepParams ["*"], remaining query parameters are kept and sorted: their order splits no thread', () => {
+  const all = { ...DEFAULT_CONFIG.uri, keepParams: ['*'] };
+  assert.equal(
+    normaliseUri('https://example.org/p?b=2&a=1&utm_campaign=x', all),
+    'https://example.org/p?a=1&b=2',
+  );
+  assert.equal(normaliseUri('https://example.org/p?a=1&b=2', all), 'https://example.org/p?a=1&b=2');
+  assert.notEqual(
+    normaliseUri('https://example.org/p?page=2', all),
+    normaliseUri('https://example.org/p', all),
+  );
+});
+
+test('by default only the parameters that select content (p, page_id) name a thread; others start none', () => {
+  const page = 'https://example.org/post';
+  for (const v of ['?lang=de', '?x=8f3a', '?zz=1&lang=de', '?utm_source=x', '?PAGE=2']) {
+    assert.equal(normaliseUri(`${page}${v}`), page, v);
+  }
+  assert.equal(normaliseUri('https://example.org/?p=42&lang=de'), 'https://example.org/?p=42');
+  assert.equal(normaliseUri('https://example.org/?Page_ID=7&x=1'), 'https://example.org/?Page_ID=7');
+  assert.notEqual(normaliseUri('https://example.org/?p=1'), normaliseUri('https://example.org/?p=2'));
+  const custom = { ...DEFAULT_CONFIG.uri, keepParams: ['lang'] };
+  assert.equal(normaliseUri(`${page}?lang=de&p=1`, custom), `${page}?lang=de`);
 });
 
 test('normalisation options merge schemes, hosts and queries when a site asks for it', () => {

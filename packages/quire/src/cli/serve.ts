@@ -2,6 +2,16 @@ import { ConfigError, ENV_VARS } from '../config.js';
 import { count, str } from './args.js';
 import { type Command, EXIT, Failure, HELP_OPTION, UsageError } from './command.js';
 
+/**
+ * Without origins, comments are taken for any page of any site: anyone can make threads for pages that are not
+ * the operator's. Allowed (a same-origin install, a local try-out), but never silently: issue 12 chose a loud
+ * warning over a refusal to start, so that existing installs keep running while their operators are told.
+ */
+const NO_ORIGINS_WARNING =
+  'quire serve: WARNING: no origins are configured (origins, QUIRE_ORIGINS): comments are accepted for pages\n' +
+  'quire serve: WARNING: of ANY site, and anyone can create threads. On the internet, set QUIRE_ORIGINS to\n' +
+  'quire serve: WARNING: your site, e.g. QUIRE_ORIGINS=https://blog.example.org\n';
+
 /** `quire serve`: the comment service. The server itself is imported only when it runs, not for --help. */
 export const command: Command = {
   usage: 'quire serve [--data DIR] [--port N] [--host ADDR] [--config FILE] [--admin-password-file FILE]',
@@ -55,6 +65,7 @@ Examples:
         ...(adminPasswordFile === undefined ? {} : { adminPasswordFile }),
         onWarning: (message) => process.stderr.write(`quire serve: warning: ${message}\n`),
       });
+      if (server.config.origins.length === 0) process.stderr.write(NO_ORIGINS_WARNING);
       process.stderr.write(`quire serve: listening on ${server.url}\n`);
       await server.closed;
       return EXIT.ok;

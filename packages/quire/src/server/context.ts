@@ -1,10 +1,23 @@
 import type { QuireConfig } from '../config.js';
+import { truncateIp } from '../store/address.js';
 import { parseCommentId } from '../store/records.js';
 import type { Hmacs } from '../store/secret.js';
 import type { CommentStore } from '../store/store.js';
 import { normaliseUri, threadIdOf } from '../store/uri.js';
 import { ProblemError } from './problem.js';
 import { RateLimiter } from './ratelimit.js';
+
+/**
+ * The refusal of a form token that is not one this service issued for this page and network. The honeypot's
+ * refusal is this very problem too: a bot learns nothing about which check it failed.
+ */
+export function formTokenInvalid(): ProblemError {
+  return new ProblemError(
+    400,
+    'form-token-invalid',
+    'formToken is not a token this service issued for this page',
+  );
+}
 
 /** What every route needs: the resolved config, the store, the clock and the in-memory rate limiter. */
 export class ServerContext {
@@ -17,8 +30,6 @@ export class ServerContext {
   closing = false;
   /** normaliseUri and threadIdOf (pure functions of the URI and the config) of the URIs asked for lately. */
   private readonly pages = new Map<string, { uri: string; threadId: string }>();
-  /** The last form token issued: tokens issued in the same millisecond are the same bytes (an HMAC). */
-  private lastForm: { issued: number; token: string } | undefined;
 
   constructor(
     readonly config: QuireConfig,
@@ -91,37 +102,46 @@ export class ServerContext {
     return { id: payload.slice(0, dot), expires };
   }
 
-  // Form tokens: `f1-<issued ms, base 36>.<sig>`.
+  // Form tokens: `f2-<issued ms, base 36>.<sig>`, the signature bound to the page's thread and the client's
+  // network (/24, /48: a phone that changes address within its network keeps its token), neither of which is in
+  // the token: a token is good for one page, from one network, for formTokenMaxAgeSeconds.
+
+  /** What a form token's signature is bound to besides its payload. */
+  private formBinding(threadId: string, address: string | undefined): string {
+    return `${threadId}\0${truncateIp(address) ?? ''}`;
+  }
 
   /**
-   * Issued to the second, rounded up: every page served within a second carries the same token (the page cache
-   * serves one Buffer to all of them), and rounding up can only lengthen the minimum compose time, by under 1 s.
+   * A form token for the page `threadId`, for a client at `address`. Issued to the second, rounded up: every
+   * page served within a second to one network carries the same token, and rounding up can only lengthen the
+   * minimum compose time, by under 1 s.
    */
-  formToken(): { formToken: string; notBefore: string; expires: string } {
+  formToken(
+    threadId: string,
+    address: string | undefined,
+  ): { formToken: string; notBefore: string; expires: string } {
     const issued = Math.ceil(this.now() / 1000) * 1000;
     const spam = this.config.spam;
-    if (this.lastForm?.issued !== issued) {
-      this.lastForm = { issued, token: this.hmacs.sign('form', `f1-${issued.toString(36)}`) };
-    }
     return {
-      formToken: this.lastForm.token,
+      formToken: this.hmacs.sign('form', `f2-${issued.toString(36)}`, this.formBinding(threadId, address)),
       notBefore: new Date(issued + spam.minComposeSeconds * 1000).toISOString(),
       expires: new Date(issued + spam.formTokenMaxAgeSeconds * 1000).toISOString(),
     };
   }
 
-  /** Throws the 400 problem that says what is wrong with a form token, or returns if it is good. */
-  checkFormToken(token: string | undefined): void {
+  /**
+   * Throws the 400 problem that says what is wrong with a form token for a post to `threadId` from `address`,
+   * or returns if it is good. A token of another page or network is 'form-token-invalid', as a forged one.
+   */
+  checkFormToken(token: string | undefined, threadId: string, address: string | undefined): void {
     const spam = this.config.spam;
     if (!spam.requireFormToken) return;
     if (token === undefined || token === '') {
       throw new ProblemError(400, 'form-token-missing', 'formToken is required (GET /api/form-token)');
     }
-    const payload = this.hmacs.verify('form', token);
-    const issued = payload?.startsWith('f1-') ? Number.parseInt(payload.slice(3), 36) : Number.NaN;
-    if (!Number.isSafeInteger(issued)) {
-      throw new ProblemError(400, 'form-token-invalid', 'formToken is not a token this service issued');
-    }
+    const payload = this.hmacs.verify('form', token, this.formBinding(threadId, address));
+    const issued = payload?.startsWith('f2-') ? Number.parseInt(payload.slice(3), 36) : Number.NaN;
+    if (!Number.isSafeInteger(issued)) throw formTokenInvalid();
     // A token issued this second reads as up to 1 s in the future (formToken rounds up): age 0.
     const age = Math.max(0, this.now() - issued);
     if (age < spam.minComposeSeconds * 1000) {

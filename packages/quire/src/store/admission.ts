@@ -91,6 +91,25 @@ export class Admission {
     record: CommentRecord,
     opts: AddCommentOptions,
   ): Promise<AddResult> {
+    // A reply names a comment of this thread: if there is no thread, there is no parent, and a refused
+    // request must create nothing (no directory, no `.thread.json` with a title of the client's choosing).
+    if (record.parent !== null && (await this.threads.spool(threadId)) === null) {
+      throw new StoreError('parent-not-found', 'the comment replied to does not exist on this page');
+    }
+    try {
+      return await this.addLocked(threadId, meta, record, opts);
+    } catch (err) {
+      throw await this.threads.gone(err);
+    }
+  }
+
+  /** add() once the thread may be created. */
+  private async addLocked(
+    threadId: string,
+    meta: ThreadMeta,
+    record: CommentRecord,
+    opts: AddCommentOptions,
+  ): Promise<AddResult> {
     const spool = await this.threads.ensure(threadId, meta);
     const held: Lock[] = [];
     try {

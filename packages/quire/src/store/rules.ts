@@ -41,17 +41,29 @@ export function checkMayChange(actor: Actor, r: CommentRecord | null, nowMs: num
   return r;
 }
 
-/** An edit: a tombstone cannot be edited by anyone (restore it first). */
+/**
+ * An edit: a tombstone cannot be edited by anyone (restore it first). With `review` (moderation: all), an
+ * author's edit that changes what the public sees of an approved comment makes it pending again: hidden from
+ * everyone but its author until a moderator approves it, so no text is public that no moderator has read. (The
+ * record keeps one text; keeping the approved one public meanwhile would need two.) A moderator's edit, or one
+ * that changes nothing shown, keeps the status.
+ */
 export function edited(
   actor: Actor,
   r: CommentRecord,
   changes: CommentChanges,
   nowMs: number,
+  review = false,
 ): CommentRecord {
   if (!visibleTo(actor, r)) throw notFound();
   if (r.status === 'deleted') throw new StoreError('comment-deleted', 'a deleted comment cannot be edited');
   const allowed = actor.by === 'moderator' ? changes : { ...changes, email: undefined };
-  return editRecord(r, allowed, new Date(nowMs).toISOString());
+  const next = editRecord(r, allowed, new Date(nowMs).toISOString());
+  const shownChanged = next.text !== r.text || next.author !== r.author || next.website !== r.website;
+  if (review && actor.by === 'author' && r.status === 'approved' && shownChanged) {
+    return { ...next, status: 'pending' };
+  }
+  return next;
 }
 
 /** A delete: the record becomes a tombstone, restorable by a moderator for `restoreWindowMs` (0: never). */

@@ -22,7 +22,7 @@ import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './vie
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { Actor } from './rules.js';
-export { type StoredComment, StoreError, type StoreErrorCode } from './threads.js';
+export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
 export type { Settings, ThreadView } from './views.js';
 
 /** How a store writes and what time it is. */
@@ -198,7 +198,7 @@ export class CommentStore {
 
   /** The comment if `actor` may change it now; else StoreError 'not-found' or 'edit-window-closed'. */
   async mayChange(threadId: string, stem: string, actor: Actor): Promise<CommentRecord> {
-    return checkMayChange(actor, await this.comment(threadId, stem), this.clock());
+    return checkMayChange(actor, await this.threads.commentToChange(threadId, stem), this.clock());
   }
 
   /** The rule-checked change: `rule` (rules.ts) makes the new record from the current one. */
@@ -216,9 +216,9 @@ export class CommentStore {
     return updated;
   }
 
-  /** Edits a comment's content; StoreError 'comment-deleted' for a tombstone. */
-  editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor): Promise<CommentRecord> {
-    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now));
+  /** Edits a comment; 'comment-deleted' for a tombstone. `review`: moderation all (rules.ts, edited). */
+  editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor, review = false) {
+    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now, review));
   }
 
   /** Deletes a comment: a tombstone, restorable by a moderator for `restoreWindowMs`. A tombstone stays. */
@@ -278,7 +278,7 @@ export class CommentStore {
     stem: string,
     address: string | undefined,
   ): Promise<{ counted: boolean; likes: number }> {
-    const record = await this.comment(threadId, stem);
+    const record = await this.threads.commentToChange(threadId, stem);
     if (record === null || record.status !== 'approved')
       throw new StoreError('not-found', 'there is no such comment');
     const voter = this.hmacs.hex('vote', `${formatCommentId(threadId, stem)}\0${clientKey(address)}`);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   createExclusive,
@@ -8,6 +9,7 @@ import {
   readComplete,
   type Spool,
   sweepTemps,
+  syncDir,
 } from '@quire/fs';
 import {
   type CommentRecord,
@@ -48,6 +50,20 @@ export class StoreError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The data directory (its `threads/`) is gone while the service runs: removed, or a mount that went away.
+ * Writes stop with this instead of re-creating an empty tree without the secret and settings (which would
+ * sign new tokens with nothing and silently split the site's data). The server answers 503
+ * `storage-unavailable` with Retry-After; an operator restores the directory (or restarts on a new one).
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'data-dir-missing';
+  constructor(dir: string, options?: { cause?: unknown }) {
+    super(`the data directory is missing (${dir} is gone); nothing was written`, options);
   }
 }
 
@@ -102,6 +118,8 @@ export async function mapLimit<T, R>(
  */
 export class Threads {
   private readonly spools = new Map<string, Spool>();
+  /** Threads whose `.thread.json` this process wrote or found: ensure() need not try again. */
+  private readonly withMeta = new Set<string>();
 
   constructor(
     readonly threadsDir: string,
@@ -148,17 +166,58 @@ export class Threads {
     return spool;
   }
 
-  /** Creates the thread if needed and records its URI and title once (the first comment's page wins). */
+  /**
+   * Creates the thread if needed and records its URI and title once (the first comment's page wins). The
+   * `.thread.json` is written whenever this process has not seen it yet, so a thread whose first post failed
+   * half-way (a full disk) gets it from the next post. The thread directory is made with one mkdir(2) under
+   * `threads/`, never with its parents: StoreUnavailableError if the data directory vanished.
+   */
   async ensure(threadId: string, meta: ThreadMeta): Promise<Spool> {
     const existing = this.spools.get(threadId);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined && this.withMeta.has(threadId)) return existing;
+    const dir = this.dir(threadId);
+    if (existing === undefined) await this.makeThreadDir(dir);
     const spool = (await this.spool(threadId, true)) as Spool;
     await createExclusive(this.metaFile(threadId), `${JSON.stringify(meta, null, 2)}\n`, {
       durable: this.durable,
-    }).catch((err: unknown) => {
-      if (!isQuireError(err, 'EEXIST')) throw err;
+    }).catch(async (err: unknown) => {
+      if (!isQuireError(err, 'EEXIST')) throw await this.gone(err);
     });
+    this.withMeta.add(threadId);
     return spool;
+  }
+
+  /** Throws StoreUnavailableError if the data directory vanished (a write found nothing where it looked). */
+  async checkThere(): Promise<void> {
+    const err = await this.gone(Object.assign(new Error('not found'), { code: 'ENOENT' }));
+    if (err instanceof StoreUnavailableError) throw err;
+  }
+
+  /** mkdir(2) of one thread directory, made durable; EEXIST is fine, a missing `threads/` is not. */
+  private async makeThreadDir(dir: string): Promise<void> {
+    try {
+      await fs.promises.mkdir(dir);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'EEXIST') return;
+      throw await this.gone(err);
+    }
+    if (this.durable) await syncDir(this.threadsDir);
+  }
+
+  /**
+   * What a failed write is: StoreUnavailableError when `threads/` itself is gone (the cached spools are then
+   * forgotten: they name directories that no longer exist), else `err` as it was.
+   */
+  async gone(err: unknown): Promise<unknown> {
+    if (!isMissing(err)) return err;
+    const there = await fs.promises.stat(this.threadsDir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    if (there) return err;
+    this.spools.clear();
+    this.withMeta.clear();
+    return new StoreUnavailableError(path.dirname(this.threadsDir), { cause: err });
   }
 
   /** The page of the thread (`.thread.json`), null if unknown. */
@@ -189,6 +248,16 @@ export class Threads {
     return buf === null ? null : parseRecord(buf);
   }
 
+  /**
+   * comment() before a write: null for no such comment, StoreUnavailableError if the data directory is gone
+   * (a write must say so rather than "not found").
+   */
+  async commentToChange(threadId: string, stem: string): Promise<CommentRecord | null> {
+    const record = await this.comment(threadId, stem);
+    if (record === null) await this.checkThere();
+    return record;
+  }
+
   /** Stems of a thread's comments, in id order, optionally newest first and limited. Names only. */
   async stems(threadId: string, opts: { reverse?: boolean; limit?: number } = {}): Promise<string[]> {
     const spool = await this.spool(threadId);
@@ -207,7 +276,10 @@ export class Threads {
     fn: (current: CommentRecord) => CommentRecord | undefined,
   ): Promise<CommentRecord | null> {
     const spool = await this.spool(threadId);
-    if (spool === null) return null;
+    if (spool === null) {
+      await this.checkThere();
+      return null;
+    }
     let result: CommentRecord | null = null;
     const out = await spool
       .update(recordName(stem), (buf) => {
@@ -220,7 +292,11 @@ export class Threads {
         result = next;
         return serialiseRecord(next);
       })
-      .catch(notACommentId);
+      .catch(notACommentId)
+      .catch(async (err: unknown) => {
+        throw await this.gone(err);
+      });
+    if (out === null) await this.checkThere();
     return out === null ? null : result;
   }
 
@@ -229,7 +305,15 @@ export class Threads {
    * second like, from any process, fails in the kernel with EEXIST instead of being counted. True if counted.
    */
   async vote(threadId: string, stem: string, voter: string): Promise<boolean> {
-    const dir = path.join(this.votesDir(threadId), stem);
+    const votes = this.votesDir(threadId);
+    const dir = path.join(votes, stem);
+    // `.votes/` by one mkdir(2), not with its parents: a vanished thread directory must not be re-created.
+    try {
+      await fs.promises.mkdir(votes);
+      if (this.durable) await syncDir(path.dirname(votes));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw await this.gone(err);
+    }
     await makeDir(dir, { durable: this.durable });
     try {
       await createExclusive(

@@ -36,9 +36,19 @@ function dropper(patterns: readonly string[]): (name: string) => boolean {
 }
 
 /**
+ * Whether a query parameter selects content (keepParams): only those are part of a thread key, so that
+ * `?lang=de` or `?x=<random>` cannot start a thread of their own. `*` keeps every one.
+ */
+function keeper(names: readonly string[]): (name: string) => boolean {
+  if (names.includes('*')) return () => true;
+  const keep = new Set(names.map((n) => n.toLowerCase()));
+  return (name) => keep.has(name.toLowerCase());
+}
+
+/**
  * The canonical form of a page URI: http(s) only, no credentials, no fragment, lower-case scheme and host
- * (IDNs in punycode), no default port, unreserved percent-escapes decoded, tracking parameters dropped, the
- * rest sorted by name (stable, so repeated names keep their order), and `/post/` equal to `/post` (default).
+ * (IDNs in punycode), no default port, unreserved percent-escapes decoded, only the parameters of keepParams
+ * kept and of those the tracking parameters dropped, the rest sorted by name (stable, so repeated names keep their order), and `/post/` equal to `/post` (default).
  * Throws UriError for anything that is not an absolute http(s) URL without control characters.
  */
 export function normaliseUri(input: string, opts: UriConfig = DEFAULT_CONFIG.uri, maxChars = 2048): string {
@@ -72,7 +82,8 @@ export function normaliseUri(input: string, opts: UriConfig = DEFAULT_CONFIG.uri
   let query = '';
   if (!opts.dropQuery) {
     const drop = dropper(opts.dropParams);
-    const kept = [...u.searchParams].filter(([name]) => !drop(name));
+    const keep = keeper(opts.keepParams);
+    const kept = [...u.searchParams].filter(([name]) => keep(name) && !drop(name));
     kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     if (kept.length > 0) query = `?${new URLSearchParams(kept).toString()}`;
   }

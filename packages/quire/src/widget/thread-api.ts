@@ -86,7 +86,10 @@ export class ThreadApi {
       return await this.call<Created>('POST', '/api/comments', body);
     } catch (err) {
       if (!(err instanceof ApiError) || !TOKEN_CODES.includes(err.problem?.code ?? '')) throw err;
-      const { data } = await this.call<{ formToken: string }>('GET', '/api/form-token');
+      const { data } = await this.call<{ formToken: string }>(
+        'GET',
+        `/api/form-token?uri=${encodeURIComponent(this.uri)}`,
+      );
       this.formToken = data.formToken;
       body.formToken = data.formToken;
       body.attempt = ++sent.attempts;

@@ -134,8 +134,10 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       // Edit tokens change the answer only through pending comments they make visible.
       const pending = [...mine].filter((s) => view.byStem.get(s)?.status === 'pending').sort();
       const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
+      // Bound to this page and the client's network (context.ts).
+      const formToken = ctx.formToken(threadId, request.ip).formToken;
       const page = pages.get(threadId, view.version, key);
-      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, ctx.formToken().formToken));
+      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
       // (the renderer busy, the client gone) is not cached.
       const built = tree();
@@ -143,9 +145,9 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       if (renderTree(built.comments)) {
         const serialised = reply.serialize(answer(built, TOKEN_SLOT));
         const fresh = typeof serialised === 'string' && pages.put(threadId, view.version, key, serialised);
-        if (fresh) return sendSerialised(reply, PageCache.answer(fresh, ctx.formToken().formToken));
+        if (fresh) return sendSerialised(reply, PageCache.answer(fresh, formToken));
       }
-      return answer(built, ctx.formToken().formToken);
+      return answer(built, formToken);
     },
   );
 };

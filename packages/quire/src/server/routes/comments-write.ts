@@ -6,10 +6,11 @@ import { clientKey } from '../../store/address.js';
 import { type CommentDraft, formatCommentId } from '../../store/records.js';
 import type { Actor } from '../../store/store.js';
 import { clientGone } from '../abort.js';
-import type { ServerContext } from '../context.js';
+import { formTokenInvalid, type ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
-import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
+import { checkNotReserved, cleanEmail, cleanLine, cleanName, cleanText, cleanWebsite } from '../fields.js';
 import { countLinks, renderMarkdownAsync } from '../markdown.js';
+import { admitNewThread, checkOrigin } from '../new-thread.js';
 import { ProblemError } from '../problem.js';
 import {
   authorEditBody,
@@ -39,13 +40,24 @@ async function checkLinks(ctx: ServerContext, text: string, sayHowMany: boolean,
   throw new ProblemError(422, 'too-many-links', sayHowMany ? `${detail}; this one has ${links}` : detail);
 }
 
-/** The spam checks a post passes before anything else: the honeypot and the form token. */
-function checkNotSpam(ctx: ServerContext, body: PostBody): void {
+/**
+ * The spam checks a post passes before anything else: the honeypot and the form token (bound to the page and
+ * the client's network). A filled honeypot gets the refusal of an invalid form token, word for word.
+ */
+function checkNotSpam(ctx: ServerContext, request: FastifyRequest, body: PostBody, threadId: string): void {
   const honey = honeypotValue(body, ctx.config.spam.honeypotField);
   if (honey !== undefined && honey.trim() !== '') {
-    throw new ProblemError(400, 'honeypot', 'a field that people leave empty was filled in');
+    request.log.info('honeypot filled');
+    throw formTokenInvalid();
   }
-  ctx.checkFormToken(body.formToken);
+  ctx.checkFormToken(body.formToken, threadId, request.ip);
+}
+
+/** An author name as others will see it (cleanName), refused if it reads as a moderator's. */
+function authorName(ctx: ServerContext, v: string | null | undefined): string | null {
+  const name = cleanName(v, 'author');
+  checkNotReserved(name, ctx.config.moderatorNames);
+  return name;
 }
 
 /** The stem of the comment replied to, which must be in the same thread; null at top level. */
@@ -68,7 +80,7 @@ async function draftOf(
 ): Promise<{ draft: CommentDraft; title: string | null }> {
   const { config } = ctx;
   const text = cleanText(body.text);
-  const author = cleanLine(body.author, 'author');
+  const author = authorName(ctx, body.author);
   const email = cleanEmail(body.email);
   const website = cleanWebsite(body.website);
   const title = cleanLine(body.title, 'title');
@@ -112,16 +124,12 @@ async function authorise(ctx: ServerContext, request: FastifyRequest, id: string
 async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
   ctx.rateLimit('posts', clientKey(request.ip));
-  checkNotSpam(ctx, body);
-  const { uri, threadId } = ctx.page(body.uri);
-  if (config.origins.length > 0 && !config.origins.includes(new URL(uri).origin)) {
-    throw new ProblemError(
-      400,
-      'uri-not-allowed',
-      'comments are accepted only for pages of the configured sites',
-    );
-  }
-  const { draft, title } = await draftOf(ctx, request, body, threadId, signal);
+  const page = ctx.page(body.uri);
+  const { uri, threadId } = page;
+  checkOrigin(config, uri);
+  checkNotSpam(ctx, request, body, threadId);
+  const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, signal);
+  const title = await admitNewThread(ctx, request, page, clientTitle, draft.parent, signal);
   const result = await store.postComment(threadId, { uri, title }, draft, {
     duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
     ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
@@ -185,12 +193,16 @@ function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
       const { threadId, stem, actor } = await authorise(ctx, request, request.params.id);
       const b = request.body;
       const text = b.text === undefined ? undefined : cleanText(b.text);
-      const author = b.author === undefined ? undefined : cleanLine(b.author, 'author');
+      const author = b.author === undefined ? undefined : authorName(ctx, b.author);
       const website = b.website === undefined ? undefined : cleanWebsite(b.website);
       if (config.requireAuthor && author === null)
         throw new ProblemError(400, 'author-required', 'a name is required');
       if (text !== undefined) await checkLinks(ctx, text, false, clientGone(reply));
-      const updated = await store.editComment(threadId, stem, { text, author, website }, actor);
+      // Under moderation: all, an edit of an approved comment goes back to the queue (rules.ts, edited).
+      const review = (await ctx.moderation()) === 'all';
+      const updated = await store.editComment(threadId, stem, { text, author, website }, actor, review);
+      if (updated.status === 'pending')
+        request.log.info({ comment: request.params.id }, 'edit awaits review');
       const likes = await store.likesOf(threadId, stem);
       return { comment: publicComment(threadId, stem, updated, likes) };
     },

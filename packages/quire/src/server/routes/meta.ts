@@ -86,12 +86,19 @@ function formTokenRoute(app: TypedApp, ctx: ServerContext): void {
     {
       schema: {
         tags: ['comments'],
-        summary: 'A signed form token for POST /api/comments',
-        description: 'Accepted from `notBefore` (the minimum compose time) until `expires`.',
-        response: { 200: formTokenAnswer, ...problemResponses(429) },
+        summary: 'A signed form token for POST /api/comments to the page `uri`',
+        description:
+          'Accepted from `notBefore` (the minimum compose time) until `expires`, for the page `uri` only, ' +
+          "from the client's network (/24, /48) only.",
+        querystring: Type.Object(
+          { uri: Type.String({ minLength: 1, maxLength: ctx.config.limits.uriChars }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: formTokenAnswer, ...problemResponses(400, 429) },
       },
     },
-    async () => ctx.formToken(),
+    // Issue 12 (rules): the token is bound to the page's thread and the client's network.
+    async (request) => ctx.formToken(ctx.page(request.query.uri).threadId, request.ip),
   );
 }
 
