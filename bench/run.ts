@@ -825,7 +825,7 @@ async function main(): Promise<void> {
   }
   if (naiveRows.length > 0) {
     say(
-      `## The seed's naive loop vs createUnique: ${PROCS} processes × ${naivePerProc} comments, same second, distinct contents`,
+      `## The blog post's naive loop vs createUnique: ${PROCS} processes × ${naivePerProc} comments, same second, distinct contents`,
     );
     say();
     say(sameSecondTable(naiveRows));

@@ -26,9 +26,10 @@ function waitForGo(): Promise<void> {
 }
 
 /**
- * The seed's naive loop, written in Node as the seed wrote it in Python: check whether the name exists, and if
- * not, write it. Between the check and the open(O_CREAT|O_TRUNC) another process can create the same name, and
- * then this write silently replaces that comment. Each comment starts its search at counter 0, as the seed's does.
+ * The naive loop of the blog post quire started from (README, "Where it comes from"), in Node: check whether the
+ * name exists, and if not, write it. Between the check and the open(O_CREAT|O_TRUNC) another process can create
+ * the same name, and then this write silently replaces that comment. Each comment starts its search at counter 0,
+ * as the post's does.
  */
 function naive(job: NaiveJob, i: number): number {
   const content = distinctPayload(job.worker, i);

@@ -30,7 +30,7 @@ export interface OpsJob {
   warmDir?: string;
 }
 
-/** The seed's check-then-write loop (see worker.ts). */
+/** The founding blog post's check-then-write loop (see worker.ts). */
 export interface NaiveJob {
   kind: 'naive';
   dir: string;

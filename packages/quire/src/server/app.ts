@@ -7,6 +7,7 @@ import type { ConnectionsConfig } from '../config.js';
 import { clientKey, truncateIp } from '../store/address.js';
 import type { ServerContext } from './context.js';
 import { EDIT_TOKEN_HEADER } from './edit-tokens.js';
+import { storageHealth } from './health.js';
 import {
   clientErrorHandler,
   errorHandler,
@@ -245,7 +246,12 @@ function scheduleErasure(app: FastifyInstance, ctx: ServerContext): void {
  */
 export async function buildApp(ctx: ServerContext, log: LogOptions | false = {}): Promise<FastifyInstance> {
   const app = createFastify(ctx, log);
-  app.setErrorHandler(errorHandler);
+  const health = storageHealth(ctx);
+  app.setErrorHandler((err, request, reply) => {
+    // A write that failed on the disk makes /healthz report it until a probe write succeeds.
+    health.noteFailure(err);
+    return errorHandler(err, request, reply);
+  });
   app.setNotFoundHandler((request, reply) => {
     sendProblem(reply, problem(404, 'not-found', `no route ${request.method} ${loggedUrl(request.url)}`));
   });

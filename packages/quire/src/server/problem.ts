@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreError, type StoreErrorCode } from '../store/store.js';
 import { UriError } from '../store/uri.js';
+import { faultOf } from './health.js';
 import { MarkdownError } from './markdown.js';
 import { LoginBusyError } from './password.js';
 import { TaskPoolError } from './task-pool.js';
@@ -185,6 +186,10 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
         log: false,
       };
   }
+  // A storage fault is the operator's to fix, not a bug: told as such (never `500 internal`), and logged.
+  const fault = faultOf(err);
+  if (fault !== undefined)
+    return { ...retryLater(fault.status, fault.code, fault.detail, fault.retryAfterSeconds), log: true };
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     return {

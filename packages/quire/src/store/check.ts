@@ -69,8 +69,11 @@ export const QUARANTINE = '.quarantine';
 /** Problems that leave the directory clean: nothing is wrong, or nothing is to be done about them now. */
 const INFORMATIVE: ReadonlySet<DataProblem> = new Set(['live-temp', 'quarantined', 'unknown']);
 
+/** The recent-comments index (store/recent.ts): derived data, rebuilt from the threads when missing. */
+const RECENT = 'recent';
+
 /** Names the store keeps in DATA, and in a thread directory besides its records. */
-const DATA_NAMES = new Set(['quire.json', 'secret', 'settings.json', 'threads']);
+const DATA_NAMES = new Set(['quire.json', 'secret', 'settings.json', 'threads', RECENT, '.health']);
 const THREAD_NAMES = new Set([
   '.thread.json',
   '.votes',
@@ -161,9 +164,14 @@ export async function checkDataDir(dir: string, opts: DataCheckOptions = {}): Pr
   };
 }
 
-/** DATA itself: quire.json, the secret, settings.json, temps of replaced settings, names it does not know. */
+/**
+ * DATA itself: quire.json, the secret, settings.json, temps of replaced settings and of the recent index and
+ * health probe (derived, never checked further), names it does not know.
+ */
 async function checkRoot(c: Checker): Promise<void> {
   await c.temps('.');
+  // The index's own records are derived and rebuilt when missing: only the temps of its dead writers matter.
+  if (stampOf(c.abs(RECENT)).st?.isDirectory() === true) await c.temps(RECENT);
   for (const name of await listNames(c.dataDir)) {
     if (!DATA_NAMES.has(name) && !isTempName(name))
       c.found(name, 'unknown', 'not a name of the data directory; left alone');

@@ -3,6 +3,7 @@ import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
 import { PostLocks } from './post-locks.js';
+import { RecentIndex } from './recent.js';
 import {
   type CommentChanges,
   type CommentDraft,
@@ -84,6 +85,8 @@ export class CommentStore {
   private readonly summaries: Summaries;
   private readonly admission: Admission;
   private readonly settingsFile: SettingsFile;
+  /** The site's recent approved comments (recent.ts), fed by every write below. */
+  readonly recent: RecentIndex;
 
   private constructor(dataDir: string, secret: Buffer, opts: StoreOptions) {
     this.dataDir = dataDir;
@@ -96,6 +99,7 @@ export class CommentStore {
     this.summaries = new Summaries(this.threads, this.views);
     this.admission = new Admission(this.threads, new PostLocks(), this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
+    this.recent = new RecentIndex(dataDir, this.threads);
   }
 
   /** Opens the data directory, creating it (and its secret) on first start. */
@@ -167,7 +171,10 @@ export class CommentStore {
     record: CommentRecord,
     opts: AddCommentOptions,
   ): Promise<AddResult> {
-    return this.admission.add(threadId, meta, record, opts);
+    return this.admission.add(threadId, meta, record, opts).then(async (r) => {
+      if (r.created) await this.recent.note(threadId, r.stem, r.record);
+      return r;
+    });
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
@@ -193,6 +200,7 @@ export class CommentStore {
   ): Promise<CommentRecord | null> {
     const updated = await this.threads.update(threadId, stem, fn);
     if (updated !== null) this.summaries.noteWritten(threadId, stem, updated);
+    if (updated !== null) await this.recent.note(threadId, stem, updated);
     return updated;
   }
 
@@ -357,6 +365,7 @@ export class CommentStore {
 
   /** The newest `max` approved comments of one thread, or of the whole site; reads only as many as needed. */
   async newestApproved(max: number, threadId?: string): Promise<FeedEntry[]> {
+    if (threadId === undefined) return this.recent.newestApproved(max);
     const candidates: { threadId: string; stem: string }[] = [];
     for (const id of threadId === undefined ? await this.threadIds() : [threadId]) {
       for (const stem of await this.stems(id, {

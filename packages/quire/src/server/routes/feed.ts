@@ -60,10 +60,35 @@ function atom(ctx: ServerContext, self: string, title: string, id: string, entri
   return parts.join('\n');
 }
 
+/**
+ * The site feed's entries, from the recent-comments index (a bounded read, whatever the size of the site), kept
+ * in memory: read again when this process changed a comment (the index's version) or, for changes made by other
+ * processes, after feedCacheSeconds. Concurrent requests share one read.
+ */
+function siteEntries(ctx: ServerContext): () => Promise<FeedEntry[]> {
+  const { store } = ctx;
+  const ttlMs = ctx.config.feedCacheSeconds * 1000;
+  let cached: { version: number; at: number; entries: Promise<FeedEntry[]> } | undefined;
+  return () => {
+    const now = performance.now();
+    const version = store.recent.version;
+    if (cached === undefined || cached.version !== version || now - cached.at >= ttlMs) {
+      const entries = store.newestApproved(ctx.config.limits.feedEntries);
+      const mine = { version, at: now, entries };
+      cached = mine;
+      entries.catch(() => {
+        if (cached === mine) cached = undefined;
+      });
+    }
+    return cached.entries;
+  };
+}
+
 /** Atom feeds of the newest approved comments: of the whole site, or of one page with ?uri=. */
 export const feedRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
   const { config, store } = ctx;
   const max = config.limits.feedEntries;
+  const siteFeed = siteEntries(ctx);
 
   app.get(
     '/feed.atom',
@@ -98,7 +123,7 @@ export const feedRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
         const self = `${base}/feed.atom?uri=${encodeURIComponent(uri)}`;
         body = atom(ctx, self, `Comments on ${meta?.title ?? uri}`, `urn:quire:thread:${threadId}`, entries);
       } else {
-        const entries = await store.newestApproved(max);
+        const entries = await siteFeed();
         await prepareMarkdown(
           entries.map((e) => e.record.text),
           clientGone(reply),

@@ -1,10 +1,11 @@
-import fs from 'node:fs';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
+import type { ThreadView } from '../../store/store.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
+import { storageHealth } from '../health.js';
 import { renderMarkdownAsync } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';
@@ -19,6 +20,17 @@ const formTokenAnswer = Type.Object({
 /** GET /api/counts. */
 function countsRoute(app: TypedApp, ctx: ServerContext): void {
   const { config, store } = ctx;
+  // Counted once per version of a thread's view (a new view after every change): a count costs a lookup.
+  const counted = new WeakMap<ThreadView, number>();
+  const approvedCount = async (threadId: string): Promise<number> => {
+    const view = store.viewCached(threadId) ?? (await store.view(threadId));
+    let n = counted.get(view);
+    if (n === undefined) {
+      n = view.comments.filter((c) => c.record.status === 'approved').length;
+      counted.set(view, n);
+    }
+    return n;
+  };
   const uriString = Type.String({ minLength: 1, maxLength: config.limits.uriChars });
   app.get(
     '/api/counts',
@@ -46,7 +58,7 @@ function countsRoute(app: TypedApp, ctx: ServerContext): void {
     async (request) => {
       const uris = Array.isArray(request.query.uri) ? request.query.uri : [request.query.uri];
       const counts = await Promise.all(
-        uris.map(async (u) => [u, await store.approvedCount(ctx.page(u).threadId)] as const),
+        uris.map(async (u) => [u, await approvedCount(ctx.page(u).threadId)] as const),
       );
       return { counts: Object.fromEntries(counts) };
     },
@@ -104,21 +116,21 @@ function formTokenRoute(app: TypedApp, ctx: ServerContext): void {
 
 /** GET /healthz. */
 function healthRoute(app: TypedApp, ctx: ServerContext): void {
-  const { store } = ctx;
   app.get(
     '/healthz',
     {
       schema: {
         tags: ['meta'],
-        summary: 'Liveness: 200 when the data directory is readable and writable',
+        summary:
+          'Health: 200 while the data directory can be written (a probe write), else 503 with the reason',
         response: { 200: Type.Object({ status: Type.String() }), ...problemResponses(503) },
       },
     },
     async () => {
-      try {
-        await fs.promises.access(store.threadsDir, fs.constants.R_OK | fs.constants.W_OK);
-      } catch {
-        throw new ProblemError(503, 'data-unavailable', 'the data directory is not accessible');
+      const report = await storageHealth(ctx).check();
+      if (!report.ok) {
+        const { code, detail, retryAfterSeconds } = report.fault;
+        throw new ProblemError(503, code, detail, { 'retry-after': String(retryAfterSeconds) });
       }
       return { status: 'ok' };
     },
