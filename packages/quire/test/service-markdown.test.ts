@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { DEFAULT_MARKDOWN_BUDGET, renderMarkdownAsync, setMarkdownBudget } from '../src/server/markdown.js';
+import { renderFull } from '../src/server/markdown-render.js';
 import {
   adminLogin,
   adminPasswordHash,
@@ -77,4 +79,55 @@ test('a pathological text is refused with 422 markdown-too-complex while other c
   assert.equal((await listComments(s)).comments.length, 1);
   const preview = await s.request('POST', '/api/preview', { text: `${PATHOLOGICAL}x` });
   assert.ok(isProblem(preview, 422, 'markdown-too-complex'), preview.text.slice(0, 300));
+});
+
+test("a render's deadline starts when its worker is ready: a fresh worker's start (~100 ms) is not the text's", async () => {
+  // Well above what this text takes to render (a millisecond or two), well below what a worker takes to start.
+  setMarkdownBudget({ ...DEFAULT_MARKDOWN_BUDGET, timeoutMs: 40 });
+  try {
+    const text = longText('fresh-worker');
+    assert.equal(await renderMarkdownAsync(text), renderFull(text));
+  } finally {
+    setMarkdownBudget(DEFAULT_MARKDOWN_BUDGET);
+  }
+});
+
+test('work stops when the client goes away: an abandoned render frees the worker for the next client', {
+  timeout: 30_000,
+}, async (t) => {
+  let previewInHandler: () => void = () => {};
+  const reached = new Promise<void>((resolve) => {
+    previewInHandler = resolve;
+  });
+  const s = await startTestServer(
+    t,
+    // One worker, and a deadline far away: only the client's going away can end the first render early.
+    // A text long enough to take minutes (micromark's cost grows with its square).
+    {
+      markdown: { timeoutMs: 600_000, workers: 1, maxQueue: 4 },
+      limits: { textChars: 100_000, bodyBytes: 256 * 1024 },
+    },
+    {
+      setup: (app) => {
+        app.addHook('preHandler', (request, _reply, done) => {
+          if (request.url === '/api/preview') previewInHandler();
+          done();
+        });
+      },
+    },
+  );
+  t.after(() => setMarkdownBudget(DEFAULT_MARKDOWN_BUDGET));
+  const gone = new AbortController();
+  const abandoned = fetch(`${s.url}/api/preview`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: `${'*_'.repeat(40_000)}gone` }),
+    signal: gone.signal,
+  }).catch(() => 'aborted');
+  await reached;
+  gone.abort();
+  assert.equal(await abandoned, 'aborted');
+  const next = await s.request('POST', '/api/preview', { text: longText('next') });
+  assert.equal(next.status, 200, next.text);
+  assert.match(next.body.html, /<em>emphasis<\/em>/);
 });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { hasCommand, requireOrSkip } from '@quire/testkit';
 import { bin, tempDir } from './fixtures/cli-helpers.js';
 import { request } from './fixtures/srv-helpers.js';
 
@@ -91,6 +92,7 @@ test('SIGTERM exits 0 within the grace period, however slow the clients in fligh
 test('a flood of slow connections from several addresses: /healthz and readers keep being answered', {
   timeout: 60_000,
 }, async (t) => {
+  if (!requireOrSkip(t, hasCommand('prlimit'), 'prlimit (util-linux) sets the descriptor limit')) return;
   // A descriptor limit the flood exceeds: without caps, accept() fails and every new client gets an empty reply.
   const s = await serve(t, {}, ['prlimit', '--nofile=320:320']);
   const slow: Promise<net.Socket>[] = [];

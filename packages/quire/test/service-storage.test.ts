@@ -1,30 +1,11 @@
 /** Storage faults told, not hidden: a full disk is 507 storage-full, /healthz says so until writes work again. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { hasCommand, isRoot, mountTmpfs, requireOrSkip } from '@quire/testkit';
 import { toProblem } from '../src/server/problem.js';
 import { isProblem, startTestServer } from './fixtures/srv-helpers.js';
-
-const isRoot = process.getuid?.() === 0;
-
-/**
- * A small tmpfs of its own, and how to unmount and remove it: lazily, as the store keeps its post-lock files
- * open for the life of the process.
- */
-function smallTmpfs(size: string): { dir: string; remove: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
-  return {
-    dir,
-    remove: () => {
-      execFileSync('umount', ['-l', dir]);
-      fs.rmdirSync(dir);
-    },
-  };
-}
 
 /** Fills the filesystem of `dir` to the last byte with one file; returns its path. */
 function fill(dir: string): string {
@@ -43,16 +24,10 @@ function fill(dir: string): string {
   return file;
 }
 
-test('a full disk: POST is 507 storage-full, /healthz 503; space freed: POST 201, /healthz 200', {
-  skip: isRoot ? false : 'mounting a tmpfs needs root (CI runs as root)',
-}, async (t) => {
-  const { dir: mount, remove } = smallTmpfs('4m');
-  const s = await startTestServer(t, {}, { dataDir: path.join(mount, 'data') }).catch((err: unknown) => {
-    remove();
-    throw err;
-  });
-  // After the server's own after-hook (hooks run in the order they were added): it has closed by then.
-  t.after(remove);
+test('a full disk: POST is 507 storage-full, /healthz 503; space freed: POST 201, /healthz 200', async (t) => {
+  if (!requireOrSkip(t, isRoot && hasCommand('mount'), 'mounting a tmpfs needs root')) return;
+  const mount = mountTmpfs(t, '4m');
+  const s = await startTestServer(t, {}, { dataDir: path.join(mount, 'data') });
   assert.equal((await s.post({ text: 'before' })).status, 201);
   assert.equal((await s.request('GET', '/healthz')).status, 200);
   const filler = fill(mount);

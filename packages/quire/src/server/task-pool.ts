@@ -34,12 +34,17 @@ interface Task<In, Out> {
 
 interface Slot<In, Out> {
   worker: Worker;
+  /**
+   * Whether the worker has loaded its module (its first message says so). Tasks wait until then, so that a task's
+   * deadline never includes a worker's start, which under load takes longer than many deadlines.
+   */
+  ready: boolean;
   task: Task<In, Out> | undefined;
   timer: NodeJS.Timeout | undefined;
   id: number;
 }
 
-type Reply<Out> = { id: number; value: Out } | { id: number; error: string };
+type Reply<Out> = { id: number; value: Out } | { id: number; error: string } | { ready: true };
 
 /**
  * CPU work with a hard bound, off the event loop and off libuv's threadpool: each task runs on a worker thread
@@ -60,7 +65,7 @@ export class TaskPool<In, Out> {
   run(input: In, signal?: AbortSignal): Promise<Out> {
     if (this.closed) return Promise.reject(new TaskPoolError('task-closed', 'the pool is closed'));
     if (signal?.aborted) return Promise.reject(new TaskPoolError('task-aborted', 'the caller went away'));
-    if (this.queue.length >= this.opts.maxQueue && this.idleSlot() === undefined) {
+    if (this.queue.length >= this.opts.maxQueue + this.freeSlots()) {
       return Promise.reject(new TaskPoolError('task-busy', 'too many tasks are waiting'));
     }
     return new Promise<Out>((resolve, reject) => {
@@ -81,17 +86,24 @@ export class TaskPool<In, Out> {
     );
   }
 
+  /** Tasks that need not wait for another to finish: idle workers (started or starting), and room for more. */
+  private freeSlots(): number {
+    return this.slots.filter((s) => s.task === undefined).length + this.opts.size - this.slots.length;
+  }
+
+  /** An idle slot, ready ones first; a new one (not ready yet) if there is none and the pool has room. */
   private idleSlot(): Slot<In, Out> | undefined {
-    const idle = this.slots.find((s) => s.task === undefined);
+    const idle =
+      this.slots.find((s) => s.task === undefined && s.ready) ?? this.slots.find((s) => s.task === undefined);
     if (idle !== undefined || this.slots.length >= this.opts.size) return idle;
     const slot: Slot<In, Out> = {
       worker: new Worker(this.opts.file),
+      ready: false,
       task: undefined,
       timer: undefined,
       id: 0,
     };
-    // An idle pool never keeps the process alive.
-    slot.worker.unref();
+    // A starting worker keeps the process alive (a task waits for it); an idle one never does (see onReply).
     slot.worker.on('message', (m: Reply<Out>) => this.onReply(slot, m));
     slot.worker.on('error', (err) => this.onCrash(slot, err));
     slot.worker.on('exit', () => this.onCrash(slot, new Error('the worker exited')));
@@ -102,7 +114,8 @@ export class TaskPool<In, Out> {
   private dispatch(): void {
     while (this.queue.length > 0) {
       const slot = this.idleSlot();
-      if (slot === undefined) return;
+      // A starting worker takes the queue's first task when it says it is ready.
+      if (slot === undefined || !slot.ready) return;
       const task = this.queue.shift() as Task<In, Out>;
       slot.task = task;
       slot.id = ++this.nextId;
@@ -118,6 +131,12 @@ export class TaskPool<In, Out> {
   }
 
   private onReply(slot: Slot<In, Out>, m: Reply<Out>): void {
+    if ('ready' in m) {
+      slot.ready = true;
+      this.dispatch();
+      if (slot.task === undefined) slot.worker.unref();
+      return;
+    }
     const task = slot.task;
     if (task === undefined || m.id !== slot.id) return;
     this.release(slot);
@@ -185,4 +204,6 @@ export function serveTasks<In, Out>(fn: (input: In) => Out): void {
       port.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
     }
   });
+  // The worker's module and its imports are loaded: deadlines may start.
+  port.postMessage({ ready: true });
 }

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { openSpool, replaceFile, type Spool } from '@quire/fs';
+import { openSpool, readComplete, replaceFile, type Spool } from '@quire/fs';
 import { type CommentRecord, compareStems, type ThreadMeta } from './records.js';
 import type { StoredComment, Threads } from './threads.js';
 
@@ -88,10 +87,7 @@ export class RecentIndex {
   private open(): Promise<Spool> {
     this.spool ??= (async () => {
       const complete = path.join(this.dir, COMPLETE);
-      const built = await fs.promises.access(complete).then(
-        () => true,
-        () => false,
-      );
+      const built = (await readComplete(complete).catch(() => null)) !== null;
       const spool = await openSpool(this.dir, { suffix: '.json', durable: false });
       if (!built) {
         await this.rebuild(spool);

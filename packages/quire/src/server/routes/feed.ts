@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { formatCommentId } from '../../store/records.js';
 import type { FeedEntry } from '../../store/store.js';
@@ -7,7 +6,7 @@ import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { prepareMarkdown, renderMarkdown } from '../markdown.js';
 import { problemResponses } from '../schemas.js';
-import type { RoutesOptions } from './plugin.js';
+import { baseUrl, type RoutesOptions } from './plugin.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters
 const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
@@ -19,12 +18,6 @@ function xml(s: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;');
-}
-
-function baseUrl(ctx: ServerContext, request: FastifyRequest): string {
-  if (ctx.config.publicUrl !== null) return ctx.config.publicUrl;
-  const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
-  return `${request.protocol}://${host}`;
 }
 
 function atom(ctx: ServerContext, self: string, title: string, id: string, entries: FeedEntry[]): string {
