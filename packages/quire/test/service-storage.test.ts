@@ -56,15 +56,13 @@ test("a vanished data directory: /healthz 503 storage-unavailable; the store's r
   const sick = await s.request('GET', '/healthz');
   assert.ok(isProblem(sick, 503, 'storage-unavailable'), sick.text);
   assert.ok(Number(sick.headers.get('retry-after')) > 0);
-  // What the store throws when DATA/threads vanished (StoreUnavailableError, code data-dir-missing).
-  const refusal = Object.assign(new Error('the data directory is missing'), {
-    name: 'StoreUnavailableError',
-    code: 'data-dir-missing',
-    cause: Object.assign(new Error('ENOENT'), { code: 'ENOENT' }),
-  });
-  const { problem, headers } = toProblem(refusal);
-  assert.deepEqual([problem.status, problem.code], [503, 'storage-unavailable']);
-  assert.ok(Number(headers['retry-after']) > 0);
+  // The store refuses to write into a vanished tree (StoreUnavailableError, data-dir-missing): 503, not 500.
+  for (const uri of ['https://blog.example.org/2026/hello', 'https://blog.example.org/new-page']) {
+    const post = await s.post({ uri, text: 'into nothing' });
+    assert.ok(isProblem(post, 503, 'storage-unavailable'), post.text);
+    assert.ok(Number(post.headers.get('retry-after')) > 0);
+  }
+  assert.equal(fs.existsSync(s.dataDir), false, 'nothing re-created the data directory');
   for (const code of ['EROFS', 'EIO']) {
     const p = toProblem(Object.assign(new Error(code), { code })).problem;
     assert.deepEqual([p.status, p.code], [503, 'storage-unavailable'], code);

@@ -365,26 +365,15 @@ export class CommentStore {
 
   /** The newest `max` approved comments of one thread, or of the whole site; reads only as many as needed. */
   async newestApproved(max: number, threadId?: string): Promise<FeedEntry[]> {
+    // The site's: from the recent-comments index, a bounded read however many threads there are.
     if (threadId === undefined) return this.recent.newestApproved(max);
-    const candidates: { threadId: string; stem: string }[] = [];
-    for (const id of threadId === undefined ? await this.threadIds() : [threadId]) {
-      for (const stem of await this.stems(id, {
-        reverse: true,
-        limit: threadId === undefined ? max : undefined,
-      })) {
-        candidates.push({ threadId: id, stem });
-      }
-    }
-    // Newest first across threads; then read until `max` approved ones are found.
-    candidates.sort((a, b) => compareStems(b.stem, a.stem));
-    const metas = new Map<string, ThreadMeta | null>();
+    // The thread's: newest first (stems are listed in order), read until `max` approved ones are found.
+    const meta = await this.threadMeta(threadId);
     const entries: FeedEntry[] = [];
-    for (const c of candidates) {
+    for (const stem of await this.stems(threadId, { reverse: true })) {
       if (entries.length >= max) break;
-      const record = await this.comment(c.threadId, c.stem);
-      if (record === null || record.status !== 'approved') continue;
-      if (!metas.has(c.threadId)) metas.set(c.threadId, await this.threadMeta(c.threadId));
-      entries.push({ ...c, record, meta: metas.get(c.threadId) ?? null });
+      const record = await this.comment(threadId, stem);
+      if (record?.status === 'approved') entries.push({ threadId, stem, record, meta });
     }
     return entries;
   }
