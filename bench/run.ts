@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatStamp, implementation } from '@quire/fs';
+import { type AbuseResult, abuseBench, abuseTable } from './lib/abuse.js';
 import { haveWrk, type LoadTool } from './lib/load.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import {
@@ -535,6 +536,7 @@ async function main(): Promise<void> {
     { id: 'naive', tags: ['same-second'] },
     { id: 'spool-list', tags: ['spool'] },
     { id: 'service', tags: ['http'] },
+    { id: 'abuse', tags: ['security'] },
   ];
   if (cli.list) {
     for (const c of allCases)
@@ -690,6 +692,17 @@ async function main(): Promise<void> {
     }
     for (const why of new Set(skipped)) progress(`[service] skipped: ${why}`);
   }
+  let abuse: AbuseResult | undefined;
+  if (runSpecial('abuse')) {
+    abuse = await abuseBench({
+      scratch: scratch.fresh('abuse'),
+      seconds: cli.quick ? 5 : 15,
+      victimRate: 8,
+      seedThreads: cli.quick ? 2000 : 10_000,
+      slowSockets: cli.quick ? 1000 : 5000,
+      progress,
+    });
+  }
   progress(`bench: removing ${root}`);
   cleanup();
 
@@ -844,6 +857,19 @@ async function main(): Promise<void> {
     for (const why of service.skipped) say(`- not measured: ${why}`);
     say();
   }
+  if (abuse) {
+    say(
+      '## The comment service under attack (issue 12): a victim reading a thread, default limits, same run',
+    );
+    say();
+    say(abuseTable(abuse));
+    say();
+    say(
+      `SIGTERM to exit after the attacks: ${abuse.exitMs.toFixed(0)} ms. Target per attack: no failed victim ` +
+        'request, victim p99 <= 10x idle p99 and < 250 ms.',
+    );
+    say();
+  }
   if (listed) {
     say(`## A spool of ${listed.records} records: the newest 50 without reading any record`);
     say();
@@ -951,6 +977,14 @@ async function main(): Promise<void> {
       );
     }
     target(`service (${service.tool}): GET >= 0.5x bare node:http`, service.get.ratio, (x) => x >= 0.5);
+  }
+  for (const p of abuse?.phases.slice(1) ?? []) {
+    const idleP99 = abuse?.phases[0]?.victim.p99 ?? Number.NaN;
+    checks.push({
+      what: `abuse (${p.name}): victim p99 <= 10x idle and < 250 ms, none failed`,
+      value: `${p.victim.p99.toFixed(1)} ms, ${p.victim.failures} failed`,
+      ok: p.victim.failures === 0 && p.victim.p99 < 250 && p.victim.p99 <= 10 * idleP99,
+    });
   }
   target(`group commit with UV_THREADPOOL_SIZE=${POOL} >= 2x`, gcPool, (x) => x >= 2);
   const contention = sameSecond[0];

@@ -80,29 +80,58 @@ async function checkRecords(
   return records;
 }
 
-/** Temps in `dir`: with `repair`, dead writers' are swept; what remains is reported. */
+/** An hour: how old another host's temp must be before sweepTemps takes it for a dead writer's (sweep.ts). */
+const FOREIGN_TEMP_MS = 3_600_000;
+
+/**
+ * Temps in `dir`: with `repair`, dead writers' are swept; what remains is reported by the rule sweepTemps uses,
+ * so a temp is said to be removed by repair only when repair removes it.
+ */
 async function tempIssues(dir: string, label: string, repair: boolean): Promise<CheckIssue[]> {
-  const swept = repair ? await sweepTemps(dir) : [];
+  const swept = repair ? await sweepTemps(dir, { olderThanMs: FOREIGN_TEMP_MS }) : [];
   const issues: CheckIssue[] = swept.map((s) => ({
     name: label + s.name,
     problem: 'dead-temp',
     detail: s.reason,
     repaired: true,
   }));
+  const now = Date.now();
   for (const name of await readdir(dir)) {
     if (!isTempName(name)) continue;
-    const temp = parseTempName(name);
-    const live = temp !== null && temp.host === thisHost() && isProcessAlive(temp.pid);
-    issues.push({
-      name: label + name,
-      problem: live ? 'live-temp' : 'dead-temp',
-      detail: live
-        ? `writer pid ${temp?.pid} is at work`
-        : 'left by a writer that died (or of another host, younger than an hour); repair removes it',
-      repaired: false,
-    });
+    const judged = await judgeTemp(path.join(dir, name), name, now);
+    if (judged !== null) issues.push({ name: label + name, ...judged, repaired: false });
   }
   return issues;
+}
+
+/** What a temp left in place is, as sweepTemps would judge it; null if it vanished meanwhile. */
+async function judgeTemp(
+  file: string,
+  name: string,
+  now: number,
+): Promise<Pick<CheckIssue, 'problem' | 'detail'> | null> {
+  const temp = parseTempName(name);
+  if (temp === null)
+    return { problem: 'stray', detail: 'a temp-like name this library does not make; left alone' };
+  if (temp.host === thisHost()) {
+    return isProcessAlive(temp.pid)
+      ? { problem: 'live-temp', detail: `writer pid ${temp.pid} is at work` }
+      : { problem: 'dead-temp', detail: `writer pid ${temp.pid} is gone; repair removes it` };
+  }
+  let ageMs: number;
+  try {
+    ageMs = now - (await runAsync(call({ op: 'lstat', path: file }))).mtimeMs;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+  // A writer on another host cannot be asked whether it lives: its temp counts as live until it is an hour old.
+  return ageMs > FOREIGN_TEMP_MS
+    ? { problem: 'dead-temp', detail: `of host ${temp.host}, over an hour old; repair removes it` }
+    : {
+        problem: 'live-temp',
+        detail: `of host ${temp.host}, written ${Math.round(ageMs / 60_000)} min ago: repair removes it once over an hour old`,
+      };
 }
 
 async function checkKeys(spool: SpoolContext, repair: boolean): Promise<CheckIssue[]> {

@@ -66,3 +66,37 @@ test('fsck --json prints a parseable report and --progress speaks on stderr only
   );
   assert.match(r.stderr, /^quire fsck: checking /);
 });
+
+test("after fsck --repair no temp it says repair removes is left: other hosts' and unknown temps are told apart", async (t) => {
+  const dir = tempDir(t);
+  records(dir, ['20261126T101500Z-0']);
+  const old = '.quire-4242-0123456789ab-other-host';
+  const young = '.quire-4243-0123456789ab-other-host';
+  const odd = '.quire-not-a-temp-of-ours';
+  for (const name of [old, young, odd]) fs.writeFileSync(path.join(dir, name), 'x');
+  const twoHoursAgo = new Date(Date.now() - 7_200_000);
+  fs.utimesSync(path.join(dir, old), twoHoursAgo, twoHoursAgo);
+  const r = await quire(t, ['fsck', dir, '--repair']);
+  const rows = text(r)
+    .trimEnd()
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => l.split('\t'));
+  for (const [state, problem, name, detail] of rows) {
+    if (state === 'found') {
+      assert.notEqual(problem, 'dead-temp', `${name}: ${detail}`);
+      assert.doesNotMatch(detail ?? '', /repair removes it$/, name);
+      assert.ok(fs.existsSync(path.join(dir, name ?? '')), name);
+    }
+  }
+  assert.deepEqual(
+    rows.map((row) => row.slice(0, 3)),
+    [
+      ['repaired', 'dead-temp', old],
+      ['found', 'live-temp', young],
+      ['found', 'stray', odd],
+    ],
+  );
+  assert.equal(fs.existsSync(path.join(dir, old)), false);
+  assert.equal(r.code, 1, 'a name fsck does not understand stays, and is reported');
+});
