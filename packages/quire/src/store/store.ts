@@ -15,6 +15,7 @@ import {
   type ThreadMeta,
 } from './records.js';
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
+import { type ImportedVote, type ImportResult, importRecord, importVotes, exportVotes, type Placement } from './imports.js';
 import { Hmacs, loadSecret } from './secret.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
@@ -168,6 +169,17 @@ export class CommentStore {
     opts: AddCommentOptions,
   ): Promise<AddResult> {
     return this.admission.add(threadId, meta, record, opts);
+  }
+
+  /** Adds a comment brought from elsewhere (port/), under its own time or name: store/imports.ts. */
+  importComment(threadId: string, meta: ThreadMeta, record: CommentRecord, at: Placement): Promise<ImportResult> {
+    return importRecord(this.threads, this.durable, threadId, meta, record, at);
+  }
+
+  /** A comment's like files as they are (for an export), or put back (an import): store/imports.ts. */
+  portVotes(threadId: string, stem: string, put?: readonly ImportedVote[]): Promise<ImportedVote[]> {
+    if (put === undefined) return exportVotes(this.threads, threadId, stem);
+    return importVotes(this.threads, this.durable, threadId, stem, put).then(() => [...put]);
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
