@@ -43,7 +43,7 @@ Examples:
     }
     const { CommentStore } = await import('../store/store.js');
     const { existsSync } = await import('node:fs');
-    if (!existsSync(dataDir)) throw new Failure(`quire export: no data directory ${dataDir}`);
+    if (!existsSync(dataDir)) throw new Failure(`no data directory ${dataDir}`);
     const store = await CommentStore.open(dataDir);
     const { exportStream } = await import('../port/export.js');
     for await (const chunk of exportStream(store, format)) {

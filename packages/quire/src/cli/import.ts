@@ -70,7 +70,7 @@ Examples:
       throw err;
     }
     const { existsSync } = await import('node:fs');
-    if (!existsSync(file)) throw new Failure(`quire import: no such file ${file}`);
+    if (!existsSync(file)) throw new Failure(`no such file ${file}`);
     const [{ CommentStore }, { Importer }, { READERS }, { PortError }] = await Promise.all([
       import('../store/store.js'),
       import('../port/importer.js'),
@@ -88,7 +88,7 @@ Examples:
       uri: config.uri,
       uriChars: config.limits.uriChars,
       textChars: config.limits.textChars,
-      progressEvery: tty ? 200 : 10_000,
+      progressEvery: tty ? 200 : 1000,
       ...(showProgress ? { onProgress: (s: Summary) => process.stderr.write(progressLine(s, tty)) } : {}),
     });
     try {
@@ -101,7 +101,7 @@ Examples:
       if (showProgress && tty) process.stderr.write('\n');
       if (err instanceof PortError) {
         throw new Failure(
-          `quire import: ${file}: ${err.message} (${importer.summary.comments} comments imported before it stay; fix the file and run again)`,
+          `${file}: ${err.message} (${importer.summary.comments} comments imported before it stay; fix the file and run again)`,
         );
       }
       throw err;

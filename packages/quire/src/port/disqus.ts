@@ -64,7 +64,10 @@ export async function* readDisqus(file: string): AsyncGenerator<SourceItem> {
       }
       const created = parseDate(childText(node, 'createdAt'));
       const title = childText(node, 'title');
-      yield { kind: 'thread', thread: { key, url, title, created: Number.isFinite(created) ? created : null } };
+      yield {
+        kind: 'thread',
+        thread: { key, url, title, created: Number.isFinite(created) ? created : null },
+      };
     } else if (node.name === 'post') yield post(node, line);
   }
 }

@@ -1,6 +1,6 @@
-import type { StoredComment } from '../store/threads.js';
-import type { CommentStore } from '../store/store.js';
 import type { ThreadMeta } from '../store/records.js';
+import type { CommentStore } from '../store/store.js';
+import type { StoredComment } from '../store/threads.js';
 import { type CommentLine, EXPORT_HEADER, type ThreadLine } from './quire-format.js';
 
 /** The export formats. */
@@ -29,7 +29,8 @@ async function* eachThread(
       id,
       meta,
       async *comments() {
-        for (let i = 0; i < stems.length; i += BATCH) yield* await store.comments(id, stems.slice(i, i + BATCH));
+        for (let i = 0; i < stems.length; i += BATCH)
+          yield* await store.comments(id, stems.slice(i, i + BATCH));
       },
     };
   }
@@ -39,7 +40,13 @@ async function* eachThread(
 export async function* exportQuire(store: CommentStore): AsyncGenerator<string> {
   yield `${JSON.stringify(EXPORT_HEADER)}\n`;
   for await (const t of eachThread(store)) {
-    const thread: ThreadLine = { type: 'thread', id: t.id, uri: t.meta.uri, title: t.meta.title, created: t.meta.created };
+    const thread: ThreadLine = {
+      type: 'thread',
+      id: t.id,
+      uri: t.meta.uri,
+      title: t.meta.title,
+      created: t.meta.created,
+    };
     yield `${JSON.stringify(thread)}\n`;
     for await (const c of t.comments()) {
       const votes = await store.portVotes(t.id, c.stem);
@@ -53,7 +60,9 @@ export async function* exportQuire(store: CommentStore): AsyncGenerator<string> 
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
 function esc(s: string): string {
-  return s.replace(NOT_XML, '').replace(/[&<>"]/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' }[c]};`);
+  return s
+    .replace(NOT_XML, '')
+    .replace(/[&<>"]/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot' }[c]};`);
 }
 
 function cdata(s: string): string {

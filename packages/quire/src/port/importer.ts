@@ -1,11 +1,17 @@
 import type { UriConfig } from '../config-types.js';
 import { truncateIp } from '../store/address.js';
 import type { Placement } from '../store/imports.js';
-import { type CommentRecord, type CommentStatus, textHashOf, type ThreadMeta, tombstone } from '../store/records.js';
+import {
+  type CommentRecord,
+  type CommentStatus,
+  type ThreadMeta,
+  textHashOf,
+  tombstone,
+} from '../store/records.js';
 import type { CommentStore } from '../store/store.js';
 import { normaliseUri, threadIdOf } from '../store/uri.js';
-import { Summary } from './summary.js';
 import type { ExportedComment, ImportFormat, SourceComment, SourceItem, SourceThread } from './source.js';
+import { Summary } from './summary.js';
 
 /** How an import runs. */
 export interface ImportOptions {
@@ -126,7 +132,8 @@ export class Importer {
     const t = this.threads.get(c.thread);
     if (t === undefined) return `unknown thread ${c.thread}`;
     if ('bad' in t) return t.bad;
-    if (!Number.isFinite(c.created) || c.created < 0 || c.created >= 253402300800000) return 'impossible date';
+    if (!Number.isFinite(c.created) || c.created < 0 || c.created >= 253402300800000)
+      return 'impossible date';
     if (c.status !== 'deleted' && c.text.trim() === '') return 'empty text';
     if (c.text.length > this.opts.textChars) return `text longer than ${this.opts.textChars} characters`;
     if (this.placed.has(c.key) || this.held.has(c.key)) return `comment ${c.key} appears twice`;
@@ -221,7 +228,9 @@ export class Importer {
       return `dry-${c.key}`;
     }
     const meta = { ...t.meta, created: t.meta.created || record.created };
-    const r = await this.store.importComment(t.threadId, meta, record, { key: `${this.opts.format}:${c.key}` });
+    const r = await this.store.importComment(t.threadId, meta, record, {
+      key: `${this.opts.format}:${c.key}`,
+    });
     this.summary.note(t.threadId, r.outcome);
     const likes = Math.min(c.likes, MAX_LIKES);
     if (likes > 0) {
@@ -284,6 +293,7 @@ export class Importer {
 
   private progress(): void {
     const every = this.opts.progressEvery ?? 1000;
-    if (this.opts.onProgress !== undefined && this.summary.comments % every === 0) this.opts.onProgress(this.summary);
+    if (this.opts.onProgress !== undefined && this.summary.comments % every === 0)
+      this.opts.onProgress(this.summary);
   }
 }

@@ -2,6 +2,7 @@ import { PortError, type SourceItem } from './source.js';
 
 /** The part of better-sqlite3 this module uses (loaded only for an Isso import). */
 interface Statement {
+  get(): unknown;
   iterate(): IterableIterator<Record<string, unknown>>;
 }
 interface Database {
@@ -26,11 +27,14 @@ async function openDb(file: string): Promise<Database> {
     const name = 'better-sqlite3';
     Db = ((await import(name)) as { default: DatabaseClass }).default;
   } catch {
-    throw new PortError('unsupported', 'importing from Isso needs the better-sqlite3 package (npm install better-sqlite3@12)');
+    throw new PortError(
+      'unsupported',
+      'importing from Isso needs the better-sqlite3 package (npm install better-sqlite3@12)',
+    );
   }
   try {
     const db = new Db(file, { readonly: true, fileMustExist: true });
-    db.prepare('SELECT 1 FROM comments LIMIT 1').iterate().next();
+    db.prepare('SELECT 1 FROM comments LIMIT 1').get();
     return db;
   } catch (err) {
     throw new PortError('malformed', `${file}: not an Isso database (${(err as Error).message})`);
@@ -47,7 +51,10 @@ export async function* readIsso(file: string): AsyncGenerator<SourceItem> {
   const db = await openDb(file);
   try {
     for (const t of db.prepare('SELECT id, uri, title FROM threads ORDER BY id').iterate()) {
-      yield { kind: 'thread', thread: { key: String(t.id), url: String(t.uri ?? ''), title: str(t.title), created: null } };
+      yield {
+        kind: 'thread',
+        thread: { key: String(t.id), url: String(t.uri ?? ''), title: str(t.title), created: null },
+      };
     }
     const rows = db.prepare(
       'SELECT tid, id, parent, created, modified, mode, remote_addr, text, author, email, website, likes FROM comments ORDER BY id',

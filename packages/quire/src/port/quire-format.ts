@@ -1,6 +1,6 @@
-import { type CommentRecord, COMMENT_STEM, parseRecord, parseThreadMeta } from '../store/records.js';
-import { THREAD_ID } from '../store/uri.js';
 import type { ImportedVote } from '../store/imports.js';
+import { COMMENT_STEM, type CommentRecord, parseRecord, parseThreadMeta } from '../store/records.js';
+import { THREAD_ID } from '../store/uri.js';
 import { readLines } from './lines.js';
 import { PortError, type SourceItem } from './source.js';
 
@@ -81,9 +81,13 @@ export async function* readQuire(file: string): AsyncGenerator<SourceItem> {
     }
     const obj = o as Record<string, unknown>;
     if (!header) {
-      if (obj.format !== EXPORT_HEADER.format) throw new PortError('malformed', `line ${n}: not a quire export`);
+      if (obj.format !== EXPORT_HEADER.format)
+        throw new PortError('malformed', `line ${n}: not a quire export`);
       if (obj.version !== EXPORT_VERSION) {
-        throw new PortError('unsupported', `line ${n}: export version ${String(obj.version)} is not ${EXPORT_VERSION}`);
+        throw new PortError(
+          'unsupported',
+          `line ${n}: export version ${String(obj.version)} is not ${EXPORT_VERSION}`,
+        );
       }
       header = true;
       continue;

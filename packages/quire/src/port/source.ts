@@ -1,5 +1,5 @@
-import type { CommentRecord, CommentStatus, ThreadMeta } from '../store/records.js';
 import type { ImportedVote } from '../store/imports.js';
+import type { CommentRecord, CommentStatus, ThreadMeta } from '../store/records.js';
 
 /** Why an import or export stopped: a file that is not what it says ('malformed'), or a bad argument. */
 export type PortErrorCode = 'malformed' | 'unsupported' | 'bad-argument';

@@ -98,7 +98,8 @@ export async function* xmlEvents(
       return;
     }
     const name = localName(tag.name);
-    if (fieldText !== null && fields.has(name)) out.push({ kind: 'field', name, text: fieldText, line: parser.line });
+    if (fieldText !== null && fields.has(name))
+      out.push({ kind: 'field', name, text: fieldText, line: parser.line });
     fieldText = null;
   });
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
@@ -106,7 +107,8 @@ export async function* xmlEvents(
     for await (const chunk of stream as AsyncIterable<string>) {
       parser.write(chunk);
       written += chunk.length;
-      if (written - atLastEvent > MAX_PENDING_CHARS) fail(`a text node larger than ${MAX_PENDING_CHARS} characters`);
+      if (written - atLastEvent > MAX_PENDING_CHARS)
+        fail(`a text node larger than ${MAX_PENDING_CHARS} characters`);
       yield* out.splice(0);
     }
     parser.close();

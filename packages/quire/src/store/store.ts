@@ -2,6 +2,14 @@ import path from 'node:path';
 import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
+import {
+  exportVotes,
+  type ImportedVote,
+  type ImportResult,
+  importRecord,
+  importVotes,
+  type Placement,
+} from './imports.js';
 import { PostLocks } from './post-locks.js';
 import {
   type CommentChanges,
@@ -15,7 +23,6 @@ import {
   type ThreadMeta,
 } from './records.js';
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
-import { type ImportedVote, type ImportResult, importRecord, importVotes, exportVotes, type Placement } from './imports.js';
 import { Hmacs, loadSecret } from './secret.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
@@ -172,7 +179,12 @@ export class CommentStore {
   }
 
   /** Adds a comment brought from elsewhere (port/), under its own time or name: store/imports.ts. */
-  importComment(threadId: string, meta: ThreadMeta, record: CommentRecord, at: Placement): Promise<ImportResult> {
+  importComment(
+    threadId: string,
+    meta: ThreadMeta,
+    record: CommentRecord,
+    at: Placement,
+  ): Promise<ImportResult> {
     return importRecord(this.threads, this.durable, threadId, meta, record, at);
   }
 

@@ -1,0 +1,129 @@
+/** `quire export`: round trip through an empty directory, a running server, a POST storm. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { quire, tempDir, text } from './fixtures/cli-helpers.js';
+import { request, spawnServer } from './fixtures/srv-helpers.js';
+
+const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'port');
+
+async function ok(t: TestContext, args: string[]): Promise<string> {
+  const r = await quire(t, args);
+  assert.equal(r.code, 0, r.stderr);
+  return text(r);
+}
+
+/** A data directory with every fixture imported: every state, nesting, likes. */
+async function filled(t: TestContext): Promise<string> {
+  const data = tempDir(t);
+  await ok(t, ['import', 'disqus', path.join(FIX, 'disqus.xml'), '--data', data]);
+  await ok(t, ['import', 'wordpress', path.join(FIX, 'wordpress.xml'), '--data', data]);
+  const gz = path.join(tempDir(t), 'r.gz');
+  fs.writeFileSync(gz, gzipSync(fs.readFileSync(path.join(FIX, 'remark42.jsonl'))));
+  await ok(t, ['import', 'remark42', gz, '--data', data]);
+  return data;
+}
+
+test('round trip: export, import into an empty directory, export again: the same bytes; twice: nothing new', async (t) => {
+  const a = await filled(t);
+  const first = await ok(t, ['export', '--data', a]);
+  const lines = first.trim().split('\n');
+  assert.deepEqual(JSON.parse(lines[0] as string), { format: 'quire-export', version: 1 });
+  assert.equal(lines.filter((l) => l.includes('"type":"comment"')).length, 19);
+  assert.ok(
+    lines.some((l) => l.includes('"votes":[{"voter"')),
+    'likes are exported',
+  );
+  const file = path.join(tempDir(t), 'all.jsonl');
+  fs.writeFileSync(file, first);
+  const b = tempDir(t);
+  await ok(t, ['import', 'quire', file, '--data', b]);
+  assert.equal(await ok(t, ['export', '--data', b]), first);
+  const again = JSON.parse(await ok(t, ['import', 'quire', file, '--data', b, '--json'])) as {
+    created: number;
+  };
+  assert.equal(again.created, 0);
+  assert.equal(await ok(t, ['export', '--data', b]), first);
+  // A line that is not JSON stops the import, naming the line.
+  fs.writeFileSync(file, `${lines.slice(0, 3).join('\n')}\n{oops\n`);
+  const r = await quire(t, ['import', 'quire', file, '--data', tempDir(t)]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^quire import: .*line 4: not JSON/);
+});
+
+test('disqus export: well-formed, every public comment, importable by our own disqus import', async (t) => {
+  const a = await filled(t);
+  const xml = await ok(t, ['export', '--data', a, '--format', 'disqus']);
+  assert.match(xml, /^<\?xml version="1.0" encoding="utf-8"\?>\n<disqus /);
+  const file = path.join(tempDir(t), 'out.xml');
+  fs.writeFileSync(file, xml);
+  const b = tempDir(t);
+  const s = JSON.parse(await ok(t, ['import', 'disqus', file, '--data', b, '--json'])) as {
+    byState: Record<string, number>;
+    skipped: number;
+  };
+  assert.equal(s.skipped, 0);
+  // Pending comments are left out of a Disqus file; everything else comes back in its state.
+  assert.equal(s.byState.pending, 0);
+  assert.equal(s.byState.spam, 2);
+  assert.equal(s.byState.approved, 13);
+});
+
+test('a running quire serve sees imported comments without a restart; export under a POST storm', async (t) => {
+  const data = tempDir(t);
+  // The service in a process of its own (the fixture server: test config, no rate limits).
+  const { url, child } = await spawnServer(t, data);
+  const page = 'https://wp.example/2014/03/tea';
+  const list = async () => {
+    const r = await request(url, 'GET', `/api/comments?uri=${encodeURIComponent(page)}`);
+    assert.equal(r.status, 200);
+    return (r.body as { comments?: unknown[]; total?: number }) ?? {};
+  };
+  const before = JSON.stringify(await list());
+  await ok(t, ['import', 'wordpress', path.join(FIX, 'wordpress.xml'), '--data', data]);
+  const after = JSON.stringify(await list());
+  assert.notEqual(after, before);
+  assert.match(after, /Green tea/);
+  // Posts keep arriving while the export runs: each exported comment is whole, the count between the two ends.
+  let posted = 0;
+  let stop = false;
+  let twenty = () => {};
+  const warmedUp = new Promise<void>((resolve) => {
+    twenty = resolve;
+  });
+  const poster = async (n: number) => {
+    const storm = 'https://storm.example/p';
+    while (!stop) {
+      const formToken = (await request(url, 'GET', '/api/form-token')).body.formToken as string;
+      const r = await request(url, 'POST', '/api/comments', {
+        uri: storm,
+        text: `storm ${n} ${posted}`,
+        formToken,
+      });
+      assert.equal(r.status, 201, r.text);
+      if (++posted === 20) twenty();
+    }
+  };
+  const storm = Promise.all([poster(1), poster(2), poster(3), poster(4)]);
+  // A failed post ends the wait too.
+  await Promise.race([warmedUp, storm]);
+  const atStart = posted;
+  const out = await ok(t, ['export', '--data', data]);
+  const atEnd = posted;
+  stop = true;
+  await storm;
+  const comments = out
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as { type: string; record?: { text: string } })
+    .filter((o) => o.type === 'comment' && o.record?.text.startsWith('storm'));
+  assert.ok(
+    comments.length >= atStart && comments.length <= atEnd,
+    `${atStart} <= ${comments.length} <= ${atEnd}`,
+  );
+  child.kill('SIGTERM');
+});
