@@ -6,7 +6,13 @@ import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { quire, tempDir, text } from './fixtures/cli-helpers.js';
-import { request, spawnServer } from './fixtures/srv-helpers.js';
+import {
+  adminLogin,
+  adminPasswordHash,
+  request,
+  spawnServer,
+  startTestServer,
+} from './fixtures/srv-helpers.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'port');
 
@@ -126,4 +132,21 @@ test('a running quire serve sees imported comments without a restart; export und
     `${atStart} <= ${comments.length} <= ${atEnd}`,
   );
   child.kill('SIGTERM');
+});
+
+test('GET /api/admin/export: moderators only; the same bytes as quire export, in both formats', async (t) => {
+  const data = await filled(t);
+  const cli = await ok(t, ['export', '--data', data]);
+  const cliXml = await ok(t, ['export', '--data', data, '--format', 'disqus']);
+  const s = await startTestServer(t, { adminPasswordHash: await adminPasswordHash() }, { dataDir: data });
+  assert.equal((await fetch(`${s.url}/api/admin/export`)).status, 401);
+  const auth = await adminLogin(s);
+  const r = await fetch(`${s.url}/api/admin/export`, { headers: auth });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type') ?? '', /ndjson/);
+  assert.equal(await r.text(), cli);
+  const x = await fetch(`${s.url}/api/admin/export?format=disqus`, { headers: auth });
+  assert.equal(await x.text(), cliXml);
+  const bad = await fetch(`${s.url}/api/admin/export?format=csv`, { headers: auth });
+  assert.equal(bad.status, 400);
 });
