@@ -94,8 +94,10 @@ Examples:
     try {
       const summary = await importer.run(READERS[format as (typeof FORMATS)[number]](file));
       if (showProgress && tty) process.stderr.write('\n');
-      if (inv.values.json === true) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else process.stdout.write(summary.text(dryRun));
+      if (inv.values.json === true) {
+        const report = { ...summary.toJSON(), maxRssKiB: process.resourceUsage().maxRSS };
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } else process.stdout.write(summary.text(dryRun));
       return EXIT.ok;
     } catch (err) {
       if (showProgress && tty) process.stderr.write('\n');
