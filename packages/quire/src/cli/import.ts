@@ -1,13 +1,17 @@
 import { ConfigError } from '../config.js';
+import type { ReadMeter } from '../port/source.js';
 import type { Summary } from '../port/summary.js';
 import { str } from './args.js';
 import { type Command, EXIT, Failure, HELP_OPTION, UsageError } from './command.js';
 
 const FORMATS = ['quire', 'disqus', 'wordpress', 'remark42', 'isso'] as const;
 
-/** A progress line: records, threads, rate; on a terminal it rewrites itself. */
-function progressLine(s: Summary, tty: boolean): string {
-  const line = `quire import: ${s.comments} comments, ${s.threads} threads, ${s.skipped} skipped, ${Math.round(s.rate())}/s`;
+/** A progress line: records, threads, rate, and the time left by the bytes read; on a terminal it rewrites itself. */
+function progressLine(s: Summary, tty: boolean, meter: ReadMeter): string {
+  const done = meter.total > 0 ? meter.bytes / meter.total : 0;
+  const elapsed = (Date.now() - s.startedAt) / 1000;
+  const eta = done > 0.01 && done < 1 ? `, ${Math.round((elapsed / done) * (1 - done))} s left` : '';
+  const line = `quire import: ${s.comments} comments, ${s.threads} threads, ${s.skipped} skipped, ${Math.round(s.rate())}/s${eta}`;
   return tty ? `\r\x1b[K${line}` : `${line}\n`;
 }
 
@@ -69,8 +73,9 @@ Examples:
       if (err instanceof ConfigError) throw new Failure(err.message, EXIT.usage);
       throw err;
     }
-    const { existsSync } = await import('node:fs');
+    const { existsSync, statSync } = await import('node:fs');
     if (!existsSync(file)) throw new Failure(`no such file ${file}`);
+    const meter: ReadMeter = { bytes: 0, total: statSync(file).size };
     const [{ CommentStore }, { Importer }, { READERS }, { PortError }] = await Promise.all([
       import('../store/store.js'),
       import('../port/importer.js'),
@@ -89,10 +94,12 @@ Examples:
       uriChars: config.limits.uriChars,
       textChars: config.limits.textChars,
       progressEvery: tty ? 200 : 1000,
-      ...(showProgress ? { onProgress: (s: Summary) => process.stderr.write(progressLine(s, tty)) } : {}),
+      ...(showProgress
+        ? { onProgress: (s: Summary) => process.stderr.write(progressLine(s, tty, meter)) }
+        : {}),
     });
     try {
-      const summary = await importer.run(READERS[format as (typeof FORMATS)[number]](file));
+      const summary = await importer.run(READERS[format as (typeof FORMATS)[number]](file, meter));
       if (showProgress && tty) process.stderr.write('\n');
       if (inv.values.json === true) {
         const report = { ...summary.toJSON(), maxRssKiB: process.resourceUsage().maxRSS };

@@ -1,5 +1,5 @@
 import { htmlToMarkdown } from './html.js';
-import { parseDate, type SourceItem } from './source.js';
+import { parseDate, type ReadMeter, type SourceItem } from './source.js';
 import { child, childText, type XmlNode, xmlEvents } from './xml.js';
 
 /** `true` in a Disqus flag element. */
@@ -51,8 +51,8 @@ function post(node: XmlNode, line: number): SourceItem {
  * The Disqus XML export: `<thread dsq:id>` elements (link, title), then `<post dsq:id>` elements (message in
  * HTML, createdAt, isDeleted, isSpam, author name and e-mail, ipAddress, `<thread dsq:id>`, `<parent dsq:id>`).
  */
-export async function* readDisqus(file: string): AsyncGenerator<SourceItem> {
-  for await (const ev of xmlEvents(file, new Set(['thread', 'post', 'category']), new Set())) {
+export async function* readDisqus(file: string, meter?: ReadMeter): AsyncGenerator<SourceItem> {
+  for await (const ev of xmlEvents(file, new Set(['thread', 'post', 'category']), new Set(), meter)) {
     if (ev.kind !== 'record') continue;
     const { node, line } = ev;
     if (node.name === 'thread') {

@@ -1,13 +1,17 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { PortError } from './source.js';
+import { PortError, type ReadMeter } from './source.js';
 import { MAX_RECORD_CHARS } from './xml.js';
 
 /**
  * The lines of a (gzip'd, with `gzip`) text file with their numbers, streamed: a line longer than
  * MAX_RECORD_CHARS stops with PortError 'malformed' instead of growing in memory, as does a broken gzip stream.
  */
-export async function* readLines(file: string, gzip = false): AsyncGenerator<{ line: string; n: number }> {
+export async function* readLines(
+  file: string,
+  gzip = false,
+  meter?: ReadMeter,
+): AsyncGenerator<{ line: string; n: number }> {
   const raw = createReadStream(file, { highWaterMark: 64 * 1024 });
   const stream = gzip ? raw.pipe(createGunzip()) : raw;
   stream.setEncoding('utf8');
@@ -16,6 +20,7 @@ export async function* readLines(file: string, gzip = false): AsyncGenerator<{ l
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       pending += chunk;
+      if (meter !== undefined) meter.bytes = raw.bytesRead;
       let start = 0;
       for (let at = pending.indexOf('\n'); at >= 0; at = pending.indexOf('\n', start)) {
         n++;

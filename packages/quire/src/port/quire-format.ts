@@ -2,7 +2,7 @@ import type { ImportedVote } from '../store/imports.js';
 import { COMMENT_STEM, type CommentRecord, parseRecord, parseThreadMeta } from '../store/records.js';
 import { THREAD_ID } from '../store/uri.js';
 import { readLines } from './lines.js';
-import { PortError, type SourceItem } from './source.js';
+import { PortError, type ReadMeter, type SourceItem } from './source.js';
 
 /**
  * Our export, JSON Lines (docs/migrating.md, "The quire export format"), version EXPORT_VERSION:
@@ -66,9 +66,9 @@ function item(o: Record<string, unknown>, where: string): SourceItem {
 }
 
 /** Reads our export: the header must say a version this code knows; a line that is not JSON stops it. */
-export async function* readQuire(file: string): AsyncGenerator<SourceItem> {
+export async function* readQuire(file: string, meter?: ReadMeter): AsyncGenerator<SourceItem> {
   let header = false;
-  for await (const { line, n } of readLines(file)) {
+  for await (const { line, n } of readLines(file, false, meter)) {
     if (line.trim() === '') continue;
     let o: unknown;
     try {

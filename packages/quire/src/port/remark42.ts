@@ -1,6 +1,6 @@
 import { htmlToMarkdown } from './html.js';
 import { readLines } from './lines.js';
-import { PortError, parseDate, type SourceItem } from './source.js';
+import { PortError, parseDate, type ReadMeter, type SourceItem } from './source.js';
 
 interface Remark42Comment {
   id?: unknown;
@@ -32,10 +32,10 @@ function likesOf(c: Remark42Comment): number {
  * delete). The Markdown of `orig` is taken when there is one, else the HTML is converted (html.ts). Remark42 keeps
  * no e-mail and only a hash of the address, and has no pending or spam state.
  */
-export async function* readRemark42(file: string): AsyncGenerator<SourceItem> {
+export async function* readRemark42(file: string, meter?: ReadMeter): AsyncGenerator<SourceItem> {
   const pages = new Set<string>();
   let first = true;
-  for await (const { line, n } of readLines(file, true)) {
+  for await (const { line, n } of readLines(file, true, meter)) {
     if (line.trim() === '') continue;
     let c: Remark42Comment;
     try {

@@ -15,6 +15,12 @@ export class PortError extends Error {
   }
 }
 
+/** How far a reader is through its file: bytes read of `total` (0 when unknown), for a progress ETA. */
+export interface ReadMeter {
+  bytes: number;
+  total: number;
+}
+
 /** The formats `quire import` reads. */
 export const IMPORT_FORMATS = ['quire', 'disqus', 'wordpress', 'remark42', 'isso'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];

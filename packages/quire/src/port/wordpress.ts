@@ -1,5 +1,5 @@
 import { wordpressToMarkdown } from './html.js';
-import { parseDate, type SourceItem, type SourceThread } from './source.js';
+import { parseDate, type ReadMeter, type SourceItem, type SourceThread } from './source.js';
 import { childText, type XmlNode, xmlEvents } from './xml.js';
 
 const STATES: Readonly<Record<string, 'approved' | 'pending' | 'spam' | 'deleted'>> = {
@@ -45,11 +45,16 @@ function comment(node: XmlNode, line: number, item: SourceThread | null): Source
  * WordPress's export (WXR, RSS 2.0 with `wp:` elements): each `<item>` is a post (`link`, `title`,
  * `wp:post_id`) whose `<wp:comment>` elements are its comments. The item's fields come before its comments.
  */
-export async function* readWordpress(file: string): AsyncGenerator<SourceItem> {
+export async function* readWordpress(file: string, meter?: ReadMeter): AsyncGenerator<SourceItem> {
   let item: SourceThread | null = null;
   let announced = false;
   let inItem = false;
-  for await (const ev of xmlEvents(file, new Set(['comment']), new Set(['link', 'title', 'post_id']))) {
+  for await (const ev of xmlEvents(
+    file,
+    new Set(['comment']),
+    new Set(['link', 'title', 'post_id']),
+    meter,
+  )) {
     if (ev.kind === 'open') {
       if (ev.name === 'item') {
         inItem = true;

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
-import { PortError } from './source.js';
+import { PortError, type ReadMeter } from './source.js';
 
 /** An element of a record, with its text (text and CDATA of the element itself) and child elements. */
 export interface XmlNode {
@@ -38,6 +38,7 @@ export async function* xmlEvents(
   file: string,
   records: ReadonlySet<string>,
   fields: ReadonlySet<string>,
+  meter?: ReadMeter,
 ): AsyncGenerator<XmlEvent> {
   const parser = new SaxesParser<{ xmlns: false; position: true }>({ xmlns: false, position: true });
   const out: XmlEvent[] = [];
@@ -107,6 +108,7 @@ export async function* xmlEvents(
     for await (const chunk of stream as AsyncIterable<string>) {
       parser.write(chunk);
       written += chunk.length;
+      if (meter !== undefined) meter.bytes = stream.bytesRead;
       if (written - atLastEvent > MAX_PENDING_CHARS)
         fail(`a text node larger than ${MAX_PENDING_CHARS} characters`);
       yield* out.splice(0);
