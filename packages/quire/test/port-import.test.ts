@@ -192,11 +192,11 @@ function bigDisqus(n: number): string {
 }
 
 test('resume: SIGKILLed at several points, then run again, every comment is there exactly once', async (t) => {
-  const n = 4000;
+  const n = 7000;
   const file = path.join(tempDir(t), 'big.xml');
   fs.writeFileSync(file, bigDisqus(n));
   const data = tempDir(t);
-  for (let kill = 1; kill <= 3; kill++) {
+  for (let kill = 1; kill <= 6; kill++) {
     const run = start(t, ['import', 'disqus', file, '--data', data, '--progress']);
     // Killed once the k-th progress line (every 1000 comments) is out: at a different point of each run.
     await run.stderrMatch(new RegExp(`(quire import: .*\\n){${kill}}`));
