@@ -150,3 +150,42 @@ test('GET /api/admin/export: moderators only; the same bytes as quire export, in
   const bad = await fetch(`${s.url}/api/admin/export?format=csv`, { headers: auth });
   assert.equal(bad.status, 400);
 });
+
+test('POST /api/admin/import: the upload imported as quire import does; a second run finds everything', async (t) => {
+  const s = await startTestServer(t, { adminPasswordHash: await adminPasswordHash() });
+  const body = fs.readFileSync(path.join(FIX, 'disqus.xml'));
+  const post = (headers: Record<string, string>, query = 'format=disqus&site=https://new.example') =>
+    fetch(`${s.url}/api/admin/import?${query}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', ...headers },
+      body,
+    });
+  assert.equal((await post({})).status, 401);
+  const auth = await adminLogin(s);
+  const r = await post(auth);
+  assert.equal(r.status, 200, await r.clone().text());
+  const answer = (await r.json()) as { status: string; summary: { created: number; skipped: number } };
+  assert.equal(answer.status, 'done');
+  assert.equal(answer.summary.created, 9);
+  assert.equal(answer.summary.skipped, 3);
+  const again = (await (await post(auth)).json()) as { summary: { created: number; existing: number } };
+  assert.deepEqual([again.summary.created, again.summary.existing], [0, 9]);
+  const state = (await (await fetch(`${s.url}/api/admin/import`, { headers: auth })).json()) as {
+    status: string;
+  };
+  assert.equal(state.status, 'done');
+  const list = await s.request(
+    'GET',
+    `/api/comments?uri=${encodeURIComponent('https://new.example/2013/01/hello')}`,
+  );
+  assert.match(list.text, /Bob replies/);
+  // A malformed file: 422 with the line, and the state says so.
+  const bad = await fetch(`${s.url}/api/admin/import?format=disqus`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...auth },
+    body: '<disqus><post',
+  });
+  assert.equal(bad.status, 422);
+  assert.match(await bad.text(), /import-malformed/);
+  assert.equal((await post(auth, 'format=blogger')).status, 400);
+});

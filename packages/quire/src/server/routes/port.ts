@@ -5,7 +5,8 @@ import { EXPORT_FORMATS, type ExportFormat, exportStream } from '../../port/expo
 import { ProblemError } from '../problem.js';
 import { problemResponses, stringEnum } from '../schemas.js';
 import { requireAdmin } from './admin.js';
-import type { RoutesOptions } from './plugin.js';
+import type { RoutesOptions, TypedApp } from './plugin.js';
+import { AdminImports, MAX_UPLOAD_BYTES } from './port-import.js';
 
 const TYPES: Readonly<Record<ExportFormat, string>> = {
   quire: 'application/x-ndjson; charset=utf-8',
@@ -21,6 +22,7 @@ export const portRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
   const { ctx } = opts;
   let running = false;
   app.addHook('onRequest', async (request) => requireAdmin(ctx, request));
+  importRoutes(app, new AdminImports(ctx));
   app.get(
     '/api/admin/export',
     {
@@ -56,3 +58,52 @@ export const portRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, 
     },
   );
 };
+
+/**
+ * POST /api/admin/import?format=F[&site=ORIGIN][&dryRun=true]: the file as the body (application/octet-stream),
+ * imported as `quire import F` would; answers the summary when done. GET /api/admin/import: the running import's
+ * counts so far, or the last one's summary.
+ */
+function importRoutes(app: TypedApp, imports: AdminImports): void {
+  // The body is streamed to a temp file by the route, never parsed into memory.
+  app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
+  app.post(
+    '/api/admin/import',
+    {
+      bodyLimit: MAX_UPLOAD_BYTES,
+      schema: {
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        summary: 'Import a Disqus, WordPress, Isso, Remark42 or quire file (the body), as quire import does',
+        querystring: Type.Object(
+          {
+            format: Type.String({ maxLength: 16 }),
+            site: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+/?$', maxLength: 300 })),
+            dryRun: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+        response: problemResponses(400, 401, 403, 409, 413, 415, 422),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if (!(request.body instanceof Readable)) {
+        throw new ProblemError(415, 'unsupported-media-type', 'send the file as application/octet-stream');
+      }
+      return imports.run(request.body, q.format, q.site, q.dryRun === true);
+    },
+  );
+  app.get(
+    '/api/admin/import',
+    {
+      schema: {
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        summary: 'The running import (counts so far) or the last one (its summary)',
+        response: problemResponses(401, 403),
+      },
+    },
+    async () => imports.current(),
+  );
+}
