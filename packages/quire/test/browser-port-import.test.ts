@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG } from '../src/config.js';
 import { readDisqus } from '../src/port/disqus.js';
 import { Importer } from '../src/port/importer.js';
 import { tempDir } from './fixtures/srv-helpers.js';
-import { browserUnavailable, hasText } from './fixtures/web-browser.js';
+import { browserUnavailable } from './fixtures/web-browser.js';
 import { usePages } from './fixtures/web-page.js';
 import { startWebServer } from './fixtures/web-server.js';
 
