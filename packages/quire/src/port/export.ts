@@ -49,7 +49,7 @@ export async function* exportQuire(store: CommentStore): AsyncGenerator<string> 
     };
     yield `${JSON.stringify(thread)}\n`;
     for await (const c of t.comments()) {
-      const votes = await store.portVotes(t.id, c.stem);
+      const votes = await store.port.votes(t.id, c.stem);
       const line: CommentLine = { type: 'comment', thread: t.id, id: c.stem, record: c.record, votes };
       yield `${JSON.stringify(line)}\n`;
     }

@@ -228,7 +228,7 @@ export class Importer {
       return `dry-${c.key}`;
     }
     const meta = { ...t.meta, created: t.meta.created || record.created };
-    const r = await this.store.importComment(t.threadId, meta, record, {
+    const r = await this.store.port.importComment(t.threadId, meta, record, {
       key: `${this.opts.format}:${c.key}`,
     });
     this.summary.note(t.threadId, r.outcome);
@@ -238,7 +238,7 @@ export class Importer {
         voter: this.store.hmacs.hex('vote', `import\0${this.opts.format}:${c.key}\0${i}`),
         content: `${JSON.stringify({ at: record.created })}\n`,
       }));
-      await this.store.portVotes(t.threadId, r.stem, votes);
+      await this.store.port.putVotes(t.threadId, r.stem, votes);
     }
     this.progress();
     return r.stem;
@@ -283,10 +283,10 @@ export class Importer {
       return c.stem;
     }
     const at: Placement = { stem: c.stem };
-    const r = await this.store.importComment(t.threadId, t.meta, c.record, at);
+    const r = await this.store.port.importComment(t.threadId, t.meta, c.record, at);
     this.summary.note(t.threadId, r.outcome);
     if (r.outcome === 'conflict') this.summary.skip(c.where, `another comment is already named ${c.stem}`);
-    else await this.store.portVotes(t.threadId, c.stem, c.votes);
+    else await this.store.port.putVotes(t.threadId, c.stem, c.votes);
     this.progress();
     return r.stem;
   }

@@ -84,3 +84,25 @@ export async function exportVotes(threads: Threads, threadId: string, stem: stri
   }
   return out;
 }
+
+/** What port/ may do to the store's files: the store's `port`. */
+export interface PortAccess {
+  importComment(
+    threadId: string,
+    meta: ThreadMeta,
+    record: CommentRecord,
+    at: Placement,
+  ): Promise<ImportResult>;
+  /** A comment's like files as they are (an export). */
+  votes(threadId: string, stem: string): Promise<ImportedVote[]>;
+  /** Puts like files back (an import). */
+  putVotes(threadId: string, stem: string, votes: readonly ImportedVote[]): Promise<void>;
+}
+
+export function portAccess(threads: Threads, durable: boolean): PortAccess {
+  return {
+    importComment: (threadId, meta, record, at) => importRecord(threads, durable, threadId, meta, record, at),
+    votes: (threadId, stem) => exportVotes(threads, threadId, stem),
+    putVotes: (threadId, stem, votes) => importVotes(threads, durable, threadId, stem, votes),
+  };
+}

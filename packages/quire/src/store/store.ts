@@ -2,14 +2,7 @@ import path from 'node:path';
 import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
-import {
-  exportVotes,
-  type ImportedVote,
-  type ImportResult,
-  importRecord,
-  importVotes,
-  type Placement,
-} from './imports.js';
+import { type PortAccess, portAccess } from './imports.js';
 import { PostLocks } from './post-locks.js';
 import {
   type CommentChanges,
@@ -178,20 +171,9 @@ export class CommentStore {
     return this.admission.add(threadId, meta, record, opts);
   }
 
-  /** Adds a comment brought from elsewhere (port/), under its own time or name: store/imports.ts. */
-  importComment(
-    threadId: string,
-    meta: ThreadMeta,
-    record: CommentRecord,
-    at: Placement,
-  ): Promise<ImportResult> {
-    return importRecord(this.threads, this.durable, threadId, meta, record, at);
-  }
-
-  /** A comment's like files as they are (for an export), or put back (an import): store/imports.ts. */
-  portVotes(threadId: string, stem: string, put?: readonly ImportedVote[]): Promise<ImportedVote[]> {
-    if (put === undefined) return exportVotes(this.threads, threadId, stem);
-    return importVotes(this.threads, this.durable, threadId, stem, put).then(() => [...put]);
+  /** Imports and exports (port/): comments under their own time or name, likes as they are (store/imports.ts). */
+  get port(): PortAccess {
+    return portAccess(this.threads, this.durable);
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
