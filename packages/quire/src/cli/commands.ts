@@ -23,6 +23,11 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: () => import('./tail.js'),
   },
   fsck: { summary: 'check a spool; --repair fixes what is safe to fix', load: () => import('./fsck.js') },
+  import: {
+    summary: 'import comments from Disqus, WordPress, Isso, Remark42 or a quire export',
+    load: () => import('./import.js'),
+  },
+  export: { summary: 'write every comment as JSON Lines or Disqus XML', load: () => import('./export.js') },
   lock: { summary: 'run a command while holding a lock, like flock(1)', load: () => import('./lock.js') },
 };
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
+import { type PortAccess, portAccess } from './imports.js';
 import { PostLocks } from './post-locks.js';
 import { RecentIndex } from './recent.js';
 import {
@@ -175,6 +176,11 @@ export class CommentStore {
       if (r.created) await this.recent.note(threadId, r.stem, r.record);
       return r;
     });
+  }
+
+  /** Imports and exports (port/): comments under their own time or name, likes as they are (store/imports.ts). */
+  get port(): PortAccess {
+    return portAccess(this.threads, this.durable);
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */

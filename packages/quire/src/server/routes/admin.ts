@@ -32,7 +32,7 @@ export function adminDisabled(): ProblemError {
 }
 
 /** Throws 403 when no admin password is configured, 401 unless the request has a valid bearer token. */
-function requireAdmin(ctx: ServerContext, request: FastifyRequest): void {
+export function requireAdmin(ctx: ServerContext, request: FastifyRequest): void {
   if (ctx.config.adminPasswordHash === null) throw adminDisabled();
   const h = request.headers.authorization;
   const m = typeof h === 'string' ? /^Bearer\s+(\S{1,512})$/i.exec(h) : null;
