@@ -124,7 +124,10 @@ test('remark42: gzip JSON lines, the Markdown original preferred, HTML sanitised
 test('isso: SQLite rows, paths on --site, modes, likes; a file that is not SQLite is refused', async (t) => {
   const name = 'better-sqlite3';
   type Db = { exec(sql: string): void; close(): void };
-  const Database = ((await import(name)) as { default: new (file: string) => Db }).default;
+  // An optional dependency: where its native build failed, `quire import isso` says so, and this test cannot run.
+  const loaded = (await import(name).catch(() => null)) as { default: new (file: string) => Db } | null;
+  if (loaded === null) return void t.skip('better-sqlite3 is not installed');
+  const Database = loaded.default;
   const db = path.join(tempDir(t), 'comments.db');
   const d = new Database(db);
   d.exec(fs.readFileSync(path.join(FIX, 'isso.sql'), 'utf8'));
