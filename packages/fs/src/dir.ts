@@ -10,6 +10,20 @@ export interface MakeDirOptions {
    * survive a power cut. false: no fsync (for directories you can make again).
    */
   durable?: boolean;
+  /**
+   * Default true: missing parents are created too (mkdir -p). false: only `dir` itself, and a missing parent
+   * is an ENOENT error, for callers to whom a vanished parent means something is wrong (a data directory
+   * removed while a service runs must not come back empty).
+   */
+  parents?: boolean;
+}
+
+/** A checked `parents` option: default true. */
+function parentsOption(what: string, opts: unknown): boolean {
+  const { parents } = optionFields(what, opts);
+  if (parents !== undefined && typeof parents !== 'boolean')
+    throw invalidArg(`${what}: parents must be a boolean`);
+  return parents !== false;
 }
 
 /** A checked `durable` option: default true. */
@@ -26,7 +40,12 @@ export function durableOption(what: string, opts: unknown): boolean {
  * also loop forever where a parent refuses new entries (/proc). Another process creating the same directories
  * at the same time is fine: EEXIST counts as there. Returns the first directory it created.
  */
-export function* makeDirSteps(dir: string, durable: boolean, what: string): Steps<string | undefined> {
+export function* makeDirSteps(
+  dir: string,
+  durable: boolean,
+  what: string,
+  parents = true,
+): Steps<string | undefined> {
   // Up until a mkdir succeeds or finds its directory there, then down, creating what was missing.
   const missing: string[] = [];
   let first: string | undefined;
@@ -43,7 +62,7 @@ export function* makeDirSteps(dir: string, durable: boolean, what: string): Step
         break;
       }
       const parent = path.dirname(at);
-      if (code !== 'ENOENT' || parent === at) throw err;
+      if (code !== 'ENOENT' || parent === at || !parents) throw err;
       missing.push(at);
       at = parent;
     }
@@ -82,7 +101,8 @@ function* checkIsDir(dir: string, what: string): Steps<void> {
 export function makeDir(dir: string, opts?: MakeDirOptions): Promise<string | undefined> {
   return wrapAsync('makeDir', () => {
     const durable = durableOption('makeDir', opts);
-    return makeDirSteps(path.resolve(validatePath(dir, 'dir', 'makeDir')), durable, 'makeDir');
+    const parents = parentsOption('makeDir', opts);
+    return makeDirSteps(path.resolve(validatePath(dir, 'dir', 'makeDir')), durable, 'makeDir', parents);
   });
 }
 
@@ -90,7 +110,9 @@ export function makeDir(dir: string, opts?: MakeDirOptions): Promise<string | un
 export function makeDirSync(dir: string, opts?: MakeDirOptions): string | undefined {
   return wrapSync('makeDirSync', () => {
     const durable = durableOption('makeDirSync', opts);
-    return makeDirSteps(path.resolve(validatePath(dir, 'dir', 'makeDirSync')), durable, 'makeDirSync');
+    const parents = parentsOption('makeDirSync', opts);
+    const target = path.resolve(validatePath(dir, 'dir', 'makeDirSync'));
+    return makeDirSteps(target, durable, 'makeDirSync', parents);
   });
 }
 

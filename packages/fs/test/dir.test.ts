@@ -11,6 +11,7 @@ import {
   createExclusiveSync,
   createUnique,
   createUniqueSync,
+  isQuireError,
   listNames,
   makeDir,
   makeDirSync,
@@ -55,6 +56,24 @@ test('makeDir refuses a path where a file is, with ENOTDIR, and takes no bad arg
   await assert.rejects(makeDir(''), isCode('ERR_INVALID_ARG'));
   await assert.rejects(makeDir(root, { durable: 'yes' as unknown as boolean }), isCode('ERR_INVALID_ARG'));
   assert.throws(() => makeDirSync('a\0b'), isCode('ERR_INVALID_ARG'));
+});
+
+test('makeDir with parents: false makes only the directory itself; a missing parent is ENOENT and nothing is made', async (t) => {
+  const root = tempDir(t);
+  const gone = path.join(root, 'gone');
+  for (const call of [
+    () => makeDir(path.join(gone, 'a'), { parents: false }),
+    async () => makeDirSync(path.join(gone, 'a'), { parents: false }),
+  ]) {
+    await assert.rejects(call, (err: unknown) => isQuireError(err, 'ENOENT'));
+  }
+  assert.equal(fs.existsSync(gone), false);
+  assert.equal(await makeDir(path.join(root, 'one'), { parents: false }), path.join(root, 'one'));
+  assert.equal(makeDirSync(path.join(root, 'one'), { parents: false }), undefined);
+  await assert.rejects(
+    makeDir(path.join(root, 'x'), { parents: 'no' as unknown as boolean }),
+    (err: unknown) => isQuireError(err, 'ERR_INVALID_ARG'),
+  );
 });
 
 test('makeDir where a parent refuses new entries fails instead of looping', async () => {

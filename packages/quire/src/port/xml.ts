@@ -40,83 +40,116 @@ export async function* xmlEvents(
   fields: ReadonlySet<string>,
   meter?: ReadMeter,
 ): AsyncGenerator<XmlEvent> {
-  const parser = new SaxesParser<{ xmlns: false; position: true }>({ xmlns: false, position: true });
-  const out: XmlEvent[] = [];
-  const stack: XmlNode[] = [];
-  let recordChars = 0;
-  let fieldText: string | null = null;
-  let written = 0;
-  let atLastEvent = 0;
-  const fail = (message: string): never => {
-    throw new PortError('malformed', `line ${parser.line}: ${message}`);
-  };
-  const seen = () => {
-    atLastEvent = written;
-  };
-  const addText = (t: string) => {
-    seen();
-    const top = stack[stack.length - 1];
-    if (top !== undefined) {
-      recordChars += t.length;
-      if (recordChars > MAX_RECORD_CHARS) fail(`a record larger than ${MAX_RECORD_CHARS} characters`);
-      top.text += t;
-    } else if (fieldText !== null) {
-      if (fieldText.length + t.length > MAX_RECORD_CHARS) fail('a field larger than the limit');
-      fieldText += t;
+  const reader = new RecordReader(records, fields);
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      reader.write(chunk);
+      if (meter !== undefined) meter.bytes = stream.bytesRead;
+      yield* reader.out.splice(0);
     }
-  };
-  parser.on('error', (err) => fail(err.message.replace(/^[^:]*:\d+:\d+: /, '')));
-  parser.on('doctype', (d) => {
-    seen();
-    if (/[[]|\bSYSTEM\b|\bPUBLIC\b/.test(d)) fail('a DTD (entity declarations, external ids) is refused');
+    reader.close();
+    yield* reader.out.splice(0);
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** saxes' events turned into xmlEvents' records and fields, with the limits checked as the text arrives. */
+class RecordReader {
+  readonly out: XmlEvent[] = [];
+  private readonly parser = new SaxesParser<{ xmlns: false; position: true }>({
+    xmlns: false,
+    position: true,
   });
-  parser.on('text', addText);
-  parser.on('cdata', addText);
-  parser.on('comment', seen);
-  parser.on('opentag', (tag: SaxesTagPlain) => {
-    seen();
+  private readonly stack: XmlNode[] = [];
+  private recordChars = 0;
+  private fieldText: string | null = null;
+  private written = 0;
+  /** Characters written when saxes last reported anything: what lies between is one pending text node. */
+  private atLastEvent = 0;
+
+  constructor(
+    private readonly records: ReadonlySet<string>,
+    private readonly fields: ReadonlySet<string>,
+  ) {
+    const p = this.parser;
+    p.on('error', (err) => this.fail(err.message.replace(/^[^:]*:\d+:\d+: /, '')));
+    p.on('doctype', (d) => {
+      this.seen();
+      if (/[[]|\bSYSTEM\b|\bPUBLIC\b/.test(d))
+        this.fail('a DTD (entity declarations, external ids) is refused');
+    });
+    p.on('text', (t) => this.addText(t));
+    p.on('cdata', (t) => this.addText(t));
+    p.on('comment', () => this.seen());
+    p.on('opentag', (tag: SaxesTagPlain) => this.open(tag));
+    p.on('closetag', (tag: SaxesTagPlain) => this.closeTag(tag));
+  }
+
+  write(chunk: string): void {
+    this.parser.write(chunk);
+    this.written += chunk.length;
+    if (this.written - this.atLastEvent > MAX_PENDING_CHARS)
+      this.fail(`a text node larger than ${MAX_PENDING_CHARS} characters`);
+  }
+
+  close(): void {
+    this.parser.close();
+  }
+
+  private fail(message: string): never {
+    throw new PortError('malformed', `line ${this.parser.line}: ${message}`);
+  }
+
+  private seen(): void {
+    this.atLastEvent = this.written;
+  }
+
+  private addText(t: string): void {
+    this.seen();
+    const top = this.stack[this.stack.length - 1];
+    if (top !== undefined) {
+      this.recordChars += t.length;
+      if (this.recordChars > MAX_RECORD_CHARS)
+        this.fail(`a record larger than ${MAX_RECORD_CHARS} characters`);
+      top.text += t;
+    } else if (this.fieldText !== null) {
+      if (this.fieldText.length + t.length > MAX_RECORD_CHARS) this.fail('a field larger than the limit');
+      this.fieldText += t;
+    }
+  }
+
+  private open(tag: SaxesTagPlain): void {
+    this.seen();
     const name = localName(tag.name);
     const attrs: Record<string, string> = {};
     for (const [k, v] of Object.entries(tag.attributes)) attrs[localName(k)] = v;
-    if (stack.length > 0 || records.has(name)) {
+    if (this.stack.length > 0 || this.records.has(name)) {
       const node: XmlNode = { name, attrs, text: '', children: [] };
-      stack[stack.length - 1]?.children.push(node);
-      stack.push(node);
-      if (stack.length > 64) fail('elements nested too deep');
+      this.stack[this.stack.length - 1]?.children.push(node);
+      this.stack.push(node);
+      if (this.stack.length > 64) this.fail('elements nested too deep');
       return;
     }
-    out.push({ kind: 'open', name, line: parser.line });
-    fieldText = fields.has(name) ? '' : null;
-  });
-  parser.on('closetag', (tag: SaxesTagPlain) => {
-    seen();
-    const node = stack.pop();
+    this.out.push({ kind: 'open', name, line: this.parser.line });
+    this.fieldText = this.fields.has(name) ? '' : null;
+  }
+
+  private closeTag(tag: SaxesTagPlain): void {
+    this.seen();
+    const node = this.stack.pop();
     if (node !== undefined) {
-      if (stack.length === 0) {
-        out.push({ kind: 'record', node, line: parser.line });
-        recordChars = 0;
+      if (this.stack.length === 0) {
+        this.out.push({ kind: 'record', node, line: this.parser.line });
+        this.recordChars = 0;
       }
       return;
     }
     const name = localName(tag.name);
-    if (fieldText !== null && fields.has(name))
-      out.push({ kind: 'field', name, text: fieldText, line: parser.line });
-    fieldText = null;
-  });
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      parser.write(chunk);
-      written += chunk.length;
-      if (meter !== undefined) meter.bytes = stream.bytesRead;
-      if (written - atLastEvent > MAX_PENDING_CHARS)
-        fail(`a text node larger than ${MAX_PENDING_CHARS} characters`);
-      yield* out.splice(0);
-    }
-    parser.close();
-    yield* out.splice(0);
-  } finally {
-    stream.destroy();
+    if (this.fieldText !== null && this.fields.has(name))
+      this.out.push({ kind: 'field', name, text: this.fieldText, line: this.parser.line });
+    this.fieldText = null;
   }
 }
 

@@ -104,19 +104,32 @@ const STORE_STATUS: Record<StoreErrorCode, number> = {
 };
 
 /** A problem with Retry-After, header and member. */
-function retryLater(
-  status: number,
-  code: string,
-  detail: string,
-  seconds: number,
-): { problem: Problem; headers: Record<string, string>; log: boolean } {
+function retryLater(status: number, code: string, detail: string, seconds: number): Answer {
   const p = problem(status, code, detail);
   p.retryAfter = seconds;
   return { problem: p, headers: { 'retry-after': String(seconds) }, log: false };
 }
 
-/** Maps anything a handler or Fastify threw to a problem; unknown errors are 500 and get logged. */
-export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; log: boolean } {
+type Answer = { problem: Problem; headers: Record<string, string>; log: boolean };
+
+/** A refusal that is the client's to fix: no headers, nothing logged. */
+function refusal(status: number, code: string, detail: string): Answer {
+  return { problem: problem(status, code, detail), headers: {}, log: false };
+}
+
+/** Fastify's and the body parser's own errors, by their code: [status, problem code, detail]. */
+const FRAMEWORK_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body-too-large', 'the request body is too large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported-media-type', 'send the body as application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid-request', 'the Content-Length does not match the body'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid-json', 'the JSON body is empty'],
+  FST_ERR_BAD_URL: [400, 'invalid-url', 'the request URL is malformed'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'invalid-url', 'the request URL is malformed'],
+  ERR_QUIRE_INVALID_UTF8: [400, 'invalid-utf8', 'the body is not valid UTF-8'],
+};
+
+/** The service's own typed errors, or undefined for anything else. */
+function knownError(err: unknown): Answer | undefined {
   if (err instanceof ProblemError) {
     const p = problem(err.status, err.code, err.detail);
     const retry = err.headers['retry-after'];
@@ -125,79 +138,37 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
   }
   if (err instanceof MarkdownError) {
     // Too complex is the text's fault (the author simplifies it); busy is the server's (the author retries).
-    if (err.code === 'markdown-too-complex')
-      return { problem: problem(422, err.code, err.message), headers: {}, log: false };
+    if (err.code === 'markdown-too-complex') return refusal(422, err.code, err.message);
     return retryLater(503, err.code, err.message, 2);
   }
   if (err instanceof LoginBusyError) return retryLater(503, err.code, err.message, 5);
   if (err instanceof TaskPoolError && err.code === 'task-aborted') {
     // The client went away: nobody reads this answer, and it is no failure of the server.
-    return { problem: problem(499, 'client-gone', 'the client went away'), headers: {}, log: false };
+    return refusal(499, 'client-gone', 'the client went away');
   }
-  if (err instanceof StoreError) {
-    return { problem: problem(STORE_STATUS[err.code], err.code, err.message), headers: {}, log: false };
-  }
-  if (err instanceof UriError) {
-    return { problem: problem(400, 'invalid-uri', err.message), headers: {}, log: false };
-  }
+  if (err instanceof StoreError) return refusal(STORE_STATUS[err.code], err.code, err.message);
+  if (err instanceof UriError) return refusal(400, 'invalid-uri', err.message);
+  return undefined;
+}
+
+/** Maps anything a handler or Fastify threw to a problem; unknown errors are 500 and get logged. */
+export function toProblem(err: unknown): Answer {
+  const known = knownError(err);
+  if (known !== undefined) return known;
   const e = err as Partial<FastifyError> & { validationContext?: string };
   if (e.validation !== undefined) {
-    return {
-      problem: problem(400, 'invalid-request', e.message ?? 'the request does not match its schema'),
-      headers: {},
-      log: false,
-    };
+    return refusal(400, 'invalid-request', e.message ?? 'the request does not match its schema');
   }
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return {
-        problem: problem(413, 'body-too-large', 'the request body is too large'),
-        headers: {},
-        log: false,
-      };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return {
-        problem: problem(
-          e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : 400,
-          e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported-media-type' : 'invalid-request',
-          e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? 'send the body as application/json'
-            : 'the Content-Length does not match the body',
-        ),
-        headers: {},
-        log: false,
-      };
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { problem: problem(400, 'invalid-json', 'the JSON body is empty'), headers: {}, log: false };
-    case 'FST_ERR_BAD_URL':
-    case 'FST_ERR_ASYNC_CONSTRAINT':
-      return {
-        problem: problem(400, 'invalid-url', 'the request URL is malformed'),
-        headers: {},
-        log: false,
-      };
-    case 'ERR_QUIRE_INVALID_JSON':
-      return { problem: problem(400, 'invalid-json', e.message ?? 'invalid JSON'), headers: {}, log: false };
-    case 'ERR_QUIRE_INVALID_UTF8':
-      return {
-        problem: problem(400, 'invalid-utf8', 'the body is not valid UTF-8'),
-        headers: {},
-        log: false,
-      };
-  }
+  const framework = e.code === undefined ? undefined : FRAMEWORK_ERRORS[e.code];
+  if (framework !== undefined) return refusal(...framework);
+  if (e.code === 'ERR_QUIRE_INVALID_JSON') return refusal(400, 'invalid-json', e.message ?? 'invalid JSON');
   // A storage fault is the operator's to fix, not a bug: told as such (never `500 internal`), and logged.
   const fault = faultOf(err);
   if (fault !== undefined)
     return { ...retryLater(fault.status, fault.code, fault.detail, fault.retryAfterSeconds), log: true };
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
-  if (status >= 400 && status < 500) {
-    return {
-      problem: problem(status, 'bad-request', e.message ?? 'the request was refused'),
-      headers: {},
-      log: false,
-    };
-  }
+  if (status >= 400 && status < 500)
+    return refusal(status, 'bad-request', e.message ?? 'the request was refused');
   return {
     problem: problem(500, 'internal', 'the server failed; the request id identifies it in the logs'),
     headers: {},

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   createExclusive,
@@ -8,8 +7,8 @@ import {
   openSpool,
   readComplete,
   type Spool,
+  stampOf,
   sweepTemps,
-  syncDir,
 } from '@quire/fs';
 import {
   type CommentRecord,
@@ -196,12 +195,10 @@ export class Threads {
   /** mkdir(2) of one thread directory, made durable; EEXIST is fine, a missing `threads/` is not. */
   private async makeThreadDir(dir: string): Promise<void> {
     try {
-      await fs.promises.mkdir(dir);
+      await makeDir(dir, { durable: this.durable, parents: false });
     } catch (err) {
-      if ((err as { code?: string }).code === 'EEXIST') return;
       throw await this.gone(err);
     }
-    if (this.durable) await syncDir(this.threadsDir);
   }
 
   /**
@@ -210,11 +207,7 @@ export class Threads {
    */
   async gone(err: unknown): Promise<unknown> {
     if (!isMissing(err)) return err;
-    const there = await fs.promises.stat(this.threadsDir).then(
-      (st) => st.isDirectory(),
-      () => false,
-    );
-    if (there) return err;
+    if (stampOf(this.threadsDir).st?.isDirectory()) return err;
     this.spools.clear();
     this.withMeta.clear();
     return new StoreUnavailableError(path.dirname(this.threadsDir), { cause: err });
@@ -309,10 +302,9 @@ export class Threads {
     const dir = path.join(votes, stem);
     // `.votes/` by one mkdir(2), not with its parents: a vanished thread directory must not be re-created.
     try {
-      await fs.promises.mkdir(votes);
-      if (this.durable) await syncDir(path.dirname(votes));
+      await makeDir(votes, { durable: this.durable, parents: false });
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw await this.gone(err);
+      throw await this.gone(err);
     }
     await makeDir(dir, { durable: this.durable });
     try {
