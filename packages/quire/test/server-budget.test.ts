@@ -86,6 +86,25 @@ test('a render whose caller goes away is stopped; a flood past the queue is refu
   setMarkdownBudget({ timeoutMs: 250, workers: 1, maxQueue: 64 });
 });
 
+test('previews have workers of their own: a flood of them neither delays nor refuses content renders', async () => {
+  setMarkdownBudget({ timeoutMs: 5000, workers: 1, maxQueue: 1 });
+  const ac = new AbortController();
+  const previews = Array.from({ length: 4 }, () =>
+    renderMarkdownAsync(`${SLOW}${++unique}`, ac.signal, 'preview').catch((e: unknown) => e),
+  );
+  // The preview lane is full (one running, one waiting, two refused); a comment's text still renders at once.
+  const text = fastLong();
+  assert.equal(await renderMarkdownAsync(text), renderFull(text));
+  ac.abort();
+  const outcomes = (await Promise.all(previews)).map((e) => (e as { code?: string }).code);
+  assert.deepEqual(outcomes.filter((c) => c === 'markdown-busy').length, 2);
+  // Previews are not cached: they cannot push pages' HTML out of the cache.
+  const previewed = fastLong();
+  await renderMarkdownAsync(previewed, undefined, 'preview');
+  assert.equal(renderMarkdown(previewed), renderEscaped(previewed));
+  setMarkdownBudget({ timeoutMs: 250, workers: 1, maxQueue: 64 });
+});
+
 test('author names lose bidi controls and invisible characters; moderator names cannot be taken', () => {
   assert.equal(cleanName('\u202eadmin'), 'admin');
   assert.equal(cleanName('Admin\u200b'), 'Admin');

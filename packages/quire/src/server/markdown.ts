@@ -40,23 +40,34 @@ export class MarkdownError extends Error {
   }
 }
 
+/**
+ * Who a render is for. Previews have workers of their own and are not cached: anyone may ask for previews
+ * (within their rate limit), and however many ask, comments being posted and pages being shown neither wait
+ * behind them nor lose their cached HTML to them.
+ */
+export type RenderLane = 'content' | 'preview';
+
 let budget: MarkdownBudget = { ...DEFAULT_MARKDOWN_BUDGET };
-let pool: TaskPool<string, string> | undefined;
+const pools = new Map<RenderLane, TaskPool<string, string>>();
 
 /** Sets the budget (the server does at start); renders under way finish under the old one. */
 export function setMarkdownBudget(b: Partial<MarkdownBudget>): void {
   budget = { ...budget, ...b };
-  void pool?.close();
-  pool = undefined;
+  for (const pool of pools.values()) void pool.close();
+  pools.clear();
 }
 
-function renderPool(): TaskPool<string, string> {
-  pool ??= new TaskPool({
-    file: new URL('./markdown-worker.js', import.meta.url),
-    size: budget.workers,
-    maxQueue: budget.maxQueue,
-    timeoutMs: budget.timeoutMs,
-  });
+function renderPool(lane: RenderLane): TaskPool<string, string> {
+  let pool = pools.get(lane);
+  if (pool === undefined) {
+    pool = new TaskPool({
+      file: new URL('./markdown-worker.js', import.meta.url),
+      size: budget.workers,
+      maxQueue: budget.maxQueue,
+      timeoutMs: budget.timeoutMs,
+    });
+    pools.set(lane, pool);
+  }
   return pool;
 }
 
@@ -77,12 +88,13 @@ function remember(text: string, html: string): string {
 }
 
 /** The HTML of `text` if it can be had without a worker: cached, plain, or short; else undefined. */
-export function renderedNow(text: string): string | undefined {
+export function renderedNow(text: string, keep = true): string | undefined {
   const hit = cache.get(text);
   if (hit !== undefined) return hit;
   const plain = renderPlain(text);
-  if (plain !== undefined || text.length <= SYNC_CHARS) return remember(text, plain ?? renderFull(text));
-  return undefined;
+  if (plain === undefined && text.length > SYNC_CHARS) return undefined;
+  const html = plain ?? renderFull(text);
+  return keep ? remember(text, html) : html;
 }
 
 const ESCAPES: Record<string, string> = { '"': '&quot;', '&': '&amp;', '<': '&lt;', '>': '&gt;' };
@@ -104,14 +116,20 @@ export function renderMarkdown(text: string): string {
 }
 
 /**
- * The HTML of `text`, rendered on a worker if it must be. Rejects with MarkdownError when the text takes longer
- * than the budget or the workers are saturated; `signal` stops the render when the client goes away.
+ * The HTML of `text`, rendered on a worker of `lane`'s pool if it must be. Rejects with MarkdownError when the
+ * text takes longer than the budget or the workers are saturated; `signal` stops the render when the client goes
+ * away.
  */
-export async function renderMarkdownAsync(text: string, signal?: AbortSignal): Promise<string> {
-  const now = renderedNow(text);
+export async function renderMarkdownAsync(
+  text: string,
+  signal?: AbortSignal,
+  lane: RenderLane = 'content',
+): Promise<string> {
+  const now = renderedNow(text, lane === 'content');
   if (now !== undefined) return now;
   try {
-    return remember(text, await renderPool().run(text, signal));
+    const html = await renderPool(lane).run(text, signal);
+    return lane === 'content' ? remember(text, html) : html;
   } catch (err) {
     if (!(err instanceof TaskPoolError)) throw err;
     if (err.code === 'task-timeout') {
