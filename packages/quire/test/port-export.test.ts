@@ -103,7 +103,8 @@ test('a running quire serve sees imported comments without a restart; export und
   const poster = async (n: number) => {
     const storm = 'https://storm.example/p';
     while (!stop) {
-      const formToken = (await request(url, 'GET', '/api/form-token')).body.formToken as string;
+      const tokenUrl = `/api/form-token?uri=${encodeURIComponent(storm)}`;
+      const formToken = (await request(url, 'GET', tokenUrl)).body.formToken as string;
       const r = await request(url, 'POST', '/api/comments', {
         uri: storm,
         text: `storm ${n} ${posted}`,
