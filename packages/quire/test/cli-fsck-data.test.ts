@@ -1,11 +1,9 @@
 /** `quire fsck DATA` on a data directory the real service wrote: what it reports, what --repair does. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { quire, text } from './fixtures/cli-helpers.js';
+import { deadTemp, quire, text } from './fixtures/cli-helpers.js';
 import { startTestServer } from './fixtures/srv-helpers.js';
 
 interface Made {
@@ -32,26 +30,6 @@ async function madeByService(t: TestContext): Promise<Made> {
     thread,
     stems: [stem, (reply.body.comment.id as string).split('_')[1] as string],
   };
-}
-
-/** A pid that no process has: that of a child that has exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  await new Promise((resolve) => child.on('exit', resolve));
-  assert.ok(child.pid);
-  return child.pid;
-}
-
-/** Writes a temp as a writer on this host that died would leave it (@quire/fs temp.ts names). */
-async function deadTemp(dir: string): Promise<string> {
-  const host =
-    os
-      .hostname()
-      .replace(/[^A-Za-z0-9.-]/g, '_')
-      .slice(0, 64) || 'localhost';
-  const name = `.quire-${await deadPid()}-0123456789ab-${host}`;
-  fs.writeFileSync(path.join(dir, name), 'half a record');
-  return name;
 }
 
 /** The report's lines (without the summary) as [state, problem, path]. */

@@ -1,31 +1,9 @@
 /** `quire fsck`: checking and repairing a spool. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { quire, records, tempDir, text } from './fixtures/cli-helpers.js';
-
-/** A pid that no process has: that of a child that has exited. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  await new Promise((resolve) => child.on('exit', resolve));
-  assert.ok(child.pid);
-  return child.pid;
-}
-
-/** The temp name a writer with `pid` on this host uses (@quire/fs temp.ts). */
-async function deadTemp(dir: string): Promise<string> {
-  const host =
-    os
-      .hostname()
-      .replace(/[^A-Za-z0-9.-]/g, '_')
-      .slice(0, 64) || 'localhost';
-  const name = `.quire-${await deadPid()}-0123456789ab-${host}`;
-  fs.writeFileSync(path.join(dir, name), 'half a record');
-  return name;
-}
+import { deadTemp, quire, records, tempDir, text } from './fixtures/cli-helpers.js';
 
 test('fsck exits 0 on a clean spool', async (t) => {
   const dir = tempDir(t);
