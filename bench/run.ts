@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatStamp, implementation } from '@quire/fs';
 import { type AbuseResult, abuseBench, abuseTable } from './lib/abuse.js';
+import { type ImportResult, importBench, importTable } from './lib/import.js';
 import { haveWrk, type LoadTool } from './lib/load.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import {
@@ -537,6 +538,7 @@ async function main(): Promise<void> {
     { id: 'spool-list', tags: ['spool'] },
     { id: 'service', tags: ['http'] },
     { id: 'abuse', tags: ['security'] },
+    { id: 'import', tags: ['port'] },
   ];
   if (cli.list) {
     for (const c of allCases)
@@ -646,6 +648,12 @@ async function main(): Promise<void> {
     progress(
       `[spool] readdir ${listed.readdirMs.toFixed(1)} ms, newest 50 ${listed.newest50Ms.toFixed(1)} ms`,
     );
+  }
+  let imported: ImportResult | undefined;
+  if (runSpecial('import')) {
+    const comments = cli.quick ? 10_000 : 50_000;
+    progress(`[import] ${comments} comments on 100 pages: bare createUnique, then quire import disqus`);
+    imported = await importBench(scratch.fresh('import'), comments, 100);
   }
   const services: ServiceResult[] = [];
   if (runSpecial('service')) {
@@ -868,6 +876,12 @@ async function main(): Promise<void> {
       `SIGTERM to exit after the attacks: ${abuse.exitMs.toFixed(0)} ms. Target per attack: no failed victim ` +
         'request, victim p99 <= 10x idle p99 and < 250 ms.',
     );
+    say();
+  }
+  if (imported) {
+    say(`## Import (issue 14): ${imported.comments} Disqus comments on ${imported.pages} pages, durable`);
+    say();
+    say(importTable(imported));
     say();
   }
   if (listed) {

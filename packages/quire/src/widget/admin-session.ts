@@ -5,7 +5,7 @@
 import { ApiError, client, NetworkError } from './api.js';
 import { h } from './dom.js';
 
-const CSRF_HEADER = 'x-quire-csrf';
+export const CSRF_HEADER = 'x-quire-csrf';
 
 /** Same-origin: the admin page is served by the comment service itself. */
 export const call = client(window.location.origin, 'same-origin');

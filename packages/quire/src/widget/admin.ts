@@ -4,6 +4,7 @@
  * recent comments of all pages (admin-lists.ts), each with approve, spam, edit, delete and restore
  * (admin-rows.ts). Served by the comment service itself, so every request is same-origin.
  */
+import { importSection } from './admin-import.js';
 import { AdminLists, type Filter } from './admin-lists.js';
 import { act, alert, call, explain, session, status } from './admin-session.js';
 import { ApiError } from './api.js';
@@ -115,6 +116,7 @@ async function showApp(): Promise<void> {
       h('div', { class: 'section-head' }, h('h2', { id: 'recent-h' }, 'Recent comments'), filterSelect()),
       lists.recent,
     ),
+    importSection(),
   );
   try {
     const settings = await act<{ moderation: 'off' | 'all' }>('GET', '/api/admin/settings');

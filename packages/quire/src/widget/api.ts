@@ -13,7 +13,7 @@ export class ApiError extends Error {
 /** The server could not be reached (offline, DNS, refused connection, CORS). */
 export class NetworkError extends Error {}
 
-function isProblem(v: unknown): v is Problem {
+export function isProblem(v: unknown): v is Problem {
   if (typeof v !== 'object' || v === null) return false;
   const p = v as Record<string, unknown>;
   return typeof p.detail === 'string' && typeof p.code === 'string' && typeof p.status === 'number';
