@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { requireOrSkip } from '@quire/testkit';
 import { quire, start, tempDir, text } from './fixtures/cli-helpers.js';
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'port');
@@ -126,7 +127,11 @@ test('isso: SQLite rows, paths on --site, modes, likes; a file that is not SQLit
   type Db = { exec(sql: string): void; close(): void };
   // An optional dependency: where its native build failed, `quire import isso` says so, and this test cannot run.
   const loaded = (await import(name).catch(() => null)) as { default: new (file: string) => Db } | null;
-  if (loaded === null) return void t.skip('better-sqlite3 is not installed');
+  if (
+    !requireOrSkip(t, loaded !== null, 'better-sqlite3 (an optional dependency) is not installed') ||
+    !loaded
+  )
+    return;
   const Database = loaded.default;
   const db = path.join(tempDir(t), 'comments.db');
   const d = new Database(db);
