@@ -147,10 +147,7 @@ export class CommentStore {
     return this.views.getCached(threadId);
   }
 
-  /**
-   * The whole thread as it is on disk now: every comment, the like counts and the page, from memory while
-   * nothing changed (views.ts); never older than the call.
-   */
+  /** The whole thread as on disk now (comments, likes, page); cached while unchanged, never older than the call. */
   view(threadId: string): Promise<ThreadView> {
     return this.views.get(threadId);
   }
