@@ -4,6 +4,7 @@
  * apart, and the order of syscalls that the tests check with strace is the order written here.
  */
 import fs from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type Content, toBytes } from './data.js';
 import { QuireError, toQuireError } from './errors.js';
 import {
@@ -49,6 +50,7 @@ export type Op =
   | { op: 'readAll'; fd: number }
   | { op: 'syncDir'; dir: string }
   | { op: 'hook'; fn: () => unknown }
+  | { op: 'sleep'; ms: number }
   | { op: 'native'; req: NativeRequest }
   | { op: 'nativePrepare'; req: NativeRequest }
   | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
@@ -71,6 +73,7 @@ interface Results {
   readAll: Buffer;
   syncDir: undefined;
   hook: undefined;
+  sleep: undefined;
   native: NativeResult;
   nativePrepare: Prepared;
   nativePlace: NativeResult;
@@ -84,6 +87,8 @@ export type Steps<T> = Generator<Op, T, unknown>;
 export function* call<O extends Op>(op: O): Generator<Op, Results[O['op']], unknown> {
   return (yield op) as Results[O['op']];
 }
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function runSyncOp(op: Op): unknown {
   switch (op.op) {
@@ -125,6 +130,10 @@ function runSyncOp(op: Op): unknown {
       return runHookSync(op.fn);
     case 'syncDir':
       return fsyncDirSync(op.dir);
+    case 'sleep':
+      // The sync API blocks its thread anyway; Atomics.wait sleeps without spinning.
+      Atomics.wait(sleeper, 0, 0, op.ms);
+      return;
     case 'native':
       return nativePublishSync(op.req);
     case 'nativePrepare':
@@ -176,6 +185,8 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return fsyncDirShared(op.dir);
     case 'hook':
       return runHookAsync(op.fn);
+    case 'sleep':
+      return delay(op.ms);
     case 'native':
       return nativePublish(op.req);
     case 'nativePrepare':

@@ -13,7 +13,7 @@ import {
   sweepTempsSync,
 } from '@quire/fs';
 import { onLines, spawnFixtureWithStdin, tempDir, waitExit } from './helpers.js';
-import { list, STAMP, thisHost } from './writers.js';
+import { list, ownTemp, STAMP } from './writers.js';
 
 // ---- readComplete ----
 
@@ -71,7 +71,7 @@ const sweepers = [
 for (const { name, sweep } of sweepers) {
   test(`${name} removes a temp whose writer process is dead`, async (t) => {
     const dir = tempDir(t);
-    const temp = `.quire-${await deadPid()}-0123456789ab-${thisHost}`;
+    const temp = ownTemp(await deadPid());
     assert.ok(isTempName(temp));
     fs.writeFileSync(path.join(dir, temp), 'half');
     fs.writeFileSync(path.join(dir, `${STAMP}-0`), 'a record');
@@ -89,7 +89,7 @@ for (const { name, sweep } of sweepers) {
       child.stdin!.end();
       await exited;
     });
-    const temp = `.quire-${child.pid}-0123456789ab-${thisHost}`;
+    const temp = ownTemp(child.pid as number);
     fs.writeFileSync(path.join(dir, temp), 'in progress');
     const old = new Date(Date.now() - 48 * 3600_000);
     fs.utimesSync(path.join(dir, temp), old, old);
@@ -99,7 +99,7 @@ for (const { name, sweep } of sweepers) {
 
   test(`${name} keeps this process's own temps`, async (t) => {
     const dir = tempDir(t);
-    const temp = `.quire-${process.pid}-0123456789ab-${thisHost}`;
+    const temp = ownTemp(process.pid);
     fs.writeFileSync(path.join(dir, temp), 'mine');
     assert.deepEqual(await sweep(dir), []);
     assert.deepEqual(list(dir), [temp]);
