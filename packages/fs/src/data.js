@@ -1,0 +1,27 @@
+import { describe } from './args.js';
+import { invalidArg } from './errors.js';
+/** One chunk as a Buffer over the same memory; ERR_INVALID_ARG for anything that is not a chunk. */
+export function toBytes(chunk) {
+    if (typeof chunk === 'string')
+        return Buffer.from(chunk, 'utf8');
+    // All bytes of the view, not `length` elements: a Uint16Array(4) is 8 bytes.
+    if (ArrayBuffer.isView(chunk))
+        return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    throw invalidArg(`data chunks must be strings, Buffers, TypedArrays or DataViews, got ${describe(chunk)}`);
+}
+/** The caller's data, checked and normalised; an async iterable only where the async API runs. */
+export function toContent(data, allowAsync) {
+    if (typeof data === 'string' || ArrayBuffer.isView(data))
+        return { kind: 'bytes', bytes: toBytes(data) };
+    if (typeof data === 'object' && data !== null) {
+        if (Symbol.asyncIterator in data) {
+            if (!allowAsync)
+                throw invalidArg('an async iterable needs the async API; the sync API takes bytes or an iterable');
+            return { kind: 'async', chunks: data };
+        }
+        if (Symbol.iterator in data)
+            return { kind: 'iter', chunks: data };
+    }
+    throw invalidArg(`data must be a string, Buffer, TypedArray, DataView or an (async) iterable of them, got ${describe(data)}`);
+}
+//# sourceMappingURL=data.js.map

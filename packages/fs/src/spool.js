@@ -1,0 +1,166 @@
+import { validatePath } from './args.js';
+import { toBytes } from './data.js';
+import { makeDirSteps } from './dir.js';
+import { errnoCode, QuireError, toQuireError } from './errors.js';
+import { createUnique, replaceFile } from './publish.js';
+import { readComplete } from './read.js';
+import { checkSpool } from './spool-check.js';
+import { SpoolContext } from './spool-context.js';
+import { appendWithKey } from './spool-keys.js';
+import { listIds } from './spool-list.js';
+import { watchIds } from './spool-watch.js';
+import { call, runAsync } from './steps.js';
+import { retrying } from './transient.js';
+/**
+ * A spool is a comment folder, generalised: one flat directory of immutable-by-default records named
+ * by createUnique (`YYYYMMDDTHHMMSSZ-N[suffix]`), plus dot entries that are never records:
+ *
+ *   .spool.lock    byte-range locks, one range per record id or append key (never replaced, never removed)
+ *   .keys/         idempotency keys of append({ key }) (spool-keys.ts)
+ *   .quire-*       temps of writers at work (or dead: check() and sweepTemps remove those)
+ *
+ * Flat rather than sharded by day: a human can `ls`, `cat`, `cp -a` or `rsync` it; an id is its own path; and
+ * listing the newest 50 of 100,000 records costs one readdir of names and a partial sort, no content reads
+ * (bench/README.md measures it against a bare readdir).
+ *
+ * Every method may be called from any number of threads, processes and hosts at once.
+ */
+export class Spool {
+    /** The spool's directory, absolute. */
+    dir;
+    /** The suffix of its records, or undefined when names with any suffix are records. */
+    suffix;
+    /** Whether appends, updates and deletes are durable when they return. */
+    durable;
+    #context;
+    #closed = new AbortController();
+    /** Use openSpool(), which checks the directory. */
+    constructor(dir, opts = {}) {
+        validatePath(dir, 'dir', 'Spool');
+        this.#context = new SpoolContext(dir, opts.suffix, opts.durable !== false, opts.time);
+        this.dir = this.#context.dir;
+        this.suffix = this.#context.suffix;
+        this.durable = this.#context.durable;
+    }
+    /** Whether `id` names a record of this spool: a record name with the spool's suffix (so never a path). */
+    isId(id) {
+        try {
+            this.#context.checkId(id);
+            return true;
+        }
+        catch {
+            return false;
+        }
+    }
+    /**
+     * Publishes a new record. Readers in any process see nothing, then the whole record; when the promise resolves
+     * (durable spool) the record survives a power cut.
+     */
+    async append(data, opts = {}) {
+        if (opts.key === undefined) {
+            const r = await createUnique(this.dir, data, this.#context.writeOptions(opts.beforePublish));
+            return { id: r.name, created: true };
+        }
+        return appendWithKey(this.#context, data, opts.key, opts.beforePublish);
+    }
+    /** The record's content, or null if there is no such record. ERR_INVALID_ID for an id of no record. */
+    async get(id) {
+        return readComplete(this.#context.recordPath(id));
+    }
+    /**
+     * Ids in (timestamp, counter) order, newest first with `reverse`. Reads names only, never contents. Page with
+     * `limit` and `after` (the last id of the previous page; `before` with `reverse`). A record published while
+     * the call runs may or may not be listed; ids listed are records that existed during the call.
+     */
+    list(opts = {}) {
+        return listIds(this.#context, opts);
+    }
+    /** The same as list(). */
+    ids(opts = {}) {
+        return listIds(this.#context, opts);
+    }
+    /**
+     * Read-modify-write of one record under its lock: `fn` gets the current content and returns the new one
+     * (or undefined to leave it), published with replaceFile, so readers see the old or the new record, whole.
+     * Resolves to the new content, or null if the record does not exist.
+     */
+    async update(id, fn) {
+        const file = this.#context.recordPath(id);
+        const lock = await this.#context.lock('record', id);
+        try {
+            const current = await readComplete(file);
+            if (current === null)
+                return null;
+            const next = await fn(current);
+            if (next === undefined)
+                return current;
+            const bytes = toBytes(next);
+            await replaceFile(file, bytes, { durable: this.durable });
+            return bytes;
+        }
+        finally {
+            await lock.release();
+        }
+    }
+    /** Removes a record under its lock. Resolves to false if there was none. */
+    async delete(id) {
+        const file = this.#context.recordPath(id);
+        const lock = await this.#context.lock('record', id);
+        try {
+            await runAsync(call({ op: 'unlink', path: file }));
+            if (this.durable)
+                await runAsync(call({ op: 'syncDir', dir: this.dir }));
+            return true;
+        }
+        catch (err) {
+            if (errnoCode(err) === 'ENOENT')
+                return false;
+            throw toQuireError(err, 'delete');
+        }
+        finally {
+            await lock.release();
+        }
+    }
+    /**
+     * Ids of records as they are published, by any process or host, until `signal` aborts or the spool is
+     * closed. No id is yielded twice, and none is missed: change notifications only wake a rescan of the
+     * directory's names, and a rescan also runs every `pollMs`. Ids come in name order within one rescan; a record
+     * stamped earlier than one already yielded (a slow writer, a clock behind) is still yielded when it appears.
+     */
+    watch(opts = {}) {
+        return watchIds(this.#context, opts, this.#closed.signal);
+    }
+    /**
+     * fsck: reports temps of dead writers, stray or malformed names, unreadable records and unfinished keyed
+     * appends; with `repair: true` it removes dead writers' temps and finishes keys whose record it can find.
+     * It never removes a record or anything it does not understand.
+     */
+    check(opts = {}) {
+        return checkSpool(this.#context, opts);
+    }
+    /**
+     * Ends every watch() iteration of this spool (each holds a change notification and a timer). Nothing else
+     * needs closing: a spool keeps no descriptor between calls (each lock opens and closes its own), so other
+     * methods still work after close(). Idempotent.
+     */
+    close() {
+        this.#closed.abort();
+    }
+}
+/** Opens (by default creating, durably, with its parents) a spool directory. */
+export async function openSpool(dir, opts = {}) {
+    const spool = new Spool(validatePath(dir, 'dir', 'openSpool'), opts);
+    try {
+        // makeDir refuses a file in the way with ENOTDIR itself.
+        if (opts.create !== false)
+            await runAsync(makeDirSteps(spool.dir, spool.durable, 'openSpool'));
+        else if (!(await runAsync(retrying({ op: 'stat', path: spool.dir }))).isDirectory()) {
+            throw new QuireError('ENOTDIR', `openSpool: ${spool.dir} is not a directory`);
+        }
+    }
+    catch (err) {
+        throw toQuireError(err, 'openSpool');
+    }
+    return spool;
+}
+//# sourceMappingURL=spool.js.map

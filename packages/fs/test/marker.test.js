@@ -1,0 +1,84 @@
+/** createMarker: exactly one maker per name across processes, durable when asked, anchors past a link limit. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { createMarker, QuireError } from '@quire/fs';
+import { onLines, requireOrSkip, spawnFixtureWithStdin, tempDir, waitExit } from './helpers.js';
+import { cannotMountImages, mountExt4Image } from './mounts.js';
+const isCode = (code) => (err) => err instanceof QuireError && err.code === code;
+test('createMarker makes a missing marker (true) once, and finds it thereafter (false); the directory is created', async (t) => {
+    const dir = path.join(tempDir(t), 'a', 'nonces');
+    const file = path.join(dir, 'x');
+    assert.equal(await createMarker(file), true);
+    assert.equal(await createMarker(file), false);
+    assert.equal(await createMarker(file, { durable: false }), false);
+    assert.equal(await createMarker(path.join(dir, 'y'), { durable: false }), true);
+    // No inode per marker: every marker is a link to the one anchor, which is empty.
+    const anchor = fs.statSync(path.join(dir, '.anchor-0'));
+    assert.equal(fs.statSync(file).ino, anchor.ino);
+    assert.equal(fs.statSync(path.join(dir, 'y')).ino, anchor.ino);
+    assert.equal(anchor.size, 0);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['.anchor-0', 'x', 'y']);
+});
+test('createMarker refuses bad arguments and anchor names with ERR_INVALID_ARG', async (t) => {
+    const dir = tempDir(t);
+    await assert.rejects(createMarker(''), isCode('ERR_INVALID_ARG'));
+    await assert.rejects(createMarker(path.join(dir, '.anchor-3')), isCode('ERR_INVALID_ARG'));
+    await assert.rejects(createMarker(path.join(dir, 'x'), { durable: 1 }), isCode('ERR_INVALID_ARG'));
+    fs.writeFileSync(path.join(dir, 'file'), '');
+    await assert.rejects(createMarker(path.join(dir, 'file', 'x')), isCode('ENOTDIR'));
+});
+test('many concurrent createMarker calls for one name in this process: exactly one true', async (t) => {
+    const file = path.join(tempDir(t), 'm', 'x');
+    const made = await Promise.all(Array.from({ length: 32 }, () => createMarker(file, { durable: false })));
+    assert.equal(made.filter(Boolean).length, 1);
+});
+for (const durable of [false, true]) {
+    test(`two processes making the same ${durable ? 'durable ' : ''}markers at once: exactly one gets true for each`, async (t) => {
+        // No directory yet: both processes also race to create it and its anchor.
+        const dir = path.join(tempDir(t), 'markers');
+        const N = 300;
+        const children = [0, 1].map(() => spawnFixtureWithStdin('mark', [dir, String(N), durable ? '1' : '0']));
+        const exits = children.map((c) => waitExit(c));
+        await Promise.all(children.map((c) => new Promise((resolve) => onLines(c.stdout, () => resolve()))));
+        for (const c of children)
+            c.stdin?.end('go\n');
+        const results = await Promise.all(exits);
+        const won = results.map((r) => {
+            assert.equal(r.code, 0, r.stderr);
+            return JSON.parse(r.stdout.trim().split('\n').at(-1));
+        });
+        const all = [...won[0], ...won[1]].sort((a, b) => a - b);
+        assert.deepEqual(all, Array.from({ length: N }, (_, i) => i), 'each marker made by exactly one process');
+        t.diagnostic(`process 0 made ${won[0]?.length}, process 1 made ${won[1]?.length}`);
+    });
+}
+test('at the link limit of an anchor (EMLINK on ext4, 65,000 links) markers move on to another anchor', async (t) => {
+    const reason = cannotMountImages();
+    if (!requireOrSkip(t, reason === null, reason ?? ''))
+        return;
+    const dir = path.join(mountExt4Image(t, 64), 'markers');
+    fs.mkdirSync(dir);
+    const full = path.join(dir, '.anchor-0');
+    fs.writeFileSync(full, '');
+    let links = 1;
+    for (;; links++) {
+        try {
+            fs.linkSync(full, path.join(dir, `l${links}`));
+        }
+        catch (err) {
+            assert.equal(err.code, 'EMLINK');
+            break;
+        }
+    }
+    t.diagnostic(`the anchor took ${links} links`);
+    assert.equal(await createMarker(path.join(dir, 'x')), true);
+    assert.equal(await createMarker(path.join(dir, 'x')), false);
+    assert.equal(await createMarker(path.join(dir, 'y')), true);
+    const moved = fs.statSync(path.join(dir, 'x')).ino;
+    assert.notEqual(moved, fs.statSync(full).ino);
+    assert.equal(fs.statSync(path.join(dir, 'y')).ino, moved, 'the next marker goes straight to the new anchor');
+    assert.ok(fs.readdirSync(dir).some((n) => n.startsWith('.anchor-') && n !== '.anchor-0'));
+});
+//# sourceMappingURL=marker.test.js.map
