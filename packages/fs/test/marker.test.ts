@@ -99,3 +99,31 @@ test('at the link limit of an anchor (EMLINK on ext4, 65,000 links) markers move
   );
   assert.ok(fs.readdirSync(dir).some((n) => n.startsWith('.anchor-') && n !== '.anchor-0'));
 });
+
+test('an anchor gets at most 64 links from this library (GlusterFS caps links at 100): markers roll over to the next, and a process starting later passes the full one without a link', async (t) => {
+  const dir = path.join(tempDir(t), 'nonces');
+  for (let i = 0; i < 80; i++)
+    assert.equal(await createMarker(path.join(dir, `n${i}`), { durable: false }), true);
+  const first = fs.statSync(path.join(dir, '.anchor-0'));
+  assert.equal(first.nlink, 64, 'the first anchor took more links than it should');
+  const second = fs.statSync(path.join(dir, '.anchor-1'));
+  assert.equal(second.nlink, 80 - 63 + 1);
+  assert.equal(fs.statSync(path.join(dir, 'n79')).ino, second.ino);
+
+  const child = spawnFixtureWithStdin('mark', [dir, '5', '0']);
+  const exited = waitExit(child);
+  const lines: string[] = [];
+  onLines(child.stdout!, (line) => {
+    lines.push(line);
+    if (line === 'ready') child.stdin!.write('go\n');
+  });
+  const r = await exited;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(lines.at(-1) as string), [0, 1, 2, 3, 4]);
+  assert.equal(
+    fs.statSync(path.join(dir, '.anchor-0')).nlink,
+    64,
+    'a later process linked to the full anchor',
+  );
+  assert.equal(fs.statSync(path.join(dir, 'm0')).ino, second.ino);
+});

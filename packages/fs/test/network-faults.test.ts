@@ -307,3 +307,44 @@ for (const w of writes) {
     });
   }
 }
+
+// GlusterFS answers ESTALE to every link to an anchor whose bricks disagree on its link count (one was down while
+// markers were made and the others reached their cap of 100): the nonce claims of a thread then all failed.
+test('createMarker: ESTALE from link moves on to another anchor and never makes the same link again', async (t) => {
+  if (!strace(t)) return;
+  const dir = tempDir(t, 'quire-nfs-');
+  const file = path.join(dir, 'nonces', 'm');
+  const { report, calls } = await traced(
+    t,
+    'createMarker',
+    file,
+    names(LINK),
+    `${names(LINK)}:error=ESTALE:when=1`,
+  );
+  const links = named(calls, LINK);
+  assert.deepEqual(
+    links.map((c) => [path.basename(c.paths[0] ?? ''), c.injected]),
+    [
+      ['.anchor-0', true],
+      ['.anchor-1', false],
+    ],
+  );
+  assert.deepEqual(report, { ok: true, value: true }, report.message);
+  assert.equal(fs.statSync(file).ino, fs.statSync(path.join(dir, 'nonces', '.anchor-1')).ino);
+});
+
+test('createMarker: ESTALE from every anchor is reported after a few, not tried on anchor after anchor', async (t) => {
+  if (!strace(t)) return;
+  const dir = tempDir(t, 'quire-nfs-');
+  const file = path.join(dir, 'nonces', 'm');
+  const { report, calls } = await traced(t, 'createMarker', file, names(LINK), `${names(LINK)}:error=ESTALE`);
+  const anchors = named(calls, LINK).map((c) => path.basename(c.paths[0] ?? ''));
+  assert.equal(new Set(anchors).size, anchors.length, `the same link was made twice: ${anchors.join(', ')}`);
+  assert.equal(anchors.length, 4);
+  assert.equal(report.code, 'ESTALE', report.message);
+  assert.equal(report.transient, true);
+  assert.deepEqual(
+    fs.readdirSync(path.join(dir, 'nonces')).filter((n) => !n.startsWith('.anchor-')),
+    [],
+  );
+});
