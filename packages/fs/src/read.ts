@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { validatePath } from './args.js';
 import { errnoCode } from './errors.js';
-import { native } from './native.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 
 // Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open; the new
@@ -24,7 +23,7 @@ function* readSteps(what: string, fileArg: unknown): Steps<Buffer | null> {
       // The reader contract of the blog post quire started from: a file some writer holds a lock on is "not there
       // yet". The shared lock is held on the same fd we read through, so a lock-honouring writer cannot start
       // between check and read.
-      if (!native.tryLock(fd, 0, 0, { shared: true })) return null;
+      if (!(yield* call({ op: 'tryLock', fd, offset: 0, length: 0, shared: true }))) return null;
       return yield* call({ op: 'readAll', fd });
     } catch (err) {
       if (errnoCode(err) === 'ESTALE' && attempt < STALE_RETRIES) continue;

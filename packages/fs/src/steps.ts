@@ -18,6 +18,8 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
+import { tryLockOffThread } from './lock-thread.js';
+import { native } from './native.js';
 import {
   type NativeRequest,
   type NativeResult,
@@ -49,6 +51,7 @@ export type Op =
   | { op: 'readAll'; fd: number }
   | { op: 'syncDir'; dir: string }
   | { op: 'hook'; fn: () => unknown }
+  | { op: 'tryLock'; fd: number; offset: number; length: number; shared: boolean }
   | { op: 'native'; req: NativeRequest }
   | { op: 'nativePrepare'; req: NativeRequest }
   | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
@@ -71,6 +74,7 @@ interface Results {
   readAll: Buffer;
   syncDir: undefined;
   hook: undefined;
+  tryLock: boolean;
   native: NativeResult;
   nativePrepare: Prepared;
   nativePlace: NativeResult;
@@ -123,6 +127,8 @@ function runSyncOp(op: Op): unknown {
       return fs.readFileSync(op.fd);
     case 'hook':
       return runHookSync(op.fn);
+    case 'tryLock':
+      return native.tryLock(op.fd, op.offset, op.length, { shared: op.shared });
     case 'syncDir':
       return fsyncDirSync(op.dir);
     case 'native':
@@ -176,6 +182,9 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return fsyncDirShared(op.dir);
     case 'hook':
       return runHookAsync(op.fn);
+    case 'tryLock':
+      // On the lock thread: a lock call may be a round trip to a network filesystem's server.
+      return tryLockOffThread(op.fd, op.offset, op.length, op.shared);
     case 'native':
       return nativePublish(op.req);
     case 'nativePrepare':

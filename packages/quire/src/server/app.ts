@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ConnectionsConfig } from '../config.js';
 import { clientKey, truncateIp } from '../store/address.js';
 import type { ServerContext } from './context.js';
+import { addRequestDeadline, lockWaitProblem } from './deadlines.js';
 import { EDIT_TOKEN_HEADER } from './edit-tokens.js';
 import { storageHealth } from './health.js';
 import {
@@ -249,6 +250,9 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
   const app = createFastify(ctx, log);
   const health = storageHealth(ctx);
   app.setErrorHandler((err, request, reply) => {
+    // A lock wait past its deadline is no failure of the disk: the page was busy.
+    const late = lockWaitProblem(ctx, err);
+    if (late !== undefined) return errorHandler(late, request, reply);
     // A write that failed on the disk makes /healthz report it until a probe write succeeds.
     health.noteFailure(err);
     return errorHandler(err, request, reply);
@@ -260,6 +264,7 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
   app.addSchema(problemSchema);
   for (const schema of sharedSchemas) app.addSchema(schema);
   await registerOpenApiAndCors(app, ctx);
+  addRequestDeadline(app, ctx);
   addRequestHooks(app, ctx);
   // The session plugin's hook turns an admin session cookie into the bearer token the admin routes check, so
   // it must be registered before them.

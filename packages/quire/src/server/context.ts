@@ -48,13 +48,7 @@ export class ServerContext {
 
   /** Moderation as set at run time through the admin API (DATA/settings.json), else as configured. */
   async moderation(): Promise<'off' | 'all'> {
-    return this.moderationCached() ?? (await this.store.settings()).moderation ?? this.config.moderation;
-  }
-
-  /** moderation() from the still-valid settings cache, without a promise; undefined if it must be read. */
-  moderationCached(): 'off' | 'all' | undefined {
-    const s = this.store.settingsCached();
-    return s === undefined ? undefined : (s.moderation ?? this.config.moderation);
+    return (await this.store.settings()).moderation ?? this.config.moderation;
   }
 
   /** The normalised URI of a page URI as sent, and its thread; UriError if it is not a page address. */
