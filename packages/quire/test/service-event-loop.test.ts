@@ -1,9 +1,9 @@
 /**
  * Issue 13: no synchronous filesystem call on the event loop in any request path. A server process runs under
  * `strace -f`, which names the thread of every syscall; the event loop is the process's main thread (tid = pid).
- * A request mix (form tokens, posts, retries, lists, edits, likes, admin pages, settings, counts, feeds) must
- * not make one file syscall (%file: anything taking a path, plus fcntl and flock) on that thread: a slow
- * filesystem then slows the requests that touch it, never the others.
+ * A request mix (form tokens, posts, retries, lists, edits, likes, admin pages, settings, logins and logouts,
+ * counts, feeds; rate limits on) must not make one file syscall (%file: anything taking a path, plus fcntl and
+ * flock) on that thread: a slow filesystem then slows the requests that touch it, never the others.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -46,6 +46,8 @@ function linesOfThread(file: string, tid: number): string[] {
     .split('\n')
     .filter((l) => l.startsWith(`${tid} `) && !/^\d+ \+\+\+|^\d+ ---/.test(l));
 }
+
+const LIMITED = ['requests', 'posts', 'edits', 'likes', 'login', 'threads', 'threadsTotal', 'loginsTotal'];
 
 type Send = (
   method: string,
@@ -107,6 +109,10 @@ async function requestMix(send: Send, round: number, admin: Record<string, strin
   ok(await send('GET', '/api/admin/settings', undefined, admin), 200);
   ok(await send('PUT', '/api/admin/settings', { moderation: round % 2 === 0 ? 'off' : 'all' }, admin), 200);
   ok(await send('PUT', '/api/admin/settings', { moderation: 'off' }, admin), 200);
+  const session = await send('POST', '/api/admin/login', { password: ADMIN_PASSWORD });
+  const bearer = { authorization: `Bearer ${session.body.token}` };
+  ok(await send('POST', '/api/admin/logout', undefined, bearer), 200);
+  ok(await send('GET', '/api/admin/comments', undefined, bearer), 401);
 }
 
 test('a request mix makes no file syscall on the event-loop thread', async (t) => {
@@ -115,6 +121,8 @@ test('a request mix makes no file syscall on the event-loop thread', async (t) =
   const server = await spawnServer(t, path.join(dir, 'data'), {
     adminPasswordHash: await adminPasswordHash(),
     spam: { minComposeSeconds: 0 },
+    // Limits on, counted in the data directory (generous: the mix must not reach them).
+    rateLimits: Object.fromEntries(LIMITED.map((b) => [b, { max: 10_000, windowSeconds: 3600 }])),
   });
   const send: Send = (method, p, body, headers) => request(server.url, method, p, body, headers);
   const login = await send('POST', '/api/admin/login', { password: ADMIN_PASSWORD });

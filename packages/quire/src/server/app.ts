@@ -153,16 +153,18 @@ function parseJsonBodies(app: FastifyInstance): void {
   });
 }
 
-/** What every request passes first: shutdown, the request limit, and the origin check of writes. */
-function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): void {
+/**
+ * What every request passes first: shutdown and the origin check of writes. True if the request counts toward
+ * the request limit (all but /healthz).
+ */
+function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): boolean {
   reply.header('x-request-id', request.id);
   if (ctx.closing) {
     throw new ProblemError(503, 'shutting-down', 'the server is shutting down; try again shortly', {
       'retry-after': '1',
     });
   }
-  if (request.url === '/healthz') return;
-  ctx.rateLimit('requests', clientKey(request.ip));
+  if (request.url === '/healthz') return false;
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && ctx.config.origins.length > 0) {
     const origin = request.headers.origin;
@@ -170,19 +172,24 @@ function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: Fastif
       throw new ProblemError(403, 'origin-not-allowed', 'requests from this origin may not change anything');
     }
   }
+  return true;
 }
 
-// The hooks that run for every request take a callback rather than return a promise: they do no I/O, and a
-// promise per hook per request is measurable on a GET served from the cache (a few µs of ~100).
+// The hooks that run for every request take a callback rather than return a promise: a promise per hook per
+// request is measurable on a GET served from the cache (a few µs of ~100). The request limit, counted in the
+// data directory for every instance (ratelimit.ts), is the one wait.
 function addRequestHooks(app: FastifyInstance, ctx: ServerContext): void {
+  const limited = ctx.config.rateLimits.requests.max > 0;
   app.addHook('onRequest', (request, reply, done) => {
+    let counts: boolean;
     try {
-      checkRequest(ctx, request, reply);
+      counts = checkRequest(ctx, request, reply);
     } catch (err) {
       done(err as Error);
       return;
     }
-    done();
+    if (!counts || !limited) done();
+    else ctx.rateLimit('requests', clientKey(request.ip)).then(() => done(), done);
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');

@@ -74,7 +74,7 @@ export async function admitNewThread(
   if (parent !== null) {
     throw new ProblemError(422, 'parent-not-found', 'the comment replied to does not exist on this page');
   }
-  ctx.rateLimit('threads', clientKey(request.ip));
-  ctx.rateLimit('threadsTotal', ALL_CLIENTS);
+  await ctx.rateLimit('threads', clientKey(request.ip));
+  await ctx.rateLimit('threadsTotal', ALL_CLIENTS);
   return ctx.config.verifyPages ? verifiedTitle(ctx, request, page.uri, signal) : clientTitle;
 }

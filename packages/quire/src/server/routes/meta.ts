@@ -85,7 +85,7 @@ function previewRoute(app: TypedApp, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      ctx.rateLimit('previews', clientKey(request.ip));
+      await ctx.rateLimit('previews', clientKey(request.ip));
       return { html: await renderMarkdownAsync(request.body.text, clientGone(reply), 'preview') };
     },
   );
