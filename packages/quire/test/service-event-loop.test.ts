@@ -39,12 +39,16 @@ async function traceProcess(pid: number, out: string): Promise<ChildProcess> {
   return strace;
 }
 
-/** The lines of an `strace -f -o` file made by thread `tid` (strace writes them without a pid prefix or with one). */
+/**
+ * The syscall lines of an `strace -f -o` file made by thread `tid`. Not counted: naming a thread a worker pool
+ * starts on demand (libuv writes `/proc/self/task/<tid>/comm`), which touches no filesystem a request depends on.
+ */
 function linesOfThread(file: string, tid: number): string[] {
   return fs
     .readFileSync(file, 'utf8')
     .split('\n')
-    .filter((l) => l.startsWith(`${tid} `) && !/^\d+ \+\+\+|^\d+ ---/.test(l));
+    .filter((l) => l.startsWith(`${tid} `) && !/^\d+ +(\+\+\+|---)/.test(l))
+    .filter((l) => !/"\/proc\/self\/task\/\d+\/comm"/.test(l));
 }
 
 const LIMITED = ['requests', 'posts', 'edits', 'likes', 'login', 'threads', 'threadsTotal', 'loginsTotal'];
