@@ -97,6 +97,8 @@ async function requestMix(send: Send, round: number, admin: Record<string, strin
         200,
       );
       ok(await send('POST', `/api/comments/${reply.body.comment.id}/like`), 200);
+      ok(await send('GET', `/api/admin/comments/${reply.body.comment.id}`, undefined, admin), 200);
+      ok(await send('PATCH', `/api/admin/comments/${first.body.comment.id}`, { text: 'moderated' }, admin), 200);
       ok(await send('GET', `/api/comments?uri=${encodeURIComponent(uri)}`), 200);
       ok(
         await send('DELETE', `/api/comments/${reply.body.comment.id}`, undefined, {
@@ -109,6 +111,8 @@ async function requestMix(send: Send, round: number, admin: Record<string, strin
   );
   ok(await send('GET', `/api/counts?${uris.map((u) => `uri=${encodeURIComponent(u)}`).join('&')}`), 200);
   ok(await send('GET', '/feed.atom'), 200);
+  ok(await send('GET', `/feed.atom?uri=${encodeURIComponent(uris[0] as string)}`), 200, 404);
+  ok(await send('GET', '/api/admin/export', undefined, admin), 200);
   ok(await send('GET', '/api/admin/comments?status=all', undefined, admin), 200);
   ok(await send('GET', '/api/admin/settings', undefined, admin), 200);
   ok(await send('PUT', '/api/admin/settings', { moderation: round % 2 === 0 ? 'off' : 'all' }, admin), 200);
