@@ -24,6 +24,8 @@ import {
 } from './lock-options.js';
 import { tryLockOffThread, unlockOffThread } from './lock-thread.js';
 import { native } from './native.js';
+import { wrapAsync, wrapSync } from './steps.js';
+import { retrying } from './transient.js';
 
 // `await using` (TypeScript's downlevel emit included) looks up Symbol.asyncDispose at run time. Node 20.4+
 // defines it as Symbol.for('nodejs.asyncDispose'), and Symbol.dispose likewise; earlier 20.x lack both.
@@ -90,7 +92,6 @@ class Backoff {
 // does not exist yet just works (proper-lockfile fails with ENOENT there; docs/design.md). Shared locks use the same flags, so a
 // lock file is always opened the same way.
 const LOCK_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
-const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
 
 /** A failed fcntl: EBADF, ENOLCK (an NFS server without lock support), EINVAL: never "someone else holds it". */
@@ -215,21 +216,12 @@ class FileLock implements Lock {
   }
 }
 
-async function openLockFd(what: string, file: string): Promise<number> {
-  try {
-    return await openAsync(file, LOCK_FLAGS, 0o666);
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
-}
+// Without O_EXCL a second open creates nothing the first did not, so ESTALE and ENOTCONN are retried here.
+const openLockFd = (what: string, file: string): Promise<number> =>
+  wrapAsync(what, () => retrying({ op: 'open', path: file, flags: LOCK_FLAGS, mode: 0o666 }));
 
-function openLockFdSync(what: string, file: string): number {
-  try {
-    return fs.openSync(file, LOCK_FLAGS, 0o666);
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
-}
+const openLockFdSync = (what: string, file: string): number =>
+  wrapSync(what, () => retrying({ op: 'open', path: file, flags: LOCK_FLAGS, mode: 0o666 }));
 
 /**
  * After one try on `fd` (`granted`): the Lock, or how long to sleep before the next try; ERR_LOCK_TIMEOUT once
