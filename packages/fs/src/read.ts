@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { optionFields, validatePath } from './args.js';
 import { errnoCode, invalidArg, QuireError } from './errors.js';
-import { native } from './native.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { closeReadOnly, isTransientError, retryRead } from './transient.js';
 
@@ -39,7 +38,7 @@ function* readOnce(file: string, accept: ((data: Buffer) => boolean) | undefined
     // The reader contract of the blog post quire started from: a file some writer holds a lock on is "not there
     // yet". The shared lock is held on the same fd we read through, so a lock-honouring writer cannot start
     // between check and read.
-    if (!native.tryLock(fd, 0, 0, { shared: true })) return null;
+    if (!(yield* call({ op: 'tryLock', fd, offset: 0, length: 0, shared: true }))) return null;
     data = yield* call({ op: 'readAll', fd });
   } finally {
     // Closing the only fd of the description drops its OFD lock too.

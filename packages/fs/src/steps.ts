@@ -19,6 +19,8 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
+import { tryLockOffThread } from './lock-thread.js';
+import { native } from './native.js';
 import {
   type NativeRequest,
   type NativeResult,
@@ -51,6 +53,7 @@ export type Op =
   | { op: 'syncDir'; dir: string }
   | { op: 'hook'; fn: () => unknown }
   | { op: 'sleep'; ms: number }
+  | { op: 'tryLock'; fd: number; offset: number; length: number; shared: boolean }
   | { op: 'native'; req: NativeRequest }
   | { op: 'nativePrepare'; req: NativeRequest }
   | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
@@ -74,6 +77,7 @@ interface Results {
   syncDir: undefined;
   hook: undefined;
   sleep: undefined;
+  tryLock: boolean;
   native: NativeResult;
   nativePrepare: Prepared;
   nativePlace: NativeResult;
@@ -128,6 +132,8 @@ function runSyncOp(op: Op): unknown {
       return fs.readFileSync(op.fd);
     case 'hook':
       return runHookSync(op.fn);
+    case 'tryLock':
+      return native.tryLock(op.fd, op.offset, op.length, { shared: op.shared });
     case 'syncDir':
       return fsyncDirSync(op.dir);
     case 'sleep':
@@ -187,6 +193,9 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return runHookAsync(op.fn);
     case 'sleep':
       return delay(op.ms);
+    case 'tryLock':
+      // On the lock thread: a lock call may be a round trip to a network filesystem's server.
+      return tryLockOffThread(op.fd, op.offset, op.length, op.shared);
     case 'native':
       return nativePublish(op.req);
     case 'nativePrepare':
