@@ -15,7 +15,11 @@ function run(m: LockCall): LockReply {
     return { id: m.id, ok: true };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { id: m.id, error: { message: e.message, code: e.code, errno: e.errno } };
+    // The binding names errnos libuv has no name for (ESTALE) only in `code`: "Unknown system error -116". The
+    // number goes along, so that errnoCode (errors.ts) names it on the other side and ESTALE is retried.
+    const unnamed = /^Unknown system error (-\d+)$/.exec(e.code ?? '');
+    const errno = typeof e.errno === 'number' ? e.errno : unnamed ? Number(unnamed[1]) : undefined;
+    return { id: m.id, error: { message: e.message, code: e.code, errno } };
   }
 }
 

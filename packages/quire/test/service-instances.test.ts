@@ -3,6 +3,7 @@
  * enforce one rate limit and share admin logouts.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
@@ -68,4 +69,16 @@ test('an admin logout on one instance ends the session on the other', async (t) 
   const again = await request(b, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });
   const fresh = { authorization: `Bearer ${again.body.token}` };
   assert.equal((await request(a, 'GET', '/api/admin/comments', undefined, fresh)).status, 200);
+});
+
+test('a hit the data directory cannot count is let through, and the limit holds again once it can', async (t) => {
+  const dataDir = path.join(tempDir(t), 'data');
+  const a = await spawnServer(t, dataDir, { rateLimits: { posts: { max: 1, windowSeconds: LONG_WINDOW } } });
+  // A file where the counters' directory belongs: every marker fails (ENOTDIR).
+  fs.writeFileSync(path.join(dataDir, 'limits'), 'in the way');
+  assert.equal((await post(a.url, 'counted by no one')).status, 201);
+  assert.equal((await post(a.url, 'nor this one')).status, 201);
+  fs.unlinkSync(path.join(dataDir, 'limits'));
+  assert.equal((await post(a.url, 'counted')).status, 201);
+  assert.ok(isProblem(await post(a.url, 'over the limit'), 429, 'rate-limited'));
 });

@@ -256,6 +256,7 @@ function scheduleErasure(app: FastifyInstance, ctx: ServerContext): void {
 export async function buildApp(ctx: ServerContext, log: LogOptions | false = {}): Promise<FastifyInstance> {
   const app = createFastify(ctx, log);
   const health = storageHealth(ctx);
+  ctx.onLimitError = (err) => app.log.warn({ err }, 'a rate-limit hit could not be counted; let through');
   app.setErrorHandler((err, request, reply) => {
     // A lock wait past its deadline is no failure of the disk: the page was busy.
     const late = lockWaitProblem(ctx, err);

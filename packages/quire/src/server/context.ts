@@ -70,9 +70,21 @@ export class ServerContext {
     return parsed;
   }
 
+  /**
+   * Told when a hit could not be counted (the data directory refused the counter's marker): the hit is let
+   * through, since a limit must not take the service down with the disk. Set by buildApp to log it.
+   */
+  onLimitError: (err: unknown) => void = () => {};
+
   /** Rejects with 429 and Retry-After when `client` is over `bucket`'s limit (counted across instances). */
   async rateLimit(bucket: keyof QuireConfig['rateLimits'], client: string): Promise<void> {
-    const wait = await this.limiter.hit(bucket, client, this.config.rateLimits[bucket]);
+    let wait: number;
+    try {
+      wait = await this.limiter.hit(bucket, client, this.config.rateLimits[bucket]);
+    } catch (err) {
+      this.onLimitError(err);
+      return;
+    }
     if (wait > 0) {
       throw new ProblemError(429, 'rate-limited', `too many requests; try again in ${wait} s`, {
         'retry-after': String(wait),

@@ -28,6 +28,7 @@ export function checkOrigin(config: QuireConfig, uri: string): void {
 
 /** Whether `threadId` has no thread yet (or one whose `.thread.json` a failed first post did not write). */
 async function isNewThread(ctx: ServerContext, threadId: string): Promise<boolean> {
+  if (ctx.store.threadMetaSeen(threadId) !== null) return false;
   return (await ctx.store.threadMeta(threadId)) === null;
 }
 

@@ -132,6 +132,11 @@ export class CommentStore {
     return this.threads.meta(threadId);
   }
 
+  /** The page of a thread as last read, without reading (written once, it never changes); null if unseen. */
+  threadMetaSeen(threadId: string): ThreadMeta | null {
+    return this.views.last(threadId)?.meta ?? null;
+  }
+
   /** Ids of all threads, unordered. */
   threadIds(): Promise<string[]> {
     return this.threads.ids();
