@@ -27,19 +27,32 @@ function unitKeys(text: string): Map<string, string> {
 }
 
 test('the systemd unit: verify and security review are clean, limits match the connection caps', (t) => {
-  if (!requireOrSkip(t, hasCommand('systemd-analyze'), 'needs systemd-analyze (apt-get install systemd)')) return;
+  if (!requireOrSkip(t, hasCommand('systemd-analyze'), 'needs systemd-analyze (apt-get install systemd)'))
+    return;
   const dir = tempDir(t);
   // verify checks that ExecStart's program exists: point it at this checkout and this Node.
-  const unit = read('quire.service').replaceAll('/opt/quire', REPO).replaceAll('/usr/bin/node', process.execPath);
+  const unit = read('quire.service')
+    .replaceAll('/opt/quire', REPO)
+    .replaceAll('/usr/bin/node', process.execPath);
   const file = path.join(dir, 'quire.service');
   fs.writeFileSync(file, unit);
   const v = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
   assert.equal(v.status, 0, v.stderr);
   // verify exits 0 on unknown keys and unparsable values ("ignoring"): any word about the unit is a failure.
-  assert.equal(`${v.stdout}${v.stderr}`.split('\n').filter((l) => l.includes('quire.service')).join('\n'), '');
-  const s = spawnSync('systemd-analyze', ['security', '--offline=true', '--threshold=20', '--no-pager', file], {
-    encoding: 'utf8',
-  });
+  assert.equal(
+    `${v.stdout}${v.stderr}`
+      .split('\n')
+      .filter((l) => l.includes('quire.service'))
+      .join('\n'),
+    '',
+  );
+  const s = spawnSync(
+    'systemd-analyze',
+    ['security', '--offline=true', '--threshold=20', '--no-pager', file],
+    {
+      encoding: 'utf8',
+    },
+  );
   assert.equal(s.status, 0, `exposure above 2.0:\n${s.stdout.split('\n').slice(-3).join('\n')}`);
 
   const keys = unitKeys(unit);
@@ -77,10 +90,14 @@ test('the Caddy example passes caddy validate', (t) => {
   const dir = tempDir(t);
   // Caddy wants a home for its certificate storage even to validate.
   const env = { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir };
-  const r = spawnSync('caddy', ['validate', '--config', path.join(DEPLOY, 'Caddyfile'), '--adapter', 'caddyfile'], {
-    encoding: 'utf8',
-    env,
-  });
+  const r = spawnSync(
+    'caddy',
+    ['validate', '--config', path.join(DEPLOY, 'Caddyfile'), '--adapter', 'caddyfile'],
+    {
+      encoding: 'utf8',
+      env,
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout + r.stderr, /Valid configuration/);
 });
@@ -96,5 +113,7 @@ test("the container file builds with the README's commands and serves on the dat
   assert.match(file, /^ENV QUIRE_DATA=\/data /m);
   assert.match(file, /^USER node$/m);
   // The command the image runs exists in this checkout.
-  execFileSync(process.execPath, [path.join(REPO, 'packages/quire/bin/quire.cjs'), 'serve', '--help'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(REPO, 'packages/quire/bin/quire.cjs'), 'serve', '--help'], {
+    stdio: 'ignore',
+  });
 });

@@ -4,7 +4,7 @@
  * unless one is named. Prints what happens and a summary; exits 1 at the first round that fails. Root only.
  */
 import { parseArgs } from 'node:util';
-import { type CachingProfile, glusterMissing } from '@quire/testkit';
+import { type CachingProfile, rigMissing } from '@quire/testkit';
 import { hostsScenario } from './fixtures/hosts-scenario.js';
 
 const { values } = parseArgs({
@@ -15,13 +15,13 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-const missing = glusterMissing();
+const profiles: CachingProfile[] =
+  values.profile === undefined ? ['strict', 'default'] : [values.profile as CachingProfile];
+const missing = rigMissing();
 if (missing !== undefined) {
   process.stderr.write(`hosts-campaign: ${missing}\n`);
   process.exit(2);
 }
-const profiles: CachingProfile[] =
-  values.profile === undefined ? ['strict', 'default'] : [values.profile as CachingProfile];
 const t0 = Date.now();
 const say = (line: string) =>
   process.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
@@ -29,6 +29,7 @@ for (let round = 1; round <= Number(values.rounds); round++) {
   for (const profile of profiles) {
     const r = await hostsScenario(profile, {
       posts: Number(values.posts),
+      pages: 3,
       concurrency: Number(values.concurrency),
       seed: 1000 + round,
       freshProbes: 20,

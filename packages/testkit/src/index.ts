@@ -4,14 +4,15 @@
  */
 export { type Exit, waitExit } from './child.js';
 export { hasCommand, isRoot, requireOrSkip } from './env.js';
-export {
-  type CachingProfile,
-  GlusterRig,
-  glusterMissing,
-  RIG_SCRIPT,
-  type SocketAnswer,
-  socketRequest,
-} from './gluster.js';
 export { mountTmpfs, unmountQuietly } from './mounts.js';
 export { prng } from './random.js';
+export {
+  type CachingProfile,
+  HostsRig,
+  RIG_SCRIPT,
+  rigMissing,
+  type Service,
+  type SocketAnswer,
+  socketRequest,
+} from './rig.js';
 export { tempDir } from './temp.js';

@@ -1,30 +1,30 @@
 #!/usr/bin/env bash
-# quire's multi-host test rig: a GlusterFS replica-3 volume served by 3 "server hosts" and mounted by N "client
-# hosts", each host a network namespace of its own, all joined by a bridge that lives in a private "switch"
-# namespace. Nothing touches the root network namespace; every name is unique per run, so two runs (two CI jobs)
+# quire's multi-host test rig: a replicated network filesystem served by 3 "server hosts" and mounted by N
+# "client hosts", each host a network namespace of its own, all joined by a bridge that lives in a private "switch"
+# namespace: a GlusterFS replica-3 volume. Nothing touches the root network namespace; every name is unique per run, so two runs (two CI jobs)
 # can share one machine.
 #
-#   gluster.sh up DIR PROFILE [CLIENTS]   bring the rig up; all state lives in DIR (a fresh per-run directory)
+#   hosts.sh up DIR PROFILE [CLIENTS]   bring the rig up; all state lives in DIR (a fresh per-run directory)
 #                                         PROFILE: strict (client caches and performance translators off) or
 #                                         default (GlusterFS's defaults); CLIENTS: host names (default "a b c")
-#   gluster.sh down DIR                   tear everything down; safe to run any number of times, and after a
+#   hosts.sh down DIR                   tear everything down; safe to run any number of times, and after a
 #                                         failed or half-finished `up`
-#   gluster.sh run DIR HOST CMD...        run CMD on client HOST: its network namespace, its own UTS (host name),
+#   hosts.sh run DIR HOST CMD...        run CMD on client HOST: its network namespace, its own UTS (host name),
 #                                         mount (private /etc/machine-id), PID namespaces and TMPDIR. Killing the
 #                                         process this starts kills CMD (unshare --kill-child).
-#   gluster.sh brick-kill DIR N           SIGKILL the brick process of server N (1-3)
-#   gluster.sh brick-start DIR            restart dead bricks (`volume start … force`)
-#   gluster.sh heal-wait DIR [TRIES]      start self-heal and wait (TRIES x 0.5 s) until nothing is left to heal
-#   gluster.sh gl DIR N ARGS...           the gluster CLI on server N
+#   hosts.sh brick-kill DIR N           SIGKILL the brick process of server N (1-3)
+#   hosts.sh brick-start DIR            restart dead bricks (`volume start … force`)
+#   hosts.sh heal-wait DIR [TRIES]      start self-heal and wait (TRIES x 0.5 s) until nothing is left to heal
+#   hosts.sh gl DIR N ARGS...           the gluster CLI on server N
 #
 # After `up`, DIR/rig.env names the mount of each client (MNT_<host>) and its address (IP_<host>).
 # Needs root, /dev/fuse, iproute2, util-linux, glusterfs-server and glusterfs-client. Lessons this script encodes
 # are in docs/several-hosts.md ("The test rig").
 set -euo pipefail
 
-die() { echo "gluster.sh: $*" >&2; exit 1; }
+die() { echo "hosts.sh: $*" >&2; exit 1; }
 cmd=${1:-}; R=${2:-}
-[ -n "$cmd" ] && [ -n "$R" ] || die "usage: gluster.sh up|down|run|brick-kill|brick-start|heal-wait|gl DIR ..."
+[ -n "$cmd" ] && [ -n "$R" ] || die "usage: hosts.sh up|down|run|brick-kill|brick-start|heal-wait|gl DIR ..."
 R=$(realpath -m "$R")
 NET=10.213.0   # exists only inside this run's namespaces, so every run may use the same subnet
 VOL=qv
@@ -42,13 +42,13 @@ wait_for() { # tries (0.1 s each), then the test as a command
 up() {
   local profile=${3:-}; local clients=${4:-"a b c"}
   case "$profile" in strict | default) ;; *) die "profile must be strict or default" ;; esac
-  command -v glusterd >/dev/null || die "glusterd not installed (apt-get install glusterfs-server glusterfs-client)"
+  command -v glusterd >/dev/null || die "needs glusterfs-server and glusterfs-client"
   [ ! -e "$R/rig.env" ] || die "$R is already up"
   mkdir -p "$R/hosts" "$R/mnt" "$R/logs"
   # A 6-hex-digit suffix makes the (machine-global) namespace names unique per run; names inside a namespace
   # (bridge, veth) are private to it. The longest name, q<6>-sw, is far below Linux's 15-character limit.
   local id; id=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-  local P="q$id"
+  P="q$id"
   {
     echo "P=$P"; echo "PROFILE=$profile"; echo "CLIENTS=\"$clients\""
   } >"$R/rig.env"
@@ -70,7 +70,19 @@ up() {
   for c in $clients; do
     addhost "$P-c$c" "$NET.$k"
     echo "IP_$c=$NET.$k" >>"$R/rig.env"; k=$((k + 1))
+    mkdir -p "$R/mnt/$c" "$R/local/$c/tmp"
+    # Each client host its own machine id: what tells hosts apart on real machines.
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$R/local/$c/machine-id"
+    echo >>"$R/local/$c/machine-id"
+    echo "MNT_$c=$R/mnt/$c" >>"$R/rig.env"
   done
+  gluster_up "$profile" "$clients"
+  for c in $clients; do wait_for 300 stat -f "$R/mnt/$c/." || die "mount of $c did not come up"; done
+  echo "UP=1" >>"$R/rig.env"
+}
+
+gluster_up() { # PROFILE CLIENTS
+  local profile=$1 clients=$2 i c
   # One glusterd per server, in its own network namespace and a mount namespace with private /run,
   # /var/lib/glusterd and /var/log/glusterfs (glusterd keeps its identity and peers there). Started in
   # parallel: each takes ~2.5 s to initialise.
@@ -112,18 +124,11 @@ up() {
   local copts=""
   [ "$profile" = strict ] && copts="--fopen-keep-cache=off --attribute-timeout=0 --entry-timeout=0 --negative-timeout=0"
   for c in $clients; do
-    mkdir -p "$R/mnt/$c" "$R/local/$c/tmp"
-    # Each client host its own machine id: what tells hosts apart on real machines.
-    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$R/local/$c/machine-id"
-    echo >>"$R/local/$c/machine-id"
     # shellcheck disable=SC2086
     nsenter --net="/run/netns/$P-c$c" glusterfs --process-name fuse --volfile-server="$NET.1" \
       --volfile-server="$NET.2" --volfile-server="$NET.3" --volfile-id="$VOL" \
       --log-file="$R/logs/client-$c.log" $copts "$R/mnt/$c"
-    echo "MNT_$c=$R/mnt/$c" >>"$R/rig.env"
   done
-  for c in $clients; do wait_for 150 stat -f "$R/mnt/$c/." || die "mount of $c did not come up"; done
-  echo "UP=1" >>"$R/rig.env"
 }
 
 down() {
@@ -139,7 +144,7 @@ down() {
       pids=$(ip netns pids "$n" 2>/dev/null || true)
       [ -z "$pids" ] || kill -s "$sig" $pids 2>/dev/null || true
     done
-    [ "$sig" = TERM ] && sleep 0.5
+    [ "$sig" = TERM ] && sleep 1
   done
   for n in $(ip netns list | awk -v p="$P-" 'index($1, p) == 1 {print $1}'); do
     for _ in $(seq 50); do [ -z "$(ip netns pids "$n" 2>/dev/null)" ] && break; sleep 0.1; done
@@ -161,7 +166,7 @@ run() { # HOST CMD...
       export TMPDIR && shift && exec "$@"' "quire-$h" "$L" "$@"
 }
 
-brick_pid() { # N: the glusterfsd of server N (the only glusterfsd in its namespace)
+brick_pid() { # N: the glusterfsd of server N (the only one in its namespace)
   local p
   for p in $(ip netns pids "$P-s$1"); do
     [ "$(cat "/proc/$p/comm" 2>/dev/null)" = glusterfsd ] && { echo "$p"; return 0; }
@@ -170,7 +175,8 @@ brick_pid() { # N: the glusterfsd of server N (the only glusterfsd in its namesp
 }
 
 case "$cmd" in
-  up) trap 'down' ERR; up "$@" ;;
+  # A failed `up` (any error, in any function, or die) leaves nothing behind.
+  up) trap 'rc=$?; [ "$rc" = 0 ] || down' EXIT; up "$@" ;;
   down) down ;;
   run) run "$@" ;;
   brick-kill) load; kill -9 "$(brick_pid "$3")" ;;

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type Exit, waitExit } from './child.js';
 import { hasCommand, isRoot } from './env.js';
 
 const run = promisify(execFile);
@@ -15,14 +16,22 @@ export const RIG_SCRIPT = path.join(
   '..',
   '..',
   'rig',
-  'gluster.sh',
+  'hosts.sh',
 );
+
+/** A command started by HostsRig.startService. */
+export interface Service {
+  child: ChildProcess;
+  exit: Promise<Exit>;
+  /** Everything it wrote to stdout and stderr. */
+  log: string[];
+}
 
 /** strict: client attribute/entry caches and performance translators off; default: GlusterFS's defaults. */
 export type CachingProfile = 'strict' | 'default';
 
 /** Why the rig cannot run here, or undefined if it can. */
-export function glusterMissing(): string | undefined {
+export function rigMissing(): string | undefined {
   if (!isRoot) return 'needs root (network namespaces, FUSE mounts)';
   for (const cmd of ['glusterd', 'glusterfs', 'ip', 'unshare', 'nsenter']) {
     if (!hasCommand(cmd)) return `needs ${cmd} (apt-get install glusterfs-server glusterfs-client iproute2)`;
@@ -33,10 +42,10 @@ export function glusterMissing(): string | undefined {
 
 /**
  * A GlusterFS replica-3 volume on three server namespaces, mounted by client "hosts" (network, UTS, mount and
- * PID namespaces of their own) — see rig/gluster.sh. Everything lives under a fresh directory of its own, so
+ * PID namespaces of their own) — see rig/hosts.sh. Everything lives under a fresh directory of its own, so
  * runs on one machine never meet.
  */
-export class GlusterRig {
+export class HostsRig {
   private constructor(
     readonly dir: string,
     readonly profile: CachingProfile,
@@ -45,7 +54,7 @@ export class GlusterRig {
   ) {}
 
   /** Brings a rig up; on failure nothing of it is left behind. */
-  static async up(profile: CachingProfile, hosts: readonly string[] = ['a', 'b', 'c']): Promise<GlusterRig> {
+  static async up(profile: CachingProfile, hosts: readonly string[] = ['a', 'b', 'c']): Promise<HostsRig> {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-rig-'));
     const dir = path.join(base, 'r');
     try {
@@ -60,7 +69,7 @@ export class GlusterRig {
       const eq = line.indexOf('=');
       if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1).replace(/^"|"$/g, '');
     }
-    return new GlusterRig(dir, profile, hosts, env);
+    return new HostsRig(dir, profile, hosts, env);
   }
 
   /** Where `host` mounts the volume. */
@@ -80,7 +89,7 @@ export class GlusterRig {
 
   /**
    * Starts `argv` on `host` (as if logged in there), in a process group of its own: signal it with
-   * `GlusterRig.signal`, not `child.kill` (unshare(1) blocks SIGTERM and does not pass it on).
+   * `HostsRig.signal`, not `child.kill` (unshare(1) blocks SIGTERM and does not pass it on).
    */
   spawn(host: string, argv: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
     return spawn(RIG_SCRIPT, ['run', this.dir, host, ...argv], {
@@ -88,6 +97,29 @@ export class GlusterRig {
       env: { ...process.env, ...env },
       detached: true,
     });
+  }
+
+  /**
+   * Starts a long-running `argv` on `host` and resolves once it writes a line matching `ready` (stdout or stderr);
+   * rejects, with what it wrote, if it exits first. `log` keeps everything it writes.
+   */
+  async startService(host: string, argv: readonly string[], ready: RegExp): Promise<Service> {
+    const child = this.spawn(host, argv);
+    const log: string[] = [];
+    const svc: Service = { child, exit: waitExit(child), log };
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer) => {
+        const s = d.toString('utf8');
+        log.push(s);
+        if (ready.test(s)) resolve();
+      };
+      child.stderr?.on('data', onData);
+      child.stdout?.on('data', onData);
+      child.once('exit', (code, sig) =>
+        reject(new Error(`${argv.join(' ')} on ${host} exited (${code ?? sig}): ${log.join('')}`)),
+      );
+    });
+    return svc;
   }
 
   /** Sends `signal` to a command started by `spawn`: to its process group, so the command itself gets it. */
@@ -185,7 +217,7 @@ net.createServer((c) => {
 }).listen(sock, () => process.stdout.write('ready\\n'));
 `;
 
-/** One HTTP exchange over a Unix socket (see GlusterRig.forward). */
+/** One HTTP exchange over a Unix socket (see HostsRig.forward). */
 export interface SocketAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
