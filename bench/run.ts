@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatStamp, implementation } from '@quire/fs';
 import { type AbuseResult, abuseBench, abuseTable } from './lib/abuse.js';
+import { type HostsResult, hostsBench, hostsTable } from './lib/hosts.js';
 import { type ImportResult, importBench, importTable } from './lib/import.js';
 import { haveWrk, type LoadTool } from './lib/load.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
@@ -539,6 +540,7 @@ async function main(): Promise<void> {
     { id: 'service', tags: ['http'] },
     { id: 'abuse', tags: ['security'] },
     { id: 'import', tags: ['port'] },
+    { id: 'hosts', tags: ['gluster', 'several-hosts'] },
   ];
   if (cli.list) {
     for (const c of allCases)
@@ -711,6 +713,15 @@ async function main(): Promise<void> {
       progress,
     });
   }
+  let hosts: HostsResult | undefined;
+  if (runSpecial('hosts')) {
+    hosts = await hostsBench({
+      profiles: ['strict', 'default'],
+      seconds: cli.quick ? 3 : 8,
+      concurrency: 16,
+      progress,
+    });
+  }
   progress(`bench: removing ${root}`);
   cleanup();
 
@@ -875,6 +886,17 @@ async function main(): Promise<void> {
     say(
       `SIGTERM to exit after the attacks: ${abuse.exitMs.toFixed(0)} ms. Target per attack: no failed victim ` +
         'request, victim p99 <= 10x idle p99 and < 250 ms.',
+    );
+    say();
+  }
+  if (hosts) {
+    say('## Several hosts (issue 13): quire on a GlusterFS replica-3 volume vs local disk, same run');
+    say();
+    say(hostsTable(hosts));
+    say();
+    say(
+      'Three client hosts in network namespaces on this machine (@quire/testkit rig/gluster.sh); requests go ' +
+        'to the instances in turn, 16 in flight; the event loop is that of the first instance during the POSTs.',
     );
     say();
   }

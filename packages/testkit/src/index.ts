@@ -6,4 +6,13 @@ export { type Exit, waitExit } from './child.js';
 export { hasCommand, isRoot, requireOrSkip } from './env.js';
 export { mountTmpfs, unmountQuietly } from './mounts.js';
 export { prng } from './random.js';
+export {
+  type CachingProfile,
+  HostsRig,
+  RIG_SCRIPT,
+  rigMissing,
+  type Service,
+  type SocketAnswer,
+  socketRequest,
+} from './rig.js';
 export { tempDir } from './temp.js';
