@@ -24,7 +24,7 @@ export {
   type RecordName,
   type TimeSource,
 } from './names.js';
-export { implementation } from './native-publish.js';
+export { implementation, nativeBinary } from './native-publish.js';
 export {
   type CreateUniqueOptions,
   createExclusive,
