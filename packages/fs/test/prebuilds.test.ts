@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
@@ -92,26 +92,26 @@ function elfMachine(file: string): number {
   return head.readUInt16LE(18);
 }
 
-test('the packed package ships prebuilt addons, loads its own without a compiler, and falls back when it cannot', async (t) => {
-  if (!requireOrSkip(t, process.platform === 'linux', 'prebuilds are built for Linux only')) return;
-  const arch = os.arch() as keyof typeof ELF_MACHINE;
-  if (!requireOrSkip(t, arch in ELF_MACHINE, `no prebuild is made for ${arch}`)) return;
-  const root = tempDir(t, 'quire-prebuilds-');
+/** `npm pack` of this package into `root` (its prepack builds the prebuilds), and the tarball unpacked. */
+async function pack(root: string): Promise<string> {
   const packOut = await run(process.execPath, [npmCli, 'pack', '--pack-destination', root], {
     cwd: pkgRoot,
     env: childEnv,
     maxBuffer: 16 << 20,
   });
-  const { version } = JSON.parse(fs.readFileSync(path.join(pkgRoot, 'package.json'), 'utf8')) as {
+  const manifest = JSON.parse(fs.readFileSync(path.join(pkgRoot, 'package.json'), 'utf8')) as {
     version: string;
   };
-  const tarball = path.join(root, `quire-fs-${version}.tgz`);
+  const tarball = path.join(root, `quire-fs-${manifest.version}.tgz`);
   assert.ok(fs.existsSync(tarball), packOut.stderr);
   const files = path.join(root, 'files');
   fs.mkdirSync(files);
   await run('tar', ['-xzf', tarball, '-C', files]);
-  const prebuilds = path.join(files, 'package', 'prebuilds');
+  return files;
+}
 
+/** The prebuilds in the package: this machine's, the other architecture's (glibc), and musl. */
+async function shipped(t: TestContext, prebuilds: string, arch: keyof typeof ELF_MACHINE): Promise<void> {
   await t.test('linux-x64 glibc (this machine) is in the package', () => {
     const own = path.join(prebuilds, `linux-${arch}`, '@quire+fs.glibc.node');
     assert.equal(elfMachine(own), ELF_MACHINE[arch]);
@@ -141,6 +141,15 @@ test('the packed package ships prebuilt addons, loads its own without a compiler
     assert.ok(missing.length > 0, r.stderr);
     for (const line of missing) assert.match(line, /: napi_\w+: symbol not found$/);
   });
+}
+
+test('the packed package ships prebuilt addons, loads its own without a compiler, and falls back when it cannot', async (t) => {
+  if (!requireOrSkip(t, process.platform === 'linux', 'prebuilds are built for Linux only')) return;
+  const arch = os.arch() as keyof typeof ELF_MACHINE;
+  if (!requireOrSkip(t, arch in ELF_MACHINE, `no prebuild is made for ${arch}`)) return;
+  const root = tempDir(t, 'quire-prebuilds-');
+  const files = await pack(root);
+  await shipped(t, path.join(files, 'package', 'prebuilds'), arch);
 
   const bin = bareBin(root);
   const bare = { ...childEnv, PATH: bin };
