@@ -85,6 +85,8 @@ export interface NativeRequest {
   suffix: string;
   bytes: Buffer;
   durable: boolean;
+  /** fsync the directory once the name is placed. */
+  syncDir: boolean;
   mode: number | undefined;
   /** unique: the first counter to try, the highest known taken, and the probe's spread. */
   counter: number;
@@ -128,7 +130,7 @@ function args(req: NativeRequest, out: Float64Array): unknown[] {
     req.suffix,
     req.bytes,
     req.durable,
-    req.durable,
+    req.syncDir,
     req.mode ?? -1,
     req.counter,
     req.taken,
