@@ -170,8 +170,28 @@ async function publishRecords(todo: readonly Pending[], later: Set<string>): Pro
 }
 
 /**
- * Keyed appends, each under its key's lock (taken in one order, so two batches sharing keys wait for each other
- * and never deadlock):
+ * The keys' locks, `order` sorted: all at once when none is taken (the usual case), else one after another in
+ * that order, so two batches that share keys wait for each other and never in a circle.
+ */
+async function lockAll(order: readonly Pending[]): Promise<Lock[]> {
+  const lock = (p: Pending, timeoutMs?: number) =>
+    p.item.spool.lock('key', path.basename(p.intentPath), timeoutMs);
+  const tries = await Promise.allSettled(order.map((p) => lock(p, 0)));
+  const got = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
+  if (got.length === order.length) return got;
+  await Promise.all(got.map((l) => l.release()));
+  const locks: Lock[] = [];
+  try {
+    for (const p of order) locks.push(await lock(p));
+  } catch (err) {
+    await Promise.all(locks.map((l) => l.release()));
+    throw err;
+  }
+  return locks;
+}
+
+/**
+ * Keyed appends, each under its key's lock (lockAll):
  * 1. `.keys/<h>.id` holds the id: done, return it.
  * 2. `.keys/<h>` holds an intent {time, sha256} without an id: an earlier attempt died between the intent and
  *    the id. Its record, if it was published, is a record of that second with that checksum: adopt it.
@@ -200,9 +220,8 @@ export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<A
   ).catch((err: unknown) => {
     throw toQuireError(err, 'append');
   });
-  const locks: Lock[] = [];
+  const locks = await lockAll(order);
   try {
-    for (const p of order) locks.push(await p.item.spool.lock('key', path.basename(p.intentPath)));
     await Promise.all(all.map(settleKnown));
     const todo = all.filter((p) => p.result === undefined);
     const durable = todo.filter((p) => p.item.spool.durable);
