@@ -105,4 +105,7 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   shutdownGraceSeconds: 10,
   feedCacheSeconds: 10,
+  // Several instances on one data directory (issue 13).
+  deadlines: { lockWaitMs: 5_000, requestMs: 15_000, retryAfterSeconds: 2 },
+  freshness: { viewListAfterMs: 500 },
 };
