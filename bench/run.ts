@@ -47,6 +47,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only NAME[,NAME..
   --runs N     rounds per case (default 5; at least 3); the table shows the median
   --only NAME  run only the cases whose id or tag contains NAME (repeatable or comma-separated), e.g.
                --only group, --only replace, --only contention, --only naive, --only c-publish
+  --import-size N[:PAGES]
+               the import case's Disqus file: N comments on PAGES pages (default 50000:100; 10000:100 with
+               --quick), e.g. --only import --import-size 500000:1000 for issue 14's 500,000
   --load TOOL  HTTP load for the service case: wrk, autocannon or both (default: both when wrk is installed,
                apt-get install wrk; the two disagree, see bench/README.md)
   --list       list the case ids and tags, then exit
@@ -57,6 +60,8 @@ Needs a C compiler (cc, or $CC) for the baseline; without one the C rows are ski
 
 interface Cli {
   quick: boolean;
+  /** The import case's comments and pages; undefined: the default for --quick or not. */
+  importSize: { comments: number; pages: number } | undefined;
   load: LoadTool | 'both' | undefined;
   runs: number;
   only: string[];
@@ -64,7 +69,7 @@ interface Cli {
 }
 
 function parseArgs(argv: readonly string[]): Cli {
-  const cli: Cli = { quick: false, load: undefined, runs: 0, only: [], list: false };
+  const cli: Cli = { quick: false, importSize: undefined, load: undefined, runs: 0, only: [], list: false };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     const value = (): string => {
@@ -79,6 +84,11 @@ function parseArgs(argv: readonly string[]): Cli {
       const v = value();
       if (v !== 'wrk' && v !== 'autocannon' && v !== 'both') usage('--load must be wrk, autocannon or both');
       cli.load = v;
+    } else if (a === '--import-size' || a.startsWith('--import-size=')) {
+      const [comments, pages = 100] = value().split(':').map(Number);
+      if (!Number.isInteger(comments) || comments! < 1 || !Number.isInteger(pages) || pages < 1)
+        usage('--import-size must be N or N:PAGES, positive integers');
+      cli.importSize = { comments: comments!, pages };
     } else if (a === '--runs' || a.startsWith('--runs=')) cli.runs = Number(value());
     else if (a === '--only' || a.startsWith('--only=')) cli.only.push(...value().split(',').filter(Boolean));
     else usage(`unknown argument ${a}`);
@@ -653,9 +663,9 @@ async function main(): Promise<void> {
   }
   let imported: ImportResult | undefined;
   if (runSpecial('import')) {
-    const comments = cli.quick ? 10_000 : 50_000;
-    progress(`[import] ${comments} comments on 100 pages: bare createUnique, then quire import disqus`);
-    imported = await importBench(scratch.fresh('import'), comments, 100);
+    const { comments, pages } = cli.importSize ?? { comments: cli.quick ? 10_000 : 50_000, pages: 100 };
+    progress(`[import] ${comments} comments on ${pages} pages: bare createUnique, then quire import disqus`);
+    imported = await importBench(scratch.fresh('import'), comments, pages);
   }
   const services: ServiceResult[] = [];
   if (runSpecial('service')) {

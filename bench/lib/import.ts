@@ -7,7 +7,7 @@ import { createUnique } from '@quire/fs';
 /** The quire command, from bench/dist/lib. */
 const bin = fileURLToPath(new URL('../../../packages/quire/bin/quire.cjs', import.meta.url));
 
-/** Appends in flight in the baseline: as many as the importer keeps (port/importer.ts IN_FLIGHT). */
+/** Calls in flight in the bare floor: 64, as the table says. */
 const IN_FLIGHT = 64;
 
 export interface ImportResult {
@@ -21,7 +21,7 @@ export interface ImportResult {
   bareSeconds: number;
 }
 
-/** A Disqus export of `n` comments on `pages` pages, every third a reply to the one before (as bench-import.mjs). */
+/** A Disqus export of `n` comments on `pages` pages, two a second, every third a reply to the one before. */
 function writeDisqus(file: string, n: number, pages: number): void {
   const out = fs.openSync(file, 'w');
   fs.writeSync(

@@ -24,7 +24,7 @@ export {
   type RecordName,
   type TimeSource,
 } from './names.js';
-export { implementation } from './native-publish.js';
+export { implementation, nativeBinary } from './native-publish.js';
 export {
   type CreateUniqueOptions,
   createExclusive,
@@ -38,7 +38,7 @@ export {
 } from './publish.js';
 export { type ReadOptions, readComplete, readCompleteSync } from './read.js';
 export { type RemoveOptions, removeFile } from './remove.js';
-export { type AppendOptions, openSpool, Spool, type SpoolOptions } from './spool.js';
+export { type AppendOptions, type BatchAppend, openSpool, Spool, type SpoolOptions } from './spool.js';
 export type { CheckIssue, CheckOptions, CheckReport } from './spool-check.js';
 export type { AppendResult } from './spool-keys.js';
 export type { ListOptions } from './spool-list.js';

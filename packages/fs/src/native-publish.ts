@@ -1,12 +1,14 @@
 /**
- * The native publish: the addon in native/ (built by scripts/build-native.mjs) runs a whole createUnique,
- * createExclusive or replaceFile (open, write, fsync, link or rename with counter probing, directory fsync) in
- * one C function, so the async API makes one trip to libuv's pool instead of about seven, and on filesystems
- * with O_TMPFILE no temp name ever appears. It is loaded once; where it cannot be (not Linux, not built,
+ * The native publish: the addon in native/ (built from source by scripts/build-native.mjs, or shipped prebuilt
+ * by scripts/prebuild.mjs) runs a whole createUnique, createExclusive or replaceFile (open, write, fsync, link
+ * or rename with counter probing, directory fsync) in one C function, so the async API makes one trip to one
+ * of the addon's threads instead of about seven to libuv's pool, and on filesystems with O_TMPFILE no temp
+ * name ever appears. It is loaded once; where it cannot be (not Linux, no binary that fits,
  * QUIRE_FS_PURE_JS=1) every call runs the JS protocol in publish.ts, which keeps every guarantee the same.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 
 /** The addon's two functions; see native/addon.c for the argument order and `out`. */
@@ -23,24 +25,49 @@ interface Binding {
 /** A publish whose data is written and fsynced but not yet named (the addon's handle; opaque). */
 export type Prepared = { readonly __prepared: unique symbol };
 
-function load(): Binding | undefined {
+const require = createRequire(import.meta.url);
+// dist/src/ -> the package root, where node-gyp leaves build/Release and the package ships prebuilds/.
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * The addon and the file it came from: node-gyp-build takes build/Release (built from source here) over the
+ * prebuilt binary for this platform, architecture and libc (prebuilds/, shipped in the package). A binary that
+ * is there but does not load (corrupt, or built for another libc) is reported once as a warning.
+ */
+function load(): { binding: Binding; file: string } | undefined {
   if (process.env.QUIRE_FS_PURE_JS === '1' || process.platform !== 'linux') return undefined;
+  let file: string;
   try {
-    // dist/src/ -> the package root, where node-gyp leaves build/Release.
-    return createRequire(import.meta.url)('../../build/Release/quire_fs.node') as Binding;
+    file = (require('node-gyp-build') as { path(dir: string): string }).path(root);
   } catch {
+    return undefined; // neither built nor prebuilt for this machine: the install said so
+  }
+  try {
+    return { binding: require(file) as Binding, file };
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    process.emitWarning(`${file} did not load (${why}); the pure-JS protocol is used`, {
+      code: 'QUIRE_FS_NATIVE_UNAVAILABLE',
+    });
     return undefined;
   }
 }
 
-const binding = load();
+const loaded = load();
+const binding = loaded?.binding;
 
 /**
- * Which publish protocol this process runs: 'native' (the addon, one pool job per call, O_TMPFILE where the
- * filesystem has it) or 'js' (the pure-JS protocol: not Linux, the addon not built or not loadable, or
- * QUIRE_FS_PURE_JS=1). Both keep every guarantee of the README.
+ * Which publish protocol this process runs: 'native' (the addon, one job on its own threads per call,
+ * O_TMPFILE where the filesystem has it) or 'js' (the pure-JS protocol: not Linux, no binary that fits and
+ * loads, or QUIRE_FS_PURE_JS=1). Both keep every guarantee of the README.
  */
 export const implementation: 'native' | 'js' = binding ? 'native' : 'js';
+
+/**
+ * The addon file this process loaded: under the package's prebuilds/ for a shipped prebuilt binary, under
+ * build/Release for one built from source; undefined when `implementation` is 'js'.
+ */
+export const nativeBinary: string | undefined = loaded?.file;
 
 // Named temps instead of O_TMPFILE on every filesystem: how the tests reach the fallback on filesystems that
 // have O_TMPFILE. Not part of the API.
@@ -58,6 +85,8 @@ export interface NativeRequest {
   suffix: string;
   bytes: Buffer;
   durable: boolean;
+  /** fsync the directory once the name is placed. */
+  syncDir: boolean;
   mode: number | undefined;
   /** unique: the first counter to try, the highest known taken, and the probe's spread. */
   counter: number;
@@ -101,7 +130,7 @@ function args(req: NativeRequest, out: Float64Array): unknown[] {
     req.suffix,
     req.bytes,
     req.durable,
-    req.durable,
+    req.syncDir,
     req.mode ?? -1,
     req.counter,
     req.taken,
@@ -144,7 +173,7 @@ export function nativePublishSync(req: NativeRequest): NativeResult {
   return settle(req, out);
 }
 
-/** A whole publish as one job on libuv's pool. */
+/** A whole publish as one job on the addon's threads. */
 export function nativePublish(req: NativeRequest): Promise<NativeResult> {
   return new Promise((resolve, reject) => {
     const out = new Float64Array(8);
@@ -166,7 +195,7 @@ export function nativePrepareSync(req: NativeRequest): Prepared {
   return handle as Prepared;
 }
 
-/** nativePrepareSync as one job on libuv's pool. */
+/** nativePrepareSync as one job on the addon's threads. */
 export function nativePrepare(req: NativeRequest): Promise<Prepared> {
   return new Promise((resolve, reject) => {
     const out = new Float64Array(8);
@@ -188,7 +217,7 @@ export function nativePlaceSync(req: NativeRequest, handle: Prepared): NativeRes
   return settle(req, out);
 }
 
-/** nativePlaceSync as one job on libuv's pool. */
+/** nativePlaceSync as one job on the addon's threads. */
 export function nativePlace(req: NativeRequest, handle: Prepared): Promise<NativeResult> {
   return new Promise((resolve, reject) => {
     const out = new Float64Array(8);

@@ -19,6 +19,7 @@ export interface NativeCall {
   content: Content;
   settings: {
     durable: boolean;
+    syncDir: boolean;
     mkdir: boolean;
     mode: number | undefined;
     beforePublish: (() => unknown) | undefined;
@@ -91,6 +92,7 @@ export function* nativeSteps(
           suffix: unique?.suffix ?? '',
           bytes: content.bytes,
           durable: settings.durable,
+          syncDir: settings.syncDir,
           mode: settings.mode,
           counter,
           taken,

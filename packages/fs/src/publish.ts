@@ -19,6 +19,13 @@ export interface WriteOptions {
    */
   durable?: boolean;
   /**
+   * Default true. `false` (with `durable`) fsyncs the file before it takes its name, as always, but not the
+   * directory after: when the call returns, the content is durable and the name may still be lost in a power
+   * cut until the caller runs syncDir on the directory. For batches that publish many files and then fsync each
+   * directory once before they report success (Spool.appendBatch does). Readers see the same either way.
+   */
+  syncDir?: boolean;
+  /**
    * Permission bits, set exactly (the umask does not apply). Default: 0o666 less the umask for a new file;
    * replaceFile keeps the mode of the file it replaces.
    */
@@ -61,13 +68,15 @@ export interface WriteResult {
 interface WriteSettings {
   what: string;
   durable: boolean;
+  /** fsync the directory after the name is placed: durable, unless syncDir: false. */
+  syncDir: boolean;
   mkdir: boolean;
   mode: number | undefined;
   beforePublish: (() => unknown) | undefined;
 }
 
 function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteSettings {
-  const { durable, mkdir, mode, beforePublish } = optionFields(what, opts);
+  const { durable, syncDir, mkdir, mode, beforePublish } = optionFields(what, opts);
   if (mode !== undefined && (!Number.isInteger(mode) || Number(mode) < 0 || Number(mode) > 0o7777)) {
     throw invalidArg(`mode must be an integer from 0 to 0o7777, got ${String(mode)}`);
   }
@@ -75,9 +84,13 @@ function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteS
     throw invalidArg('beforePublish must be a function');
   }
   if (mkdir !== undefined && typeof mkdir !== 'boolean') throw invalidArg(`${what}: mkdir must be a boolean`);
+  if (syncDir !== undefined && typeof syncDir !== 'boolean') {
+    throw invalidArg(`${what}: syncDir must be a boolean`);
+  }
   return {
     what,
     durable: durable !== false,
+    syncDir: durable !== false && syncDir !== false,
     mkdir: mkdir === true,
     mode: mode as number | undefined,
     beforePublish: beforePublish as (() => unknown) | undefined,
@@ -153,7 +166,7 @@ function* publish(
     }
     tmpExists = false;
     // One directory fsync makes the new name (and the temp's removal) durable; fsync(2) on the file does not.
-    if (settings.durable) yield* call({ op: 'syncDir', dir });
+    if (settings.syncDir) yield* call({ op: 'syncDir', dir });
     return placed;
   } catch (err) {
     // Errors on an fd (write, fsync) carry no path; name the file being published so the message says where.

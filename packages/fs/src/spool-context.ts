@@ -69,9 +69,10 @@ export class SpoolContext {
   }
 
   /** The lock of one record id or one append key: one byte of the spool's lock file. */
-  lock(kind: 'record' | 'key', name: string): Promise<Lock> {
+  lock(kind: 'record' | 'key', name: string, timeoutMs?: number): Promise<Lock> {
     return acquireLock(path.join(this.dir, LOCK_FILE), {
       range: { offset: lockOffset(kind, name), length: 1 },
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
   }
 }

@@ -1,13 +1,13 @@
 import { validatePath } from './args.js';
 import { type Data, toBytes } from './data.js';
 import { makeDirSteps } from './dir.js';
-import { errnoCode, QuireError, toQuireError } from './errors.js';
+import { errnoCode, invalidArg, QuireError, toQuireError } from './errors.js';
 import type { TimeSource } from './names.js';
 import { createUnique, replaceFile } from './publish.js';
 import { readComplete } from './read.js';
 import { type CheckOptions, type CheckReport, checkSpool } from './spool-check.js';
 import { SpoolContext } from './spool-context.js';
-import { type AppendResult, appendWithKey } from './spool-keys.js';
+import { type AppendResult, appendKeyedBatch, appendWithKey } from './spool-keys.js';
 import { type ListOptions, listIds } from './spool-list.js';
 import { type WatchOptions, watchIds } from './spool-watch.js';
 import { call, runAsync } from './steps.js';
@@ -40,6 +40,16 @@ export interface AppendOptions {
   key?: string;
   /** As createUnique's: runs before the record takes its name; if it throws, nothing is appended. */
   beforePublish?: () => unknown;
+}
+
+/** One append of Spool.appendBatch. */
+export interface BatchAppend {
+  spool: Spool;
+  data: Data;
+  /** As AppendOptions.key; each key once per batch. */
+  key: string;
+  /** The moment the record's name records (to the second); default the spool's clock. */
+  time?: TimeSource;
 }
 
 /**
@@ -95,6 +105,29 @@ export class Spool {
       return { id: r.name, created: true };
     }
     return appendWithKey(this.#context, data, opts.key, opts.beforePublish);
+  }
+
+  /**
+   * Keyed appends to one or more spools as one batch: each is exactly `spool.append(data, { key })` (same
+   * files, same idempotence, same recovery after a crash), and the results come in order. Durability is shared:
+   * each directory is fsynced once per batch instead of twice per append, and when the promise resolves every
+   * append of a durable spool survives a power cut. If it rejects, some appends may have happened; a retry with
+   * the same keys finds them and adds the rest. For imports that report progress once per batch.
+   */
+  static appendBatch(appends: readonly BatchAppend[]): Promise<AppendResult[]> {
+    if (!Array.isArray(appends)) return Promise.reject(invalidArg('appendBatch: appends must be an array'));
+    const items = [];
+    for (const a of appends) {
+      if (!(a?.spool instanceof Spool))
+        return Promise.reject(invalidArg('appendBatch: spool must be a Spool'));
+      items.push({
+        spool: a.spool.#context,
+        data: a.data,
+        key: a.key,
+        ...(a.time === undefined ? {} : { time: a.time }),
+      });
+    }
+    return appendKeyedBatch(items);
   }
 
   /** The record's content, or null if there is no such record. ERR_INVALID_ID for an id of no record. */

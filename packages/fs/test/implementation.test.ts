@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createUniqueSync, implementation, isTempName } from '@quire/fs';
+import { createUniqueSync, implementation, isTempName, nativeBinary } from '@quire/fs';
 import { canStrace, parseStrace, requireOrSkip, spawnFixtureTraced, tempDir, waitExit } from './helpers.js';
 
 const addon = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../build/Release/quire_fs.node');
@@ -30,11 +30,14 @@ test('on Linux the native addon is built and chosen, unless QUIRE_FS_PURE_JS=1 a
   }
   if (process.env.QUIRE_FS_PURE_JS === '1') {
     assert.equal(implementation, 'js');
+    assert.equal(nativeBinary, undefined);
     return;
   }
   if (!requireOrSkip(t, fs.existsSync(addon), `the addon is not built (${addon}); npm run build builds it`))
     return;
   assert.equal(implementation, 'native');
+  // Built from source here (npm run build), which wins over a shipped prebuild (prebuilds.test.ts).
+  assert.equal(nativeBinary, addon);
 });
 
 test('QUIRE_FS_PURE_JS=1 makes a process choose the JS protocol, and only the value 1 does', () => {
@@ -53,11 +56,10 @@ test('both protocols name records alike: a quiet second counts -0, -1, -2 in one
 });
 
 test('where O_TMPFILE is refused (EOPNOTSUPP), the native path publishes from a named temp and stops asking on that device', async (t) => {
-  if (implementation !== 'native' || process.env.QUIRE_FS_NO_TMPFILE === '1') {
-    // Nothing to test: this run publishes from named temps anyway (npm test runs the suite that way too).
-    t.skip('the native O_TMPFILE path is not in use in this run');
-    return;
-  }
+  // Whatever this run's protocol (npm test also runs the suite as pure JS and with named temps), the child runs
+  // the native one with O_TMPFILE: that is what is under test.
+  const native = process.platform === 'linux' && fs.existsSync(addon);
+  if (!requireOrSkip(t, native, `the addon is not built (${addon}); npm run build builds it`)) return;
   if (!requireOrSkip(t, canStrace(), 'strace is missing or may not trace here (ptrace denied)')) return;
   const root = tempDir(t, 'quire-refused-');
   const dir = path.join(root, 'records');
@@ -79,10 +81,12 @@ test('where O_TMPFILE is refused (EOPNOTSUPP), the native path publishes from a 
     ],
     'tmpfile-refused',
     [dir],
+    { env: { QUIRE_FS_PURE_JS: '', QUIRE_FS_NO_TMPFILE: '' } },
   );
   const r = await waitExit(child);
   assert.equal(r.code, 0, r.stderr);
-  const names = JSON.parse(r.stdout) as string[];
+  const { implementation: ran, names } = JSON.parse(r.stdout) as { implementation: string; names: string[] };
+  assert.equal(ran, 'native');
   const calls = parseStrace(fs.readFileSync(log, 'utf8'));
   const tmpfileOpens = calls.filter((c) => c.name === 'openat' && /\bO_TMPFILE\b/.test(c.args));
   assert.equal(tmpfileOpens.length, 1, 'O_TMPFILE was tried again on a device that refused it');

@@ -27,8 +27,11 @@ export interface ImportOptions {
   progressEvery?: number;
 }
 
-/** Appends in flight at once: enough to share fsyncs across threads, few enough to keep memory flat. */
-const IN_FLIGHT = 64;
+/**
+ * Appends in flight at once: enough to fill the store's import batches (each commits with one directory fsync
+ * per thread, store/imports.ts) and to share fsyncs across threads, few enough to keep memory flat.
+ */
+const IN_FLIGHT = 1024;
 /** Likes become this many vote files at most: a count, bounded in cost. */
 const MAX_LIKES = 10_000;
 
