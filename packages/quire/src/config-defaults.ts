@@ -105,4 +105,20 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   shutdownGraceSeconds: 10,
   feedCacheSeconds: 10,
+  // Issue 15 (outbox): docs/notifications.md.
+  smtp: { url: null, from: null, user: null, passwordFile: null, timeoutSeconds: 30 },
+  notify: {
+    moderators: [],
+    moderatorEvents: ['posted', 'pending'],
+    replies: true,
+    language: 'en',
+    linkHours: 72,
+    webhooks: [],
+    webhookTimeoutSeconds: 10,
+    webhooksAllowPrivate: false,
+    maxAttempts: 10,
+    retrySeconds: 30,
+    retryMaxSeconds: 3600,
+    concurrency: 4,
+  },
 };

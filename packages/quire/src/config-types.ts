@@ -72,6 +72,63 @@ export interface QuireConfig {
   shutdownGraceSeconds: number;
   /** How long the site feed and counts are served from memory before they are read again, in seconds. */
   feedCacheSeconds: number;
+  // Issue 15 (outbox): docs/notifications.md.
+  /** The SMTP server mail is sent through; without `smtp.url` and `smtp.from`, no mail is queued. */
+  smtp: SmtpConfig;
+  /** Who is told what, and how deliveries are retried. */
+  notify: NotifyConfig;
+}
+
+// Issue 15 (outbox): docs/notifications.md.
+
+/** The SMTP server (`smtp.*`, QUIRE_SMTP_URL, QUIRE_SMTP_FROM). */
+export interface SmtpConfig {
+  /** `smtp://host:port` (STARTTLS when offered) or `smtps://host:port` (TLS), credentials optionally in it. */
+  url: string | null;
+  /** The sender, e.g. `Comments <comments@example.org>`. */
+  from: string | null;
+  /** User name, when not in the URL. */
+  user: string | null;
+  /** A file holding the password (owner-readable only), when not in the URL; read once at start. */
+  passwordFile: string | null;
+  /** Connection, greeting and socket timeout, in seconds. */
+  timeoutSeconds: number;
+}
+
+/** One webhook: where, which events, and the secret its signature is made with. */
+export interface WebhookConfig {
+  url: string;
+  /** Event types it gets (posted, pending, approved, reply, edited, deleted); empty: all. */
+  events: string[];
+  /** Key of the `Quire-Signature` HMAC-SHA256 header. */
+  secret: string;
+  /** Add the moderator fields (email, ip, ipHash) to the comment in the body. */
+  moderatorFields: boolean;
+}
+
+export interface NotifyConfig {
+  /** Addresses mailed about new comments (QUIRE_NOTIFY_MODERATORS, comma-separated). */
+  moderators: string[];
+  /** Which new comments moderators are mailed about: `posted` (approved at once) and/or `pending`. */
+  moderatorEvents: string[];
+  /** Mail authors who asked for it (`notify: true` with an e-mail) about approved replies to their comment. */
+  replies: boolean;
+  /** Language of the mail: `en` or `de`. */
+  language: string;
+  /** How long a one-click approve/delete/spam link in a moderator mail works, in hours. */
+  linkHours: number;
+  webhooks: WebhookConfig[];
+  /** A webhook request's deadline, in seconds. */
+  webhookTimeoutSeconds: number;
+  /** Let webhooks reach loopback, private and link-local addresses. */
+  webhooksAllowPrivate: boolean;
+  /** Attempts per delivery before it is given up. */
+  maxAttempts: number;
+  /** Wait before the second attempt, in seconds; doubled after each failure (with jitter) up to retryMaxSeconds. */
+  retrySeconds: number;
+  retryMaxSeconds: number;
+  /** Deliveries one process runs at once. */
+  concurrency: number;
 }
 
 export interface UriConfig {
