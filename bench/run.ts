@@ -853,6 +853,10 @@ async function main(): Promise<void> {
         `| the ceiling there: bare node:http doing one durable createUnique per POST, nothing else | ` +
           `${fmtRate(p.barePostRate)} | ${fmtRatio(p.bareRatio)} of createUnique; quire is ${fmtRatio(p.ratio / p.bareRatio)} of it | — |`,
       );
+      say(
+        `| issue 15: the same POSTs with notifications on (outbox append before the answer, a webhook per event ` +
+          `delivered by the same process) | ${fmtRate(p.notifyRate)} | ${fmtRatio(p.notifyRatio)} of notifications off | >= 0.85 |`,
+      );
     }
     const g = service.get;
     say(

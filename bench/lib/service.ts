@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createUnique } from '@quire/fs';
@@ -39,6 +40,10 @@ export interface PostResult {
   ratio: number;
   /** Median of the per-round ratios bare POST / createUnique: the ceiling of any HTTP service here. */
   bareRatio: number;
+  /** Issue 15: POSTs with notifications on (outbox append + webhook delivery in the same process). */
+  notifyRate: number;
+  /** Median of the per-round ratios notifications on / off. */
+  notifyRatio: number;
   posts: number;
   bad: number;
 }
@@ -57,6 +62,17 @@ export interface ServiceResult {
   get: GetResult;
   /** Places that could not be measured, and why. */
   skipped: string[];
+}
+
+/** Issue 15: a webhook receiver answering 204, for the notifications-on variant of the POST rounds. */
+async function hookReceiver(): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/hook`, close: () => server.close() };
 }
 
 async function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -148,19 +164,27 @@ export interface ServiceOptions {
  */
 async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
   spreadSubdirs(place.dir);
-  const rounds: { post: number; lib: number; bare: number; n: number; bad: number }[] = [];
-  const posts = async (kind: 'quire' | 'bare-post', dir: string) => {
-    if (kind === 'quire') {
+  const rounds: { post: number; lib: number; bare: number; notify: number; n: number; bad: number }[] = [];
+  const hook = await hookReceiver();
+  const notifyConfig = JSON.stringify({
+    notify: {
+      webhooks: [{ url: hook.url, events: [], secret: 'bench secret of 16+ chars' }],
+      webhooksAllowPrivate: true,
+    },
+  });
+  const posts = async (kind: 'quire' | 'quire-notify' | 'bare-post', dir: string) => {
+    if (kind !== 'bare-post') {
       // The warm-up's thread and the measured one in block groups of their own (see Place.dir).
       const threads = path.join(dir, 'threads');
       fs.mkdirSync(threads, { recursive: true });
       spreadSubdirs(threads);
     }
-    const server = await start([kind, dir]);
+    const server = await start(kind === 'quire-notify' ? ['quire', dir, notifyConfig] : [kind, dir]);
     const url = `${server.url}/api/comments`;
     try {
       // quire warms up on another page; bare-post writes what is posted to /warm into another directory.
-      const warm = kind === 'quire' ? { url, page: WARM_PAGE } : { url: `${server.url}/warm`, page: PAGE };
+      const warm =
+        kind !== 'bare-post' ? { url, page: WARM_PAGE } : { url: `${server.url}/warm`, page: PAGE };
       await runLoad(
         o.tool,
         { url: warm.url, connections: 32, seconds: o.warmSeconds, postComments: warm.page },
@@ -180,17 +204,27 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
     const post = await posts('quire', path.join(place.dir, `data-${r}`));
     const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
+    const on = await posts('quire-notify', path.join(place.dir, `notify-${r}`));
     const rate = post.ok / post.seconds;
     const bareRate = bare.ok / bare.seconds;
-    rounds.push({ post: rate, lib, bare: bareRate, n: post.ok, bad: bad(post) + bad(bare) });
+    const notifyRate = on.ok / on.seconds;
+    rounds.push({
+      post: rate,
+      lib,
+      bare: bareRate,
+      notify: notifyRate,
+      n: post.ok,
+      bad: bad(post) + bad(bare) + bad(on),
+    });
     o.progress(
       `[service] ${place.label}: POST ${rate.toFixed(0)}/s, bare node:http + createUnique ${bareRate.toFixed(0)}/s, ` +
-        `createUnique ${lib.toFixed(0)}/s (round ${r + 1})` +
-        (bad(post) + bad(bare) > 0
-          ? `; ${bad(post) + bad(bare)} answers not 2xx: this round is not valid`
+        `createUnique ${lib.toFixed(0)}/s, POST with notifications on ${notifyRate.toFixed(0)}/s (round ${r + 1})` +
+        (bad(post) + bad(bare) + bad(on) > 0
+          ? `; ${bad(post) + bad(bare) + bad(on)} answers not 2xx: this round is not valid`
           : ''),
     );
   }
+  hook.close();
   return {
     place,
     postRate: median(rounds.map((x) => x.post)),
@@ -198,6 +232,8 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     barePostRate: median(rounds.map((x) => x.bare)),
     ratio: median(rounds.map((x) => x.post / x.lib)),
     bareRatio: median(rounds.map((x) => x.bare / x.lib)),
+    notifyRate: median(rounds.map((x) => x.notify)),
+    notifyRatio: median(rounds.map((x) => x.notify / x.post)),
     posts: rounds.reduce((a, x) => a + x.n, 0),
     bad: rounds.reduce((a, x) => a + x.bad, 0),
   };
