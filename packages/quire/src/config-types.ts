@@ -72,11 +72,155 @@ export interface QuireConfig {
   shutdownGraceSeconds: number;
   /** How long the site feed and counts are served from memory before they are read again, in seconds. */
   feedCacheSeconds: number;
+  // Several instances on one data directory (issue 13): docs/comment-service.md, "Several instances".
+  deadlines: DeadlinesConfig;
+  freshness: FreshnessConfig;
   // Issue 15 (outbox): docs/notifications.md.
   /** The SMTP server mail is sent through; without `smtp.url` and `smtp.from`, no mail is queued. */
   smtp: SmtpConfig;
   /** Who is told what, and how deliveries are retried. */
   notify: NotifyConfig;
+}
+
+/**
+ * How long the server waits on the data directory for one request. A network filesystem can stall for minutes
+ * (a brick healing): past these, the request answers 503 with Retry-After instead of hanging, and a retry with
+ * the same nonce is safe (it returns the comment if the first attempt published it after all).
+ */
+export interface DeadlinesConfig {
+  /** Longest wait for one of a post's locks (held by a request with the same nonce or text), in ms. */
+  lockWaitMs: number;
+  /** Longest time the server works on one request before it answers 503, in ms; 0: no deadline. */
+  requestMs: number;
+  /** The Retry-After (s) of those 503 answers. */
+  retryAfterSeconds: number;
+}
+
+/** How fresh what this instance serves is, against writes of other instances (other hosts). */
+export interface FreshnessConfig {
+  /**
+   * A cached thread view checked longer ago than this (ms) is checked by listing the thread's directory, not by
+   * stat alone: a network filesystem's attribute cache can hide a new comment from stat (GlusterFS defaults: up
+   * to ~1.2 s), not from a listing. 0: list on every read.
+   */
+  viewListAfterMs: number;
+}
+
+export interface UriConfig {
+  /**
+   * Query parameters that select content, the only ones kept in a page's thread key (exact names, compared
+   * case-insensitively); every other parameter (`?lang=de`, `?x=<random>`) is dropped. Default: WordPress's
+   * `p` and `page_id`. `["*"]`: keep every parameter but those of dropParams.
+   */
+  keepParams: string[];
+  /**
+   * Query parameters dropped from page URIs: exact names, or prefixes ending in `*` (`utm_*`). Compared
+   * case-insensitively.
+   */
+  dropParams: string[];
+  /** Drop the whole query string (for sites whose pages never depend on it). */
+  dropQuery: boolean;
+  /** `strip`: `/post/` and `/post` are one thread (the root `/` stays). `keep`: they are two. */
+  trailingSlash: 'strip' | 'keep';
+  /** Treat `/post/index.html` (also .htm, .php) as `/post/`. */
+  stripIndex: boolean;
+  /** Treat `http://` pages as their `https://` twins. */
+  upgradeHttp: boolean;
+  /** Host names that are the same site, e.g. `{ "www.example.org": "example.org" }`. */
+  hostAliases: Record<string, string>;
+}
+
+export interface LimitsConfig {
+  /** Largest request body in bytes; larger bodies get 413. */
+  bodyBytes: number;
+  textChars: number;
+  authorChars: number;
+  emailChars: number;
+  websiteChars: number;
+  titleChars: number;
+  uriChars: number;
+  /** Top-level comments per page of GET /api/comments unless `limit` asks for another number. */
+  pageSize: number;
+  maxPageSize: number;
+  /** Replies nested deeper than this are listed under their ancestor at this depth (their `parent` stays). */
+  maxDepth: number;
+  /** Most `uri` parameters one GET /api/counts may ask for. */
+  countsUris: number;
+  feedEntries: number;
+}
+
+export interface SpamConfig {
+  /** Name of the honeypot field: the embed hides it, so a person leaves it empty; any value is refused. */
+  honeypotField: string;
+  /** Require a form token (GET /api/form-token or `formToken` of the list response) on every new comment. */
+  requireFormToken: boolean;
+  /** A form token is accepted only this long after it was issued (0 for tests). */
+  minComposeSeconds: number;
+  /**
+   * How long a form token is accepted. Tokens are bound to the page they were issued for and the client's
+   * network (/24, /48), so a token collected once cannot feed a bot for days or from elsewhere.
+   */
+  formTokenMaxAgeSeconds: number;
+  /** Most links (Markdown links, autolinks and bare http(s)/www. addresses) in one comment. */
+  maxLinks: number;
+  /** The same text (ignoring case and whitespace) twice in one thread within this many seconds is refused; 0: off. */
+  duplicateWindowSeconds: number;
+}
+
+export interface RateLimit {
+  /** Most requests per client address (IPv4 address or IPv6 /64) per window; 0 disables the limit. */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitsConfig {
+  /** Every request to /api and the feeds. */
+  requests: RateLimit;
+  /** New comments. */
+  posts: RateLimit;
+  /** Edits and deletions by authors. */
+  edits: RateLimit;
+  likes: RateLimit;
+  /** Admin login attempts. */
+  login: RateLimit;
+  /** New threads (first comments on a page) per client address. */
+  threads: RateLimit;
+  /** New threads from all clients together. */
+  threadsTotal: RateLimit;
+  // Service limits (issue 12, "No request can hold the service").
+  /** POST /api/preview per client: each may cost a render on a worker of the Markdown pool. */
+  previews: RateLimit;
+  /**
+   * Admin login attempts from all clients together (the client key is ignored): bounds the password checks a
+   * flood from many addresses can queue, at the price of the owner waiting out the window during one.
+   */
+  loginsTotal: RateLimit;
+}
+
+// Service limits (issue 12, "No request can hold the service"): docs/comment-service.md, "Running it on the internet".
+
+/** The Markdown rendering budget (server/markdown.ts). */
+export interface MarkdownConfig {
+  /** Longest time one text may take to render on a worker, in ms; a post past it is refused (422). */
+  timeoutMs: number;
+  /** Worker threads rendering at once. */
+  workers: number;
+  /** Texts waiting for a worker at most; more are refused with 503 markdown-busy. */
+  maxQueue: number;
+}
+
+/** Connection limits and timeouts of the HTTP server (server/connections.ts). */
+export interface ConnectionsConfig {
+  /** Open connections per client address (IPv6: per /64); trusted proxies (trustProxy) are exempt. */
+  perClient: number;
+  /** Open connections in all; 0: derived from the open-file limit (raised at start where allowed). */
+  total: number;
+  /** Time a client has to send a request's headers, in seconds. */
+  headersTimeoutSeconds: number;
+  /** Time a client has to send a whole request (headers and body), in seconds. */
+  requestTimeoutSeconds: number;
+  /** How long an idle keep-alive connection is kept open, in seconds. */
+  keepAliveTimeoutSeconds: number;
 }
 
 // Issue 15 (outbox): docs/notifications.md.
