@@ -12,7 +12,7 @@ import {
   pathExists,
   readComplete,
   replaceFile,
-  type Spool,
+  Spool,
 } from '@quire/fs';
 
 /** The events of issue 15. `reply` is not an event of its own: a `posted` or `approved` reply carries it. */
@@ -78,11 +78,13 @@ export const emptyState = (): DeliveryState => ({ attempts: {}, finished: {}, re
 /**
  * The outbox of notifications (issue 15; docs/notifications.md), in the data directory:
  *
- *   DATA/outbox/<YYYYMMDDTHHMMSSZ-N>.json   one event (OutboxEvent), appended before the request is answered
+ *   DATA/outbox/<YYYYMMDDTHHMMSSZ-N>.json   one event (OutboxEvent), appended before the request is answered,
+ *                                           removed once delivered (kept if given up)
  *   DATA/outbox/.keys/                      keys of events appended again by retried requests (spool-keys)
  *   DATA/outbox/.claims.lock                byte-range locks: the process delivering an event holds its byte
  *   DATA/outbox/.state/<h>                  DeliveryState of the event whose key hashes to h (not fsynced)
  *   DATA/outbox/.done/<h>                   marker: every target of that event delivered, skipped or given up
+ *                                           (so a second record of the key, from a retried request, is not sent)
  *   DATA/outbox/.gaveup/<id>                marker: some target of event <id> was given up
  *   DATA/outbox/.retried/<id>               marker: the admin retried event <id> (a new event took it over)
  *   DATA/outbox-log/<...>.json              outcome records: delivered, attempt N failed (why), given up
@@ -93,6 +95,8 @@ export const emptyState = (): DeliveryState => ({ attempts: {}, finished: {}, re
  */
 export class Outbox {
   private readonly claims: LockFile;
+  /** The outbox again, for removals that need no fsync. */
+  private readonly lazy: Spool;
 
   private constructor(
     private readonly dir: string,
@@ -102,6 +106,7 @@ export class Outbox {
     private readonly durable: boolean,
   ) {
     this.claims = openLockFile(path.join(dir, '.claims.lock'), { keep: 8 });
+    this.lazy = new Spool(dir, { suffix: '.json', durable: false });
   }
 
   static async open(dataDir: string, durable: boolean): Promise<Outbox> {
@@ -181,10 +186,16 @@ export class Outbox {
     await replaceFile(path.join(this.dir, '.state', h), JSON.stringify(state), { durable: false });
   }
 
-  /** Marks event `id` (key hash `h`) over; `gaveUp` lists it for the admin. */
+  /**
+   * Marks event `id` (key hash `h`) over. A given-up event stays, listed for the admin (its retry reads it);
+   * any other is removed from the outbox, so the watch's rescans and a restart list only what is under way.
+   * Neither the marker nor the removal is fsynced: a power cut that loses them means another delivery (at
+   * least once), never a lost one.
+   */
   async finish(h: string, id: string, gaveUp: boolean): Promise<void> {
     if (gaveUp) await createMarker(path.join(this.dir, '.gaveup', id), { durable: this.durable });
-    await createMarker(path.join(this.dir, '.done', h), { durable: this.durable });
+    await createMarker(path.join(this.dir, '.done', h), { durable: false });
+    if (!gaveUp) await this.lazy.delete(id);
   }
 
   /** Appends an outcome record. */

@@ -142,7 +142,9 @@ export class DeliveryWorker {
         const r = await deliver(this.d, event, h, target);
         state.finished[target] = r.end;
         if (r.reason !== undefined) state.reasons[target] = r.reason;
-        await this.outbox.saveState(h, state);
+        // The last target's end is recorded by finish() below: no state write for it.
+        if (!event.targets.every((t) => state.finished[t] !== undefined))
+          await this.outbox.saveState(h, state);
         await this.outbox.record({
           ...base,
           outcome: r.end === 'skipped' ? 'skipped' : 'delivered',
