@@ -40,7 +40,11 @@ export interface PostResult {
   ratio: number;
   /** Median of the per-round ratios bare POST / createUnique: the ceiling of any HTTP service here. */
   bareRatio: number;
-  /** Issue 15: POSTs with notifications on (outbox append + webhook delivery in the same process). */
+  /** Issue 15: POSTs with notifications on, delivered by no process (the outbox append alone). */
+  appendRate: number;
+  /** Median of the per-round ratios append / off. */
+  appendRatio: number;
+  /** Issue 15: POSTs with notifications on, a webhook per event delivered by the same process. */
   notifyRate: number;
   /** Median of the per-round ratios notifications on / off. */
   notifyRatio: number;
@@ -164,22 +168,37 @@ export interface ServiceOptions {
  */
 async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
   spreadSubdirs(place.dir);
-  const rounds: { post: number; lib: number; bare: number; notify: number; n: number; bad: number }[] = [];
+  const rounds: {
+    post: number;
+    lib: number;
+    bare: number;
+    append: number;
+    notify: number;
+    n: number;
+    bad: number;
+  }[] = [];
   const hook = await hookReceiver();
-  const notifyConfig = JSON.stringify({
-    notify: {
-      webhooks: [{ url: hook.url, events: [], secret: 'bench secret of 16+ chars' }],
-      webhooksAllowPrivate: true,
-    },
-  });
-  const posts = async (kind: 'quire' | 'quire-notify' | 'bare-post', dir: string) => {
+  // Issue 15: a webhook per event; `deliver: false` measures the outbox append alone.
+  const notifyConfig = (deliver: boolean) =>
+    JSON.stringify({
+      notify: {
+        webhooks: [{ url: hook.url, events: [], secret: 'bench secret of 16+ chars' }],
+        webhooksAllowPrivate: true,
+        deliver,
+      },
+    });
+  const posts = async (kind: 'quire' | 'quire-append' | 'quire-notify' | 'bare-post', dir: string) => {
     if (kind !== 'bare-post') {
       // The warm-up's thread and the measured one in block groups of their own (see Place.dir).
       const threads = path.join(dir, 'threads');
       fs.mkdirSync(threads, { recursive: true });
       spreadSubdirs(threads);
     }
-    const server = await start(kind === 'quire-notify' ? ['quire', dir, notifyConfig] : [kind, dir]);
+    const server = await start(
+      kind === 'quire-notify' || kind === 'quire-append'
+        ? ['quire', dir, notifyConfig(kind === 'quire-notify')]
+        : [kind, dir],
+    );
     const url = `${server.url}/api/comments`;
     try {
       // quire warms up on another page; bare-post writes what is posted to /warm into another directory.
@@ -202,26 +221,31 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
   for (let r = 0; r < o.rounds; r++) {
     await libraryRate(path.join(place.dir, `library-${r}-warm`), o.warmOps, 32);
     const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
+    // Notifications off, the outbox append alone, then with delivery: back to back, so that the load of the
+    // machine changes as little as possible between the three.
     const post = await posts('quire', path.join(place.dir, `data-${r}`));
-    const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
+    const appended = await posts('quire-append', path.join(place.dir, `append-${r}`));
     const on = await posts('quire-notify', path.join(place.dir, `notify-${r}`));
+    const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
     const rate = post.ok / post.seconds;
     const bareRate = bare.ok / bare.seconds;
+    const appendRate = appended.ok / appended.seconds;
     const notifyRate = on.ok / on.seconds;
     rounds.push({
       post: rate,
       lib,
       bare: bareRate,
+      append: appendRate,
       notify: notifyRate,
       n: post.ok,
-      bad: bad(post) + bad(bare) + bad(on),
+      bad: bad(post) + bad(bare) + bad(appended) + bad(on),
     });
+    const wrong = bad(post) + bad(bare) + bad(appended) + bad(on);
     o.progress(
       `[service] ${place.label}: POST ${rate.toFixed(0)}/s, bare node:http + createUnique ${bareRate.toFixed(0)}/s, ` +
-        `createUnique ${lib.toFixed(0)}/s, POST with notifications on ${notifyRate.toFixed(0)}/s (round ${r + 1})` +
-        (bad(post) + bad(bare) + bad(on) > 0
-          ? `; ${bad(post) + bad(bare) + bad(on)} answers not 2xx: this round is not valid`
-          : ''),
+        `createUnique ${lib.toFixed(0)}/s, POST with the outbox append ${appendRate.toFixed(0)}/s, ` +
+        `with delivery too ${notifyRate.toFixed(0)}/s (round ${r + 1})` +
+        (wrong > 0 ? `; ${wrong} answers not 2xx: this round is not valid` : ''),
     );
   }
   hook.close();
@@ -232,6 +256,8 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     barePostRate: median(rounds.map((x) => x.bare)),
     ratio: median(rounds.map((x) => x.post / x.lib)),
     bareRatio: median(rounds.map((x) => x.bare / x.lib)),
+    appendRate: median(rounds.map((x) => x.append)),
+    appendRatio: median(rounds.map((x) => x.append / x.post)),
     notifyRate: median(rounds.map((x) => x.notify)),
     notifyRatio: median(rounds.map((x) => x.notify / x.post)),
     posts: rounds.reduce((a, x) => a + x.n, 0),

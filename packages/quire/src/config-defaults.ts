@@ -123,5 +123,6 @@ export const DEFAULT_CONFIG: QuireConfig = {
     retrySeconds: 30,
     retryMaxSeconds: 3600,
     concurrency: 4,
+    deliver: true,
   },
 };

@@ -273,6 +273,11 @@ export interface NotifyConfig {
   retryMaxSeconds: number;
   /** Deliveries one process runs at once. */
   concurrency: number;
+  /**
+   * Run the delivery worker in this process (default). false: this process only appends to the outbox, and
+   * another process on the same data directory delivers (say, one instance of several).
+   */
+  deliver: boolean;
 }
 
 export interface UriConfig {

@@ -39,7 +39,7 @@ export class Notifications {
 
   /** Starts delivering; `baseUrl` is where the one-click links in mail point. */
   async start(baseUrl: string, log: WorkerLog): Promise<void> {
-    if (!this.enabled || this.worker !== undefined) return;
+    if (!this.enabled || !this.config.notify.deliver || this.worker !== undefined) return;
     const outbox = this.outbox;
     this.worker = new DeliveryWorker(
       outbox,
