@@ -874,6 +874,14 @@ async function main(): Promise<void> {
         `| the ceiling there: bare node:http doing one durable createUnique per POST, nothing else | ` +
           `${fmtRate(p.barePostRate)} | ${fmtRatio(p.bareRatio)} of createUnique; quire is ${fmtRatio(p.ratio / p.bareRatio)} of it | — |`,
       );
+      say(
+        `| issue 15: the same POSTs with notifications on, the outbox append before each answer (delivered by no ` +
+          `process: notify.deliver false; off and on in alternating windows) | ${fmtRate(p.appendRate)} | ${fmtRatio(p.appendRatio)} of notifications off | >= 0.85 |`,
+      );
+      say(
+        `| issue 15: the same, with a webhook per event delivered by the same process | ` +
+          `${fmtRate(p.notifyRate)} | ${fmtRatio(p.notifyRatio)} of notifications off | — |`,
+      );
     }
     const g = service.get;
     say(

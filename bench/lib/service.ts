@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createUnique } from '@quire/fs';
@@ -39,6 +40,14 @@ export interface PostResult {
   ratio: number;
   /** Median of the per-round ratios bare POST / createUnique: the ceiling of any HTTP service here. */
   bareRatio: number;
+  /** Issue 15: POSTs with notifications on, delivered by no process (the outbox append alone). */
+  appendRate: number;
+  /** Median of the per-round ratios append / off. */
+  appendRatio: number;
+  /** Issue 15: POSTs with notifications on, a webhook per event delivered by the same process. */
+  notifyRate: number;
+  /** Median of the per-round ratios notifications on / off. */
+  notifyRatio: number;
   posts: number;
   bad: number;
 }
@@ -57,6 +66,17 @@ export interface ServiceResult {
   get: GetResult;
   /** Places that could not be measured, and why. */
   skipped: string[];
+}
+
+/** Issue 15: a webhook receiver answering 204, for the notifications-on variant of the POST rounds. */
+async function hookReceiver(): Promise<{ url: string; close: () => void }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/hook`, close: () => server.close() };
 }
 
 async function start(args: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -142,25 +162,95 @@ export interface ServiceOptions {
 }
 
 /**
+ * Issue 15: notifications off against the outbox append alone, both servers running, measured in alternating
+ * windows (off, append, append, off, ...): the machine's load drifts between sequential runs far more than the
+ * cost of one append (measured on a shared machine: the same run twice differed by 2x). Rates and the ratio are
+ * medians over the windows.
+ */
+async function appendPairs(
+  dir: string,
+  o: ServiceOptions,
+  appendConfig: string,
+): Promise<{ off: number; append: number; ratio: number; bad: number }> {
+  const servers: { child: ChildProcess; url: string }[] = [];
+  try {
+    for (const [name, extra] of [
+      ['off', undefined],
+      ['append', appendConfig],
+    ] as const) {
+      const data = path.join(dir, name);
+      fs.mkdirSync(path.join(data, 'threads'), { recursive: true });
+      spreadSubdirs(path.join(data, 'threads'));
+      servers.push(await start(extra === undefined ? ['quire', data] : ['quire', data, extra]));
+    }
+    const load = (i: number, page: string, seconds: number) =>
+      runLoad(
+        o.tool,
+        { url: `${servers[i]?.url}/api/comments`, connections: 32, seconds, postComments: page },
+        o.scratch,
+      );
+    for (let i = 0; i < servers.length; i++) await load(i, WARM_PAGE, o.warmSeconds);
+    const off: number[] = [];
+    const on: number[] = [];
+    let wrong = 0;
+    for (let w = 0; w < 4; w++) {
+      for (const i of w % 2 === 0 ? [0, 1] : [1, 0]) {
+        const r = await load(i, PAGE, o.postSeconds);
+        wrong += bad(r);
+        (i === 0 ? off : on).push(r.ok / r.seconds);
+      }
+    }
+    return {
+      off: median(off),
+      append: median(on),
+      ratio: median(on.map((x, k) => x / (off[k] as number))),
+      bad: wrong,
+    };
+  } finally {
+    for (const s of servers) await stop(s.child);
+  }
+}
+
+/**
  * Durable POSTs with 32 connections against the library's durable createUnique with 32 calls in flight, on the
  * same filesystem, back to back in each round (a fresh data directory each time): the ratio is the median of the
  * rounds' ratios.
  */
 async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
   spreadSubdirs(place.dir);
-  const rounds: { post: number; lib: number; bare: number; n: number; bad: number }[] = [];
-  const posts = async (kind: 'quire' | 'bare-post', dir: string) => {
-    if (kind === 'quire') {
+  const rounds: {
+    post: number;
+    lib: number;
+    bare: number;
+    append: number;
+    appendRatio: number;
+    notify: number;
+    n: number;
+    bad: number;
+  }[] = [];
+  const hook = await hookReceiver();
+  // Issue 15: a webhook per event; `deliver: false` measures the outbox append alone.
+  const notifyConfig = (deliver: boolean) =>
+    JSON.stringify({
+      notify: {
+        webhooks: [{ url: hook.url, events: [], secret: 'bench secret of 16+ chars' }],
+        webhooksAllowPrivate: true,
+        deliver,
+      },
+    });
+  const posts = async (kind: 'quire' | 'quire-notify' | 'bare-post', dir: string) => {
+    if (kind !== 'bare-post') {
       // The warm-up's thread and the measured one in block groups of their own (see Place.dir).
       const threads = path.join(dir, 'threads');
       fs.mkdirSync(threads, { recursive: true });
       spreadSubdirs(threads);
     }
-    const server = await start([kind, dir]);
+    const server = await start(kind === 'quire-notify' ? ['quire', dir, notifyConfig(true)] : [kind, dir]);
     const url = `${server.url}/api/comments`;
     try {
       // quire warms up on another page; bare-post writes what is posted to /warm into another directory.
-      const warm = kind === 'quire' ? { url, page: WARM_PAGE } : { url: `${server.url}/warm`, page: PAGE };
+      const warm =
+        kind !== 'bare-post' ? { url, page: WARM_PAGE } : { url: `${server.url}/warm`, page: PAGE };
       await runLoad(
         o.tool,
         { url: warm.url, connections: 32, seconds: o.warmSeconds, postComments: warm.page },
@@ -178,19 +268,36 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
   for (let r = 0; r < o.rounds; r++) {
     await libraryRate(path.join(place.dir, `library-${r}-warm`), o.warmOps, 32);
     const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
+    // Notifications off, the outbox append alone, then with delivery: back to back, so that the load of the
+    // machine changes as little as possible between the three.
     const post = await posts('quire', path.join(place.dir, `data-${r}`));
+    const appended = await appendPairs(path.join(place.dir, `pairs-${r}`), o, notifyConfig(false));
+    const on = await posts('quire-notify', path.join(place.dir, `notify-${r}`));
     const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
     const rate = post.ok / post.seconds;
     const bareRate = bare.ok / bare.seconds;
-    rounds.push({ post: rate, lib, bare: bareRate, n: post.ok, bad: bad(post) + bad(bare) });
+    const appendRate = appended.append;
+    const notifyRate = on.ok / on.seconds;
+    rounds.push({
+      post: rate,
+      lib,
+      bare: bareRate,
+      append: appendRate,
+      appendRatio: appended.ratio,
+      notify: notifyRate,
+      n: post.ok,
+      bad: bad(post) + bad(bare) + appended.bad + bad(on),
+    });
+    const wrong = bad(post) + bad(bare) + appended.bad + bad(on);
     o.progress(
       `[service] ${place.label}: POST ${rate.toFixed(0)}/s, bare node:http + createUnique ${bareRate.toFixed(0)}/s, ` +
-        `createUnique ${lib.toFixed(0)}/s (round ${r + 1})` +
-        (bad(post) + bad(bare) > 0
-          ? `; ${bad(post) + bad(bare)} answers not 2xx: this round is not valid`
-          : ''),
+        `createUnique ${lib.toFixed(0)}/s, POST with the outbox append ${appendRate.toFixed(0)}/s ` +
+        `(${appended.ratio.toFixed(2)} of off in alternating windows, off ${appended.off.toFixed(0)}/s), ` +
+        `with delivery too ${notifyRate.toFixed(0)}/s (round ${r + 1})` +
+        (wrong > 0 ? `; ${wrong} answers not 2xx: this round is not valid` : ''),
     );
   }
+  hook.close();
   return {
     place,
     postRate: median(rounds.map((x) => x.post)),
@@ -198,6 +305,10 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     barePostRate: median(rounds.map((x) => x.bare)),
     ratio: median(rounds.map((x) => x.post / x.lib)),
     bareRatio: median(rounds.map((x) => x.bare / x.lib)),
+    appendRate: median(rounds.map((x) => x.append)),
+    appendRatio: median(rounds.map((x) => x.appendRatio)),
+    notifyRate: median(rounds.map((x) => x.notify)),
+    notifyRatio: median(rounds.map((x) => x.notify / x.post)),
     posts: rounds.reduce((a, x) => a + x.n, 0),
     bad: rounds.reduce((a, x) => a + x.bad, 0),
   };

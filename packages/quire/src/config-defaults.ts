@@ -108,4 +108,21 @@ export const DEFAULT_CONFIG: QuireConfig = {
   // Several instances on one data directory (issue 13).
   deadlines: { lockWaitMs: 5_000, requestMs: 15_000, retryAfterSeconds: 2 },
   freshness: { viewListAfterMs: 500 },
+  // Issue 15 (outbox): docs/notifications.md.
+  smtp: { url: null, from: null, user: null, passwordFile: null, timeoutSeconds: 30 },
+  notify: {
+    moderators: [],
+    moderatorEvents: ['posted', 'pending'],
+    replies: true,
+    language: 'en',
+    linkHours: 72,
+    webhooks: [],
+    webhookTimeoutSeconds: 10,
+    webhooksAllowPrivate: false,
+    maxAttempts: 10,
+    retrySeconds: 30,
+    retryMaxSeconds: 3600,
+    concurrency: 4,
+    deliver: true,
+  },
 };

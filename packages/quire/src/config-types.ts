@@ -75,6 +75,11 @@ export interface QuireConfig {
   // Several instances on one data directory (issue 13): docs/comment-service.md, "Several instances".
   deadlines: DeadlinesConfig;
   freshness: FreshnessConfig;
+  // Issue 15 (outbox): docs/notifications.md.
+  /** The SMTP server mail is sent through; without `smtp.url` and `smtp.from`, no mail is queued. */
+  smtp: SmtpConfig;
+  /** Who is told what, and how deliveries are retried. */
+  notify: NotifyConfig;
 }
 
 /**
@@ -99,6 +104,180 @@ export interface FreshnessConfig {
    * to ~1.2 s), not from a listing. 0: list on every read.
    */
   viewListAfterMs: number;
+}
+
+export interface UriConfig {
+  /**
+   * Query parameters that select content, the only ones kept in a page's thread key (exact names, compared
+   * case-insensitively); every other parameter (`?lang=de`, `?x=<random>`) is dropped. Default: WordPress's
+   * `p` and `page_id`. `["*"]`: keep every parameter but those of dropParams.
+   */
+  keepParams: string[];
+  /**
+   * Query parameters dropped from page URIs: exact names, or prefixes ending in `*` (`utm_*`). Compared
+   * case-insensitively.
+   */
+  dropParams: string[];
+  /** Drop the whole query string (for sites whose pages never depend on it). */
+  dropQuery: boolean;
+  /** `strip`: `/post/` and `/post` are one thread (the root `/` stays). `keep`: they are two. */
+  trailingSlash: 'strip' | 'keep';
+  /** Treat `/post/index.html` (also .htm, .php) as `/post/`. */
+  stripIndex: boolean;
+  /** Treat `http://` pages as their `https://` twins. */
+  upgradeHttp: boolean;
+  /** Host names that are the same site, e.g. `{ "www.example.org": "example.org" }`. */
+  hostAliases: Record<string, string>;
+}
+
+export interface LimitsConfig {
+  /** Largest request body in bytes; larger bodies get 413. */
+  bodyBytes: number;
+  textChars: number;
+  authorChars: number;
+  emailChars: number;
+  websiteChars: number;
+  titleChars: number;
+  uriChars: number;
+  /** Top-level comments per page of GET /api/comments unless `limit` asks for another number. */
+  pageSize: number;
+  maxPageSize: number;
+  /** Replies nested deeper than this are listed under their ancestor at this depth (their `parent` stays). */
+  maxDepth: number;
+  /** Most `uri` parameters one GET /api/counts may ask for. */
+  countsUris: number;
+  feedEntries: number;
+}
+
+export interface SpamConfig {
+  /** Name of the honeypot field: the embed hides it, so a person leaves it empty; any value is refused. */
+  honeypotField: string;
+  /** Require a form token (GET /api/form-token or `formToken` of the list response) on every new comment. */
+  requireFormToken: boolean;
+  /** A form token is accepted only this long after it was issued (0 for tests). */
+  minComposeSeconds: number;
+  /**
+   * How long a form token is accepted. Tokens are bound to the page they were issued for and the client's
+   * network (/24, /48), so a token collected once cannot feed a bot for days or from elsewhere.
+   */
+  formTokenMaxAgeSeconds: number;
+  /** Most links (Markdown links, autolinks and bare http(s)/www. addresses) in one comment. */
+  maxLinks: number;
+  /** The same text (ignoring case and whitespace) twice in one thread within this many seconds is refused; 0: off. */
+  duplicateWindowSeconds: number;
+}
+
+export interface RateLimit {
+  /** Most requests per client address (IPv4 address or IPv6 /64) per window; 0 disables the limit. */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface RateLimitsConfig {
+  /** Every request to /api and the feeds. */
+  requests: RateLimit;
+  /** New comments. */
+  posts: RateLimit;
+  /** Edits and deletions by authors. */
+  edits: RateLimit;
+  likes: RateLimit;
+  /** Admin login attempts. */
+  login: RateLimit;
+  /** New threads (first comments on a page) per client address. */
+  threads: RateLimit;
+  /** New threads from all clients together. */
+  threadsTotal: RateLimit;
+  // Service limits (issue 12, "No request can hold the service").
+  /** POST /api/preview per client: each may cost a render on a worker of the Markdown pool. */
+  previews: RateLimit;
+  /**
+   * Admin login attempts from all clients together (the client key is ignored): bounds the password checks a
+   * flood from many addresses can queue, at the price of the owner waiting out the window during one.
+   */
+  loginsTotal: RateLimit;
+}
+
+// Service limits (issue 12, "No request can hold the service"): docs/comment-service.md, "Running it on the internet".
+
+/** The Markdown rendering budget (server/markdown.ts). */
+export interface MarkdownConfig {
+  /** Longest time one text may take to render on a worker, in ms; a post past it is refused (422). */
+  timeoutMs: number;
+  /** Worker threads rendering at once. */
+  workers: number;
+  /** Texts waiting for a worker at most; more are refused with 503 markdown-busy. */
+  maxQueue: number;
+}
+
+/** Connection limits and timeouts of the HTTP server (server/connections.ts). */
+export interface ConnectionsConfig {
+  /** Open connections per client address (IPv6: per /64); trusted proxies (trustProxy) are exempt. */
+  perClient: number;
+  /** Open connections in all; 0: derived from the open-file limit (raised at start where allowed). */
+  total: number;
+  /** Time a client has to send a request's headers, in seconds. */
+  headersTimeoutSeconds: number;
+  /** Time a client has to send a whole request (headers and body), in seconds. */
+  requestTimeoutSeconds: number;
+  /** How long an idle keep-alive connection is kept open, in seconds. */
+  keepAliveTimeoutSeconds: number;
+}
+
+// Issue 15 (outbox): docs/notifications.md.
+
+/** The SMTP server (`smtp.*`, QUIRE_SMTP_URL, QUIRE_SMTP_FROM). */
+export interface SmtpConfig {
+  /** `smtp://host:port` (STARTTLS when offered) or `smtps://host:port` (TLS), credentials optionally in it. */
+  url: string | null;
+  /** The sender, e.g. `Comments <comments@example.org>`. */
+  from: string | null;
+  /** User name, when not in the URL. */
+  user: string | null;
+  /** A file holding the password (owner-readable only), when not in the URL; read once at start. */
+  passwordFile: string | null;
+  /** Connection, greeting and socket timeout, in seconds. */
+  timeoutSeconds: number;
+}
+
+/** One webhook: where, which events, and the secret its signature is made with. */
+export interface WebhookConfig {
+  url: string;
+  /** Event types it gets (posted, pending, approved, reply, edited, deleted); empty: all. */
+  events: string[];
+  /** Key of the `Quire-Signature` HMAC-SHA256 header. */
+  secret: string;
+  /** Add the moderator fields (email, ip, ipHash) to the comment in the body. */
+  moderatorFields: boolean;
+}
+
+export interface NotifyConfig {
+  /** Addresses mailed about new comments (QUIRE_NOTIFY_MODERATORS, comma-separated). */
+  moderators: string[];
+  /** Which new comments moderators are mailed about: `posted` (approved at once) and/or `pending`. */
+  moderatorEvents: string[];
+  /** Mail authors who asked for it (`notify: true` with an e-mail) about approved replies to their comment. */
+  replies: boolean;
+  /** Language of the mail: `en` or `de`. */
+  language: string;
+  /** How long a one-click approve/delete/spam link in a moderator mail works, in hours. */
+  linkHours: number;
+  webhooks: WebhookConfig[];
+  /** A webhook request's deadline, in seconds. */
+  webhookTimeoutSeconds: number;
+  /** Let webhooks reach loopback, private and link-local addresses. */
+  webhooksAllowPrivate: boolean;
+  /** Attempts per delivery before it is given up. */
+  maxAttempts: number;
+  /** Wait before the second attempt, in seconds; doubled after each failure (with jitter) up to retryMaxSeconds. */
+  retrySeconds: number;
+  retryMaxSeconds: number;
+  /** Deliveries one process runs at once. */
+  concurrency: number;
+  /**
+   * Run the delivery worker in this process (default). false: this process only appends to the outbox, and
+   * another process on the same data directory delivers (say, one instance of several).
+   */
+  deliver: boolean;
 }
 
 export interface UriConfig {

@@ -1,18 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_CONFIG } from './config-defaults.js';
-import type { QuireConfig } from './config-types.js';
+import type { QuireConfig, WebhookConfig } from './config-types.js';
 
 export { DEFAULT_CONFIG, DEFAULT_TRACKING_PARAMS } from './config-defaults.js';
 export type {
   ConnectionsConfig,
   LimitsConfig,
   MarkdownConfig,
+  NotifyConfig,
   QuireConfig,
   RateLimit,
   RateLimitsConfig,
+  SmtpConfig,
   SpamConfig,
   UriConfig,
+  WebhookConfig,
 } from './config-types.js';
 
 /** Any subset of the config, nested objects included. */
@@ -67,10 +70,26 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_REQUEST_DEADLINE_MS: 'deadlines.requestMs',
   QUIRE_RETRY_AFTER_SECONDS: 'deadlines.retryAfterSeconds',
   QUIRE_VIEW_LIST_AFTER_MS: 'freshness.viewListAfterMs',
+  // Issue 15 (outbox).
+  QUIRE_SMTP_URL: 'smtp.url',
+  QUIRE_SMTP_FROM: 'smtp.from',
+  QUIRE_SMTP_USER: 'smtp.user',
+  QUIRE_SMTP_PASSWORD_FILE: 'smtp.passwordFile',
+  QUIRE_NOTIFY_MODERATORS: 'notify.moderators',
+  QUIRE_NOTIFY_MODERATOR_EVENTS: 'notify.moderatorEvents',
 };
 
 /** Settings that are a string or null (their default). */
-const NULLABLE_STRINGS = ['publicUrl', 'adminPasswordHash', 'adminPasswordFile'];
+const NULLABLE_STRINGS = [
+  'publicUrl',
+  'adminPasswordHash',
+  'adminPasswordFile',
+  // Issue 15 (outbox).
+  'smtp.url',
+  'smtp.from',
+  'smtp.user',
+  'smtp.passwordFile',
+];
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -100,6 +119,7 @@ function mergeChecked(template: unknown, input: unknown, where: string): unknown
     }
     throw new ConfigError(`${where} must be a boolean, a string or an array of strings`);
   }
+  if (where === 'notify.webhooks') return checkWebhooks(input);
   if (NULLABLE_STRINGS.includes(where)) {
     if (input === null || typeof input === 'string') return input;
     throw new ConfigError(`${where} must be a string or null`);
@@ -250,6 +270,7 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
   }
   checkServiceLimits(c);
   checkHostSettings(c);
+  checkNotify(c);
   c.dataDir = path.resolve(c.dataDir);
   return c;
 }
@@ -287,6 +308,50 @@ function checkServiceLimits(c: QuireConfig): void {
     throw new ConfigError('connections.total must be an integer (0: automatic)');
   if (n.requestTimeoutSeconds < n.headersTimeoutSeconds)
     throw new ConfigError('connections.requestTimeoutSeconds must be >= connections.headersTimeoutSeconds');
+}
+
+// Issue 15 (outbox): docs/notifications.md.
+
+const EVENT_TYPES = ['posted', 'pending', 'approved', 'reply', 'edited', 'deleted'];
+
+/** `notify.webhooks`: an array of { url, events?, secret, moderatorFields? }. */
+function checkWebhooks(input: unknown): WebhookConfig[] {
+  if (!Array.isArray(input)) throw new ConfigError('notify.webhooks must be an array');
+  return input.map((h: unknown, i) => {
+    const where = `notify.webhooks[${i}]`;
+    if (!isPlainObject(h)) throw new ConfigError(`${where} must be an object`);
+    for (const k of Object.keys(h)) {
+      if (!['url', 'events', 'secret', 'moderatorFields'].includes(k))
+        throw new ConfigError(`unknown setting ${where}.${k}`);
+    }
+    const { url, events = [], secret, moderatorFields = false } = h;
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url) || !URL.canParse(url))
+      throw new ConfigError(`${where}.url must be an http(s) URL`);
+    if (typeof secret !== 'string' || secret.length < 16)
+      throw new ConfigError(`${where}.secret must be a string of at least 16 characters`);
+    if (!Array.isArray(events) || !events.every((e) => EVENT_TYPES.includes(e as string)))
+      throw new ConfigError(`${where}.events must list some of ${EVENT_TYPES.join(', ')}`);
+    if (typeof moderatorFields !== 'boolean')
+      throw new ConfigError(`${where}.moderatorFields must be a boolean`);
+    return { url, events: events as string[], secret, moderatorFields };
+  });
+}
+
+/** The smtp and notify blocks, beyond their types. */
+function checkNotify(c: QuireConfig): void {
+  if (c.smtp.url !== null && !/^smtps?:\/\/[^/]/.test(c.smtp.url))
+    throw new ConfigError('smtp.url must be smtp://host[:port] or smtps://host[:port]');
+  if ((c.smtp.url === null) !== (c.smtp.from === null))
+    throw new ConfigError('set both smtp.url (QUIRE_SMTP_URL) and smtp.from (QUIRE_SMTP_FROM), or neither');
+  if (!c.notify.moderatorEvents.every((e) => e === 'posted' || e === 'pending'))
+    throw new ConfigError('notify.moderatorEvents may list posted and pending');
+  if (!['en', 'de'].includes(c.notify.language)) throw new ConfigError('notify.language must be en or de');
+  const n = c.notify;
+  if (!Number.isInteger(n.maxAttempts) || n.maxAttempts < 1)
+    throw new ConfigError('notify.maxAttempts must be an integer >= 1');
+  if (!Number.isInteger(n.concurrency) || n.concurrency < 1)
+    throw new ConfigError('notify.concurrency must be an integer >= 1');
+  if (!(n.webhookTimeoutSeconds > 0)) throw new ConfigError('notify.webhookTimeoutSeconds must be > 0');
 }
 
 /** What an admin password file holds: a hash from hashPassword(), or the password itself. */

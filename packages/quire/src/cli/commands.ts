@@ -28,6 +28,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     load: () => import('./import.js'),
   },
   export: { summary: 'write every comment as JSON Lines or Disqus XML', load: () => import('./export.js') },
+  'test-mail': {
+    summary: 'send a test mail through the configured SMTP server',
+    load: () => import('./test-mail.js'),
+  },
   lock: { summary: 'run a command while holding a lock, like flock(1)', load: () => import('./lock.js') },
 };
 

@@ -23,6 +23,7 @@ import { commentReadRoutes } from './routes/comments-read.js';
 import { commentWriteRoutes } from './routes/comments-write.js';
 import { feedRoutes } from './routes/feed.js';
 import { metaRoutes } from './routes/meta.js';
+import { notifyRoutes } from './routes/notify.js';
 import { portRoutes } from './routes/port.js';
 import { adminSession } from './routes/session.js';
 import { staticRoutes } from './routes/static.js';
@@ -281,6 +282,7 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
   await app.register(commentWriteRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(portRoutes, { ctx });
+  await app.register(notifyRoutes, { ctx });
   await app.register(feedRoutes, { ctx });
   await app.register(metaRoutes, { ctx });
   await app.register(staticRoutes, { ctx });

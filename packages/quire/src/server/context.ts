@@ -5,6 +5,7 @@ import type { Hmacs } from '../store/secret.js';
 import { SharedLimits } from '../store/shared-state.js';
 import type { CommentStore } from '../store/store.js';
 import { normaliseUri, threadIdOf } from '../store/uri.js';
+import type { Notifications } from './notify/service.js';
 import { ProblemError } from './problem.js';
 import { RateLimiter } from './ratelimit.js';
 
@@ -29,6 +30,8 @@ export class ServerContext {
   readonly writeOrigins: Set<string>;
   /** Set when shutdown begins: answers then carry `Connection: close`, so keep-alive clients let go. */
   closing = false;
+  /** The outbox and its delivery (issue 15; server/notify/), set by startServer before the routes are built. */
+  notify: Notifications | null = null;
   /** normaliseUri and threadIdOf (pure functions of the URI and the config) of the URIs asked for lately. */
   private readonly pages = new Map<string, { uri: string; threadId: string }>();
 

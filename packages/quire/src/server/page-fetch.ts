@@ -86,7 +86,7 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 /** dns.lookup that refuses private answers: the socket connects only to an address that passed. */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);
@@ -120,12 +120,23 @@ interface Answer {
 }
 
 /** One GET: status, Location, and at most maxBytes of the body (the socket is closed past them). */
+/**
+ * PageFetchError 'page-address-refused' when `url` names a private address as such: it is connected to without
+ * a lookup, so guardedLookup never sees it. (Webhooks use this and guardedLookup too: server/notify/webhook.ts.)
+ */
+export function checkAddressLiteral(url: URL, allowPrivate: boolean): void {
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(literal) !== 0 && !allowPrivate && isPrivateAddress(literal)) {
+    throw new PageFetchError('page-address-refused', `${url.host} is a private address`);
+  }
+}
+
 function getOnce(url: URL, opts: PageFetchOptions, signal: AbortSignal): Promise<Answer> {
   const mod = url.protocol === 'https:' ? https : http;
-  // An address given as such is connected to without a lookup: judged here.
-  const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(literal) !== 0 && !opts.allowPrivate && isPrivateAddress(literal)) {
-    return Promise.reject(new PageFetchError('page-address-refused', `${url.host} is a private address`));
+  try {
+    checkAddressLiteral(url, opts.allowPrivate);
+  } catch (err) {
+    return Promise.reject(err);
   }
   return new Promise((resolve, reject) => {
     const req = mod.get(

@@ -19,6 +19,7 @@ import {
 } from './connections.js';
 import { ServerContext } from './context.js';
 import { setMarkdownBudget } from './markdown.js';
+import { Notifications } from './notify/service.js';
 import { hashPassword } from './password.js';
 import { trustedProxies } from './trusted-proxies.js';
 
@@ -99,14 +100,17 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     viewListAfterMs: config.freshness.viewListAfterMs,
   });
   const ctx = new ServerContext(config, store, clock);
+  ctx.notify = await Notifications.open(config, store, clock);
   setMarkdownBudget(config.markdown);
   const app = await buildApp(ctx, opts.logger ?? {});
+  app.addHook('onClose', async () => ctx.notify?.close());
   const connectionCap = guardConnections(app, config);
   if (opts.setup !== undefined) await opts.setup(app);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  await ctx.notify.start(`http://${shownHost}:${port}`, app.log);
 
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {

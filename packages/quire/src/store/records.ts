@@ -19,6 +19,8 @@ export interface CommentRecord {
   author: string | null;
   /** Stored for the site owner (admin API); never returned by a public endpoint. */
   email: string | null;
+  /** The author asked to be mailed about replies (needs `email`). Never returned by a public endpoint. */
+  notify?: true;
   website: string | null;
   /** Markdown source. Empty once deleted. */
   text: string;
@@ -155,6 +157,7 @@ export function parseRecord(buf: Buffer): CommentRecord | null {
     nonce: str(fields.nonce),
     textHash: str(fields.textHash) ?? textHashOf(text),
   };
+  if (fields.notify === true) record.notify = true;
   if (restore !== undefined) record.restore = restore;
   return record;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { createExclusive, isQuireError, makeDir } from '@quire/fs';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
+import type { EventSink, StoreEventKind } from './events.js';
 import { type PortAccess, portAccess } from './imports.js';
 import { PostLocks } from './post-locks.js';
 import { RecentIndex } from './recent.js';
@@ -23,6 +24,7 @@ import { type StoredComment, StoreError, Threads } from './threads.js';
 import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
 
 export type { AddCommentOptions, AddResult } from './admission.js';
+export type { EventSink, StoreEvent } from './events.js';
 export type { Actor } from './rules.js';
 export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
 export type { Settings, ThreadView } from './views.js';
@@ -92,6 +94,8 @@ export class CommentStore {
   private readonly settingsFile: SettingsFile;
   /** The site's recent approved comments (recent.ts), fed by every write below. */
   readonly recent: RecentIndex;
+  /** Told of every comment added or changed before the caller hears of it (the outbox: server/notify/). */
+  events: EventSink | undefined;
 
   private constructor(dataDir: string, secret: Buffer, opts: StoreOptions) {
     this.dataDir = dataDir;
@@ -176,6 +180,7 @@ export class CommentStore {
   ): Promise<AddResult> {
     return this.admission.add(threadId, meta, record, opts).then(async (r) => {
       if (r.created) await this.recent.note(threadId, r.stem, r.record);
+      await this.events?.({ kind: 'added', threadId, ...r, before: null });
       return r;
     });
   }
@@ -219,22 +224,28 @@ export class CommentStore {
 
   /** The rule-checked change: `rule` (rules.ts) makes the new record from the current one. */
   private async change(
+    kind: StoreEventKind,
     threadId: string,
     stem: string,
     actor: Actor,
     rule: (current: CommentRecord, nowMs: number) => CommentRecord | undefined,
   ): Promise<CommentRecord> {
     const now = this.clock();
-    const updated = await this.updateComment(threadId, stem, (cur) =>
-      rule(checkMayChange(actor, cur, now), now),
-    );
+    let before: CommentRecord | null = null;
+    const updated = await this.updateComment(threadId, stem, (cur) => {
+      before = cur;
+      return rule(checkMayChange(actor, cur, now), now);
+    });
     if (updated === null) throw new StoreError('not-found', 'there is no such comment');
+    // A rule that left the record as it was changed nothing: nothing to tell.
+    if (updated !== before)
+      await this.events?.({ kind, threadId, stem, record: updated, before, created: false });
     return updated;
   }
 
   /** Edits a comment; 'comment-deleted' for a tombstone. `review`: moderation all (rules.ts, edited). */
   editComment(threadId: string, stem: string, changes: CommentChanges, actor: Actor, review = false) {
-    return this.change(threadId, stem, actor, (cur, now) => edited(actor, cur, changes, now, review));
+    return this.change('edited', threadId, stem, actor, (c, now) => edited(actor, c, changes, now, review));
   }
 
   /** Deletes a comment: a tombstone, restorable by a moderator for `restoreWindowMs`. A tombstone stays. */
@@ -244,12 +255,12 @@ export class CommentStore {
     actor: Actor,
     restoreWindowMs: number,
   ): Promise<CommentRecord> {
-    return this.change(threadId, stem, actor, (cur, now) => deleted(actor, cur, now, restoreWindowMs));
+    return this.change('deleted', threadId, stem, actor, (c, now) => deleted(actor, c, now, restoreWindowMs));
   }
 
   /** A moderator's verdict; StoreError 'comment-deleted' for a tombstone. */
   judgeComment(threadId: string, stem: string, status: 'approved' | 'spam'): Promise<CommentRecord> {
-    return this.change(threadId, stem, { by: 'moderator' }, (cur) => judged(cur, status));
+    return this.change('judged', threadId, stem, { by: 'moderator' }, (cur) => judged(cur, status));
   }
 
   /**
@@ -274,7 +285,7 @@ export class CommentStore {
 
   /** Undoes a delete within its window; StoreError 'not-restorable' otherwise. */
   restoreComment(threadId: string, stem: string): Promise<CommentRecord> {
-    return this.change(threadId, stem, { by: 'moderator' }, restored);
+    return this.change('restored', threadId, stem, { by: 'moderator' }, restored);
   }
 
   /**

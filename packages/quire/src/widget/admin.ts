@@ -6,6 +6,7 @@
  */
 import { importSection } from './admin-import.js';
 import { AdminLists, type Filter } from './admin-lists.js';
+import { notifySection } from './admin-notify.js';
 import { act, alert, call, explain, session, status } from './admin-session.js';
 import { ApiError } from './api.js';
 import { h } from './dom.js';
@@ -117,6 +118,7 @@ async function showApp(): Promise<void> {
       lists.recent,
     ),
     importSection(),
+    notifySection(),
   );
   try {
     const settings = await act<{ moderation: 'off' | 'all' }>('GET', '/api/admin/settings');
