@@ -37,6 +37,7 @@ export {
   type WriteResult,
 } from './publish.js';
 export { readComplete, readCompleteSync } from './read.js';
+export { type RemoveOptions, removeFile } from './remove.js';
 export { type AppendOptions, openSpool, Spool, type SpoolOptions } from './spool.js';
 export type { CheckIssue, CheckOptions, CheckReport } from './spool-check.js';
 export type { AppendResult } from './spool-keys.js';

@@ -105,4 +105,6 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   shutdownGraceSeconds: 10,
   feedCacheSeconds: 10,
+  // widget15 (issue 15): see config-types.ts.
+  avatars: { gravatar: false },
 };

@@ -72,6 +72,18 @@ export interface QuireConfig {
   shutdownGraceSeconds: number;
   /** How long the site feed and counts are served from memory before they are read again, in seconds. */
   feedCacheSeconds: number;
+  // widget15 (issue 15): the widget's avatars.
+  avatars: AvatarsConfig;
+}
+
+/** The widget's avatars (server/avatars.ts, docs/widget.md "Avatars"). */
+export interface AvatarsConfig {
+  /**
+   * Also send each comment's Gravatar key (SHA-256 of its author's e-mail) and let the widget load pictures from
+   * gravatar.com. Off by default: the key is a plain hash anyone can match against a list of addresses, and
+   * every reader's browser then asks gravatar.com for the pictures, telling it which page they read.
+   */
+  gravatar: boolean;
 }
 
 export interface UriConfig {
