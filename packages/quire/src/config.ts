@@ -214,7 +214,18 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
   if (c.dataDir === '') throw new ConfigError('dataDir must not be empty');
   if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(c.spam.honeypotField))
     throw new ConfigError('spam.honeypotField must be a plain field name');
-  const reserved = ['uri', 'title', 'text', 'author', 'email', 'notify', 'website', 'parent', 'nonce', 'formToken'];
+  const reserved = [
+    'uri',
+    'title',
+    'text',
+    'author',
+    'email',
+    'notify',
+    'website',
+    'parent',
+    'nonce',
+    'formToken',
+  ];
   if (reserved.includes(c.spam.honeypotField))
     throw new ConfigError(`spam.honeypotField must not be ${c.spam.honeypotField}, a real field`);
   if (c.limits.bodyBytes < 1024) throw new ConfigError('limits.bodyBytes must be at least 1024');

@@ -41,9 +41,14 @@ test('notify: true is kept next to the e-mail in the record and shown by no publ
   assert.equal(json.notify, true);
   const keys = Object.keys(json);
   assert.equal(keys.indexOf('notify'), keys.indexOf('email') + 1, `next to email: ${raw}`);
-  const edited = await s.request('PATCH', `/api/comments/${id}`, { text: 'Mail me replies!' }, {
-    'x-quire-edit-token': posted.body.editToken,
-  });
+  const edited = await s.request(
+    'PATCH',
+    `/api/comments/${id}`,
+    { text: 'Mail me replies!' },
+    {
+      'x-quire-edit-token': posted.body.editToken,
+    },
+  );
   assert.equal(edited.status, 200, edited.text);
   assert.equal(recordOf(s.dataDir, id).json.notify, true, 'an edit keeps it');
   const publicAnswers = [
@@ -68,7 +73,7 @@ test('notify: true is kept next to the e-mail in the record and shown by no publ
 test("unlike: DELETE takes back this client's like only, once, and is rate-limited like likes", async (t) => {
   const s = await startTestServer(t, {
     trustProxy: true,
-    rateLimits: { likes: { max: 5, windowSeconds: 300 } },
+    rateLimits: { likes: { max: 3, windowSeconds: 300 } },
   });
   const c = (await s.post({ text: 'Like me' })).body.comment;
   const vote = (method: string, ip: string) =>
@@ -80,7 +85,10 @@ test("unlike: DELETE takes back this client's like only, once, and is rate-limit
   // Another client's unlike removes nothing of anyone else's.
   assert.deepEqual((await vote('DELETE', '192.0.2.1')).body, { likes: 2, counted: false });
   const both = await Promise.all([vote('DELETE', '198.51.100.7'), vote('DELETE', '198.51.100.7')]);
-  assert.deepEqual(both.map((r) => r.status), [200, 200]);
+  assert.deepEqual(
+    both.map((r) => r.status),
+    [200, 200],
+  );
   assert.equal(both.filter((r) => r.body.counted === true).length, 1, 'one of two concurrent unlikes');
   assert.ok(both.every((r) => r.body.likes === 1));
   assert.equal(fs.readdirSync(votesDir).length, 1);
@@ -113,7 +121,10 @@ test('avatar keys: equal for one address, different without it, never a plain ha
   const listed = await list(s);
   const byId = new Map(listed.comments.map((x: { id: string; avatar: string }) => [x.id, x.avatar]));
   assert.equal(byId.get(a.id), a.avatar, 'the list shows the same key');
-  assert.ok(listed.comments.every((x: Record<string, unknown>) => !('gravatar' in x)), 'no Gravatar key');
+  assert.ok(
+    listed.comments.every((x: Record<string, unknown>) => !('gravatar' in x)),
+    'no Gravatar key',
+  );
   assert.equal(listed.minComposeSeconds, 0, "the test config's minimum compose time");
   const g = await startTestServer(t, { avatars: { gravatar: true }, spam: { minComposeSeconds: 2 } });
   const formToken = await g.formToken();
@@ -124,6 +135,7 @@ test('avatar keys: equal for one address, different without it, never a plain ha
   const gl = await list(g);
   assert.equal(gl.comments[0].gravatar, ga.gravatar);
   assert.equal(gl.minComposeSeconds, 2);
-  const none = (await g.request('POST', '/api/comments', { ...body, text: 'none', email: null })).body.comment;
+  const none = (await g.request('POST', '/api/comments', { ...body, text: 'none', email: null })).body
+    .comment;
   assert.equal('gravatar' in none, false);
 });

@@ -188,7 +188,9 @@ export function postBodySchema(config: QuireConfig) {
       author: Type.Optional(nullableString({ maxLength: l.authorChars })),
       email: Type.Optional(nullableString({ maxLength: l.emailChars, description: 'never shown publicly' })),
       notify: Type.Optional(
-        Type.Boolean({ description: 'true: mail me replies to this comment (needs `email`); never shown publicly' }),
+        Type.Boolean({
+          description: 'true: mail me replies to this comment (needs `email`); never shown publicly',
+        }),
       ),
       website: Type.Optional(nullableString({ maxLength: l.websiteChars })),
       parent: Type.Optional(nullableString({ maxLength: 120, description: 'id of the comment replied to' })),

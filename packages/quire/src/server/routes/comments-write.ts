@@ -6,6 +6,7 @@ import { clientKey } from '../../store/address.js';
 import { type CommentDraft, type CommentRecord, formatCommentId } from '../../store/records.js';
 import type { Actor } from '../../store/store.js';
 import { clientGone } from '../abort.js';
+import { addAvatars } from '../avatars.js';
 import { formTokenInvalid, type ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
 import { checkNotReserved, cleanEmail, cleanLine, cleanName, cleanText, cleanWebsite } from '../fields.js';
@@ -22,7 +23,6 @@ import {
   problemResponses,
 } from '../schemas.js';
 import { publicComment } from '../views.js';
-import { addAvatars } from '../avatars.js';
 import type { RoutesOptions, TypedApp } from './plugin.js';
 
 type PostBody = Static<ReturnType<typeof postBodySchema>>;
@@ -98,7 +98,17 @@ async function draftOf(
   const parent = parentStem(ctx, body.parent, threadId);
   const status: CommentDraft['status'] = (await ctx.moderation()) === 'all' ? 'pending' : 'approved';
   const notify = body.notify === true;
-  const draft = { parent, author, email, notify, website, text, status, address: request.ip, nonce: body.nonce };
+  const draft = {
+    parent,
+    author,
+    email,
+    notify,
+    website,
+    text,
+    status,
+    address: request.ip,
+    nonce: body.nonce,
+  };
   return { draft, title };
 }
 
