@@ -4,7 +4,8 @@ import { h, nextId } from './dom.js';
 import { OwnComments } from './editing.js';
 import { buildEditor, closePreview, draftOf, type Editor, type FormContext } from './form.js';
 import { relativeTime, type Strings } from './i18n.js';
-import { load, threadOf, update } from './storage.js';
+import { savedOrder, serverOrder, sortControl } from './sort.js';
+import { load, type SortOrder, threadOf, update } from './storage.js';
 import { explain, newNonce, ThreadApi } from './thread-api.js';
 
 export interface ThreadOptions {
@@ -38,6 +39,8 @@ export class Thread {
   private readonly replyForms = new Map<string, Editor>();
   private total = 0;
   private next: string | null = null;
+  /** The reader's sort order (sort.ts). */
+  private order: SortOrder = savedOrder();
 
   constructor(o: ThreadOptions) {
     const s = o.s;
@@ -50,6 +53,7 @@ export class Thread {
       uri: o.uri,
       preview: (text) => this.api.preview(text),
       explain: (err) => explain(s, err),
+      started: () => this.api.timer.started(),
     };
     const id = nextId();
     this.heading = h('h2', { id: `${id}-h`, class: 'quire-count', tabindex: -1 }, s.heading);
@@ -64,6 +68,7 @@ export class Thread {
       askDelete: (cid, button) => this.own.confirmDelete(cid, button),
       windowClosed: (cid) => this.own.windowClosed(cid),
     });
+    this.tree.order = this.order;
     this.own = new OwnComments({
       form: this.forms,
       api: this.api,
@@ -87,7 +92,12 @@ export class Thread {
     this.root.setAttribute('lang', s.lang);
     if (!this.root.hasAttribute('aria-label') && !this.root.hasAttribute('aria-labelledby'))
       this.root.setAttribute('aria-labelledby', `${id}-h`);
-    this.root.replaceChildren(this.heading, main.form, this.status, this.alert, list, this.moreButton);
+    const sort = sortControl(s, this.order, (order) => {
+      this.order = order;
+      this.tree.order = order;
+      void this.load();
+    });
+    this.root.replaceChildren(this.heading, main.form, this.status, this.alert, sort, list, this.moreButton);
     window.setInterval(() => this.tick(), 30_000);
   }
 
@@ -105,13 +115,15 @@ export class Thread {
       );
     }
     try {
-      const data = await this.api.page(more ? this.next : null, this.tokens());
+      const data = await this.api.page(more ? this.next : null, this.tokens(), serverOrder(this.order));
       update((st) => {
         st.pages[this.api.uri] = data.threadId;
       });
       this.next = data.next;
       if (!more) this.tree.clear();
       for (const c of data.comments) this.tree.insert(c);
+      if (this.order === 'liked') this.tree.sortByLikes();
+      // The count in the heading and the page's byline follows every load (issue 15: live count).
       this.setTotal(data.total);
       this.alert.textContent = '';
       if (!more) this.revealTarget();
@@ -195,7 +207,7 @@ export class Thread {
     closePreview(s, ed);
     if (parent !== null) this.closeReply(parent, false);
     const isNew = this.tree.get(comment.id) === undefined;
-    const node: CommentNode = this.tree.insert(comment);
+    const node: CommentNode = this.tree.insert(comment, true);
     // The server's total counts what this reader sees: their own pending comments too.
     this.setTotal(isNew ? this.total + 1 : this.total);
     this.announce(created.status === 202 ? s.postedPending : s.posted);
@@ -235,20 +247,23 @@ export class Thread {
     if (refocus) button?.focus();
   }
 
+  /** A like, or if this reader liked the comment already, taking it back (issue 15: unlike). */
   private async like(id: string, button: HTMLButtonElement): Promise<void> {
     const node = this.tree.get(id);
     if (node === undefined) return;
     button.disabled = true;
+    const liked = button.getAttribute('aria-pressed') !== 'true';
     try {
-      const data = await this.api.like(id);
+      const data = await this.api.like(id, !liked);
       node.c.likes = data.likes;
       update((st) => {
-        st.liked[id] = 1;
+        if (liked) st.liked[id] = 1;
+        else delete st.liked[id];
       });
       button.textContent = `♥ ${data.likes}`;
       button.setAttribute('aria-label', this.s.like(data.likes));
-      button.setAttribute('aria-pressed', 'true');
-      button.classList.add('quire-liked');
+      button.setAttribute('aria-pressed', String(liked));
+      button.classList.toggle('quire-liked', liked);
     } catch (err) {
       this.alert.textContent = explain(this.s, err);
     } finally {
