@@ -8,7 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { threadIdOf } from '../src/index.js';
-import { isProblem, listComments as list, PAGE, startTestServer } from './fixtures/srv-helpers.js';
+import {
+  adminLogin,
+  adminPasswordHash,
+  isProblem,
+  listComments as list,
+  PAGE,
+  startTestServer,
+} from './fixtures/srv-helpers.js';
 
 const EMAIL = 'Reader@Example.org';
 
@@ -68,6 +75,25 @@ test('notify: true is kept next to the e-mail in the record and shown by no publ
   });
   assert.equal(removed.status, 200, removed.text);
   assert.equal('notify' in recordOf(s.dataDir, id).json, false, 'a tombstone asks for no mail');
+});
+
+test('a moderator: a delete keeps notify for a restore, clearing the e-mail ends it', async (t) => {
+  const s = await startTestServer(t, { adminPasswordHash: await adminPasswordHash() });
+  const admin = await adminLogin(s);
+  const { id } = (await s.post({ text: 'subscribed', email: EMAIL, notify: true })).body.comment;
+  const at = `/api/admin/comments/${id}`;
+  assert.equal((await s.request('DELETE', at, undefined, admin)).status, 200);
+  const dead = recordOf(s.dataDir, id).json;
+  assert.equal('notify' in dead, false, 'a tombstone asks for no mail');
+  assert.equal((dead.restore as Record<string, unknown>).notify, true, 'kept for a restore');
+  assert.equal((await s.request('POST', `${at}/restore`, undefined, admin)).status, 200);
+  assert.equal(recordOf(s.dataDir, id).json.notify, true, 'restored with the e-mail');
+  const patched = await s.request('PATCH', at, { text: 'subscribed' }, admin);
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(recordOf(s.dataDir, id).json.notify, true, 'an edit that keeps the e-mail keeps it');
+  assert.equal((await s.request('PATCH', at, { email: null }, admin)).status, 200);
+  const cleared = recordOf(s.dataDir, id).json;
+  assert.deepEqual([cleared.email, 'notify' in cleared], [null, false]);
 });
 
 test("unlike: DELETE takes back this client's like only, once, and is rate-limited like likes", async (t) => {

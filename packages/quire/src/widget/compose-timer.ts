@@ -20,6 +20,8 @@ export class ComposeTimer {
   /** From the page answer, which may come after the reader started writing: read when posting. */
   private minSeconds = 0;
   private fetching: Promise<void> | null = null;
+  /** The token is the reader's own (asked for when they started writing), not the page answer's. */
+  private own = false;
 
   constructor(
     private readonly call: Call,
@@ -29,7 +31,7 @@ export class ComposeTimer {
   /** The token and minimum of a page answer: used if the reader posts before a token of their own came. */
   fromPage(token: string, minComposeSeconds: number | undefined): void {
     this.minSeconds = minComposeSeconds ?? 0;
-    if (this.fetching !== null) return;
+    if (this.own) return;
     this.token = token;
     this.tokenAt = Date.now();
   }
@@ -66,5 +68,6 @@ export class ComposeTimer {
     const { data } = await this.call<{ formToken: string }>('GET', q);
     this.token = data.formToken;
     this.tokenAt = Date.now();
+    this.own = true;
   }
 }
