@@ -19,6 +19,14 @@ function foldEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+type Keys = { avatar: string | undefined; gravatar?: string | undefined };
+
+/**
+ * Keys already computed, per secret and record object: a thread view's records are shared by every request until
+ * the thread changes, so a page costs an HMAC only for comments new since the last view (one costs a few µs).
+ */
+const known = new WeakMap<Hmacs, WeakMap<CommentRecord, Keys>>();
+
 /** The identicon key of a comment (see above); absent for a tombstone. */
 export function avatarOf(hmacs: Hmacs, id: string, r: CommentRecord): string | undefined {
   if (r.status === 'deleted' || r.status === 'spam') return undefined;
@@ -53,14 +61,23 @@ export function addAvatars(
   comments: readonly PublicComment[],
   recordOf: (id: string) => CommentRecord | undefined,
 ): void {
+  let cache = known.get(src.hmacs);
+  if (cache === undefined) {
+    cache = new WeakMap();
+    known.set(src.hmacs, cache);
+  }
   const stack = [...comments];
   for (let c = stack.pop(); c !== undefined; c = stack.pop()) {
     stack.push(...c.replies);
     const r = c.status === 'deleted' ? undefined : recordOf(c.id);
     if (r === undefined) continue;
-    const avatar = avatarOf(src.hmacs, c.id, r);
-    if (avatar !== undefined) c.avatar = avatar;
-    const gravatar = src.gravatar ? gravatarOf(r) : undefined;
-    if (gravatar !== undefined) c.gravatar = gravatar;
+    let keys = cache.get(r);
+    if (keys === undefined) {
+      keys = { avatar: avatarOf(src.hmacs, c.id, r) };
+      cache.set(r, keys);
+    }
+    if (src.gravatar && !('gravatar' in keys)) keys.gravatar = gravatarOf(r);
+    if (keys.avatar !== undefined) c.avatar = keys.avatar;
+    if (src.gravatar && keys.gravatar !== undefined) c.gravatar = keys.gravatar;
   }
 }

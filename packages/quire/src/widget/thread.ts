@@ -41,6 +41,8 @@ export class Thread {
   private next: string | null = null;
   /** The reader's sort order (sort.ts). */
   private order: SortOrder = savedOrder();
+  /** Loads begun: an answer to any but the latest (the order changed meanwhile) is dropped. */
+  private loads = 0;
 
   constructor(o: ThreadOptions) {
     const s = o.s;
@@ -114,8 +116,10 @@ export class Thread {
         h('li', { class: 'quire-sr' }, s.loading),
       );
     }
+    const seq = ++this.loads;
     try {
       const data = await this.api.page(more ? this.next : null, this.tokens(), serverOrder(this.order));
+      if (seq !== this.loads) return;
       update((st) => {
         st.pages[this.api.uri] = data.threadId;
       });
@@ -128,16 +132,19 @@ export class Thread {
       this.alert.textContent = '';
       if (!more) this.revealTarget();
     } catch (err) {
+      if (seq !== this.loads) return;
       if (!more) list.replaceChildren();
       this.alert.textContent = `${s.loadFailed} ${explain(s, err)}`;
       list.append(
         h('li', null, h('button', { type: 'button', onclick: () => void this.load(more) }, s.retry)),
       );
     } finally {
-      this.root.classList.remove('quire-loading');
-      this.root.removeAttribute('aria-busy');
-      this.moreButton.hidden = this.next === null;
-      this.moreButton.disabled = false;
+      if (seq === this.loads) {
+        this.root.classList.remove('quire-loading');
+        this.root.removeAttribute('aria-busy');
+        this.moreButton.hidden = this.next === null;
+        this.moreButton.disabled = false;
+      }
     }
   }
 
@@ -252,18 +259,18 @@ export class Thread {
     const node = this.tree.get(id);
     if (node === undefined) return;
     button.disabled = true;
-    const liked = button.getAttribute('aria-pressed') !== 'true';
+    const liking = button.getAttribute('aria-pressed') !== 'true';
     try {
-      const data = await this.api.like(id, !liked);
+      const data = await this.api.like(id, !liking);
       node.c.likes = data.likes;
       update((st) => {
-        if (liked) st.liked[id] = 1;
+        if (liking) st.liked[id] = 1;
         else delete st.liked[id];
       });
       button.textContent = `♥ ${data.likes}`;
       button.setAttribute('aria-label', this.s.like(data.likes));
-      button.setAttribute('aria-pressed', String(liked));
-      button.classList.toggle('quire-liked', liked);
+      button.setAttribute('aria-pressed', String(liking));
+      button.classList.toggle('quire-liked', liking);
     } catch (err) {
       this.alert.textContent = explain(this.s, err);
     } finally {
