@@ -105,6 +105,9 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   shutdownGraceSeconds: 10,
   feedCacheSeconds: 10,
+  // Several instances on one data directory (issue 13).
+  deadlines: { lockWaitMs: 5_000, requestMs: 15_000, retryAfterSeconds: 2 },
+  freshness: { viewListAfterMs: 500 },
   // widget15 (issue 15): see config-types.ts.
   avatars: { gravatar: false },
 };

@@ -92,7 +92,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     opts.onWarning ?? ((m) => process.emitWarning(m)),
   );
   const clock = opts.clock ?? Date.now;
-  const store = await CommentStore.open(config.dataDir, { clock, durable: config.durable });
+  const store = await CommentStore.open(config.dataDir, {
+    clock,
+    durable: config.durable,
+    lockWaitMs: config.deadlines.lockWaitMs,
+    viewListAfterMs: config.freshness.viewListAfterMs,
+  });
   const ctx = new ServerContext(config, store, clock);
   setMarkdownBudget(config.markdown);
   const app = await buildApp(ctx, opts.logger ?? {});

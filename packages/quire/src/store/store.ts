@@ -33,6 +33,10 @@ export interface StoreOptions {
   clock?: () => number;
   /** fsync every write (default true). */
   durable?: boolean;
+  /** How long a post waits for one of its locks before it fails with ERR_LOCK_TIMEOUT (default 5000 ms). */
+  lockWaitMs?: number;
+  /** A cached view checked longer ago than this is checked by listing its directory (default 500 ms; views.ts). */
+  viewListAfterMs?: number;
 }
 
 /** A comment as a moderator sees it: the record, its page, its likes, its restore window and its parent. */
@@ -96,9 +100,10 @@ export class CommentStore {
     this.durable = opts.durable !== false;
     this.clock = opts.clock ?? Date.now;
     this.threads = new Threads(this.threadsDir, this.durable, this.clock);
-    this.views = new ThreadViews(this.threads);
+    this.views = new ThreadViews(this.threads, opts.viewListAfterMs ?? 500);
     this.summaries = new Summaries(this.threads, this.views);
-    this.admission = new Admission(this.threads, new PostLocks(), this.summaries, this.durable, this.clock);
+    const locks = new PostLocks(opts.lockWaitMs ?? 5_000);
+    this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
     this.recent = new RecentIndex(dataDir, this.threads);
   }
@@ -140,11 +145,6 @@ export class CommentStore {
     if (stems === undefined) return [...(await this.view(threadId)).comments];
     const spool = await this.threads.spool(threadId);
     return spool === null ? [] : this.threads.readRecords(spool, stems);
-  }
-
-  /** view() from memory when the cached view is still valid (no promise), else undefined. */
-  viewCached(threadId: string): ThreadView | undefined {
-    return this.views.getCached(threadId);
   }
 
   /** The whole thread as on disk now (comments, likes, page); cached while unchanged, never older than the call. */
@@ -378,11 +378,6 @@ export class CommentStore {
       if (record?.status === 'approved') entries.push({ threadId, stem, record, meta });
     }
     return entries;
-  }
-
-  /** settings() from the still-valid cache (a stat, no promise), else undefined. */
-  settingsCached(): Settings | undefined {
-    return this.settingsFile.getCached();
   }
 
   /** Run-time settings (DATA/settings.json), read again only when it changed. */

@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { Coalescer, readComplete, replaceFile, type Stamp, settled, stampOf, unchanged } from '@quire/fs';
+import {
+  Coalescer,
+  readComplete,
+  replaceFile,
+  type Stamp,
+  settled,
+  stampAsync,
+  unchangedAsync,
+} from '@quire/fs';
 import { type CommentRecord, parseRecord, parseThreadMeta, type ThreadMeta } from './records.js';
 import { mapLimit, READ_CONCURRENCY, type StoredComment, stemOf, type Threads } from './threads.js';
 
@@ -38,6 +46,11 @@ interface CachedView {
   settled: boolean;
   loadedAt: number;
   bytes: number;
+  /** The thread's record ids as listed for this view, and when that listing (or the last check's) began. */
+  ids: readonly string[];
+  listedAt: number;
+  /** Listings that check the view (validCached), shared by the readers waiting at the time. */
+  relist: Coalescer<boolean>;
 }
 
 let versions = 0;
@@ -53,7 +66,16 @@ export class ThreadViews {
   private cachedBytes = 0;
   private readonly loads = new Map<string, Coalescer<CachedView>>();
 
-  constructor(private readonly threads: Threads) {}
+  /**
+   * `listAfterMs`: a view whose directory was last listed longer ago than this is checked by a listing too, not
+   * by its stamps alone. A network filesystem's attribute cache can keep a stat from seeing a comment another
+   * host has just published (GlusterFS defaults: 1-1.2 s); its listing (readdir) sees the name. So a comment
+   * acknowledged anywhere is in every instance's view within about listAfterMs (docs/comment-service.md).
+   */
+  constructor(
+    private readonly threads: Threads,
+    private readonly listAfterMs: number,
+  ) {}
 
   /** The view last loaded, valid or not (a hint: its records spare reads); undefined if there is none. */
   last(threadId: string): ThreadView | undefined {
@@ -61,24 +83,26 @@ export class ThreadViews {
   }
 
   /**
-   * get() when the thread's cached view is still valid (its stats, no promise: the common case of a GET,
-   * spared the microtasks of an async call), else undefined.
+   * The thread's cached view if it is still valid: settled, young enough, and every stamp unchanged by a stat
+   * on the threadpool (never on the event loop: on a network filesystem a stat may wait for the server).
    */
-  getCached(threadId: string): ThreadView | undefined {
+  private async validCached(threadId: string): Promise<ThreadView | undefined> {
     const entry = this.cached.get(threadId);
-    if (entry?.settled && Date.now() - entry.loadedAt < MAX_VIEW_AGE_MS && entry.stamps.every(unchanged)) {
-      // Least recently used goes first.
-      this.cached.delete(threadId);
-      this.cached.set(threadId, entry);
-      return entry.view;
-    }
-    return undefined;
+    if (!entry?.settled || Date.now() - entry.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
+    const same = await Promise.all(entry.stamps.map(unchangedAsync));
+    if (!same.every(Boolean)) return undefined;
+    if (Date.now() - entry.listedAt >= this.listAfterMs && !(await entry.relist.next())) return undefined;
+    if (this.cached.get(threadId) !== entry) return undefined;
+    // Least recently used goes first.
+    this.cached.delete(threadId);
+    this.cached.set(threadId, entry);
+    return entry.view;
   }
 
   /** The whole thread as it is on disk now: every comment, the like counts and the page. */
   async get(threadId: string): Promise<ThreadView> {
     const dir = this.threads.dir(threadId);
-    const cached = this.getCached(threadId);
+    const cached = await this.validCached(threadId);
     if (cached !== undefined) return cached;
     let load = this.loads.get(threadId);
     if (load === undefined) {
@@ -97,22 +121,25 @@ export class ThreadViews {
     // Every stamp is taken before what it vouches for is read: a change after it either shows in the read or
     // changes the stamp. Making `.votes` changes the thread directory, making `.votes/<stem>` changes `.votes`,
     // a vote changes its `.votes/<stem>`: while `.votes` is missing, the thread directory's stamp covers it.
-    const stamps = [stampOf(dir)];
-    const votesStamp = stampOf(votesDir);
+    const stamps = [await stampAsync(dir)];
+    const votesStamp = await stampAsync(votesDir);
     if (votesStamp.st !== undefined) stamps.push(votesStamp);
     let comments: StoredComment[] = [];
     const likes = new Map<string, number>();
     let meta: ThreadMeta | null = null;
     let bytes = 0;
     const spool = stamps[0]?.st === undefined ? null : await this.threads.spool(threadId);
+    let ids: string[] = [];
     if (spool !== null) {
-      const [ids, voted, metaBuf] = await Promise.all([
+      let voted: string[];
+      let metaBuf: Buffer | null;
+      [ids, voted, metaBuf] = await Promise.all([
         spool.ids(),
         this.threads.voted(threadId),
         readComplete(this.threads.metaFile(threadId)),
       ]);
       meta = parseThreadMeta(metaBuf);
-      for (const stem of voted) stamps.push(stampOf(path.join(votesDir, stem)));
+      stamps.push(...(await Promise.all(voted.map((stem) => stampAsync(path.join(votesDir, stem))))));
       const [read, counts] = await Promise.all([
         mapLimit(ids, READ_CONCURRENCY, async (id) => {
           const buf = await spool.get(id);
@@ -142,9 +169,23 @@ export class ThreadViews {
       settled: settled(stamps, started),
       loadedAt: started,
       bytes,
+      ids,
+      listedAt: started,
+      relist: new Coalescer(() => this.sameIds(threadId, entry)),
     };
     this.keep(threadId, entry);
     return entry;
+  }
+
+  /** Whether the thread's directory, listed now, holds the records `entry` was read from (then it is renewed). */
+  private async sameIds(threadId: string, entry: CachedView): Promise<boolean> {
+    const started = Date.now();
+    const spool = await this.threads.spool(threadId);
+    const ids = spool === null ? [] : await spool.ids();
+    const had = new Set(entry.ids);
+    if (ids.length !== had.size || ids.some((id) => !had.has(id))) return false;
+    entry.listedAt = started;
+    return true;
   }
 
   private keep(threadId: string, entry: CachedView): void {
@@ -180,7 +221,8 @@ function parseSettings(buf: Buffer | null): Settings {
 
 /**
  * Run-time settings (DATA/settings.json), read again only when its stamp changes (replaceFile gives every
- * version a new inode), under the same rule as thread views.
+ * version a new inode), under the same rule as thread views. The stat runs on the threadpool: every request
+ * that needs the moderation setting checks it, and the event loop must not wait for it (issue 13).
  */
 export class SettingsFile {
   private cache: { stamps: Stamp[]; settled: boolean; value: Settings } | undefined;
@@ -190,17 +232,11 @@ export class SettingsFile {
     private readonly durable: boolean,
   ) {}
 
-  /** get() when its cache is still valid (a stat, no promise), else undefined. */
-  getCached(): Settings | undefined {
-    const c = this.cache;
-    return c?.settled && c.stamps.every(unchanged) ? { ...c.value } : undefined;
-  }
-
   async get(): Promise<Settings> {
-    const cached = this.getCached();
-    if (cached !== undefined) return cached;
+    const c = this.cache;
+    if (c?.settled && (await unchangedAsync(c.stamps[0] as Stamp))) return { ...c.value };
     const started = Date.now();
-    const stamps = [stampOf(this.file)];
+    const stamps = [await stampAsync(this.file)];
     const value = parseSettings(await readComplete(this.file));
     this.cache = { stamps, settled: settled(stamps, started), value };
     return { ...value };

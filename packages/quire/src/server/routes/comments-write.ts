@@ -131,7 +131,7 @@ function authorOf(ctx: ServerContext, request: FastifyRequest, id: string): Acto
 async function authorise(ctx: ServerContext, request: FastifyRequest, id: string) {
   const comment = ctx.commentOf(id);
   const actor = authorOf(ctx, request, id);
-  ctx.rateLimit('edits', clientKey(request.ip));
+  await ctx.rateLimit('edits', clientKey(request.ip));
   await ctx.store.mayChange(comment.threadId, comment.stem, actor);
   return { ...comment, actor };
 }
@@ -146,7 +146,7 @@ function shown(ctx: ServerContext, threadId: string, stem: string, r: CommentRec
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
 async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
-  ctx.rateLimit('posts', clientKey(request.ip));
+  await ctx.rateLimit('posts', clientKey(request.ip));
   const page = ctx.page(body.uri);
   const { uri, threadId } = page;
   checkOrigin(config, uri);
@@ -286,7 +286,7 @@ function likeRoutes(app: TypedApp, ctx: ServerContext): void {
       },
       handler: async (request) => {
         const { threadId, stem } = ctx.commentOf(request.params.id);
-        ctx.rateLimit('likes', clientKey(request.ip));
+        await ctx.rateLimit('likes', clientKey(request.ip));
         return store.like(threadId, stem, request.ip, withdraw);
       },
     });

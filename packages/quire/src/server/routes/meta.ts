@@ -23,7 +23,7 @@ function countsRoute(app: TypedApp, ctx: ServerContext): void {
   // Counted once per version of a thread's view (a new view after every change): a count costs a lookup.
   const counted = new WeakMap<ThreadView, number>();
   const approvedCount = async (threadId: string): Promise<number> => {
-    const view = store.viewCached(threadId) ?? (await store.view(threadId));
+    const view = await store.view(threadId);
     let n = counted.get(view);
     if (n === undefined) {
       n = view.comments.filter((c) => c.record.status === 'approved').length;
@@ -85,7 +85,7 @@ function previewRoute(app: TypedApp, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      ctx.rateLimit('previews', clientKey(request.ip));
+      await ctx.rateLimit('previews', clientKey(request.ip));
       return { html: await renderMarkdownAsync(request.body.text, clientGone(reply), 'preview') };
     },
   );
