@@ -18,6 +18,10 @@ export interface PublicComment {
   edited: string | null;
   status: 'approved' | 'pending' | 'deleted';
   likes: number;
+  /** Key of the comment's identicon: a keyed hash, never of anything the public may not see (server/avatars.ts). */
+  avatar?: string;
+  /** SHA-256 of the author's folded e-mail for gravatar.com: sent only when the site turned `avatars.gravatar` on. */
+  gravatar?: string;
   replies: PublicComment[];
 }
 

@@ -125,4 +125,6 @@ export const DEFAULT_CONFIG: QuireConfig = {
     concurrency: 4,
     deliver: true,
   },
+  // widget15 (issue 15): see config-types.ts.
+  avatars: { gravatar: false },
 };

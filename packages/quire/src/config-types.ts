@@ -80,6 +80,8 @@ export interface QuireConfig {
   smtp: SmtpConfig;
   /** Who is told what, and how deliveries are retried. */
   notify: NotifyConfig;
+  // widget15 (issue 15): the widget's avatars.
+  avatars: AvatarsConfig;
 }
 
 /**
@@ -104,6 +106,16 @@ export interface FreshnessConfig {
    * to ~1.2 s), not from a listing. 0: list on every read.
    */
   viewListAfterMs: number;
+}
+
+/** The widget's avatars (server/avatars.ts, docs/widget.md "Avatars"). */
+export interface AvatarsConfig {
+  /**
+   * Also send each comment's Gravatar key (SHA-256 of its author's e-mail) and let the widget load pictures from
+   * gravatar.com. Off by default: the key is a plain hash anyone can match against a list of addresses, and
+   * every reader's browser then asks gravatar.com for the pictures, telling it which page they read.
+   */
+  gravatar: boolean;
 }
 
 export interface UriConfig {

@@ -5,6 +5,7 @@ import type { QuireConfig, WebhookConfig } from './config-types.js';
 
 export { DEFAULT_CONFIG, DEFAULT_TRACKING_PARAMS } from './config-defaults.js';
 export type {
+  AvatarsConfig,
   ConnectionsConfig,
   LimitsConfig,
   MarkdownConfig,
@@ -77,6 +78,8 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_SMTP_PASSWORD_FILE: 'smtp.passwordFile',
   QUIRE_NOTIFY_MODERATORS: 'notify.moderators',
   QUIRE_NOTIFY_MODERATOR_EVENTS: 'notify.moderatorEvents',
+  // widget15 (issue 15)
+  QUIRE_GRAVATAR: 'avatars.gravatar',
 };
 
 /** Settings that are a string or null (their default). */
@@ -236,7 +239,18 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
   if (c.dataDir === '') throw new ConfigError('dataDir must not be empty');
   if (!/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(c.spam.honeypotField))
     throw new ConfigError('spam.honeypotField must be a plain field name');
-  const reserved = ['uri', 'title', 'text', 'author', 'email', 'website', 'parent', 'nonce', 'formToken'];
+  const reserved = [
+    'uri',
+    'title',
+    'text',
+    'author',
+    'email',
+    'notify',
+    'website',
+    'parent',
+    'nonce',
+    'formToken',
+  ];
   if (reserved.includes(c.spam.honeypotField))
     throw new ConfigError(`spam.honeypotField must not be ${c.spam.honeypotField}, a real field`);
   if (c.limits.bodyBytes < 1024) throw new ConfigError('limits.bodyBytes must be at least 1024');

@@ -110,7 +110,7 @@ describe('a reader writes comments and replies in the widget', { skip: skip ?? f
     for (let i = 0; i < 20 && (await focused()) !== 'author'; i++) await o.page.keyboard.press('Tab');
     assert.equal(await focused(), 'author');
     await o.page.keyboard.type('Kim');
-    for (const name of ['email', 'website', 'text']) {
+    for (const name of ['email', 'website', 'notify', 'text']) {
       await o.page.keyboard.press('Tab');
       assert.equal(await focused(), name, 'the hidden honeypot field is never reached');
     }

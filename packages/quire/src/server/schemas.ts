@@ -58,6 +58,16 @@ export const publicCommentSchema = {
     edited: { type: ['string', 'null'], format: 'date-time' },
     status: { type: 'string', enum: ['approved', 'pending', 'deleted'] },
     likes: { type: 'integer' },
+    avatar: {
+      type: 'string',
+      pattern: '^[0-9a-f]{16}$',
+      description: 'identicon key: a keyed hash, of the e-mail if given, else the name, else the comment id',
+    },
+    gravatar: {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+      description: 'SHA-256 of the folded e-mail (gravatar.com); only with avatars.gravatar on',
+    },
     replies: { type: 'array', items: { $ref: 'Comment#' } },
   },
 } as const;
@@ -177,6 +187,11 @@ export function postBodySchema(config: QuireConfig) {
       text: Type.String({ minLength: 1, maxLength: l.textChars, description: 'Markdown' }),
       author: Type.Optional(nullableString({ maxLength: l.authorChars })),
       email: Type.Optional(nullableString({ maxLength: l.emailChars, description: 'never shown publicly' })),
+      notify: Type.Optional(
+        Type.Boolean({
+          description: 'true: mail me replies to this comment (needs `email`); never shown publicly',
+        }),
+      ),
       website: Type.Optional(nullableString({ maxLength: l.websiteChars })),
       parent: Type.Optional(nullableString({ maxLength: 120, description: 'id of the comment replied to' })),
       nonce: Type.Optional(

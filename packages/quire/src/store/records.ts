@@ -19,7 +19,10 @@ export interface CommentRecord {
   author: string | null;
   /** Stored for the site owner (admin API); never returned by a public endpoint. */
   email: string | null;
-  /** The author asked to be mailed about replies (needs `email`). Never returned by a public endpoint. */
+  /**
+   * Present (true) when the author asked for a mail on replies (POST `notify: true`, which needs `email`): the
+   * outbox reads it on a reply's parent. Private like `email`; a tombstone drops it with the e-mail.
+   */
   notify?: true;
   website: string | null;
   /** Markdown source. Empty once deleted. */
@@ -53,6 +56,7 @@ export interface RestoreData {
   status: Exclude<CommentStatus, 'deleted'>;
   author: string | null;
   email: string | null;
+  notify?: true;
   website: string | null;
   text: string;
   ip: string | null;
@@ -99,6 +103,11 @@ function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+/** `{ notify: true }` when a record (or its restore data) asks for reply mail and has an e-mail to send it to. */
+function notifyOf(fields: Record<string, unknown>): { notify?: true } {
+  return fields.notify === true && str(fields.email) !== null ? { notify: true } : {};
+}
+
 const RESTORABLE: readonly string[] = ['approved', 'pending', 'spam'];
 
 /** A record's `restore` field, or undefined if it is missing or not a complete one. */
@@ -113,6 +122,7 @@ function parseRestore(v: unknown): RestoreData | undefined {
     status: fields.status as RestoreData['status'],
     author: str(fields.author),
     email: str(fields.email),
+    ...notifyOf(fields),
     website: str(fields.website),
     text,
     ip: str(fields.ip),
@@ -146,6 +156,7 @@ export function parseRecord(buf: Buffer): CommentRecord | null {
     parent: parent !== null && COMMENT_STEM.test(parent) ? parent : null,
     author: str(fields.author),
     email: str(fields.email),
+    ...notifyOf(fields),
     website: str(fields.website),
     text,
     status,
@@ -187,6 +198,8 @@ export interface CommentDraft {
   parent: string | null;
   author: string | null;
   email: string | null;
+  /** Reply mail asked for (needs `email`). */
+  notify?: boolean;
   website: string | null;
   text: string;
   status: 'approved' | 'pending';
@@ -208,6 +221,7 @@ export function createRecord(
     parent: draft.parent,
     author: draft.author,
     email: draft.email,
+    ...(draft.notify === true && draft.email !== null ? { notify: true as const } : {}),
     website: draft.website,
     text: draft.text,
     status: draft.status,
@@ -231,8 +245,10 @@ export interface CommentChanges {
 
 /** The record with `changes` applied and marked edited `at`. */
 export function editRecord(r: CommentRecord, changes: CommentChanges, at: string): CommentRecord {
+  // Reply mail needs an address: a moderator's edit that clears the e-mail ends the request too.
+  const { notify: _notify, ...rest } = r;
   return {
-    ...r,
+    ...(changes.email === null ? rest : r),
     ...(changes.text === undefined ? {} : { text: changes.text, textHash: textHashOf(changes.text) }),
     ...(changes.author === undefined ? {} : { author: changes.author }),
     ...(changes.email === undefined ? {} : { email: changes.email }),
@@ -247,7 +263,7 @@ export function editRecord(r: CommentRecord, changes: CommentChanges, at: string
  * can undo the delete; without, it is gone.
  */
 export function tombstone(r: CommentRecord, at: string, restoreUntil: string | null = null): CommentRecord {
-  const { restore: _earlier, ...live } = r;
+  const { restore: _earlier, notify: _notify, ...live } = r;
   const dead: CommentRecord = {
     ...live,
     author: null,
@@ -266,6 +282,7 @@ export function tombstone(r: CommentRecord, at: string, restoreUntil: string | n
       status: r.status,
       author: r.author,
       email: r.email,
+      ...(r.notify === true ? { notify: true as const } : {}),
       website: r.website,
       text: r.text,
       ip: r.ip,

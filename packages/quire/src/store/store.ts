@@ -297,19 +297,18 @@ export class CommentStore {
   }
 
   /**
-   * A like of an approved comment by the client at `address`, counted once per client (clientKey) and comment:
-   * whether it counted, and the comment's likes. StoreError 'not-found' for any comment the public cannot see.
+   * A like of an approved comment by the client at `address`, counted once per client (clientKey) and comment
+   * (or with `withdraw`, that client's like taken back): whether it counted (was removed), and the comment's
+   * likes. StoreError 'not-found' for any comment the public cannot see.
    */
-  async like(
-    threadId: string,
-    stem: string,
-    address: string | undefined,
-  ): Promise<{ counted: boolean; likes: number }> {
+  async like(threadId: string, stem: string, address: string | undefined, withdraw = false) {
     const record = await this.threads.commentToChange(threadId, stem);
     if (record === null || record.status !== 'approved')
       throw new StoreError('not-found', 'there is no such comment');
     const voter = this.hmacs.hex('vote', `${formatCommentId(threadId, stem)}\0${clientKey(address)}`);
-    const counted = await this.vote(threadId, stem, voter);
+    const counted = withdraw
+      ? await this.threads.unvote(threadId, stem, voter)
+      : await this.vote(threadId, stem, voter);
     return { counted, likes: await this.likesOf(threadId, stem) };
   }
 

@@ -6,6 +6,7 @@ import {
   makeDir,
   openSpool,
   readComplete,
+  removeFile,
   type Spool,
   stampOf,
   sweepTemps,
@@ -318,6 +319,11 @@ export class Threads {
       if (isQuireError(err, 'EEXIST')) return false;
       throw err;
     }
+  }
+
+  /** Withdraws the like of `voter` (widget15, issue 15: unlike): true if there was one to remove. */
+  unvote(threadId: string, stem: string, voter: string): Promise<boolean> {
+    return removeFile(path.join(this.votesDir(threadId), stem, voter), { durable: this.durable });
   }
 
   /** Likes of one comment: the number of vote files. */

@@ -1,6 +1,7 @@
+import { avatar } from './avatar.js';
 import { h, safeHref } from './dom.js';
 import { absoluteTime, relativeTime, type Strings } from './i18n.js';
-import { load } from './storage.js';
+import { load, type SortOrder } from './storage.js';
 import type { Comment } from './types.js';
 
 /** A rendered comment: its data, its list item, and the list its replies go in. */
@@ -30,6 +31,8 @@ export class CommentTree {
   private readonly nodes = new Map<string, CommentNode>();
   /** Per own comment: the timer that takes its edit and delete buttons away when the window closes. */
   private readonly timers = new Map<string, number>();
+  /** Where a new top-level comment goes: first when newest come first, else last. */
+  order: SortOrder = 'oldest';
 
   constructor(
     private readonly s: Strings,
@@ -58,14 +61,32 @@ export class CommentTree {
     return node;
   }
 
-  /** Adds a comment new to this page under its parent (or at the end); one already shown stays as it is. */
-  insert(c: Comment): CommentNode {
+  /**
+   * Adds a comment new to this page under its parent (or at the end; one `fresh` from the reader at the top
+   * when newest come first); one already shown stays as it is.
+   */
+  insert(c: Comment, fresh = false): CommentNode {
     const existing = this.nodes.get(c.id);
     if (existing !== undefined) return existing;
     const node = this.render(c);
     const parent = c.parent === null ? undefined : this.nodes.get(c.parent);
-    (parent?.replies ?? this.list).append(node.li);
+    if (fresh && parent === undefined && this.order === 'newest') this.list.prepend(node.li);
+    else (parent?.replies ?? this.list).append(node.li);
     return node;
+  }
+
+  /**
+   * Orders the top-level comments shown by likes, most first, the older first among equals (sort.ts: "most
+   * liked" sorts what is loaded). Replies move with their comment and keep their order.
+   */
+  sortByLikes(): void {
+    const top = Array.from(this.list.children).flatMap((li) => {
+      const id = li.firstElementChild?.id.replace(/^comment-/, '') ?? '';
+      const node = this.nodes.get(id);
+      return node === undefined || node.li !== li ? [] : [node];
+    });
+    top.sort((a, b) => b.c.likes - a.c.likes || (a.c.created < b.c.created ? -1 : 1));
+    this.list.append(...top.map((n) => n.li));
   }
 
   /** Replaces a comment's article (keeps its replies and an open reply form). */
@@ -117,7 +138,7 @@ export class CommentTree {
     const body = h('div', { class: 'quire-body' });
     // The server's rendering of the Markdown: raw HTML off, links restricted to safe schemes, no images.
     body.innerHTML = c.html;
-    art.append(h('header', { class: 'quire-meta' }, author, time, edited), body);
+    art.append(h('header', { class: 'quire-meta' }, avatar(c), author, time, edited), body);
     if (c.status === 'pending') art.append(h('p', { class: 'quire-pending' }, s.pending));
     art.append(this.actionBar(c));
     return art;

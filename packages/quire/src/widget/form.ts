@@ -19,6 +19,8 @@ interface ContactFields {
   author: HTMLInputElement;
   email: HTMLInputElement;
   website: HTMLInputElement;
+  /** "Notify me of replies": checked, it makes the e-mail field required. */
+  notify: HTMLInputElement;
   hp: HTMLInputElement;
 }
 
@@ -30,6 +32,8 @@ export interface FormContext {
   /** The server's rendering of a text. */
   preview(text: string): Promise<string>;
   explain(err: unknown): string;
+  /** The reader started writing a comment (the first focus or input in a compose form): the compose timer starts. */
+  started(): void;
 }
 
 export interface EditorOptions {
@@ -52,28 +56,44 @@ function contactFields(
   const field = (name: string, label: string, note: string, type: string, auto: string, v: string) => {
     // A small intrinsic size (its width is 100% of the field anyway), so that the label sets a field's minimum width.
     const input = h('input', { id: `${id}-${name}`, name, type, autocomplete: auto, value: v, size: 10 });
-    const div = h(
-      'div',
-      null,
-      h('label', { for: `${id}-${name}` }, label, ' ', h('span', { class: 'quire-note' }, note)),
-      input,
-    );
-    return { div, input };
+    const noteEl = h('span', { class: 'quire-note' }, note);
+    const div = h('div', null, h('label', { for: `${id}-${name}` }, label, ' ', noteEl), input);
+    return { div, input, note: noteEl };
   };
   const author = field('author', s.name, s.optional, 'text', 'name', me.author);
   const email = field('email', s.email, s.emailNote, 'email', 'email', me.email);
   const website = field('website', s.website, s.optional, 'url', 'url', me.website);
   const hp = h('input', { id: `${id}-hp`, name: HONEYPOT, type: 'text', tabindex: -1, autocomplete: 'off' });
+  const notify = notifyBox(s, id, email.input, email.note);
   return {
-    visible: h('div', { class: 'quire-fields' }, author.div, email.div, website.div),
+    visible: h(
+      'div',
+      null,
+      h('div', { class: 'quire-fields' }, author.div, email.div, website.div),
+      notify.div,
+    ),
     trap: h(
       'div',
       { class: 'quire-hp', 'aria-hidden': 'true' },
       h('label', { for: `${id}-hp` }, s.honeypot),
       hp,
     ),
-    inputs: { author: author.input, email: email.input, website: website.input, hp },
+    inputs: { author: author.input, email: email.input, website: website.input, notify: notify.input, hp },
   };
+}
+
+/**
+ * The "Notify me of replies" checkbox (issue 15). Mail needs an address: ticked, it makes the e-mail field
+ * required (the browser then refuses to send the form without one and says so) and the field's note says why.
+ */
+function notifyBox(s: Strings, id: string, email: HTMLInputElement, note: HTMLElement) {
+  const input = h('input', { id: `${id}-notify`, name: 'notify', type: 'checkbox' });
+  input.addEventListener('change', () => {
+    email.required = input.checked;
+    note.textContent = input.checked ? s.emailNeeded : s.emailNote;
+  });
+  const div = h('div', { class: 'quire-check' }, input, h('label', { for: `${id}-notify` }, s.notify));
+  return { div, input };
 }
 
 /** Builds a compose form (with name, e-mail, website) or an edit form (text only). */
@@ -159,6 +179,11 @@ function wire(ctx: FormContext, ed: Editor, o: EditorOptions, onSubmit: (ed: Edi
       form.requestSubmit();
     }
   });
+  if (o.fields) {
+    const start = () => ctx.started();
+    form.addEventListener('focusin', start, { once: true });
+    form.addEventListener('input', start, { once: true });
+  }
   if (o.draft) {
     text.addEventListener('input', () =>
       update((st) => {
@@ -178,6 +203,7 @@ export function draftOf(ed: Editor, parent: string | null): Draft {
     email: value(f?.email),
     website: value(f?.website),
     parent,
+    notify: (f?.notify.checked ?? false) && value(f?.email) !== null,
     honeypot: f?.hp.value ?? '',
   };
 }

@@ -1,6 +1,7 @@
 /**
  * What the widget remembers in the host page's localStorage (key `quire`): the edit tokens of the reader's own
- * comments, which comments they liked, their name/e-mail/website for the next comment, and unsent drafts.
+ * comments, which comments they liked, their name/e-mail/website for the next comment, unsent drafts and the
+ * sort order they chose.
  * Storage may be unavailable (privacy modes, quotas): then nothing is remembered and nothing breaks.
  */
 
@@ -20,7 +21,12 @@ interface Saved {
   pages: Record<string, string>;
   me: { author: string; email: string; website: string };
   drafts: Record<string, string>;
+  /** The reader's sort order for every thread (issue 15). */
+  sort?: SortOrder;
 }
+
+/** How a thread is sorted: oldest or newest first (the server's order), or most liked (the widget's, sort.ts). */
+export type SortOrder = 'oldest' | 'newest' | 'liked';
 
 const KEY = 'quire';
 /** Tokens are kept for 90 days: long enough to see one's own comment through moderation. */

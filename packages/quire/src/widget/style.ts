@@ -27,6 +27,12 @@ export const CSS = `
 .quire-fields{display:flex;flex-wrap:wrap;gap:.6em;align-items:flex-end;margin:0 0 .6em}
 .quire-fields>div{flex:1 1 10em;min-width:fit-content}
 .quire label{display:block;font-size:.9em;margin:0 0 .2em}
+.quire .quire-check{display:flex;gap:.5em;align-items:center;margin:0 0 .6em}
+.quire .quire-check input{display:inline;width:auto;margin:0}.quire .quire-check label{margin:0}
+.quire-sort{display:flex;gap:.5em;align-items:center;justify-content:flex-end;margin:0 0 .6em}
+.quire-sort label{margin:0}.quire-sort select{font:inherit;color:inherit;background:var(--q-soft);border:1px solid var(--q-line);border-radius:6px;padding:.2em .4em}
+.quire-avatar{position:relative;display:inline-block;width:32px;height:32px;border-radius:50%;overflow:hidden;flex:none;align-self:center}
+.quire-avatar>*{position:absolute;inset:0;width:100%;height:100%}
 .quire-note,.quire-hint,.quire-time,.quire-edited{font-size:.85em;opacity:.8}
 .quire-hint{margin:.3em 0}
 .quire-buttons,.quire-actions{display:flex;flex-wrap:wrap;gap:.4em;align-items:center}

@@ -1,4 +1,5 @@
 import { ApiError, type Call, NetworkError } from './api.js';
+import { ComposeTimer } from './compose-timer.js';
 import type { Strings } from './i18n.js';
 import type { Comment, Created, ThreadPage } from './types.js';
 
@@ -13,6 +14,8 @@ export interface Draft {
   email: string | null;
   website: string | null;
   parent: string | null;
+  /** Mail me replies (needs `email`). */
+  notify: boolean;
   /** The honeypot field: filled in only by bots. */
   honeypot: string;
 }
@@ -45,28 +48,38 @@ export function explain(s: Strings, err: unknown): string {
 
 const commentPath = (id: string) => `/api/comments/${encodeURIComponent(id)}`;
 
-/** The requests of one thread to the comment service; it keeps the form token the last page came with. */
+/** The requests of one thread to the comment service; its form token is the compose timer's. */
 export class ThreadApi {
-  private formToken = '';
+  /** The form token and when it may be used (compose-timer.ts). */
+  readonly timer: ComposeTimer;
 
   constructor(
     private readonly call: Call,
     /** The page URI comments are filed under (the server normalises it). */
     readonly uri: string,
     private readonly title: string,
-  ) {}
+  ) {
+    this.timer = new ComposeTimer(call, uri);
+  }
 
-  /** A page of the thread: the first, or the one after comment `after`. `editTokens` show the reader's pending ones. */
-  async page(after: string | null, editTokens: string): Promise<ThreadPage> {
+  /**
+   * A page of the thread: the first, or the one after comment `after`, oldest or newest first. `editTokens`
+   * show the reader's pending ones.
+   */
+  async page(after: string | null, editTokens: string, order: 'oldest' | 'newest'): Promise<ThreadPage> {
     let q = `/api/comments?uri=${encodeURIComponent(this.uri)}`;
+    if (order !== 'oldest') q += `&order=${order}`;
     if (after !== null) q += `&after=${encodeURIComponent(after)}`;
     const headers: Record<string, string> = editTokens === '' ? {} : { 'x-quire-edit-token': editTokens };
     const { data } = await this.call<ThreadPage>('GET', q, undefined, headers);
-    this.formToken = data.formToken;
+    this.timer.fromPage(data.formToken, data.minComposeSeconds);
     return data;
   }
 
-  /** Posts a comment; a form token that aged out while the reader was writing is renewed and sent once more. */
+  /**
+   * Posts a comment once its form token is good (the timer waits silently). A token that aged out while the
+   * reader was writing is renewed, and a "too fast" from the server waited out, each before one more try.
+   */
   async post(d: Draft, sent: SentNonce): Promise<{ status: number; data: Created }> {
     const body: Record<string, unknown> = {
       uri: this.uri,
@@ -77,23 +90,21 @@ export class ThreadApi {
       website: d.website,
       parent: d.parent,
       nonce: sent.value,
-      // Numbered, so the server stores a first attempt without searching for an earlier one.
-      attempt: ++sent.attempts,
-      formToken: this.formToken,
+      formToken: await this.timer.ready(),
     };
+    if (d.notify) body.notify = true;
     if (d.honeypot !== '') body[HONEYPOT] = d.honeypot;
-    try {
-      return await this.call<Created>('POST', '/api/comments', body);
-    } catch (err) {
-      if (!(err instanceof ApiError) || !TOKEN_CODES.includes(err.problem?.code ?? '')) throw err;
-      const { data } = await this.call<{ formToken: string }>(
-        'GET',
-        `/api/form-token?uri=${encodeURIComponent(this.uri)}`,
-      );
-      this.formToken = data.formToken;
-      body.formToken = data.formToken;
+    for (let retries = 0; ; retries++) {
+      // Numbered, so the server stores a first attempt without searching for an earlier one.
       body.attempt = ++sent.attempts;
-      return await this.call<Created>('POST', '/api/comments', body);
+      try {
+        return await this.call<Created>('POST', '/api/comments', body);
+      } catch (err) {
+        const code = err instanceof ApiError ? (err.problem?.code ?? '') : '';
+        if (retries >= 2 || !(code === 'too-fast' || TOKEN_CODES.includes(code))) throw err;
+        if (code === 'too-fast') await this.timer.tooFast((err as ApiError).problem?.retryAfter);
+        else body.formToken = await this.timer.renew();
+      }
     }
   }
 
@@ -102,8 +113,10 @@ export class ThreadApi {
     return (await this.call<{ html: string }>('POST', '/api/preview', { text })).data.html;
   }
 
-  async like(id: string): Promise<{ likes: number; counted: boolean }> {
-    return (await this.call<{ likes: number; counted: boolean }>('POST', `${commentPath(id)}/like`)).data;
+  /** Likes a comment, or with `withdraw` takes this reader's like back (a second click: unlike). */
+  async like(id: string, withdraw: boolean): Promise<{ likes: number; counted: boolean }> {
+    const method = withdraw ? 'DELETE' : 'POST';
+    return (await this.call<{ likes: number; counted: boolean }>(method, `${commentPath(id)}/like`)).data;
   }
 
   /** Changes the text of the reader's own comment (`token` is its edit token). */

@@ -4,7 +4,8 @@ import { h, nextId } from './dom.js';
 import { OwnComments } from './editing.js';
 import { buildEditor, closePreview, draftOf, type Editor, type FormContext } from './form.js';
 import { relativeTime, type Strings } from './i18n.js';
-import { load, threadOf, update } from './storage.js';
+import { savedOrder, serverOrder, sortControl } from './sort.js';
+import { load, type SortOrder, threadOf, update } from './storage.js';
 import { explain, newNonce, ThreadApi } from './thread-api.js';
 
 export interface ThreadOptions {
@@ -38,6 +39,10 @@ export class Thread {
   private readonly replyForms = new Map<string, Editor>();
   private total = 0;
   private next: string | null = null;
+  /** The reader's sort order (sort.ts). */
+  private order: SortOrder = savedOrder();
+  /** Loads begun: an answer to any but the latest (the order changed meanwhile) is dropped. */
+  private loads = 0;
 
   constructor(o: ThreadOptions) {
     const s = o.s;
@@ -50,6 +55,7 @@ export class Thread {
       uri: o.uri,
       preview: (text) => this.api.preview(text),
       explain: (err) => explain(s, err),
+      started: () => this.api.timer.started(),
     };
     const id = nextId();
     this.heading = h('h2', { id: `${id}-h`, class: 'quire-count', tabindex: -1 }, s.heading);
@@ -64,6 +70,7 @@ export class Thread {
       askDelete: (cid, button) => this.own.confirmDelete(cid, button),
       windowClosed: (cid) => this.own.windowClosed(cid),
     });
+    this.tree.order = this.order;
     this.own = new OwnComments({
       form: this.forms,
       api: this.api,
@@ -87,7 +94,12 @@ export class Thread {
     this.root.setAttribute('lang', s.lang);
     if (!this.root.hasAttribute('aria-label') && !this.root.hasAttribute('aria-labelledby'))
       this.root.setAttribute('aria-labelledby', `${id}-h`);
-    this.root.replaceChildren(this.heading, main.form, this.status, this.alert, list, this.moreButton);
+    const sort = sortControl(s, this.order, (order) => {
+      this.order = order;
+      this.tree.order = order;
+      void this.load();
+    });
+    this.root.replaceChildren(this.heading, main.form, this.status, this.alert, sort, list, this.moreButton);
     window.setInterval(() => this.tick(), 30_000);
   }
 
@@ -104,28 +116,35 @@ export class Thread {
         h('li', { class: 'quire-sr' }, s.loading),
       );
     }
+    const seq = ++this.loads;
     try {
-      const data = await this.api.page(more ? this.next : null, this.tokens());
+      const data = await this.api.page(more ? this.next : null, this.tokens(), serverOrder(this.order));
+      if (seq !== this.loads) return;
       update((st) => {
         st.pages[this.api.uri] = data.threadId;
       });
       this.next = data.next;
       if (!more) this.tree.clear();
       for (const c of data.comments) this.tree.insert(c);
+      if (this.order === 'liked') this.tree.sortByLikes();
+      // The count in the heading and the page's byline follows every load (issue 15: live count).
       this.setTotal(data.total);
       this.alert.textContent = '';
       if (!more) this.revealTarget();
     } catch (err) {
+      if (seq !== this.loads) return;
       if (!more) list.replaceChildren();
       this.alert.textContent = `${s.loadFailed} ${explain(s, err)}`;
       list.append(
         h('li', null, h('button', { type: 'button', onclick: () => void this.load(more) }, s.retry)),
       );
     } finally {
-      this.root.classList.remove('quire-loading');
-      this.root.removeAttribute('aria-busy');
-      this.moreButton.hidden = this.next === null;
-      this.moreButton.disabled = false;
+      if (seq === this.loads) {
+        this.root.classList.remove('quire-loading');
+        this.root.removeAttribute('aria-busy');
+        this.moreButton.hidden = this.next === null;
+        this.moreButton.disabled = false;
+      }
     }
   }
 
@@ -195,7 +214,7 @@ export class Thread {
     closePreview(s, ed);
     if (parent !== null) this.closeReply(parent, false);
     const isNew = this.tree.get(comment.id) === undefined;
-    const node: CommentNode = this.tree.insert(comment);
+    const node: CommentNode = this.tree.insert(comment, true);
     // The server's total counts what this reader sees: their own pending comments too.
     this.setTotal(isNew ? this.total + 1 : this.total);
     this.announce(created.status === 202 ? s.postedPending : s.posted);
@@ -235,20 +254,23 @@ export class Thread {
     if (refocus) button?.focus();
   }
 
+  /** A like, or if this reader liked the comment already, taking it back (issue 15: unlike). */
   private async like(id: string, button: HTMLButtonElement): Promise<void> {
     const node = this.tree.get(id);
     if (node === undefined) return;
     button.disabled = true;
+    const liking = button.getAttribute('aria-pressed') !== 'true';
     try {
-      const data = await this.api.like(id);
+      const data = await this.api.like(id, !liking);
       node.c.likes = data.likes;
       update((st) => {
-        st.liked[id] = 1;
+        if (liking) st.liked[id] = 1;
+        else delete st.liked[id];
       });
       button.textContent = `♥ ${data.likes}`;
       button.setAttribute('aria-label', this.s.like(data.likes));
-      button.setAttribute('aria-pressed', 'true');
-      button.classList.add('quire-liked');
+      button.setAttribute('aria-pressed', String(liking));
+      button.classList.toggle('quire-liked', liking);
     } catch (err) {
       this.alert.textContent = explain(this.s, err);
     } finally {

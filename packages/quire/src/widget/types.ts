@@ -13,6 +13,8 @@ export interface ThreadPage {
   formToken: string;
   moderation: 'off' | 'all';
   editWindowSeconds?: number;
+  /** spam.minComposeSeconds: a form token is good this long after it was issued. */
+  minComposeSeconds?: number;
 }
 
 export interface Created {

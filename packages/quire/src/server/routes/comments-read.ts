@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
 import { clientGone } from '../abort.js';
+import { addAvatars } from '../avatars.js';
 import type { ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
 import { prepareMarkdown } from '../markdown.js';
@@ -40,6 +41,12 @@ const listAnswer = Type.Object({
   formToken: Type.String(),
   moderation: stringEnum(['off', 'all']),
   editWindowSeconds: Type.Optional(Type.Integer()),
+  minComposeSeconds: Type.Optional(
+    Type.Integer({
+      description:
+        'spam.minComposeSeconds: a form token is accepted this long after it was issued (0 without form tokens)',
+    }),
+  ),
 });
 
 /** The stems of this thread's comments whose edit tokens the request carries. */
@@ -65,6 +72,7 @@ function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
 export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
   const { config } = ctx;
   const pages = new PageCache();
+  const avatars = { hmacs: ctx.hmacs, gravatar: config.avatars.gravatar };
 
   app.get(
     '/api/comments',
@@ -116,6 +124,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
           formToken: token,
           moderation,
           editWindowSeconds: config.editWindowSeconds,
+          minComposeSeconds: config.spam.requireFormToken ? config.spam.minComposeSeconds : 0,
         };
       };
       // Edit tokens change the answer only through pending comments they make visible.
@@ -128,6 +137,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
       // (the renderer busy, the client gone) is not cached.
       const built = tree();
+      addAvatars(avatars, built.comments, (id) => view.byStem.get(id.slice(id.lastIndexOf('_') + 1)));
       await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
       if (renderTree(built.comments)) {
         const serialised = reply.serialize(answer(built, TOKEN_SLOT));

@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncTypebox, Static } from '@fastify/type-provider-t
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
-import { type CommentDraft, formatCommentId } from '../../store/records.js';
+import { type CommentDraft, type CommentRecord, formatCommentId } from '../../store/records.js';
 import type { Actor } from '../../store/store.js';
 import { clientGone } from '../abort.js';
+import { addAvatars } from '../avatars.js';
 import { formTokenInvalid, type ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
 import { checkNotReserved, cleanEmail, cleanLine, cleanName, cleanText, cleanWebsite } from '../fields.js';
@@ -89,10 +90,25 @@ async function draftOf(
   if (config.requireEmail && email === null) {
     throw new ProblemError(400, 'email-required', 'an e-mail address is required');
   }
+  // Issue 15: reply mail goes to the address given with the comment; without one there is nowhere to send it.
+  if (body.notify === true && email === null) {
+    throw new ProblemError(400, 'notify-needs-email', 'notify: true needs an e-mail address in `email`');
+  }
   await checkLinks(ctx, text, true, signal);
   const parent = parentStem(ctx, body.parent, threadId);
   const status: CommentDraft['status'] = (await ctx.moderation()) === 'all' ? 'pending' : 'approved';
-  const draft = { parent, author, email, website, text, status, address: request.ip, nonce: body.nonce };
+  const notify = body.notify === true;
+  const draft = {
+    parent,
+    author,
+    email,
+    notify,
+    website,
+    text,
+    status,
+    address: request.ip,
+    nonce: body.nonce,
+  };
   return { draft, title };
 }
 
@@ -120,6 +136,13 @@ async function authorise(ctx: ServerContext, request: FastifyRequest, id: string
   return { ...comment, actor };
 }
 
+/** A comment as the public sees it, with its avatar keys (avatars.ts). */
+function shown(ctx: ServerContext, threadId: string, stem: string, r: CommentRecord, likes: number) {
+  const c = publicComment(threadId, stem, r, likes);
+  addAvatars({ hmacs: ctx.hmacs, gravatar: ctx.config.avatars.gravatar }, [c], () => r);
+  return c;
+}
+
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
 async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
@@ -141,7 +164,7 @@ async function postComment(ctx: ServerContext, request: FastifyRequest, body: Po
   return {
     status: result.record.status === 'pending' ? 202 : 201,
     answer: {
-      comment: publicComment(threadId, result.stem, result.record, likes),
+      comment: shown(ctx, threadId, result.stem, result.record, likes),
       editToken: ctx.editToken(id, editableUntil),
       editableUntil: new Date(editableUntil).toISOString(),
     },
@@ -204,7 +227,7 @@ function authorEditRoute(app: TypedApp, ctx: ServerContext): void {
       if (updated.status === 'pending')
         request.log.info({ comment: request.params.id }, 'edit awaits review');
       const likes = await store.likesOf(threadId, stem);
-      return { comment: publicComment(threadId, stem, updated, likes) };
+      return { comment: shown(ctx, threadId, stem, updated, likes) };
     },
   );
 }
@@ -234,31 +257,40 @@ function authorDeleteRoute(app: TypedApp, ctx: ServerContext): void {
   );
 }
 
-/** POST /api/comments/:id/like. */
-function likeRoute(app: TypedApp, ctx: ServerContext): void {
+/**
+ * POST /api/comments/:id/like, and DELETE of it (issue 15: unlike): one client's like, given or taken back.
+ * Both cost one file created or removed and share the `likes` rate limit; a client can only take back its own
+ * like, because the vote file's name is the HMAC of the comment and the client's network (store.like).
+ */
+function likeRoutes(app: TypedApp, ctx: ServerContext): void {
   const { store } = ctx;
-  app.post(
-    '/api/comments/:id/like',
-    {
+  for (const withdraw of [false, true]) {
+    const answer = Type.Object({
+      likes: Type.Integer(),
+      counted: Type.Boolean({
+        description: withdraw
+          ? 'false if this client had no like to take back'
+          : 'false if this client had already liked it',
+      }),
+    });
+    app.route({
+      method: withdraw ? 'DELETE' : 'POST',
+      url: '/api/comments/:id/like',
       schema: {
         tags: ['comments'],
-        summary: 'Like a comment (once per client address)',
+        summary: withdraw
+          ? "Take back this client's like of a comment (unlike)"
+          : 'Like a comment (once per client address)',
         params: commentIdParams,
-        response: {
-          200: Type.Object({
-            likes: Type.Integer(),
-            counted: Type.Boolean({ description: 'false if this client had already liked it' }),
-          }),
-          ...problemResponses(400, 403, 404, 429),
-        },
+        response: { 200: answer, ...problemResponses(400, 403, 404, 429) },
       },
-    },
-    async (request) => {
-      const { threadId, stem } = ctx.commentOf(request.params.id);
-      await ctx.rateLimit('likes', clientKey(request.ip));
-      return store.like(threadId, stem, request.ip);
-    },
-  );
+      handler: async (request) => {
+        const { threadId, stem } = ctx.commentOf(request.params.id);
+        await ctx.rateLimit('likes', clientKey(request.ip));
+        return store.like(threadId, stem, request.ip, withdraw);
+      },
+    });
+  }
 }
 
 /** Posting, and an author's edits, deletes and everyone's likes. */
@@ -266,5 +298,5 @@ export const commentWriteRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = asyn
   postRoute(app, ctx);
   authorEditRoute(app, ctx);
   authorDeleteRoute(app, ctx);
-  likeRoute(app, ctx);
+  likeRoutes(app, ctx);
 };
