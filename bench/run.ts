@@ -721,7 +721,12 @@ async function main(): Promise<void> {
   }
   let site: string | undefined;
   if (runSpecial('site')) {
-    site = await siteBench({ scale: cli.siteScale, quick: cli.quick, scratch: scratch.fresh('site'), progress });
+    site = await siteBench({
+      scale: cli.siteScale,
+      quick: cli.quick,
+      scratch: scratch.fresh('site'),
+      progress,
+    });
   }
   progress(`bench: removing ${root}`);
   cleanup();

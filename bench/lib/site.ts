@@ -96,9 +96,10 @@ function random(seed: number): () => number {
   };
 }
 
-const WORDS = 'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore'.split(
-  ' ',
-);
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore'.split(
+    ' ',
+  );
 
 interface Counts {
   pending: number;
@@ -108,11 +109,19 @@ interface Counts {
 }
 
 /** The comments of one thread as our own export's items: stems chosen here, records complete. */
-function* threadItems(t: SiteThread, index: number, rnd: () => number, counts: Counts): Generator<SourceItem> {
+function* threadItems(
+  t: SiteThread,
+  index: number,
+  rnd: () => number,
+  counts: Counts,
+): Generator<SourceItem> {
   // Threads start at different times; a thread's comments are 37 s apart, so every stem is `-0`.
   const start = Date.UTC(2016, 0, 1) + index * 3_613_000;
   const created = new Date(start).toISOString();
-  yield { kind: 'exported-thread', thread: { id: t.threadId, meta: { uri: t.uri, title: `Post ${index}`, created } } };
+  yield {
+    kind: 'exported-thread',
+    thread: { id: t.threadId, meta: { uri: t.uri, title: `Post ${index}`, created } },
+  };
   const stems: string[] = [];
   const depth = new Uint8Array(t.comments);
   for (let j = 0; j < t.comments; j++) {
@@ -161,18 +170,27 @@ function* threadItems(t: SiteThread, index: number, rnd: () => number, counts: C
       counts.voted++;
       const n = rnd() < 0.8 ? 1 : 2 + Math.floor(rnd() * 8);
       for (let v = 0; v < n; v++) {
-        const voter = Math.floor(rnd() * 2 ** 52).toString(16).padStart(13, '0');
+        const voter = Math.floor(rnd() * 2 ** 52)
+          .toString(16)
+          .padStart(13, '0');
         votes.push({ voter: `${voter}${v}`, content: `${JSON.stringify({ at })}\n` });
       }
     }
-    yield { kind: 'exported-comment', comment: { thread: t.threadId, stem, record, votes, where: `${index}/${j}` } };
+    yield {
+      kind: 'exported-comment',
+      comment: { thread: t.threadId, stem, record, votes, where: `${index}/${j}` },
+    };
   }
 }
 
 /** The pages of the site, biggest thread first. */
 function siteThreads(p: SiteParams): SiteThread[] {
   return threadSizes(p).map((comments, i) => {
-    const uri = normaliseUri(`https://site.example/posts/${i}`, DEFAULT_CONFIG.uri, DEFAULT_CONFIG.limits.uriChars);
+    const uri = normaliseUri(
+      `https://site.example/posts/${i}`,
+      DEFAULT_CONFIG.uri,
+      DEFAULT_CONFIG.limits.uriChars,
+    );
     return { uri, threadId: threadIdOf(uri), comments };
   });
 }
@@ -211,7 +229,8 @@ export async function ensureSite(p: SiteParams, say: (s: string) => void): Promi
     for (let i = 0; i < threads.length; i++) yield* threadItems(threads[i] as SiteThread, i, rnd, counts);
   }
   const summary = await importer.run(items());
-  if (summary.skipped > 0) throw new Error(`site generator: ${summary.skipped} comments skipped: ${summary.skippedList[0]?.reason}`);
+  if (summary.skipped > 0)
+    throw new Error(`site generator: ${summary.skipped} comments skipped: ${summary.skippedList[0]?.reason}`);
   const seconds = (performance.now() - started) / 1000;
   const site: Site = {
     dir: tmp,

@@ -17,7 +17,7 @@ export {
   type SpamConfig,
   type UriConfig,
 } from './config.js';
-export { type ImportOptions, Importer } from './port/importer.js';
+export { Importer, type ImportOptions } from './port/importer.js';
 export type { SourceItem } from './port/source.js';
 export { buildApp, type LogOptions } from './server/app.js';
 export { ServerContext } from './server/context.js';

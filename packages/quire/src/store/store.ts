@@ -20,7 +20,7 @@ import { type Actor, checkMayChange, deleted, edited, judged, restored } from '.
 import { Hmacs, loadSecret } from './secret.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
-import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
+import { type CacheBudget, type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { Actor } from './rules.js';
@@ -33,6 +33,8 @@ export interface StoreOptions {
   clock?: () => number;
   /** fsync every write (default true). */
   durable?: boolean;
+  /** Memory the caches of thread indexes and records may hold (config `cache`). */
+  cache?: CacheBudget;
 }
 
 /** A comment as a moderator sees it: the record, its page, its likes, its restore window and its parent. */
@@ -96,7 +98,7 @@ export class CommentStore {
     this.durable = opts.durable !== false;
     this.clock = opts.clock ?? Date.now;
     this.threads = new Threads(this.threadsDir, this.durable, this.clock);
-    this.views = new ThreadViews(this.threads);
+    this.views = new ThreadViews(this.threads, opts.cache);
     this.summaries = new Summaries(this.threads, this.views);
     this.admission = new Admission(this.threads, new PostLocks(), this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
@@ -137,7 +139,10 @@ export class CommentStore {
    * are skipped. The records are shared with other readers: do not modify them.
    */
   async comments(threadId: string, stems?: readonly string[]): Promise<StoredComment[]> {
-    if (stems === undefined) return [...(await this.view(threadId)).comments];
+    if (stems === undefined) {
+      const view = await this.view(threadId);
+      return this.views.stored(view, [...view.entries.keys()].sort(compareStems));
+    }
     const spool = await this.threads.spool(threadId);
     return spool === null ? [] : this.threads.readRecords(spool, stems);
   }
@@ -150,6 +155,11 @@ export class CommentStore {
   /** The whole thread as on disk now (comments, likes, page); cached while unchanged, never older than the call. */
   view(threadId: string): Promise<ThreadView> {
     return this.views.get(threadId);
+  }
+
+  /** The records of the given comments of a view (a page's): from memory or read, O(stems). */
+  pageRecords(view: ThreadView, stems: readonly string[]): Promise<Map<string, CommentRecord>> {
+    return this.views.records(view, stems);
   }
 
   /** Stems of a thread's comments, in id order, optionally newest first and limited. */
@@ -255,7 +265,9 @@ export class CommentStore {
     let erased = 0;
     for (const threadId of threadIds ?? (await this.threadIds())) {
       const now = this.clock();
-      for (const c of (await this.view(threadId)).comments) {
+      const view = await this.view(threadId);
+      const dead = [...view.entries].filter(([, e]) => e.status === 'deleted').map(([s]) => s);
+      for (const c of await this.views.stored(view, dead)) {
         if (c.record.restore === undefined || restorableUntil(c.record, now) !== null) continue;
         const after = await this.updateComment(threadId, c.stem, (cur) => {
           const kept = forgetExpired(cur, now);
@@ -304,12 +316,14 @@ export class CommentStore {
 
   /** Likes of every comment of a thread that has any. */
   async likes(threadId: string): Promise<Map<string, number>> {
-    return new Map((await this.view(threadId)).likes);
+    const likes = new Map<string, number>();
+    for (const [stem, e] of (await this.view(threadId)).entries) if (e.likes > 0) likes.set(stem, e.likes);
+    return likes;
   }
 
   /** Approved comments of a thread: what the public counts. */
   async approvedCount(threadId: string): Promise<number> {
-    return (await this.view(threadId)).comments.filter((c) => c.record.status === 'approved').length;
+    return (await this.view(threadId)).approved;
   }
 
   /** One comment as a moderator sees it; StoreError 'not-found' if there is none. */
@@ -334,11 +348,19 @@ export class CommentStore {
   ): Promise<ModeratedComment[]> {
     const all: ModeratedComment[] = [];
     for (const threadId of threadIds ?? (await this.threadIds())) {
+      // The index says which comments have the status: only those, and their parents, are read.
       const view = await this.view(threadId);
-      for (const c of view.comments) {
-        if (status !== 'all' && c.record.status !== status) continue;
-        const parent = c.record.parent === null ? null : view.byStem.get(c.record.parent);
-        all.push(this.moderatedOf(threadId, view.meta, c, view.likes.get(c.stem) ?? 0, parent));
+      const stems = [...view.entries]
+        .filter(([, e]) => status === 'all' || e.status === status)
+        .map(([s]) => s);
+      const parents = stems.flatMap((s) => view.entries.get(s)?.parent ?? []);
+      const records = await this.views.records(view, [...new Set([...stems, ...parents])]);
+      for (const stem of stems) {
+        const record = records.get(stem);
+        if (record === undefined || (status !== 'all' && record.status !== status)) continue;
+        const parent = record.parent === null ? null : records.get(record.parent);
+        const likes = view.entries.get(stem)?.likes ?? 0;
+        all.push(this.moderatedOf(threadId, view.meta, { stem, record }, likes, parent));
       }
     }
     return all.sort(

@@ -12,7 +12,7 @@ import { prepareMarkdown } from '../markdown.js';
 import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';
 import { nullableString, problemResponses, publicCommentRef, stringEnum } from '../schemas.js';
-import { buildTree, renderTree, type Tree, treeTexts } from '../views.js';
+import { buildTree, planPage, renderTree, type Tree, treeTexts } from '../views.js';
 import type { RoutesOptions } from './plugin.js';
 
 function listQuery(config: QuireConfig) {
@@ -110,14 +110,13 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       const both = viewAndModeration(ctx, threadId);
       const [view, moderation] = Array.isArray(both) ? both : await both;
       const order = q.order ?? 'oldest';
-      const tree = () =>
-        buildTree(threadId, view.comments, view.likes, {
-          mine,
-          maxDepth: config.limits.maxDepth,
-          order,
-          after,
-          limit,
-        });
+      const opts = { mine, maxDepth: config.limits.maxDepth, order, after, limit };
+      // The page is laid out from the thread's index; only the comments it shows are read (O(page)).
+      const tree = async () => {
+        const plan = planPage(view.entries, opts);
+        const records = await ctx.store.pageRecords(view, plan.stems);
+        return buildTree(threadId, plan, records, view.entries, opts.maxDepth);
+      };
       const answer = (tree: Tree, token: string) => {
         return {
           uri,
@@ -132,7 +131,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         };
       };
       // Edit tokens change the answer only through pending comments they make visible.
-      const pending = [...mine].filter((s) => view.byStem.get(s)?.status === 'pending').sort();
+      const pending = [...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort();
       const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
       // Bound to this page and the client's network (context.ts).
       const formToken = ctx.formToken(threadId, request.ip).formToken;
@@ -140,7 +139,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
       // (the renderer busy, the client gone) is not cached.
-      const built = tree();
+      const built = await tree();
       await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
       if (renderTree(built.comments)) {
         const serialised = reply.serialize(answer(built, TOKEN_SLOT));
