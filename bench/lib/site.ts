@@ -108,6 +108,16 @@ interface Counts {
   voted: number;
 }
 
+/** When thread `index` starts: threads start at different times. */
+function threadStart(index: number): number {
+  return Date.UTC(2016, 0, 1) + index * 3_613_000;
+}
+
+/** The stem of comment `j` of thread `index`: a thread's comments are 37 s apart, so every stem is `-0`. */
+export function commentStem(index: number, j: number): string {
+  return `${formatStamp(threadStart(index) + j * 37_000)}-0`;
+}
+
 /** The comments of one thread as our own export's items: stems chosen here, records complete. */
 function* threadItems(
   t: SiteThread,
@@ -115,8 +125,7 @@ function* threadItems(
   rnd: () => number,
   counts: Counts,
 ): Generator<SourceItem> {
-  // Threads start at different times; a thread's comments are 37 s apart, so every stem is `-0`.
-  const start = Date.UTC(2016, 0, 1) + index * 3_613_000;
+  const start = threadStart(index);
   const created = new Date(start).toISOString();
   yield {
     kind: 'exported-thread',
@@ -126,7 +135,7 @@ function* threadItems(
   const depth = new Uint8Array(t.comments);
   for (let j = 0; j < t.comments; j++) {
     const ms = start + j * 37_000;
-    const stem = `${formatStamp(ms)}-0`;
+    const stem = commentStem(index, j);
     stems.push(stem);
     let parent: string | null = null;
     if (j > 0 && rnd() < REPLY_SHARE) {

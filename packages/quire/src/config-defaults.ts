@@ -105,4 +105,6 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   shutdownGraceSeconds: 10,
   feedCacheSeconds: 10,
+  // Issue 16 (scale): see config-types.ts.
+  cache: { indexBytes: 24 << 20, recordBytes: 8 << 20, pageBytes: 8 << 20 },
 };

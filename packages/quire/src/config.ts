@@ -62,6 +62,10 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MODERATOR_NAMES: 'moderatorNames',
   QUIRE_KEEP_PARAMS: 'uri.keepParams',
   QUIRE_SHUTDOWN_GRACE: 'shutdownGraceSeconds',
+  // Issue 16 (scale).
+  QUIRE_CACHE_INDEX_BYTES: 'cache.indexBytes',
+  QUIRE_CACHE_RECORD_BYTES: 'cache.recordBytes',
+  QUIRE_CACHE_PAGE_BYTES: 'cache.pageBytes',
 };
 
 /** Settings that are a string or null (their default). */

@@ -92,7 +92,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     opts.onWarning ?? ((m) => process.emitWarning(m)),
   );
   const clock = opts.clock ?? Date.now;
-  const store = await CommentStore.open(config.dataDir, { clock, durable: config.durable });
+  const store = await CommentStore.open(config.dataDir, {
+    clock,
+    durable: config.durable,
+    cache: config.cache,
+  });
   const ctx = new ServerContext(config, store, clock);
   setMarkdownBudget(config.markdown);
   const app = await buildApp(ctx, opts.logger ?? {});

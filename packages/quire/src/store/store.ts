@@ -157,6 +157,12 @@ export class CommentStore {
     return this.views.get(threadId);
   }
 
+  /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */
+  cacheStats(): { filesRead: number; indexBytes: number; recordBytes: number } {
+    const { index, records } = this.views.bytes;
+    return { filesRead: this.views.filesRead, indexBytes: index, recordBytes: records };
+  }
+
   /** The records of the given comments of a view (a page's): from memory or read, O(stems). */
   pageRecords(view: ThreadView, stems: readonly string[]): Promise<Map<string, CommentRecord>> {
     return this.views.records(view, stems);

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { Coalescer, readComplete, replaceFile, type Stamp, settled, stampOf, unchanged } from '@quire/fs';
+import { DEFAULT_CONFIG } from '../config-defaults.js';
+import type { CacheConfig } from '../config-types.js';
 import { ByteLru } from './lru.js';
 import { type CommentRecord, parseRecord, parseThreadMeta, type ThreadMeta } from './records.js';
 import { INDEX_MARKS, type IndexEntry, type IndexPlace, loadIndex } from './thread-index.js';
@@ -17,15 +19,8 @@ const ENTRY_BYTES = 200;
 /** Bytes a parsed record costs beyond its file's length. */
 const RECORD_OVERHEAD = 300;
 
-/** How much memory the store's caches may hold (config `cache`). */
-export interface CacheBudget {
-  /** Thread indexes kept (the listing of every comment of recently read threads). */
-  indexBytes: number;
-  /** Parsed comment records kept, of any thread. */
-  recordBytes: number;
-}
-
-export const DEFAULT_CACHE_BUDGET: CacheBudget = { indexBytes: 24 << 20, recordBytes: 8 << 20 };
+/** How much memory the store's caches may hold (config `cache`; the defaults are DEFAULT_CONFIG's). */
+export type CacheBudget = Pick<CacheConfig, 'indexBytes' | 'recordBytes'>;
 
 /**
  * A thread as one reader saw it, without its comments' texts: the index of every comment (where it hangs, who
@@ -72,7 +67,7 @@ export class ThreadViews {
 
   constructor(
     private readonly threads: Threads,
-    budget: CacheBudget = DEFAULT_CACHE_BUDGET,
+    budget: CacheBudget = DEFAULT_CONFIG.cache,
   ) {
     this.cached = new ByteLru(budget.indexBytes);
     this.recordCache = new ByteLru(budget.recordBytes);

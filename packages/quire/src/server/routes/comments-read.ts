@@ -76,7 +76,7 @@ function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
  */
 export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
   const { config } = ctx;
-  const pages = new PageCache();
+  const pages = new PageCache(config.cache.pageBytes);
 
   app.get(
     '/api/comments',
