@@ -2,6 +2,7 @@ import path from 'node:path';
 import { optionFields, validatePath } from './args.js';
 import { errnoCode, invalidArg, QuireError } from './errors.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
+import { retrying } from './transient.js';
 
 /** Options of makeDir and makeDirSync. */
 export interface MakeDirOptions {
@@ -84,7 +85,7 @@ export function* makeDirSteps(
 }
 
 function* checkIsDir(dir: string, what: string): Steps<void> {
-  const st = yield* call({ op: 'stat', path: dir });
+  const st = yield* retrying({ op: 'stat', path: dir });
   if (!st.isDirectory()) {
     throw new QuireError('ENOTDIR', `${what}: ${dir} exists and is not a directory`, {
       path: dir,
@@ -136,7 +137,7 @@ export function syncDirSync(dir: string): void {
 
 function* listSteps(dir: string): Steps<string[]> {
   try {
-    return yield* call({ op: 'readdir', path: dir });
+    return yield* retrying({ op: 'readdir', path: dir });
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
@@ -154,7 +155,7 @@ export function listNames(dir: string): Promise<string[]> {
 
 function* existsSteps(file: string): Steps<boolean> {
   try {
-    yield* call({ op: 'stat', path: file });
+    yield* retrying({ op: 'stat', path: file });
     return true;
   } catch (err) {
     const code = errnoCode(err);

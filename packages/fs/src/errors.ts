@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 /**
  * Every error @quire/fs throws is a QuireError with a stable `code`:
  * - an errno name (`EEXIST`, `ENOSPC`, `EACCES`, `EMFILE`, `ENAMETOOLONG`, `EIO`, `ENOENT`, ...) when the operating
@@ -5,7 +7,10 @@
  * - `ERR_INVALID_ARG` for arguments of the wrong type or shape;
  * - `ERR_DATA_SOURCE` when the caller's chunk iterator threw (the original error is `cause`);
  * - `ERR_BEFORE_PUBLISH` when the caller's `beforePublish` hook threw or rejected (its error is `cause`);
- * - `ERR_LOCK_TIMEOUT` and `ERR_ABORTED` for locks that were not granted in time or whose wait was aborted.
+ * - `ERR_LOCK_TIMEOUT` and `ERR_ABORTED` for locks that were not granted in time or whose wait was aborted;
+ * - `ERR_INCOMPLETE_READ` when a read kept being refused by the caller's `accept` check (see readComplete).
+ * Network filesystems add `ESTALE` and `ENOTCONN`: reads retry them for a while first (`attempts` tells how
+ * often), writes never do; isTransientError tells these apart (docs/durability.md, "Network filesystems").
  * Whatever the code, a failed call leaves no partial file under a published name and no temp behind.
  */
 export type QuireErrorCode =
@@ -15,6 +20,7 @@ export type QuireErrorCode =
   | 'ERR_LOCK_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_INVALID_ID'
+  | 'ERR_INCOMPLETE_READ'
   | (string & {});
 
 /** Where a failure happened, as Node's system errors tell it. */
@@ -24,6 +30,8 @@ export interface QuireErrorDetails {
   dest?: string;
   errno?: number;
   cause?: unknown;
+  /** How many times a read-only call was tried before it gave up (retried network-filesystem errors). */
+  attempts?: number;
 }
 
 /** Every error of this library: a stable `code`, and for system errors `syscall`, `path` and `cause`. */
@@ -34,6 +42,8 @@ export class QuireError extends Error {
   readonly path?: string;
   readonly dest?: string;
   readonly errno?: number;
+  /** Set when a read-only call was tried more than once (ESTALE, ENOTCONN) before this error. */
+  readonly attempts?: number;
 
   constructor(code: QuireErrorCode, message: string, details: QuireErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -42,6 +52,7 @@ export class QuireError extends Error {
     if (details.path !== undefined) this.path = details.path;
     if (details.dest !== undefined) this.dest = details.dest;
     if (details.errno !== undefined) this.errno = details.errno;
+    if (details.attempts !== undefined) this.attempts = details.attempts;
   }
 }
 
@@ -50,11 +61,18 @@ export function isQuireError(err: unknown, code?: QuireErrorCode): err is QuireE
   return err instanceof QuireError && (code === undefined || err.code === code);
 }
 
-/** The errno name of a Node system error (`'EEXIST'`), or undefined for anything else. */
+// libuv names only the errnos it knows; others come out as code 'Unknown system error -116' (ESTALE on Linux, the
+// one a network filesystem gives most). The OS's own table names them.
+const errnoNames = new Map(Object.entries(constants.errno).map(([name, n]) => [-n, name]));
+
+/** The errno name of a Node system error (`'EEXIST'`, `'ESTALE'`), or undefined for anything else. */
 export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string')
-    return err.code;
-  return undefined;
+  if (typeof err !== 'object' || err === null || !('code' in err) || typeof err.code !== 'string')
+    return undefined;
+  if (err.code.startsWith('Unknown system error') && 'errno' in err && typeof err.errno === 'number') {
+    return errnoNames.get(err.errno) ?? err.code;
+  }
+  return err.code;
 }
 
 /** ERR_INVALID_ARG with `message`. */
@@ -74,9 +92,13 @@ export function toQuireError(err: unknown, what: string): QuireError {
   if (e.path) details.path = e.path;
   if (e.dest) details.dest = e.dest;
   if (typeof e.errno === 'number') details.errno = e.errno;
+  const attempts = (err as { attempts?: unknown }).attempts;
+  if (typeof attempts === 'number' && attempts > 1) details.attempts = attempts;
   return new QuireError(
     code,
-    `${what} failed: ${code}${e.syscall ? ` in ${e.syscall}` : ''}${where ? ` (${where})` : ''}`,
+    `${what} failed: ${code}${e.syscall ? ` in ${e.syscall}` : ''}${where ? ` (${where})` : ''}${
+      details.attempts ? ` after ${details.attempts} attempts` : ''
+    }`,
     details,
   );
 }

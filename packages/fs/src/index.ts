@@ -36,13 +36,24 @@ export {
   type WriteOptions,
   type WriteResult,
 } from './publish.js';
-export { readComplete, readCompleteSync } from './read.js';
+export { type ReadOptions, readComplete, readCompleteSync } from './read.js';
+export { type RemoveOptions, removeFile } from './remove.js';
 export { type AppendOptions, openSpool, Spool, type SpoolOptions } from './spool.js';
 export type { CheckIssue, CheckOptions, CheckReport } from './spool-check.js';
 export type { AppendResult } from './spool-keys.js';
 export type { ListOptions } from './spool-list.js';
 export type { WatchOptions } from './spool-watch.js';
-export { SETTLE_COARSE_MS, SETTLE_MS, type Stamp, settled, stampOf, unchanged } from './stamp.js';
+export {
+  SETTLE_COARSE_MS,
+  SETTLE_MS,
+  type Stamp,
+  settled,
+  stampAsync,
+  stampOf,
+  unchanged,
+  unchangedAsync,
+} from './stamp.js';
 export { type SweepOptions, type SweptTemp, sweepTemps, sweepTempsSync } from './sweep.js';
-export { isTempName } from './temp.js';
+export { hostId, isTempName } from './temp.js';
+export { isTransientError, READ_RETRY } from './transient.js';
 export { lockPathFor, withLock, withLockSync } from './with-lock.js';

@@ -22,7 +22,10 @@ import {
   type LockSyncOptions,
   timedOut,
 } from './lock-options.js';
+import { tryLockOffThread, unlockOffThread } from './lock-thread.js';
 import { native } from './native.js';
+import { wrapAsync, wrapSync } from './steps.js';
+import { retrying } from './transient.js';
 
 // `await using` (TypeScript's downlevel emit included) looks up Symbol.asyncDispose at run time. Node 20.4+
 // defines it as Symbol.for('nodejs.asyncDispose'), and Symbol.dispose likewise; earlier 20.x lack both.
@@ -89,20 +92,38 @@ class Backoff {
 // does not exist yet just works (proper-lockfile fails with ENOENT there; docs/design.md). Shared locks use the same flags, so a
 // lock file is always opened the same way.
 const LOCK_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT;
-const openAsync = promisify(fs.open);
 const closeAsync = promisify(fs.close);
+
+/** A failed fcntl: EBADF, ENOLCK (an NFS server without lock support), EINVAL: never "someone else holds it". */
+function lockFailed(what: string, file: string, err: unknown): QuireError {
+  const failed = toQuireError(err, what);
+  return new QuireError(failed.code, `${what}: fcntl lock on ${file} failed: ${failed.code}`, {
+    syscall: 'fcntl',
+    path: file,
+    cause: err,
+  });
+}
 
 function tryLock(what: string, fd: number, file: string, settings: LockSettings): boolean {
   try {
     return native.tryLock(fd, settings.range.offset, settings.range.length, { shared: settings.shared });
   } catch (err) {
-    // EBADF, ENOLCK (an NFS server without lock support), EINVAL: never "someone else holds it".
-    const failed = toQuireError(err, what);
-    throw new QuireError(failed.code, `${what}: fcntl lock on ${file} failed: ${failed.code}`, {
-      syscall: 'fcntl',
-      path: file,
-      cause: err,
-    });
+    throw lockFailed(what, file, err);
+  }
+}
+
+/** tryLock on the lock thread (lock-thread.ts): the async API never makes its fcntl on the caller's thread. */
+async function tryLockAsync(
+  what: string,
+  fd: number,
+  file: string,
+  settings: LockSettings,
+): Promise<boolean> {
+  const { offset, length } = settings.range;
+  try {
+    return await tryLockOffThread(fd, offset, length, settings.shared);
+  } catch (err) {
+    throw lockFailed(what, file, err);
   }
 }
 
@@ -160,7 +181,13 @@ class FileLock implements Lock {
   }
 
   private async letGo(): Promise<void> {
-    if (this.unlockAndKeep()) return;
+    // Unlocked on the lock thread, as it was locked (see tryLockAsync).
+    try {
+      await unlockOffThread(this.fd, this.range.offset, this.range.length);
+      if (this.pool.keep(this.fd)) return;
+    } catch {
+      // Closing the fd still drops the lock.
+    }
     try {
       await closeAsync(this.fd);
     } catch (err) {
@@ -189,24 +216,19 @@ class FileLock implements Lock {
   }
 }
 
-async function openLockFd(what: string, file: string): Promise<number> {
-  try {
-    return await openAsync(file, LOCK_FLAGS, 0o666);
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
-}
+// Without O_EXCL a second open creates nothing the first did not, so ESTALE and ENOTCONN are retried here.
+const openLockFd = (what: string, file: string): Promise<number> =>
+  wrapAsync(what, () => retrying({ op: 'open', path: file, flags: LOCK_FLAGS, mode: 0o666 }));
 
-function openLockFdSync(what: string, file: string): number {
-  try {
-    return fs.openSync(file, LOCK_FLAGS, 0o666);
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
-}
+const openLockFdSync = (what: string, file: string): number =>
+  wrapSync(what, () => retrying({ op: 'open', path: file, flags: LOCK_FLAGS, mode: 0o666 }));
 
-/** One try on `fd`: the Lock, or how long to sleep before the next try; ERR_LOCK_TIMEOUT once time is up. */
+/**
+ * After one try on `fd` (`granted`): the Lock, or how long to sleep before the next try; ERR_LOCK_TIMEOUT once
+ * time is up.
+ */
 function attempt(
+  granted: boolean,
   what: string,
   file: string,
   fd: number,
@@ -214,7 +236,7 @@ function attempt(
   backoff: Backoff,
   pool: FdPool,
 ): FileLock | number {
-  if (tryLock(what, fd, file, settings)) return new FileLock(fd, file, settings.shared, settings.range, pool);
+  if (granted) return new FileLock(fd, file, settings.shared, settings.range, pool);
   const ms = backoff.next();
   if (ms === undefined) throw timedOut(what, file, settings.timeoutMs ?? 0);
   return ms;
@@ -238,7 +260,8 @@ export async function lockAsync(what: string, file: string, opts: unknown, pool:
   try {
     for (;;) {
       if (signal?.aborted) throw aborted(what, file, signal);
-      const lockOrDelay = attempt(what, file, fd, settings, backoff, pool);
+      const granted = await tryLockAsync(what, fd, file, settings);
+      const lockOrDelay = attempt(granted, what, file, fd, settings, backoff, pool);
       if (typeof lockOrDelay !== 'number') return lockOrDelay;
       try {
         await sleep(lockOrDelay, undefined, signal ? { signal } : undefined);
@@ -263,7 +286,8 @@ export function lockSync(what: string, file: string, opts: unknown, pool: FdPool
   const fd = pool.take() ?? openLockFdSync(what, file);
   try {
     for (;;) {
-      const lockOrDelay = attempt(what, file, fd, settings, backoff, pool);
+      const granted = tryLock(what, fd, file, settings);
+      const lockOrDelay = attempt(granted, what, file, fd, settings, backoff, pool);
       if (typeof lockOrDelay !== 'number') return lockOrDelay;
       Atomics.wait(sleeper, 0, 0, lockOrDelay);
     }

@@ -7,6 +7,7 @@ import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type T
 import { missingDir, nativeSteps, runsNatively } from './publish-native.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
 import { tempName } from './temp.js';
+import { retrying } from './transient.js';
 
 /** Options of every writer. */
 export interface WriteOptions {
@@ -251,7 +252,7 @@ function* replaceSteps(request: WriteRequest): Steps<WriteResult> {
   if (runsNatively(request)) return yield* nativeSteps('replace', path.dirname(file), request);
   let existing: { mode: number; uid: number; gid: number } | undefined;
   try {
-    const st = yield* call({ op: 'stat', path: file });
+    const st = yield* retrying({ op: 'stat', path: file });
     existing = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;

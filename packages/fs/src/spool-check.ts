@@ -4,9 +4,10 @@ import { errnoCode, toQuireError } from './errors.js';
 import { replaceFile } from './publish.js';
 import { KEYS_DIR, type SpoolContext } from './spool-context.js';
 import { pendingKeyRecord } from './spool-keys.js';
-import { call, runAsync } from './steps.js';
-import { sweepTemps } from './sweep.js';
-import { isProcessAlive, isTempName, parseTempName, thisHost } from './temp.js';
+import { runAsync, type Steps } from './steps.js';
+import { FOREIGN_TEMP_MS, judgeTemp, sweepTemps, type TempVerdict } from './sweep.js';
+import { isTempName, parseTempName } from './temp.js';
+import { closeReadOnly, retrying } from './transient.js';
 
 /** Options of Spool.check. */
 export interface CheckOptions {
@@ -32,7 +33,13 @@ export interface CheckReport {
   clean: boolean;
 }
 
-const readdir = (dir: string) => runAsync(call({ op: 'readdir', path: dir }));
+const readdir = (dir: string) => runAsync(retrying({ op: 'readdir', path: dir }));
+
+/** Opens and closes `file` for reading: whether a reader could. */
+function* openable(file: string): Steps<void> {
+  const fd = yield* retrying({ op: 'open', path: file, flags: 'r' });
+  yield* closeReadOnly(fd);
+}
 
 /** Spool.check(). */
 export async function checkSpool(spool: SpoolContext, opts: CheckOptions): Promise<CheckReport> {
@@ -71,8 +78,7 @@ async function checkRecords(
     records++;
     if (records % 10_000 === 0) onProgress?.(records);
     try {
-      const fd = await runAsync(call({ op: 'open', path: path.join(spool.dir, name), flags: 'r' }));
-      await runAsync(call({ op: 'close', fd }));
+      await runAsync(openable(path.join(spool.dir, name)));
     } catch (err) {
       issues.push({ name, problem: 'unreadable', detail: String(errnoCode(err) ?? err), repaired: false });
     }
@@ -80,12 +86,9 @@ async function checkRecords(
   return records;
 }
 
-/** An hour: how old another host's temp must be before sweepTemps takes it for a dead writer's (sweep.ts). */
-const FOREIGN_TEMP_MS = 3_600_000;
-
 /**
- * Temps in `dir`: with `repair`, dead writers' are swept; what remains is reported by the rule sweepTemps uses,
- * so a temp is said to be removed by repair only when repair removes it.
+ * Temps in `dir`: with `repair`, dead writers' are swept; what remains is reported by the rule sweepTemps uses
+ * (judgeTemp), so a temp is said to be removed by repair only when repair removes it.
  */
 async function tempIssues(dir: string, label: string, repair: boolean): Promise<CheckIssue[]> {
   const swept = repair ? await sweepTemps(dir, { olderThanMs: FOREIGN_TEMP_MS }) : [];
@@ -98,40 +101,44 @@ async function tempIssues(dir: string, label: string, repair: boolean): Promise<
   const now = Date.now();
   for (const name of await readdir(dir)) {
     if (!isTempName(name)) continue;
-    const judged = await judgeTemp(path.join(dir, name), name, now);
-    if (judged !== null) issues.push({ name: label + name, ...judged, repaired: false });
+    const verdict = await runAsync(judgeTemp(dir, name, now, FOREIGN_TEMP_MS));
+    if (parseTempName(name) === null) {
+      issues.push({
+        name: label + name,
+        problem: 'stray',
+        detail: 'a temp-like name this library does not make; left alone',
+        repaired: false,
+      });
+    } else if (verdict !== null) {
+      issues.push({ name: label + name, ...describeTemp(verdict), repaired: false });
+    }
   }
   return issues;
 }
 
-/** What a temp left in place is, as sweepTemps would judge it; null if it vanished meanwhile. */
-async function judgeTemp(
-  file: string,
-  name: string,
-  now: number,
-): Promise<Pick<CheckIssue, 'problem' | 'detail'> | null> {
-  const temp = parseTempName(name);
-  if (temp === null)
-    return { problem: 'stray', detail: 'a temp-like name this library does not make; left alone' };
-  if (temp.host === thisHost()) {
-    return isProcessAlive(temp.pid)
-      ? { problem: 'live-temp', detail: `writer pid ${temp.pid} is at work` }
-      : { problem: 'dead-temp', detail: `writer pid ${temp.pid} is gone; repair removes it` };
-  }
-  let ageMs: number;
-  try {
-    ageMs = now - (await runAsync(call({ op: 'lstat', path: file }))).mtimeMs;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return null;
-    throw err;
+/** What a temp left in place is, in words. */
+function describeTemp(v: TempVerdict): Pick<CheckIssue, 'problem' | 'detail'> {
+  const problem = v.dead ? 'dead-temp' : 'live-temp';
+  if (v.mine) {
+    return {
+      problem,
+      detail: v.dead
+        ? `writer pid ${v.temp.pid} is gone; repair removes it`
+        : `writer pid ${v.temp.pid} is at work`,
+    };
   }
   // A writer on another host cannot be asked whether it lives: its temp counts as live until it is an hour old.
-  return ageMs > FOREIGN_TEMP_MS
-    ? { problem: 'dead-temp', detail: `of host ${temp.host}, over an hour old; repair removes it` }
-    : {
-        problem: 'live-temp',
-        detail: `of host ${temp.host}, written ${Math.round(ageMs / 60_000)} min ago: repair removes it once over an hour old`,
-      };
+  const of =
+    v.temp.hostId === null
+      ? `named by an earlier version (host ${v.temp.host})`
+      : `of host id ${v.temp.host}`;
+  const min = Math.round((v.ageMs ?? 0) / 60_000);
+  return {
+    problem,
+    detail: v.dead
+      ? `${of}, over an hour old; repair removes it`
+      : `${of}, written ${min} min ago: repair removes it once over an hour old`,
+  };
 }
 
 async function checkKeys(spool: SpoolContext, repair: boolean): Promise<CheckIssue[]> {

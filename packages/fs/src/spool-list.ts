@@ -2,7 +2,8 @@
 import { invalidArg } from './errors.js';
 import type { RecordName } from './names.js';
 import type { SpoolContext } from './spool-context.js';
-import { call, wrapAsync } from './steps.js';
+import { wrapAsync } from './steps.js';
+import { retrying } from './transient.js';
 
 /** Options of Spool.list and Spool.ids: a page of ids. */
 export interface ListOptions {
@@ -61,7 +62,7 @@ export async function listIds(spool: SpoolContext, opts: ListOptions = {}): Prom
   const before = opts.before === undefined ? undefined : spool.checkId(opts.before);
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   if (!(limit >= 0)) throw invalidArg('limit must be a number >= 0');
-  const names = await wrapAsync('list', () => call({ op: 'readdir', path: spool.dir }));
+  const names = await wrapAsync('list', () => retrying({ op: 'readdir', path: spool.dir }));
   const lo = after === undefined ? undefined : keyOf(spool.recordName(after) as RecordName);
   const hi = before === undefined ? undefined : keyOf(spool.recordName(before) as RecordName);
   const order = opts.reverse ? (a: SortKey, b: SortKey) => byKey(b, a) : byKey;

@@ -11,6 +11,7 @@ import { type AppendResult, appendWithKey } from './spool-keys.js';
 import { type ListOptions, listIds } from './spool-list.js';
 import { type WatchOptions, watchIds } from './spool-watch.js';
 import { call, runAsync } from './steps.js';
+import { retrying } from './transient.js';
 
 /** Options of openSpool. */
 export interface SpoolOptions {
@@ -192,7 +193,7 @@ export async function openSpool(dir: string, opts: SpoolOptions = {}): Promise<S
   try {
     // makeDir refuses a file in the way with ENOTDIR itself.
     if (opts.create !== false) await runAsync(makeDirSteps(spool.dir, spool.durable, 'openSpool'));
-    else if (!(await runAsync(call({ op: 'stat', path: spool.dir }))).isDirectory()) {
+    else if (!(await runAsync(retrying({ op: 'stat', path: spool.dir }))).isDirectory()) {
       throw new QuireError('ENOTDIR', `openSpool: ${spool.dir} is not a directory`);
     }
   } catch (err) {

@@ -37,9 +37,11 @@ export function stampOf(file: string): Stamp {
 
 /** True while `s` still describes its path. A failed stat never validates anything. */
 export function unchanged(s: Stamp): boolean {
-  const a = s.st;
-  if (a === null) return false;
-  const b = statOf(s.path);
+  return s.st !== null && sameStat(s.st, statOf(s.path));
+}
+
+/** Whether a stamp's stat `a` (not failed) and a new one `b` describe the same version of the path. */
+function sameStat(a: fs.BigIntStats | undefined, b: fs.BigIntStats | undefined | null): boolean {
   if (a === undefined || b === undefined || b === null) return a === b;
   return (
     a.ctimeNs === b.ctimeNs &&
@@ -75,3 +77,28 @@ export function settled(stamps: readonly Stamp[], startedMs: number): boolean {
 export const SETTLE_MS = 100;
 /** The same for a whole-millisecond stamp, which may come from a filesystem that keeps (two) seconds. */
 export const SETTLE_COARSE_MS = 2_100;
+
+async function statOfAsync(file: string): Promise<fs.BigIntStats | undefined | null> {
+  try {
+    return await fs.promises.stat(file, { bigint: true });
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : null;
+  }
+}
+
+/**
+ * stampOf on the threadpool: for callers on an event loop that a slow filesystem (a network one, where a stat
+ * may be a round trip to the server) must not stall.
+ */
+export async function stampAsync(file: string): Promise<Stamp> {
+  validatePath(file, 'file', 'stampAsync');
+  const st = await statOfAsync(file);
+  if (st === undefined || st === null) return { path: file, st, newestNs: 0n };
+  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
+  return { path: file, st, newestNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs };
+}
+
+/** unchanged on the threadpool (as stampAsync). */
+export async function unchangedAsync(s: Stamp): Promise<boolean> {
+  return s.st !== null && sameStat(s.st, await statOfAsync(s.path));
+}

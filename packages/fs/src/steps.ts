@@ -4,6 +4,7 @@
  * apart, and the order of syscalls that the tests check with strace is the order written here.
  */
 import fs from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { type Content, toBytes } from './data.js';
 import { QuireError, toQuireError } from './errors.js';
 import {
@@ -18,6 +19,8 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
+import { tryLockOffThread } from './lock-thread.js';
+import { native } from './native.js';
 import {
   type NativeRequest,
   type NativeResult,
@@ -49,6 +52,8 @@ export type Op =
   | { op: 'readAll'; fd: number }
   | { op: 'syncDir'; dir: string }
   | { op: 'hook'; fn: () => unknown }
+  | { op: 'sleep'; ms: number }
+  | { op: 'tryLock'; fd: number; offset: number; length: number; shared: boolean }
   | { op: 'native'; req: NativeRequest }
   | { op: 'nativePrepare'; req: NativeRequest }
   | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
@@ -71,6 +76,8 @@ interface Results {
   readAll: Buffer;
   syncDir: undefined;
   hook: undefined;
+  sleep: undefined;
+  tryLock: boolean;
   native: NativeResult;
   nativePrepare: Prepared;
   nativePlace: NativeResult;
@@ -84,6 +91,8 @@ export type Steps<T> = Generator<Op, T, unknown>;
 export function* call<O extends Op>(op: O): Generator<Op, Results[O['op']], unknown> {
   return (yield op) as Results[O['op']];
 }
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function runSyncOp(op: Op): unknown {
   switch (op.op) {
@@ -123,8 +132,14 @@ function runSyncOp(op: Op): unknown {
       return fs.readFileSync(op.fd);
     case 'hook':
       return runHookSync(op.fn);
+    case 'tryLock':
+      return native.tryLock(op.fd, op.offset, op.length, { shared: op.shared });
     case 'syncDir':
       return fsyncDirSync(op.dir);
+    case 'sleep':
+      // The sync API blocks its thread anyway; Atomics.wait sleeps without spinning.
+      Atomics.wait(sleeper, 0, 0, op.ms);
+      return;
     case 'native':
       return nativePublishSync(op.req);
     case 'nativePrepare':
@@ -176,6 +191,11 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return fsyncDirShared(op.dir);
     case 'hook':
       return runHookAsync(op.fn);
+    case 'sleep':
+      return delay(op.ms);
+    case 'tryLock':
+      // On the lock thread: a lock call may be a round trip to a network filesystem's server.
+      return tryLockOffThread(op.fd, op.offset, op.length, op.shared);
     case 'native':
       return nativePublish(op.req);
     case 'nativePrepare':

@@ -143,7 +143,7 @@ const FD_CALLS = new Set([
   'pread64',
 ]);
 const RESULT =
-  /\)\s+=\s+(-?\d+|0x[0-9a-f]+|\?)(?:\s+([A-Z][A-Z0-9_]*))?(?:\s+\([^()]*\))?(\s+\(INJECTED\))?(?:\s+\(DELAYED\))?(?:\s+<unavailable>)?\s*$/;
+  /\)\s+=\s+(-?\d+|0x[0-9a-f]+|\?)(?:\s+([A-Z][A-Z0-9_]*))?(?:\s+\((?!INJECTED\))[^()]*\))?(\s+\(INJECTED\))?(?:\s+\(DELAYED\))?(?:\s+<unavailable>)?\s*$/;
 
 function unquote(s: string): string {
   return s.replace(/\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|.)/g, (_, e: string) => {

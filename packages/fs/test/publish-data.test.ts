@@ -21,9 +21,9 @@ import {
   isCode,
   list,
   nameless,
+  ownTemp,
   STAMP,
   syncWriters,
-  thisHost,
   type Writer,
   writers,
 } from './writers.js';
@@ -236,10 +236,10 @@ test('a directory whose path leaves no room for the temp name fails with ENAMETO
 });
 
 test('a name too long for its directory, where the temp still fits, fails with ENAMETOOLONG and leaves no temp', async (t) => {
-  // The temp (.quire-<pid>-<12 hex>-<host>) fits in PATH_MAX exactly; the record or target name is longer.
-  const tempLength = `.quire-${process.pid}-0123456789ab-${thisHost}`.length;
+  // The temp (.quire-<pid>-<12 hex>+<host id>) fits in PATH_MAX exactly; the record or target name is longer.
+  const tempLength = ownTemp(process.pid).length;
   const suffix = `.${'s'.repeat(32)}`;
-  // A record name is at most 51 characters here; a long host name makes the temp's longer still.
+  // A record name is at most 51 characters here, longer than a temp's name.
   const recordFits = `${STAMP}-0${suffix}`.length <= tempLength;
   let dir = tempDir(t);
   const length = 4095 - 1 - tempLength;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { createUniqueSync, isQuireError, openSpool, withLock } from '@quire/fs';
 import { runFixture, sha256, spawnFixture, tempDir, waitExit } from './helpers.js';
+import { ownTemp } from './writers.js';
 
 const T0 = Date.UTC(2026, 10, 26, 10, 15, 0);
 
@@ -191,7 +192,7 @@ test('check reports dead temps, stray and malformed names, and repair removes on
   const dead = await waitExit(spawnFixture('spool-ops', ['noop']));
   assert.equal(dead.code, 0);
   const deadPid = Number(dead.stdout.trim());
-  const temp = `.quire-${deadPid}-0123456789ab-${(await import('node:os')).hostname()}`;
+  const temp = ownTemp(deadPid);
   fs.writeFileSync(path.join(dir, temp), 'half');
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'stray');
   // Dot names belong to the layers around the records (sidecar locks, metadata): never reported.
@@ -225,7 +226,7 @@ test('check finds a dead temp in .keys and an empty key id file, and repair fixe
   const spool = await openSpool(dir);
   const { id } = await spool.append('payload', { key: 'k' });
   const dead = await waitExit(spawnFixture('spool-ops', ['noop']));
-  const temp = `.quire-${Number(dead.stdout.trim())}-0123456789ab-${(await import('node:os')).hostname()}`;
+  const temp = ownTemp(Number(dead.stdout.trim()));
   fs.writeFileSync(path.join(dir, '.keys', temp), 'half');
   // What a power cut leaves of an id file written without fsync: the name, no content.
   fs.truncateSync(path.join(dir, '.keys', `${sha256('k')}.id`), 0);

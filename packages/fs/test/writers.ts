@@ -1,13 +1,13 @@
 /** The six publishing calls as one table, for tests that check a behaviour over every writer it applies to. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   createExclusive,
   createExclusiveSync,
   createUnique,
   createUniqueSync,
+  hostId,
   implementation,
   QuireError,
   replaceFile,
@@ -89,9 +89,5 @@ export async function expectCode(w: Writer, code: string, dir: string, data: unk
   return err;
 }
 
-/** The host part of this machine's temp names, as the library writes it. */
-export const thisHost =
-  os
-    .hostname()
-    .replace(/[^A-Za-z0-9.-]/g, '_')
-    .slice(0, 64) || 'localhost';
+/** A name of the form this process's temps have, for writer `pid`: the sweep judges it by that pid. */
+export const ownTemp = (pid: number): string => `.quire-${pid}-0123456789ab+${hostId()}`;

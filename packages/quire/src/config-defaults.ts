@@ -105,6 +105,9 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   shutdownGraceSeconds: 10,
   feedCacheSeconds: 10,
+  // Several instances on one data directory (issue 13).
+  deadlines: { lockWaitMs: 5_000, requestMs: 15_000, retryAfterSeconds: 2 },
+  freshness: { viewListAfterMs: 500 },
   // Issue 16 (scale): see config-types.ts.
   cache: { indexBytes: 24 << 20, recordBytes: 8 << 20, pageBytes: 8 << 20 },
 };

@@ -74,6 +74,33 @@ export interface QuireConfig {
   shutdownGraceSeconds: number;
   /** How long the site feed and counts are served from memory before they are read again, in seconds. */
   feedCacheSeconds: number;
+  // Several instances on one data directory (issue 13): docs/comment-service.md, "Several instances".
+  deadlines: DeadlinesConfig;
+  freshness: FreshnessConfig;
+}
+
+/**
+ * How long the server waits on the data directory for one request. A network filesystem can stall for minutes
+ * (a brick healing): past these, the request answers 503 with Retry-After instead of hanging, and a retry with
+ * the same nonce is safe (it returns the comment if the first attempt published it after all).
+ */
+export interface DeadlinesConfig {
+  /** Longest wait for one of a post's locks (held by a request with the same nonce or text), in ms. */
+  lockWaitMs: number;
+  /** Longest time the server works on one request before it answers 503, in ms; 0: no deadline. */
+  requestMs: number;
+  /** The Retry-After (s) of those 503 answers. */
+  retryAfterSeconds: number;
+}
+
+/** How fresh what this instance serves is, against writes of other instances (other hosts). */
+export interface FreshnessConfig {
+  /**
+   * A cached thread view checked longer ago than this (ms) is checked by listing the thread's directory, not by
+   * stat alone: a network filesystem's attribute cache can hide a new comment from stat (GlusterFS defaults: up
+   * to ~1.2 s), not from a listing. 0: list on every read.
+   */
+  viewListAfterMs: number;
 }
 
 export interface UriConfig {

@@ -62,6 +62,11 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_MODERATOR_NAMES: 'moderatorNames',
   QUIRE_KEEP_PARAMS: 'uri.keepParams',
   QUIRE_SHUTDOWN_GRACE: 'shutdownGraceSeconds',
+  // Several instances on one data directory (issue 13).
+  QUIRE_LOCK_WAIT_MS: 'deadlines.lockWaitMs',
+  QUIRE_REQUEST_DEADLINE_MS: 'deadlines.requestMs',
+  QUIRE_RETRY_AFTER_SECONDS: 'deadlines.retryAfterSeconds',
+  QUIRE_VIEW_LIST_AFTER_MS: 'freshness.viewListAfterMs',
   // Issue 16 (scale).
   QUIRE_CACHE_INDEX_BYTES: 'cache.indexBytes',
   QUIRE_CACHE_RECORD_BYTES: 'cache.recordBytes',
@@ -248,8 +253,23 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
     );
   }
   checkServiceLimits(c);
+  checkHostSettings(c);
   c.dataDir = path.resolve(c.dataDir);
   return c;
+}
+
+/** The deadlines and freshness of issue 13: whole numbers; a lock wait and a Retry-After of at least 1. */
+function checkHostSettings(c: QuireConfig): void {
+  const d = c.deadlines;
+  if (!Number.isInteger(d.lockWaitMs) || d.lockWaitMs < 1)
+    throw new ConfigError('deadlines.lockWaitMs must be an integer >= 1');
+  if (!Number.isInteger(d.requestMs) || d.requestMs < 0)
+    throw new ConfigError('deadlines.requestMs must be an integer >= 0');
+  if (!Number.isInteger(d.retryAfterSeconds) || d.retryAfterSeconds < 1)
+    throw new ConfigError('deadlines.retryAfterSeconds must be an integer >= 1');
+  const f = c.freshness.viewListAfterMs;
+  if (!Number.isInteger(f) || f < 0)
+    throw new ConfigError('freshness.viewListAfterMs must be an integer >= 0');
 }
 
 /** The service limits of issue 12 that must be positive integers (0 would stop the service). */

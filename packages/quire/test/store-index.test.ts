@@ -73,7 +73,10 @@ test('the index lists every comment with its parent, status and likes, and a pag
   const records = await reader.pageRecords(view, plan.stems);
   assert.equal(records.size, plan.stems.length);
   assert.ok(plan.stems.length >= 10 && plan.stems.length < 20);
-  assert.ok(reader.cacheStats().filesRead - afterLoad <= plan.stems.length, 'at most one file per comment shown');
+  assert.ok(
+    reader.cacheStats().filesRead - afterLoad <= plan.stems.length,
+    'at most one file per comment shown',
+  );
   assert.equal(view.approved, [...truth(dataDir).values()].filter((e) => e.status === 'approved').length);
 });
 

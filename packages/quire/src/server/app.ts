@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { ConnectionsConfig } from '../config.js';
 import { clientKey, truncateIp } from '../store/address.js';
 import type { ServerContext } from './context.js';
+import { addRequestDeadline, lockWaitProblem } from './deadlines.js';
 import { EDIT_TOKEN_HEADER } from './edit-tokens.js';
 import { storageHealth } from './health.js';
 import {
@@ -152,16 +153,18 @@ function parseJsonBodies(app: FastifyInstance): void {
   });
 }
 
-/** What every request passes first: shutdown, the request limit, and the origin check of writes. */
-function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): void {
+/**
+ * What every request passes first: shutdown and the origin check of writes. True if the request counts toward
+ * the request limit (all but /healthz).
+ */
+function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): boolean {
   reply.header('x-request-id', request.id);
   if (ctx.closing) {
     throw new ProblemError(503, 'shutting-down', 'the server is shutting down; try again shortly', {
       'retry-after': '1',
     });
   }
-  if (request.url === '/healthz') return;
-  ctx.rateLimit('requests', clientKey(request.ip));
+  if (request.url === '/healthz') return false;
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && ctx.config.origins.length > 0) {
     const origin = request.headers.origin;
@@ -169,19 +172,24 @@ function checkRequest(ctx: ServerContext, request: FastifyRequest, reply: Fastif
       throw new ProblemError(403, 'origin-not-allowed', 'requests from this origin may not change anything');
     }
   }
+  return true;
 }
 
-// The hooks that run for every request take a callback rather than return a promise: they do no I/O, and a
-// promise per hook per request is measurable on a GET served from the cache (a few µs of ~100).
+// The hooks that run for every request take a callback rather than return a promise: a promise per hook per
+// request is measurable on a GET served from the cache (a few µs of ~100). The request limit, counted in the
+// data directory for every instance (ratelimit.ts), is the one wait.
 function addRequestHooks(app: FastifyInstance, ctx: ServerContext): void {
+  const limited = ctx.config.rateLimits.requests.max > 0;
   app.addHook('onRequest', (request, reply, done) => {
+    let counts: boolean;
     try {
-      checkRequest(ctx, request, reply);
+      counts = checkRequest(ctx, request, reply);
     } catch (err) {
       done(err as Error);
       return;
     }
-    done();
+    if (!counts || !limited) done();
+    else ctx.rateLimit('requests', clientKey(request.ip)).then(() => done(), done);
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -249,6 +257,9 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
   const app = createFastify(ctx, log);
   const health = storageHealth(ctx);
   app.setErrorHandler((err, request, reply) => {
+    // A lock wait past its deadline is no failure of the disk: the page was busy.
+    const late = lockWaitProblem(ctx, err);
+    if (late !== undefined) return errorHandler(late, request, reply);
     // A write that failed on the disk makes /healthz report it until a probe write succeeds.
     health.noteFailure(err);
     return errorHandler(err, request, reply);
@@ -260,6 +271,7 @@ export async function buildApp(ctx: ServerContext, log: LogOptions | false = {})
   app.addSchema(problemSchema);
   for (const schema of sharedSchemas) app.addSchema(schema);
   await registerOpenApiAndCors(app, ctx);
+  addRequestDeadline(app, ctx);
   addRequestHooks(app, ctx);
   // The session plugin's hook turns an admin session cookie into the bearer token the admin routes check, so
   // it must be registered before them.

@@ -2,6 +2,7 @@ import type { QuireConfig } from '../config.js';
 import { truncateIp } from '../store/address.js';
 import { parseCommentId } from '../store/records.js';
 import type { Hmacs } from '../store/secret.js';
+import { SharedLimits } from '../store/shared-state.js';
 import type { CommentStore } from '../store/store.js';
 import { normaliseUri, threadIdOf } from '../store/uri.js';
 import { ProblemError } from './problem.js';
@@ -19,7 +20,7 @@ export function formTokenInvalid(): ProblemError {
   );
 }
 
-/** What every route needs: the resolved config, the store, the clock and the in-memory rate limiter. */
+/** What every route needs: the resolved config, the store, the clock and the rate limiter. */
 export class ServerContext {
   readonly limiter: RateLimiter;
   /** The store's HMACs, which sign the tokens. */
@@ -36,7 +37,7 @@ export class ServerContext {
     readonly store: CommentStore,
     readonly clock: () => number,
   ) {
-    this.limiter = new RateLimiter(clock);
+    this.limiter = new RateLimiter(new SharedLimits(store.dataDir, store.hmacs), clock);
     this.hmacs = store.hmacs;
     this.writeOrigins = new Set(config.origins);
     if (config.publicUrl !== null) this.writeOrigins.add(new URL(config.publicUrl).origin);
@@ -48,13 +49,7 @@ export class ServerContext {
 
   /** Moderation as set at run time through the admin API (DATA/settings.json), else as configured. */
   async moderation(): Promise<'off' | 'all'> {
-    return this.moderationCached() ?? (await this.store.settings()).moderation ?? this.config.moderation;
-  }
-
-  /** moderation() from the still-valid settings cache, without a promise; undefined if it must be read. */
-  moderationCached(): 'off' | 'all' | undefined {
-    const s = this.store.settingsCached();
-    return s === undefined ? undefined : (s.moderation ?? this.config.moderation);
+    return (await this.store.settings()).moderation ?? this.config.moderation;
   }
 
   /** The normalised URI of a page URI as sent, and its thread; UriError if it is not a page address. */
@@ -75,9 +70,9 @@ export class ServerContext {
     return parsed;
   }
 
-  /** Throws 429 with Retry-After when `client` is over `bucket`'s limit. */
-  rateLimit(bucket: keyof QuireConfig['rateLimits'], client: string): void {
-    const wait = this.limiter.hit(bucket, client, this.config.rateLimits[bucket]);
+  /** Rejects with 429 and Retry-After when `client` is over `bucket`'s limit (counted across instances). */
+  async rateLimit(bucket: keyof QuireConfig['rateLimits'], client: string): Promise<void> {
+    const wait = await this.limiter.hit(bucket, client, this.config.rateLimits[bucket]);
     if (wait > 0) {
       throw new ProblemError(429, 'rate-limited', `too many requests; try again in ${wait} s`, {
         'retry-after': String(wait),

@@ -28,8 +28,6 @@ export function checkOrigin(config: QuireConfig, uri: string): void {
 
 /** Whether `threadId` has no thread yet (or one whose `.thread.json` a failed first post did not write). */
 async function isNewThread(ctx: ServerContext, threadId: string): Promise<boolean> {
-  const cached = ctx.store.viewCached(threadId);
-  if (cached?.meta != null) return false;
   return (await ctx.store.threadMeta(threadId)) === null;
 }
 
@@ -76,7 +74,7 @@ export async function admitNewThread(
   if (parent !== null) {
     throw new ProblemError(422, 'parent-not-found', 'the comment replied to does not exist on this page');
   }
-  ctx.rateLimit('threads', clientKey(request.ip));
-  ctx.rateLimit('threadsTotal', ALL_CLIENTS);
+  await ctx.rateLimit('threads', clientKey(request.ip));
+  await ctx.rateLimit('threadsTotal', ALL_CLIENTS);
   return ctx.config.verifyPages ? verifiedTitle(ctx, request, page.uri, signal) : clientTitle;
 }

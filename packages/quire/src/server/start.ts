@@ -95,6 +95,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const store = await CommentStore.open(config.dataDir, {
     clock,
     durable: config.durable,
+    lockWaitMs: config.deadlines.lockWaitMs,
+    viewListAfterMs: config.freshness.viewListAfterMs,
     cache: config.cache,
   });
   const ctx = new ServerContext(config, store, clock);

@@ -116,10 +116,11 @@ export class Admission {
       // Text before nonce, and the nonce lock last: whoever holds it waits for no other lock, so no cycles.
       if (opts.duplicateWindowMs > 0) held.push(await this.locks.text(spool.dir, record.textHash));
       if (record.nonce !== null) held.push(await this.locks.nonce(spool.dir, record.nonce));
-      const claim = record.nonce === null ? undefined : this.claim(spool.dir, record.nonce, opts);
-      return await this.admit({ threadId, spool, record, opts, claim, listedUnderLocks: false });
+      const claim = record.nonce === null ? undefined : await this.claim(spool.dir, record.nonce, opts);
+      return await this.admit({ threadId, spool, record, opts, claim: claim?.made, listedUnderLocks: false });
     } finally {
-      for (const lock of held.reverse()) lock.releaseSync();
+      // Off the event loop, as they were taken (post-locks.ts).
+      for (const lock of held.reverse()) await lock.release();
     }
   }
 
@@ -138,17 +139,24 @@ export class Admission {
     return this.publish(post, earlierRuledOut);
   }
 
-  /** The claim a post with a nonce makes, or undefined when it has nothing to look for (a first attempt). */
-  private claim(dir: string, nonce: string, opts: AddCommentOptions): Promise<boolean> | undefined {
+  /**
+   * The claim a post with a nonce makes (`made`: whether it made a new one, awaited later), or undefined when
+   * it has nothing to look for (a first attempt).
+   */
+  private async claim(
+    dir: string,
+    nonce: string,
+    opts: AddCommentOptions,
+  ): Promise<{ made: Promise<boolean> } | undefined> {
     if (opts.attempt !== 1) {
       // A numbered retry's claim is made durable: a first attempt delivered after a power cut must find it.
-      const claimed = claimNonce(dir, nonce, opts.attempt !== undefined && this.durable);
+      const made = claimNonce(dir, nonce, opts.attempt !== undefined && this.durable);
       // Awaited later, or never if the post is refused first: a failed claim must not go unhandled meanwhile.
-      claimed.catch(() => {});
-      return claimed;
+      made.catch(() => {});
+      return { made };
     }
     // A retry came first (a slow network can deliver the first attempt last): look, as a retry does.
-    return nonceClaimed(dir, nonce) ? Promise.resolve(false) : undefined;
+    return (await nonceClaimed(dir, nonce)) ? { made: Promise.resolve(false) } : undefined;
   }
 
   /** Step 1: the earlier attempt with this post's nonce, if there is one. */

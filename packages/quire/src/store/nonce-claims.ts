@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { createMarker, stampOf } from '@quire/fs';
+import { createMarker, stampAsync } from '@quire/fs';
 
 const CLAIMS = '.nonces';
 /** Where a keyed append of an earlier version of quire marked nonces; no version since makes it. */
 const LEGACY_MARKS = '.keys';
 
 /**
- * Whether `p` exists, as fs.existsSync says (any failed stat is false), by a stat that does not throw: a miss is
- * the usual answer here, on the event loop for every first attempt, and pathExistsSync answers it by catching an
- * ENOENT error (measured: 6.8 µs against 0.43 µs).
+ * Whether `p` exists, as fs.existsSync says (any failed stat is false), by a stat on the threadpool that does
+ * not throw: a miss is the usual answer here, for every first attempt, and the event loop must not wait for a
+ * stat (on a network filesystem, a round trip to the server).
  */
-function present(p: string): boolean {
-  return stampOf(p).st != null;
+async function present(p: string): Promise<boolean> {
+  return (await stampAsync(p)).st != null;
 }
 
 function nonceHash(nonce: string): string {
@@ -22,10 +22,10 @@ function nonceHash(nonce: string): string {
 /** Per thread directory, whether it has the `.keys` directory of an earlier version (looked up once). */
 const legacy = new Map<string, boolean>();
 
-function hasLegacyMarks(dir: string): boolean {
+async function hasLegacyMarks(dir: string): Promise<boolean> {
   let has = legacy.get(dir);
   if (has === undefined) {
-    has = present(path.join(dir, LEGACY_MARKS));
+    has = await present(path.join(dir, LEGACY_MARKS));
     legacy.set(dir, has);
   }
   return has;
@@ -54,18 +54,17 @@ function hasLegacyMarks(dir: string): boolean {
  */
 export async function claimNonce(dir: string, nonce: string, durable: boolean): Promise<boolean> {
   const h = nonceHash(nonce);
-  if (hasLegacyMarks(dir) && present(path.join(dir, LEGACY_MARKS, h))) return false;
+  if ((await hasLegacyMarks(dir)) && (await present(path.join(dir, LEGACY_MARKS, h)))) return false;
   return createMarker(path.join(dir, CLAIMS, h), { durable });
 }
 
 /**
- * Whether `nonce` has a claim, without making one: a stat, no change to the filesystem, so on the event loop. A
+ * Whether `nonce` has a claim, without making one: a stat, no change to the filesystem. A
  * first attempt asks under the nonce's lock; every later attempt claims under that lock before it looks, so a
  * first attempt that finds no claim was not overtaken by any retry, and one that finds a claim looks too.
  */
-export function nonceClaimed(dir: string, nonce: string): boolean {
+export async function nonceClaimed(dir: string, nonce: string): Promise<boolean> {
   const h = nonceHash(nonce);
-  return (
-    present(path.join(dir, CLAIMS, h)) || (hasLegacyMarks(dir) && present(path.join(dir, LEGACY_MARKS, h)))
-  );
+  if (await present(path.join(dir, CLAIMS, h))) return true;
+  return (await hasLegacyMarks(dir)) && (await present(path.join(dir, LEGACY_MARKS, h)));
 }

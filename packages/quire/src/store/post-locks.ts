@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { isQuireError, type Lock, type LockFile, openLockFile } from '@quire/fs';
+import { type Lock, type LockFile, openLockFile } from '@quire/fs';
 
 const POST_LOCK = '.post.lock';
 /** Nonce locks live in the upper half of `.post.lock`'s 32-bit offsets, text locks in the lower half. */
@@ -25,20 +25,12 @@ function lockHash(s: string): number {
 }
 
 /**
- * A byte of a thread's `.post.lock`. Uncontended (nearly always: only the same nonce or text contends), one try
- * on the spot: an fcntl on a descriptor kept open from an earlier post (openLockFile), a microsecond, where the
- * threadpool would queue it behind the fsyncs of other posts, and where opening the file anew would contend on
- * the thread directory's inode lock with the posts creating files there (measured on ext4 with a journal: 15% of
- * POSTs per second). Contended, the usual wait, which blocks nothing.
+ * A byte of a thread's `.post.lock`, waited for at most `waitMs` (then ERR_LOCK_TIMEOUT). The fcntl runs on
+ * @quire/fs's lock thread, never on the event loop: on a network filesystem every lock call is a round trip to
+ * the server, which would stall every other request (issue 13).
  */
-async function lockByte(file: LockFile, offset: number): Promise<Lock> {
-  const range = { offset, length: 1 };
-  try {
-    return file.acquireSync({ range, timeoutMs: 0 });
-  } catch (err) {
-    if (!isQuireError(err, 'ERR_LOCK_TIMEOUT')) throw err;
-  }
-  return file.acquire({ range });
+function lockByte(file: LockFile, offset: number, waitMs: number): Promise<Lock> {
+  return file.acquire({ range: { offset, length: 1 }, timeoutMs: waitMs });
 }
 
 /**
@@ -50,14 +42,17 @@ async function lockByte(file: LockFile, offset: number): Promise<Lock> {
 export class PostLocks {
   private readonly files = new Map<string, LockFile>();
 
+  /** `waitMs`: how long a post waits for one of its locks before it gives up (ERR_LOCK_TIMEOUT). */
+  constructor(private readonly waitMs: number) {}
+
   /** The lock of a text hash in the thread directory `dir`. */
   text(dir: string, textHash: string): Promise<Lock> {
-    return lockByte(this.file(dir), lockHash(textHash));
+    return lockByte(this.file(dir), lockHash(textHash), this.waitMs);
   }
 
   /** The lock of a nonce in the thread directory `dir`, above every text lock's byte. */
   nonce(dir: string, nonce: string): Promise<Lock> {
-    return lockByte(this.file(dir), NONCE_LOCKS + lockHash(nonce));
+    return lockByte(this.file(dir), NONCE_LOCKS + lockHash(nonce), this.waitMs);
   }
 
   private file(dir: string): LockFile {

@@ -33,6 +33,10 @@ export interface StoreOptions {
   clock?: () => number;
   /** fsync every write (default true). */
   durable?: boolean;
+  /** How long a post waits for one of its locks before it fails with ERR_LOCK_TIMEOUT (default 5000 ms). */
+  lockWaitMs?: number;
+  /** A cached view checked longer ago than this is checked by listing its directory (default 500 ms; views.ts). */
+  viewListAfterMs?: number;
   /** Memory the caches of thread indexes and records may hold (config `cache`). */
   cache?: CacheBudget;
 }
@@ -98,9 +102,10 @@ export class CommentStore {
     this.durable = opts.durable !== false;
     this.clock = opts.clock ?? Date.now;
     this.threads = new Threads(this.threadsDir, this.durable, this.clock);
-    this.views = new ThreadViews(this.threads, opts.cache);
+    this.views = new ThreadViews(this.threads, opts.viewListAfterMs ?? 500, opts.cache);
     this.summaries = new Summaries(this.threads, this.views);
-    this.admission = new Admission(this.threads, new PostLocks(), this.summaries, this.durable, this.clock);
+    const locks = new PostLocks(opts.lockWaitMs ?? 5_000);
+    this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
     this.recent = new RecentIndex(dataDir, this.threads);
   }
@@ -139,17 +144,9 @@ export class CommentStore {
    * are skipped. The records are shared with other readers: do not modify them.
    */
   async comments(threadId: string, stems?: readonly string[]): Promise<StoredComment[]> {
-    if (stems === undefined) {
-      const view = await this.view(threadId);
-      return this.views.stored(view, [...view.entries.keys()].sort(compareStems));
-    }
+    if (stems === undefined) return this.views.stored(await this.view(threadId));
     const spool = await this.threads.spool(threadId);
     return spool === null ? [] : this.threads.readRecords(spool, stems);
-  }
-
-  /** view() from memory when the cached view is still valid (no promise), else undefined. */
-  viewCached(threadId: string): ThreadView | undefined {
-    return this.views.getCached(threadId);
   }
 
   /** The whole thread as on disk now (comments, likes, page); cached while unchanged, never older than the call. */
@@ -159,8 +156,7 @@ export class CommentStore {
 
   /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */
   cacheStats(): { filesRead: number; indexBytes: number; recordBytes: number } {
-    const { index, records } = this.views.bytes;
-    return { filesRead: this.views.filesRead, indexBytes: index, recordBytes: records };
+    return { filesRead: this.views.filesRead, ...this.views.bytes };
   }
 
   /** The records of the given comments of a view (a page's): from memory or read, O(stems). */
@@ -271,9 +267,7 @@ export class CommentStore {
     let erased = 0;
     for (const threadId of threadIds ?? (await this.threadIds())) {
       const now = this.clock();
-      const view = await this.view(threadId);
-      const dead = [...view.entries].filter(([, e]) => e.status === 'deleted').map(([s]) => s);
-      for (const c of await this.views.stored(view, dead)) {
+      for (const c of await this.views.withStatus(await this.view(threadId), 'deleted')) {
         if (c.record.restore === undefined || restorableUntil(c.record, now) !== null) continue;
         const after = await this.updateComment(threadId, c.stem, (cur) => {
           const kept = forgetExpired(cur, now);
@@ -322,9 +316,9 @@ export class CommentStore {
 
   /** Likes of every comment of a thread that has any. */
   async likes(threadId: string): Promise<Map<string, number>> {
-    const likes = new Map<string, number>();
-    for (const [stem, e] of (await this.view(threadId)).entries) if (e.likes > 0) likes.set(stem, e.likes);
-    return likes;
+    return new Map(
+      [...(await this.view(threadId)).entries].flatMap(([s, e]) => (e.likes > 0 ? [[s, e.likes]] : [])),
+    );
   }
 
   /** Approved comments of a thread: what the public counts. */
@@ -354,20 +348,9 @@ export class CommentStore {
   ): Promise<ModeratedComment[]> {
     const all: ModeratedComment[] = [];
     for (const threadId of threadIds ?? (await this.threadIds())) {
-      // The index says which comments have the status: only those, and their parents, are read.
       const view = await this.view(threadId);
-      const stems = [...view.entries]
-        .filter(([, e]) => status === 'all' || e.status === status)
-        .map(([s]) => s);
-      const parents = stems.flatMap((s) => view.entries.get(s)?.parent ?? []);
-      const records = await this.views.records(view, [...new Set([...stems, ...parents])]);
-      for (const stem of stems) {
-        const record = records.get(stem);
-        if (record === undefined || (status !== 'all' && record.status !== status)) continue;
-        const parent = record.parent === null ? null : records.get(record.parent);
-        const likes = view.entries.get(stem)?.likes ?? 0;
-        all.push(this.moderatedOf(threadId, view.meta, { stem, record }, likes, parent));
-      }
+      for (const c of await this.views.withStatus(view, status))
+        all.push(this.moderatedOf(threadId, view.meta, c, c.likes, c.parent));
     }
     return all.sort(
       (a, b) =>
@@ -407,11 +390,6 @@ export class CommentStore {
       if (record?.status === 'approved') entries.push({ threadId, stem, record, meta });
     }
     return entries;
-  }
-
-  /** settings() from the still-valid cache (a stat, no promise), else undefined. */
-  settingsCached(): Settings | undefined {
-    return this.settingsFile.getCached();
   }
 
   /** Run-time settings (DATA/settings.json), read again only when it changed. */

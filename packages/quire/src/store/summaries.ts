@@ -1,13 +1,11 @@
 import path from 'node:path';
-import { Coalescer, listNames, parseName, pathExistsSync, readCompleteSync, type Spool } from '@quire/fs';
-import { COMMENT_STEM, type CommentRecord, type CommentStatus, parseRecord } from './records.js';
+import { Coalescer, listNames, parseName, pathExists, type Spool } from '@quire/fs';
+import { COMMENT_STEM, type CommentRecord, type CommentStatus } from './records.js';
 import { RECORD_SUFFIX, recordName, type StoredComment, type Threads } from './threads.js';
 import { MAX_THREADS, type ThreadViews } from './views.js';
 
 /** Summaries kept for the nonce and duplicate checks, over all threads (about 200 bytes each). */
 const MAX_SUMMARIES = 200_000;
-/** Up to this many new names, a refresh reads them synchronously (see Summaries.list). */
-const SYNC_READS = 64;
 
 /** What the duplicate and nonce checks need of a comment. */
 export interface Summary {
@@ -168,7 +166,7 @@ export class Summaries {
       const present = new Set(names);
       for (const stem of index.sums.keys()) {
         const name = recordName(stem);
-        if (!present.has(name) && !pathExistsSync(path.join(spool.dir, name))) this.drop(index, stem);
+        if (!present.has(name) && !(await pathExists(path.join(spool.dir, name)))) this.drop(index, stem);
       }
     }
     // Posts of this process that finished meanwhile, and the last view, spare most reads.
@@ -180,26 +178,9 @@ export class Summaries {
       if (r === undefined) toRead.push(stem);
       else this.set(index, stem, summarise(r));
     }
-    if (toRead.length <= SYNC_READS) {
-      this.readSync(spool, index, toRead);
-      return;
-    }
+    // On the threadpool, however few: the event loop never waits for a read (issue 13).
     for (const c of await this.threads.readRecords(spool, toRead)) {
       if (!index.sums.has(c.stem)) this.set(index, c.stem, summarise(c.record));
-    }
-  }
-
-  /**
-   * The usual few: names linked a moment ago by posts still waiting for their directory fsync (this process's,
-   * whose names are not known until they return, or another's). They are in the page cache, so reading them
-   * here takes microseconds, where a trip through the threadpool would queue behind fsyncs.
-   */
-  private readSync(spool: Spool, index: ThreadSummaries, stems: readonly string[]): void {
-    for (const stem of stems) {
-      if (index.sums.has(stem)) continue;
-      const buf = readCompleteSync(path.join(spool.dir, recordName(stem)));
-      const record = buf === null ? null : parseRecord(buf);
-      if (record !== null) this.set(index, stem, summarise(record));
     }
   }
 }

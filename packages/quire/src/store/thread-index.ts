@@ -44,6 +44,8 @@ export interface LoadedIndex {
   generation: string;
   /** Files this load opened or listed: the bench's count. */
   filesRead: number;
+  /** The record stems and marks listed (stemsIn's form): a later listing that differs means a change. */
+  listed: Set<string>;
 }
 
 /** Where a thread's index lives and how its records and likes are read. */
@@ -85,6 +87,11 @@ function serialiseSnapshot(gen: string, entries: ReadonlyMap<string, IndexEntry>
 }
 
 const MARK_SUFFIX = '.mark';
+/**
+ * Records are never published empty: an empty read is a network filesystem's stale size (GlusterFS can serve a
+ * just-linked name with its temp's size 0), read again by @quire/fs within its bound.
+ */
+export const NON_EMPTY = { accept: (b: Buffer) => b.length > 0 };
 
 /** The spool of marks, if the thread has one (a thread nobody changed has none). */
 async function marksSpool(place: IndexPlace, create: boolean): Promise<Spool | null> {
@@ -128,18 +135,49 @@ interface Listing {
   stems: Set<string>;
 }
 
-async function list(place: IndexPlace): Promise<Listing> {
-  const [snap, marks, names] = await Promise.all([
-    readComplete(path.join(place.dir, INDEX_DIR, INDEX_FILE)),
-    readMarks(place),
-    listNames(place.dir),
-  ]);
+/** The record stems among a thread directory's names. */
+function recordStems(names: readonly string[]): Set<string> {
   const stems = new Set<string>();
   for (const n of names) {
     if (!n.endsWith(RECORD_SUFFIX) || n.startsWith('.')) continue;
     const stem = n.slice(0, -RECORD_SUFFIX.length);
     if (COMMENT_STEM.test(stem)) stems.add(stem);
   }
+  return stems;
+}
+
+/** Record stems, and mark ids prefixed with `~`: what an index was loaded from. */
+function listedOf(stems: ReadonlySet<string>, markIds: readonly string[]): Set<string> {
+  const out = new Set(stems);
+  for (const id of markIds) out.add(`~${id}`);
+  return out;
+}
+
+/**
+ * What the thread's index depends on, listed now (names only, nothing read): equal to a load's `listed` unless a
+ * comment was added or removed or a change marked since.
+ */
+export async function stemsIn(place: IndexPlace): Promise<Set<string>> {
+  const [names, marks] = await Promise.all([
+    listNames(place.dir),
+    listNames(path.join(place.dir, INDEX_MARKS)).catch((err: unknown) => {
+      if (isMissing(err)) return [];
+      throw err;
+    }),
+  ]);
+  return listedOf(
+    recordStems(names),
+    marks.filter((m) => m.endsWith(MARK_SUFFIX)),
+  );
+}
+
+async function list(place: IndexPlace): Promise<Listing> {
+  const [snap, marks, names] = await Promise.all([
+    readComplete(path.join(place.dir, INDEX_DIR, INDEX_FILE)),
+    readMarks(place),
+    listNames(place.dir),
+  ]);
+  const stems = recordStems(names);
   return { snapshot: parseSnapshot(snap), marks: marks.marks, marksSpool: marks.spool, stems };
 }
 
@@ -185,7 +223,7 @@ async function readInto(
   let files = voted.size > 0 ? 1 : 0;
   await mapLimit(stems, READ_CONCURRENCY, async (stem) => {
     const [buf, likes] = await Promise.all([
-      readComplete(path.join(place.dir, recordName(stem))),
+      readComplete(path.join(place.dir, recordName(stem)), NON_EMPTY),
       voted.has(stem) ? countLikes(place, stem) : 0,
     ]);
     files += voted.has(stem) ? 2 : 1;
@@ -204,7 +242,11 @@ async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
   for (const [s, e] of l.snapshot?.entries ?? []) if (l.stems.has(s)) entries.set(s, e);
   const read = new Map<string, CommentRecord>();
   const files = 3 + l.marks.length + (await readInto(place, toRead(l), entries, read));
-  return { entries, read, generation: l.snapshot?.gen ?? '', filesRead: files };
+  const listed = listedOf(
+    l.stems,
+    l.marks.map((m) => m.id),
+  );
+  return { entries, read, generation: l.snapshot?.gen ?? '', filesRead: files, listed };
 }
 
 /** The snapshot's lock file, its directory made (by one mkdir(2)) if needed. */

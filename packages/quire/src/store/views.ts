@@ -1,10 +1,31 @@
 import path from 'node:path';
-import { Coalescer, readComplete, replaceFile, type Stamp, settled, stampOf, unchanged } from '@quire/fs';
+import {
+  Coalescer,
+  readComplete,
+  replaceFile,
+  type Stamp,
+  settled,
+  stampAsync,
+  unchangedAsync,
+} from '@quire/fs';
 import { DEFAULT_CONFIG } from '../config-defaults.js';
 import type { CacheConfig } from '../config-types.js';
 import { ByteLru } from './lru.js';
-import { type CommentRecord, parseRecord, parseThreadMeta, type ThreadMeta } from './records.js';
-import { INDEX_MARKS, type IndexEntry, type IndexPlace, loadIndex } from './thread-index.js';
+import {
+  type CommentRecord,
+  compareStems,
+  parseRecord,
+  parseThreadMeta,
+  type ThreadMeta,
+} from './records.js';
+import {
+  INDEX_MARKS,
+  type IndexEntry,
+  type IndexPlace,
+  loadIndex,
+  NON_EMPTY,
+  stemsIn,
+} from './thread-index.js';
 import { mapLimit, READ_CONCURRENCY, recordName, type StoredComment, type Threads } from './threads.js';
 
 /**
@@ -48,6 +69,11 @@ interface CachedView {
   loadedAt: number;
   /** The snapshot the index came from: when another changes it, cached records of the thread may be old. */
   generation: string;
+  /** The record stems and mark names listed for this view, and when that listing (or the last check's) began. */
+  listed: ReadonlySet<string>;
+  listedAt: number;
+  /** Listings that check the view (validCached), shared by the readers waiting at the time. */
+  relist: Coalescer<boolean>;
 }
 
 let versions = 0;
@@ -65,8 +91,15 @@ export class ThreadViews {
   /** Files opened or listed by index loads and record reads: what the bench counts. */
   filesRead = 0;
 
+  /**
+   * `listAfterMs`: a view whose directory was last listed longer ago than this is checked by a listing too, not
+   * by its stamps alone. A network filesystem's attribute cache can keep a stat from seeing a comment another
+   * host has just published (GlusterFS defaults: 1-1.2 s); its listing (readdir) sees the name. So a comment
+   * acknowledged anywhere is in every instance's view within about listAfterMs (docs/comment-service.md).
+   */
   constructor(
     private readonly threads: Threads,
+    private readonly listAfterMs: number,
     budget: CacheBudget = DEFAULT_CONFIG.cache,
   ) {
     this.cached = new ByteLru(budget.indexBytes);
@@ -74,8 +107,8 @@ export class ThreadViews {
   }
 
   /** Bytes the caches hold now. */
-  get bytes(): { index: number; records: number } {
-    return { index: this.cached.bytes, records: this.recordCache.bytes };
+  get bytes(): { indexBytes: number; recordBytes: number } {
+    return { indexBytes: this.cached.bytes, recordBytes: this.recordCache.bytes };
   }
 
   /** Records of the thread kept in memory, a hint that spares reads (valid or not); undefined if none. */
@@ -85,22 +118,24 @@ export class ThreadViews {
   }
 
   /**
-   * get() when the thread's cached view is still valid (its stats, no promise: the common case of a GET,
-   * spared the microtasks of an async call), else undefined.
+   * The thread's cached view if it is still valid: settled, young enough, and every stamp unchanged by a stat
+   * on the threadpool (never on the event loop: on a network filesystem a stat may wait for the server).
    */
-  getCached(threadId: string): ThreadView | undefined {
+  private async validCached(threadId: string): Promise<ThreadView | undefined> {
     const entry = this.cached.peek(threadId);
-    if (entry?.settled && Date.now() - entry.loadedAt < MAX_VIEW_AGE_MS && entry.stamps.every(unchanged)) {
-      this.cached.get(threadId);
-      return entry.view;
-    }
-    return undefined;
+    if (!entry?.settled || Date.now() - entry.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
+    const same = await Promise.all(entry.stamps.map(unchangedAsync));
+    if (!same.every(Boolean)) return undefined;
+    if (Date.now() - entry.listedAt >= this.listAfterMs && !(await entry.relist.next())) return undefined;
+    if (this.cached.peek(threadId) !== entry) return undefined;
+    this.cached.get(threadId);
+    return entry.view;
   }
 
   /** The thread's index as it is on disk now, and its page. */
   async get(threadId: string): Promise<ThreadView> {
     const dir = this.threads.dir(threadId);
-    const cached = this.getCached(threadId);
+    const cached = await this.validCached(threadId);
     if (cached !== undefined) return cached;
     let load = this.loads.get(threadId);
     if (load === undefined) {
@@ -127,12 +162,13 @@ export class ThreadViews {
     // Every stamp is taken before what it vouches for is read: a new comment or a replaced record changes the
     // thread directory, a mark (made for every change of a record or its likes) changes the marks' directory;
     // while that is missing, the thread directory's stamp covers its making.
-    const stamps = [stampOf(dir)];
-    const marksStamp = stampOf(path.join(dir, INDEX_MARKS));
+    const stamps = [await stampAsync(dir)];
+    const marksStamp = await stampAsync(path.join(dir, INDEX_MARKS));
     if (marksStamp.st !== undefined) stamps.push(marksStamp);
     let entries = new Map<string, IndexEntry>();
     let meta: ThreadMeta | null = null;
     let generation = '';
+    let listed: ReadonlySet<string> = new Set();
     if (stamps[0]?.st !== undefined) {
       const [loaded, metaBuf] = await Promise.all([
         loadIndex(this.place(threadId)),
@@ -141,6 +177,7 @@ export class ThreadViews {
       meta = parseThreadMeta(metaBuf);
       entries = loaded.entries;
       generation = loaded.generation;
+      listed = loaded.listed;
       this.filesRead += loaded.filesRead + 1;
       const before = this.cached.peek(threadId);
       if (before !== undefined && before.generation !== generation) this.forgetRecords(threadId);
@@ -154,9 +191,22 @@ export class ThreadViews {
       settled: settled(stamps, started),
       loadedAt: started,
       generation,
+      listed,
+      listedAt: started,
+      relist: new Coalescer(() => this.sameListing(threadId, entry)),
     };
     this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + 500);
     return entry;
+  }
+
+  /** Whether the thread's names and marks, listed now, are those `entry` was loaded from (then it is renewed). */
+  private async sameListing(threadId: string, entry: CachedView): Promise<boolean> {
+    const started = Date.now();
+    const now = await stemsIn(this.place(threadId)).catch(() => null);
+    if (now === null || now.size !== entry.listed.size) return false;
+    for (const s of now) if (!entry.listed.has(s)) return false;
+    entry.listedAt = started;
+    return true;
   }
 
   private keepRecord(threadId: string, stem: string, r: CommentRecord): void {
@@ -184,7 +234,7 @@ export class ThreadViews {
     const dir = this.threads.dir(view.threadId);
     this.filesRead += missing.length;
     await mapLimit(missing, READ_CONCURRENCY, async (stem) => {
-      const buf = await readComplete(path.join(dir, recordName(stem)));
+      const buf = await readComplete(path.join(dir, recordName(stem)), NON_EMPTY);
       const r = buf === null ? null : parseRecord(buf);
       if (r === null) return;
       out.set(stem, r);
@@ -193,8 +243,32 @@ export class ThreadViews {
     return out;
   }
 
-  /** The given comments of a view as StoredComments, in the order given (records()). */
-  async stored(view: ThreadView, stems: readonly string[]): Promise<StoredComment[]> {
+  /**
+   * The comments of a view whose index says `status` (or all), read now with their parents: what a moderator's
+   * list shows. Only those records are read; one whose file says otherwise by now is left out.
+   */
+  async withStatus(
+    view: ThreadView,
+    status: CommentRecord['status'] | 'all',
+  ): Promise<(StoredComment & { parent: CommentRecord | undefined; likes: number })[]> {
+    const stems = [...view.entries]
+      .filter(([, e]) => status === 'all' || e.status === status)
+      .map(([s]) => s);
+    const parents = stems.flatMap((s) => view.entries.get(s)?.parent ?? []);
+    const records = await this.records(view, [...new Set([...stems, ...parents])]);
+    return stems.flatMap((stem) => {
+      const record = records.get(stem);
+      if (record === undefined || (status !== 'all' && record.status !== status)) return [];
+      const parent = record.parent === null ? undefined : records.get(record.parent);
+      return [{ stem, record, parent, likes: view.entries.get(stem)?.likes ?? 0 }];
+    });
+  }
+
+  /** The given comments of a view (default: all, in id order) as StoredComments, in the order given (records()). */
+  async stored(
+    view: ThreadView,
+    stems = [...view.entries.keys()].sort(compareStems),
+  ): Promise<StoredComment[]> {
     const records = await this.records(view, stems);
     return stems.flatMap((stem) => {
       const record = records.get(stem);
@@ -220,7 +294,8 @@ function parseSettings(buf: Buffer | null): Settings {
 
 /**
  * Run-time settings (DATA/settings.json), read again only when its stamp changes (replaceFile gives every
- * version a new inode), under the same rule as thread views.
+ * version a new inode), under the same rule as thread views. The stat runs on the threadpool: every request
+ * that needs the moderation setting checks it, and the event loop must not wait for it (issue 13).
  */
 export class SettingsFile {
   private cache: { stamps: Stamp[]; settled: boolean; value: Settings } | undefined;
@@ -230,17 +305,11 @@ export class SettingsFile {
     private readonly durable: boolean,
   ) {}
 
-  /** get() when its cache is still valid (a stat, no promise), else undefined. */
-  getCached(): Settings | undefined {
-    const c = this.cache;
-    return c?.settled && c.stamps.every(unchanged) ? { ...c.value } : undefined;
-  }
-
   async get(): Promise<Settings> {
-    const cached = this.getCached();
-    if (cached !== undefined) return cached;
+    const c = this.cache;
+    if (c?.settled && (await unchangedAsync(c.stamps[0] as Stamp))) return { ...c.value };
     const started = Date.now();
-    const stamps = [stampOf(this.file)];
+    const stamps = [await stampAsync(this.file)];
     const value = parseSettings(await readComplete(this.file));
     this.cache = { stamps, settled: settled(stamps, started), value };
     return { ...value };

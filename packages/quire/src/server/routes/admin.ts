@@ -294,9 +294,9 @@ export async function checkPassword(
   signal: AbortSignal,
 ): Promise<void> {
   if (ctx.config.adminPasswordHash === null) throw adminDisabled();
-  ctx.rateLimit('login', clientKey(request.ip));
+  await ctx.rateLimit('login', clientKey(request.ip));
   // Besides each address's limit, one for all: a flood from many addresses queues few checks.
-  ctx.rateLimit('loginsTotal', '*');
+  await ctx.rateLimit('loginsTotal', '*');
   // scrypt runs on a worker of its own, one check at a time (LoginBusyError past its queue: 503), never on the
   // threadpool that file I/O uses; a check whose client went away is stopped.
   if (!(await verifyPassword(password, ctx.config.adminPasswordHash, signal))) {

@@ -4,7 +4,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
-import type { ThreadView } from '../../store/store.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
@@ -54,17 +53,6 @@ function ownStems(ctx: ServerContext, request: FastifyRequest, threadId: string)
   return mine;
 }
 
-/** The thread's view and the moderation setting; when both are cached and unchanged, no promise to wait for. */
-function viewAndModeration(
-  ctx: ServerContext,
-  threadId: string,
-): [ThreadView, 'off' | 'all'] | Promise<[ThreadView, 'off' | 'all']> {
-  const cachedView = ctx.store.viewCached(threadId);
-  const cachedModeration = ctx.moderationCached();
-  if (cachedView !== undefined && cachedModeration !== undefined) return [cachedView, cachedModeration];
-  return Promise.all([cachedView ?? ctx.store.view(threadId), cachedModeration ?? ctx.moderation()]);
-}
-
 /** Sends JSON serialised already (a cached page): no schema applies to its bytes. */
 function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body);
@@ -107,8 +95,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         after = parsed.stem;
       }
       const mine = ownStems(ctx, request, threadId);
-      const both = viewAndModeration(ctx, threadId);
-      const [view, moderation] = Array.isArray(both) ? both : await both;
+      const [view, moderation] = await Promise.all([ctx.store.view(threadId), ctx.moderation()]);
       const order = q.order ?? 'oldest';
       const opts = { mine, maxDepth: config.limits.maxDepth, order, after, limit };
       // The page is laid out from the thread's index; only the comments it shows are read (O(page)).

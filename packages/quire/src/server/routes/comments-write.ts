@@ -115,7 +115,7 @@ function authorOf(ctx: ServerContext, request: FastifyRequest, id: string): Acto
 async function authorise(ctx: ServerContext, request: FastifyRequest, id: string) {
   const comment = ctx.commentOf(id);
   const actor = authorOf(ctx, request, id);
-  ctx.rateLimit('edits', clientKey(request.ip));
+  await ctx.rateLimit('edits', clientKey(request.ip));
   await ctx.store.mayChange(comment.threadId, comment.stem, actor);
   return { ...comment, actor };
 }
@@ -123,7 +123,7 @@ async function authorise(ctx: ServerContext, request: FastifyRequest, id: string
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
 async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
-  ctx.rateLimit('posts', clientKey(request.ip));
+  await ctx.rateLimit('posts', clientKey(request.ip));
   const page = ctx.page(body.uri);
   const { uri, threadId } = page;
   checkOrigin(config, uri);
@@ -255,7 +255,7 @@ function likeRoute(app: TypedApp, ctx: ServerContext): void {
     },
     async (request) => {
       const { threadId, stem } = ctx.commentOf(request.params.id);
-      ctx.rateLimit('likes', clientKey(request.ip));
+      await ctx.rateLimit('likes', clientKey(request.ip));
       return store.like(threadId, stem, request.ip);
     },
   );

@@ -20,8 +20,7 @@ const formTokenAnswer = Type.Object({
 function countsRoute(app: TypedApp, ctx: ServerContext): void {
   const { config, store } = ctx;
   // Counted by each load of a thread's index: a count costs a lookup.
-  const approvedCount = async (threadId: string): Promise<number> =>
-    (store.viewCached(threadId) ?? (await store.view(threadId))).approved;
+  const approvedCount = async (threadId: string): Promise<number> => (await store.view(threadId)).approved;
   const uriString = Type.String({ minLength: 1, maxLength: config.limits.uriChars });
   app.get(
     '/api/counts',
@@ -76,7 +75,7 @@ function previewRoute(app: TypedApp, ctx: ServerContext): void {
       },
     },
     async (request, reply) => {
-      ctx.rateLimit('previews', clientKey(request.ip));
+      await ctx.rateLimit('previews', clientKey(request.ip));
       return { html: await renderMarkdownAsync(request.body.text, clientGone(reply), 'preview') };
     },
   );

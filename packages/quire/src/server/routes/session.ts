@@ -3,6 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { EndedSessions } from '../../store/shared-state.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { ProblemError } from '../problem.js';
@@ -15,7 +16,7 @@ import type { TypedApp } from './plugin.js';
  * signed session token POST /api/admin/login gives API clients, but in a cookie the page's scripts cannot read
  * (HttpOnly, SameSite=Strict, Path=/api/admin, Secure over https), plus a CSRF token that every state-changing
  * request must echo in X-Quire-CSRF. POST /api/admin/logout ends the session: the cookie is cleared and the token
- * is refused from then on (by this process, until it would have expired anyway).
+ * is refused from then on, by every instance on the data directory, until it would have expired anyway.
  *
  * The admin routes themselves accept `Authorization: Bearer`; this plugin's onRequest hook turns a valid session
  * cookie (with a valid CSRF token on POST/PUT/PATCH/DELETE) into that header, so they need no change. It is a
@@ -73,33 +74,30 @@ const sessionAnswer = Type.Object({
 });
 
 /**
- * The session state and checks, shared by the plugin's routes and its onRequest hook. One per app: it remembers
- * the sessions ended by logging out.
+ * The session state and checks, shared by the plugin's routes and its onRequest hook. Sessions ended by
+ * logging out are kept in the data directory (store/shared-state.ts), so a logout on one instance ends the
+ * session on every instance.
  */
 export class AdminSessions {
-  /** Tokens ended by a logout, with their expiry: refused until then, then forgotten. */
-  private readonly ended = new Map<string, number>();
+  private readonly ended: EndedSessions;
 
-  constructor(readonly ctx: ServerContext) {}
-
-  private forgetExpired(): void {
-    const now = this.ctx.now();
-    for (const [t, exp] of this.ended) if (!(exp >= now)) this.ended.delete(t);
+  constructor(readonly ctx: ServerContext) {
+    this.ended = new EndedSessions(ctx.store.dataDir, ctx.hmacs);
   }
 
-  isEnded(token: string): boolean {
-    this.forgetExpired();
-    return this.ended.has(token);
+  /** Whether `token` was ended by a logout (anywhere); a token without an expiry was never issued. */
+  isEnded(token: string): Promise<boolean> {
+    const expires = expiryOf(token);
+    return Number.isSafeInteger(expires) ? this.ended.isEnded(token, expires) : Promise.resolve(false);
   }
 
-  end(token: string): void {
-    this.ended.set(token, expiryOf(token));
-    this.forgetExpired();
+  end(token: string): Promise<void> {
+    return this.ended.end(token, expiryOf(token), this.ctx.now());
   }
 
   /** A session token that is genuine, unexpired and not logged out. */
-  live(token: string | null): token is string {
-    return token !== null && this.ctx.adminTokenValid(token) && !this.isEnded(token);
+  async live(token: string | null): Promise<boolean> {
+    return token !== null && this.ctx.adminTokenValid(token) && !(await this.isEnded(token));
   }
 
   /** Throws 403 csrf-token-invalid unless the request carries the CSRF token of this session. */
@@ -125,12 +123,12 @@ export class AdminSessions {
     const auth = request.headers.authorization;
     if (typeof auth === 'string') {
       const m = /^Bearer\s+(\S{1,512})$/i.exec(auth);
-      if (m !== null && this.isEnded(m[1] as string))
+      if (m !== null && (await this.isEnded(m[1] as string)))
         throw unauthorized('this session was ended by logging out');
       return;
     }
     const token = readCookie(request, SESSION_COOKIE);
-    if (!this.live(token)) return; // the admin routes answer 401
+    if (token === null || !(await this.live(token))) return; // the admin routes answer 401
     if (!SAFE_METHODS.has(request.method)) this.checkCsrf(request, token);
     request.headers = { authorization: `Bearer ${token}` };
   };
@@ -183,7 +181,7 @@ function sessionRoute(app: TypedApp, ctx: ServerContext, sessions: AdminSessions
     async (request) => {
       if (ctx.config.adminPasswordHash === null) throw adminDisabled();
       const token = readCookie(request, SESSION_COOKIE);
-      if (!sessions.live(token)) throw unauthorized('not logged in');
+      if (token === null || !(await sessions.live(token))) throw unauthorized('not logged in');
       return { csrfToken: csrfToken(ctx, token), expires: new Date(expiryOf(token)).toISOString() };
     },
   );
@@ -206,15 +204,15 @@ function logoutRoute(app: TypedApp, sessions: AdminSessions): void {
     async (request, reply) => {
       const token = readCookie(request, SESSION_COOKIE);
       let loggedOut = false;
-      if (sessions.live(token)) {
+      if (token !== null && (await sessions.live(token))) {
         sessions.checkCsrf(request, token);
-        sessions.end(token);
+        await sessions.end(token);
         loggedOut = true;
       }
       const auth = request.headers.authorization;
       const m = typeof auth === 'string' ? /^Bearer\s+(\S{1,512})$/i.exec(auth) : null;
-      if (m !== null && sessions.live(m[1] as string)) {
-        sessions.end(m[1] as string);
+      if (m !== null && (await sessions.live(m[1] as string))) {
+        await sessions.end(m[1] as string);
         loggedOut = true;
       }
       setCookie(request, reply, '', 0);
