@@ -32,7 +32,10 @@ function percentile(sorted: readonly number[], p: number): number {
 function powerLawPicker(site: Site): () => number {
   const cumulative: number[] = [];
   let sum = 0;
-  for (const t of site.threads) cumulative.push((sum += t.comments));
+  for (const t of site.threads) {
+    sum += t.comments;
+    cumulative.push(sum);
+  }
   return () => {
     const x = Math.random() * sum;
     let lo = 0;
