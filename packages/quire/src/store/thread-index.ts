@@ -10,6 +10,9 @@ import {
   readComplete,
   replaceFile,
   Spool,
+  type Stamp,
+  stampAsync,
+  unchangedAsync,
 } from '@quire/fs';
 import { COMMENT_STEM, type CommentRecord, type CommentStatus, parseRecord, STATUSES } from './records.js';
 import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
@@ -46,7 +49,18 @@ export interface LoadedIndex {
   filesRead: number;
   /** The record stems and marks listed (stemsIn's form): a later listing that differs means a change. */
   listed: Set<string>;
+  /** The snapshot file as this load found it (stamped before it was read). */
+  snapshotStamp: Stamp;
+  /** Comments read since the snapshot was written (by this load and the loads it built on). */
+  unsnapshotted: number;
 }
+
+/**
+ * What a load may start from instead of the snapshot: the last load of this process, if the snapshot is still
+ * the file it read (a stat). Its entries are the snapshot's plus what it read since; marks still there are
+ * read again. This spares parsing the snapshot (65 ms of CPU for 50,000 comments) on every reload.
+ */
+export type IndexBase = Pick<LoadedIndex, 'entries' | 'generation' | 'snapshotStamp' | 'unsnapshotted'>;
 
 /** Where a thread's index lives and how its records and likes are read. */
 export interface IndexPlace {
@@ -133,6 +147,9 @@ interface Listing {
   marks: Mark[];
   marksSpool: Spool | null;
   stems: Set<string>;
+  snapshotStamp: Stamp;
+  /** Comments read since the snapshot by the loads this listing builds on. */
+  since: number;
 }
 
 /** The record stems among a thread directory's names. */
@@ -171,14 +188,44 @@ export async function stemsIn(place: IndexPlace): Promise<Set<string>> {
   );
 }
 
-async function list(place: IndexPlace): Promise<Listing> {
+/** The snapshot as a load starts from it: entries null when there is none (or it does not parse). */
+interface SnapshotRead {
+  gen: string;
+  entries: Map<string, IndexEntry> | null;
+  stamp: Stamp;
+  since: number;
+}
+
+async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Promise<SnapshotRead> {
+  const file = path.join(place.dir, INDEX_DIR, INDEX_FILE);
+  if (base?.snapshotStamp.st != null && (await unchangedAsync(base.snapshotStamp)))
+    return {
+      gen: base.generation,
+      entries: new Map(base.entries),
+      stamp: base.snapshotStamp,
+      since: base.unsnapshotted,
+    };
+  const stamp = await stampAsync(file);
+  const snap = parseSnapshot(await readComplete(file));
+  return snap === null ? { gen: '', entries: null, stamp, since: 0 } : { ...snap, stamp, since: 0 };
+}
+
+async function list(place: IndexPlace, base?: IndexBase): Promise<Listing> {
   const [snap, marks, names] = await Promise.all([
-    readComplete(path.join(place.dir, INDEX_DIR, INDEX_FILE)),
+    readSnapshot(place, base),
     readMarks(place),
     listNames(place.dir),
   ]);
   const stems = recordStems(names);
-  return { snapshot: parseSnapshot(snap), marks: marks.marks, marksSpool: marks.spool, stems };
+  const snapshot = snap.entries === null ? null : { gen: snap.gen, entries: snap.entries };
+  return {
+    snapshot,
+    marks: marks.marks,
+    marksSpool: marks.spool,
+    stems,
+    snapshotStamp: snap.stamp,
+    since: snap.since,
+  };
 }
 
 /** The stems a load must read: names the snapshot lacks, and marked ones still there. */
@@ -193,7 +240,7 @@ function toRead(l: Listing): string[] {
 function changes(l: Listing): number {
   let gone = 0;
   for (const s of l.snapshot?.entries.keys() ?? []) if (!l.stems.has(s)) gone++;
-  return toRead(l).length + gone + l.marks.length;
+  return toRead(l).length + gone + l.marks.length + l.since;
 }
 
 async function countLikes(place: IndexPlace, stem: string): Promise<number> {
@@ -241,12 +288,21 @@ async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
   const entries = new Map<string, IndexEntry>();
   for (const [s, e] of l.snapshot?.entries ?? []) if (l.stems.has(s)) entries.set(s, e);
   const read = new Map<string, CommentRecord>();
-  const files = 3 + l.marks.length + (await readInto(place, toRead(l), entries, read));
+  const stems = toRead(l);
+  const files = 3 + l.marks.length + (await readInto(place, stems, entries, read));
   const listed = listedOf(
     l.stems,
     l.marks.map((m) => m.id),
   );
-  return { entries, read, generation: l.snapshot?.gen ?? '', filesRead: files, listed };
+  return {
+    entries,
+    read,
+    generation: l.snapshot?.gen ?? '',
+    filesRead: files,
+    listed,
+    snapshotStamp: l.snapshotStamp,
+    unsnapshotted: l.since + stems.length,
+  };
 }
 
 /** The snapshot's lock file, its directory made (by one mkdir(2)) if needed. */
@@ -279,6 +335,9 @@ async function compact(place: IndexPlace, loaded: LoadedIndex, l: Listing): Prom
     durable: false,
   });
   loaded.generation = gen;
+  // Stamped after the write: the next load of this process starts from these entries, not from the file.
+  loaded.snapshotStamp = await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE));
+  loaded.unsnapshotted = 0;
   const spool = l.marksSpool;
   if (spool !== null) await mapLimit(l.marks, READ_CONCURRENCY, (m) => spool.delete(m.id).catch(() => false));
 }
@@ -290,8 +349,8 @@ async function compact(place: IndexPlace, loaded: LoadedIndex, l: Listing): Prom
  * mark made before it changed, and is read. A load that found many changes (or no snapshot) writes a new
  * snapshot, if no other process is writing one, from a listing taken under the lock.
  */
-export async function loadIndex(place: IndexPlace): Promise<LoadedIndex> {
-  const first = await list(place);
+export async function loadIndex(place: IndexPlace, base?: IndexBase): Promise<LoadedIndex> {
+  const first = await list(place, base);
   if (first.snapshot !== null && changes(first) < COMPACT_AT) return loadFrom(place, first);
   const lock = await tryLock(place).catch(() => null);
   if (lock === null) return loadFrom(place, first);

@@ -20,6 +20,7 @@ import {
 } from './records.js';
 import {
   INDEX_MARKS,
+  type IndexBase,
   type IndexEntry,
   type IndexPlace,
   loadIndex,
@@ -69,6 +70,8 @@ interface CachedView {
   loadedAt: number;
   /** The snapshot the index came from: when another changes it, cached records of the thread may be old. */
   generation: string;
+  /** What the next load may build on (thread-index.ts IndexBase); null for a thread without a directory. */
+  base: IndexBase | null;
   /** The record stems and mark names listed for this view, and when that listing (or the last check's) began. */
   listed: ReadonlySet<string>;
   listedAt: number;
@@ -169,9 +172,11 @@ export class ThreadViews {
     let meta: ThreadMeta | null = null;
     let generation = '';
     let listed: ReadonlySet<string> = new Set();
+    let base: IndexBase | null = null;
     if (stamps[0]?.st !== undefined) {
+      const before = this.cached.peek(threadId);
       const [loaded, metaBuf] = await Promise.all([
-        loadIndex(this.place(threadId)),
+        loadIndex(this.place(threadId), before?.base ?? undefined),
         readComplete(this.threads.metaFile(threadId)),
       ]);
       meta = parseThreadMeta(metaBuf);
@@ -179,7 +184,7 @@ export class ThreadViews {
       generation = loaded.generation;
       listed = loaded.listed;
       this.filesRead += loaded.filesRead + 1;
-      const before = this.cached.peek(threadId);
+      base = loaded;
       if (before !== undefined && before.generation !== generation) this.forgetRecords(threadId);
       for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
     }
@@ -191,6 +196,7 @@ export class ThreadViews {
       settled: settled(stamps, started),
       loadedAt: started,
       generation,
+      base,
       listed,
       listedAt: started,
       relist: new Coalescer(() => this.sameListing(threadId, entry)),
