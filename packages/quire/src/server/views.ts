@@ -1,9 +1,10 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
 import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
 import type { ModeratedComment, StoredComment } from '../store/store.js';
+import { type Forest, forestOf, type Listed, type Shown, shownOf } from './forest.js';
 import { renderedNow, renderMarkdown } from './markdown.js';
 
-export type { AdminComment, PublicComment };
+export type { AdminComment, Listed, PublicComment };
 
 /** The public face of a comment: never its e-mail or address. A hidden one is shown as a bare tombstone. */
 export function publicComment(
@@ -107,83 +108,8 @@ export interface Tree {
   next: string | null;
 }
 
-/** What the tree needs of a comment before it is read: where it hangs, who may see it, its likes (IndexEntry). */
-export interface Listed {
-  readonly parent: string | null;
-  readonly status: CommentRecord['status'];
-  readonly likes: number;
-}
-
 const byName = compareStems;
 const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
-
-/** A thread's comments as a forest: who replies to whom, at what depth. Built from the index, no record read. */
-interface Forest {
-  children: Map<string, string[]>;
-  roots: string[];
-  /** Breadth-first from the roots: every parent before its replies. */
-  order: string[];
-  depth: Map<string, number>;
-  parentOf: Map<string, string | null>;
-}
-
-function forestOf(entries: ReadonlyMap<string, Listed>): Forest {
-  const children = new Map<string, string[]>();
-  const roots: string[] = [];
-  for (const [stem, e] of entries) {
-    const parent = e.parent;
-    if (parent !== null && parent !== stem && entries.has(parent)) {
-      const list = children.get(parent);
-      if (list === undefined) children.set(parent, [stem]);
-      else list.push(stem);
-    } else roots.push(stem);
-  }
-  // Breadth-first from the roots; whatever is left unreached sits on a cycle: its first member becomes a root.
-  const forest: Forest = { children, roots, order: [], depth: new Map(), parentOf: new Map() };
-  const visit = (root: string) => {
-    forest.depth.set(root, 0);
-    forest.parentOf.set(root, null);
-    const queue = [root];
-    for (let i = 0; i < queue.length; i++) {
-      const s = queue[i] as string;
-      forest.order.push(s);
-      for (const child of children.get(s) ?? []) {
-        if (forest.depth.has(child)) continue;
-        forest.depth.set(child, (forest.depth.get(s) ?? 0) + 1);
-        forest.parentOf.set(child, s);
-        queue.push(child);
-      }
-    }
-  };
-  for (const r of [...roots]) visit(r);
-  for (const stem of entries.keys()) {
-    if (!forest.depth.has(stem)) {
-      roots.push(stem);
-      visit(stem);
-    }
-  }
-  for (const list of children.values()) if (list.length > 1) list.sort(byName);
-  return forest;
-}
-
-/** The comments shown (visible ones, and hidden ones with shown replies), their top level sorted, and the count. */
-interface Shown {
-  shown: Set<string>;
-  top: string[];
-  total: number;
-}
-
-function shownOf(f: Forest, isVisible: (stem: string) => boolean): Shown {
-  const shown = new Set<string>();
-  let total = 0;
-  for (let i = f.order.length - 1; i >= 0; i--) {
-    const s = f.order[i] as string;
-    if (isVisible(s)) total++;
-    if (isVisible(s) || (f.children.get(s) ?? []).some((c) => shown.has(c) && f.parentOf.get(c) === s))
-      shown.add(s);
-  }
-  return { shown, total, top: f.roots.filter((s) => shown.has(s)).sort(byName) };
-}
 
 /**
  * The forest and what the public sees of it, per version of a thread's index: built once, then every page and
@@ -195,7 +121,8 @@ function layout(entries: ReadonlyMap<string, Listed>): { forest: Forest; public:
   let l = laidOut.get(entries);
   if (l === undefined) {
     const forest = forestOf(entries);
-    l = { forest, public: shownOf(forest, (s) => entries.get(s)?.status === 'approved') };
+    const status = (i: number) => entries.get(forest.stems[i] as string)?.status;
+    l = { forest, public: shownOf(forest, (i) => status(i) === 'approved') };
     laidOut.set(entries, l);
   }
   return l;
@@ -210,10 +137,9 @@ export interface PagePlan {
   next: string | null;
   isVisible: (stem: string) => boolean;
   forest: Forest;
-  shown: ReadonlySet<string>;
 }
 
-/** The first index of `top` (sorted by name, `order`) past `after`. */
+/** The first index of `top` (sorted by name, read backwards for `newest`) past `after`. */
 function startAfter(top: readonly string[], after: string, order: 'oldest' | 'newest'): number {
   let lo = 0;
   let hi = top.length;
@@ -222,7 +148,7 @@ function startAfter(top: readonly string[], after: string, order: 'oldest' | 'ne
     if (byName(top[mid] as string, after) <= 0) lo = mid + 1;
     else hi = mid;
   }
-  // Oldest: the first name after `after`; newest (the list read backwards): the names before it.
+  // Oldest: the first name after `after`; newest: the names before it.
   return order === 'oldest' ? lo : top.length - (lo - (top[lo - 1] === after ? 1 : 0));
 }
 
@@ -234,26 +160,28 @@ function startAfter(top: readonly string[], after: string, order: 'oldest' | 'ne
  * top-level comments. Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
  */
 export function planPage(entries: ReadonlyMap<string, Listed>, opts: TreeOptions): PagePlan {
-  const { forest, public: pub } = layout(entries);
+  const { forest: f, public: pub } = layout(entries);
   const isVisible = (s: string) => {
     const st = entries.get(s)?.status;
     return st === 'approved' || (st === 'pending' && opts.mine.has(s));
   };
   // Only a caller with pending comments of their own sees another tree than the public's.
   const mineShown = [...opts.mine].some((s) => entries.get(s)?.status === 'pending');
-  const { shown, top, total } = mineShown ? shownOf(forest, isVisible) : pub;
-  let from = 0;
-  const ordered = opts.order === 'newest' ? [...top].reverse() : top;
-  if (opts.after !== null) from = startAfter(top, opts.after, opts.order);
+  const { shown, top, total } = mineShown ? shownOf(f, (i) => isVisible(f.stems[i] as string)) : pub;
+  const topStems = top.map((i) => f.stems[i] as string);
+  const from = opts.after === null ? 0 : startAfter(topStems, opts.after, opts.order);
+  const ordered = opts.order === 'newest' ? topStems.reverse() : topStems;
   const page = ordered.slice(from, from + opts.limit);
   const stems: string[] = [];
   for (const root of page) {
-    const queue = [root];
-    for (let i = 0; i < queue.length; i++) {
-      const s = queue[i] as string;
-      stems.push(s);
-      for (const c of forest.children.get(s) ?? [])
-        if (shown.has(c) && forest.parentOf.get(c) === s) queue.push(c);
+    const queue = [f.index.get(root) as number];
+    for (let q = 0; q < queue.length; q++) {
+      const s = queue[q] as number;
+      stems.push(f.stems[s] as string);
+      for (let k = f.childStart[s] as number; k < (f.childStart[s + 1] as number); k++) {
+        const c = f.childList[k] as number;
+        if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
+      }
     }
   }
   const more = from + opts.limit < ordered.length;
@@ -263,8 +191,7 @@ export function planPage(entries: ReadonlyMap<string, Listed>, opts: TreeOptions
     total,
     next: more ? (page[page.length - 1] ?? null) : null,
     isVisible,
-    forest,
-    shown,
+    forest: f,
   };
 }
 
@@ -285,14 +212,16 @@ export function buildTree(
   const container = new Map<string, PublicComment | null>();
   for (const s of plan.stems) {
     const r = records.get(s);
-    const parent = f.parentOf.get(s) ?? null;
+    const i = f.index.get(s) as number;
+    const p = f.parent[i] as number;
+    const parent = p < 0 ? null : (f.stems[p] as string);
     if (r === undefined || (parent !== null && !container.has(parent))) continue;
     const node = publicComment(threadId, s, r, entries.get(s)?.likes ?? 0, !plan.isVisible(s), false);
     nodes.set(s, node);
     const holder = parent === null ? null : (container.get(parent) ?? null);
     holder?.replies.push(node);
     // Replies to a comment at maxDepth go where its own siblings are.
-    container.set(s, (f.depth.get(s) ?? 0) < maxDepth ? node : holder);
+    container.set(s, (f.depth[i] as number) < maxDepth ? node : holder);
   }
   for (const node of nodes.values()) {
     if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
