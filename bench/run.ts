@@ -37,6 +37,7 @@ import {
 } from './lib/procs.js';
 import { Scratch } from './lib/scratch.js';
 import { mountJournaledExt4, type Place, type ServiceResult, serviceBench } from './lib/service.js';
+import { siteBench } from './lib/site-bench.js';
 import { type SpoolListResult, spoolList } from './lib/spool-list.js';
 import { fmtRate, fmtRatio, fmtSeconds, median } from './lib/stats.js';
 import { renderTable } from './lib/table.js';
@@ -52,6 +53,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only NAME[,NAME..
                --quick), e.g. --only import --import-size 500000:1000 for issue 14's 500,000
   --load TOOL  HTTP load for the service case: wrk, autocannon or both (default: both when wrk is installed,
                apt-get install wrk; the two disagree, see bench/README.md)
+  --site-scale F  size of the \`site\` case's data set: 1 (default) is the issue's 1,000,000 comments in 10,000
+               threads; 0.01 makes 10,000 in 100 (quick runs). Generated once per size, kept in
+               $QUIRE_BENCH_CACHE (default ${os.tmpdir()}/quire-bench-cache)
   --list       list the case ids and tags, then exit
   --help       this text
 
@@ -66,10 +70,19 @@ interface Cli {
   runs: number;
   only: string[];
   list: boolean;
+  siteScale: number;
 }
 
 function parseArgs(argv: readonly string[]): Cli {
-  const cli: Cli = { quick: false, importSize: undefined, load: undefined, runs: 0, only: [], list: false };
+  const cli: Cli = {
+    quick: false,
+    importSize: undefined,
+    load: undefined,
+    runs: 0,
+    only: [],
+    list: false,
+    siteScale: 1,
+  };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     const value = (): string => {
@@ -91,8 +104,10 @@ function parseArgs(argv: readonly string[]): Cli {
       cli.importSize = { comments: comments!, pages };
     } else if (a === '--runs' || a.startsWith('--runs=')) cli.runs = Number(value());
     else if (a === '--only' || a.startsWith('--only=')) cli.only.push(...value().split(',').filter(Boolean));
+    else if (a === '--site-scale' || a.startsWith('--site-scale=')) cli.siteScale = Number(value());
     else usage(`unknown argument ${a}`);
   }
+  if (!(cli.siteScale > 0 && cli.siteScale <= 1)) usage('--site-scale must be a number in (0, 1]');
   if (cli.runs === 0) cli.runs = cli.quick ? 3 : 5;
   if (!Number.isInteger(cli.runs) || cli.runs < 3)
     usage('--runs must be an integer >= 3 (medians of fewer lie)');
@@ -551,6 +566,7 @@ async function main(): Promise<void> {
     { id: 'abuse', tags: ['security'] },
     { id: 'import', tags: ['port'] },
     { id: 'hosts', tags: ['gluster', 'several-hosts'] },
+    { id: 'site', tags: ['scale'] },
   ];
   if (cli.list) {
     for (const c of allCases)
@@ -729,6 +745,15 @@ async function main(): Promise<void> {
       profiles: ['strict', 'default'],
       seconds: cli.quick ? 3 : 8,
       concurrency: 16,
+      progress,
+    });
+  }
+  let site: string | undefined;
+  if (runSpecial('site')) {
+    site = await siteBench({
+      scale: cli.siteScale,
+      quick: cli.quick,
+      scratch: scratch.fresh('site'),
       progress,
     });
   }
@@ -916,6 +941,10 @@ async function main(): Promise<void> {
       'Three client hosts in network namespaces on this machine (@quire/testkit rig/gluster.sh); requests go ' +
         'to the instances in turn, 16 in flight; the event loop is that of the first instance during the POSTs.',
     );
+    say();
+  }
+  if (site !== undefined) {
+    say(site);
     say();
   }
   if (imported) {

@@ -127,4 +127,6 @@ export const DEFAULT_CONFIG: QuireConfig = {
   },
   // widget15 (issue 15): see config-types.ts.
   avatars: { gravatar: false },
+  // Issue 16 (scale): see config-types.ts.
+  cache: { indexBytes: 24 << 20, recordBytes: 8 << 20, pageBytes: 8 << 20 },
 };

@@ -68,6 +68,8 @@ export interface QuireConfig {
   // Service limits (issue 12).
   markdown: MarkdownConfig;
   connections: ConnectionsConfig;
+  // Issue 16 (scale): memory of the caches, docs/comment-service.md, "Memory".
+  cache: CacheConfig;
   /** On SIGTERM/SIGINT: requests in flight get this long to finish, then the process exits anyway. */
   shutdownGraceSeconds: number;
   /** How long the site feed and counts are served from memory before they are read again, in seconds. */
@@ -407,4 +409,19 @@ export interface ConnectionsConfig {
   requestTimeoutSeconds: number;
   /** How long an idle keep-alive connection is kept open, in seconds. */
   keepAliveTimeoutSeconds: number;
+}
+
+// Issue 16 (scale).
+
+/**
+ * Bytes each cache of the service may hold, whatever the site's size (least recently used entries go first).
+ * Their sum plus the process's own ~60 MB is the service's memory.
+ */
+export interface CacheConfig {
+  /** Thread indexes (about 200 bytes per comment of each thread kept): a 50,000-comment thread takes 10 MB. */
+  indexBytes: number;
+  /** Parsed comment records (the comments of recently shown pages). */
+  recordBytes: number;
+  /** Serialised answers of GET /api/comments (server/pagecache.ts). */
+  pageBytes: number;
 }

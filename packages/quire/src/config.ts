@@ -80,6 +80,10 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_NOTIFY_MODERATOR_EVENTS: 'notify.moderatorEvents',
   // widget15 (issue 15)
   QUIRE_GRAVATAR: 'avatars.gravatar',
+  // Issue 16 (scale).
+  QUIRE_CACHE_INDEX_BYTES: 'cache.indexBytes',
+  QUIRE_CACHE_RECORD_BYTES: 'cache.recordBytes',
+  QUIRE_CACHE_PAGE_BYTES: 'cache.pageBytes',
 };
 
 /** Settings that are a string or null (their default). */

@@ -17,6 +17,8 @@ export {
   type SpamConfig,
   type UriConfig,
 } from './config.js';
+export { Importer, type ImportOptions } from './port/importer.js';
+export type { SourceItem } from './port/source.js';
 export { buildApp, type LogOptions } from './server/app.js';
 export { ServerContext } from './server/context.js';
 export { countLinks, renderMarkdown, renderPlain } from './server/markdown.js';
@@ -35,6 +37,8 @@ export {
   formatCommentId,
   parseCommentId,
   type ThreadMeta,
+  textHashOf,
+  tombstone,
 } from './store/records.js';
 export { CommentStore, type StoredComment, StoreError, StoreUnavailableError } from './store/store.js';
 export { normaliseUri, THREAD_ID, threadIdOf, UriError } from './store/uri.js';

@@ -23,7 +23,6 @@ export interface CachedPage {
 /** Stands in for the form token while a page is serialised; random, so no comment can contain it. */
 export const TOKEN_SLOT = `quire-form-token-${randomBytes(16).toString('hex')}`;
 
-const MAX_BYTES = 64 * 1024 * 1024;
 const MAX_PAGES_PER_THREAD = 16;
 
 interface ThreadPages {
@@ -32,10 +31,13 @@ interface ThreadPages {
   bytes: number;
 }
 
+/** The answers kept, least recently used thread first, at most `maxBytes` in all (config `cache.pageBytes`). */
 export class PageCache {
   /** Least recently used first. */
   private readonly threads = new Map<string, ThreadPages>();
   private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
 
   get(threadId: string, version: number, key: string): CachedPage | undefined {
     const t = this.threads.get(threadId);
@@ -76,7 +78,7 @@ export class PageCache {
     t.bytes += size;
     this.bytes += size;
     for (const [id, old] of this.threads) {
-      if (this.bytes <= MAX_BYTES || old === t) break;
+      if (this.bytes <= this.maxBytes || old === t) break;
       this.drop(id, old);
     }
     return page;

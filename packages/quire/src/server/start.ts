@@ -98,6 +98,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     durable: config.durable,
     lockWaitMs: config.deadlines.lockWaitMs,
     viewListAfterMs: config.freshness.viewListAfterMs,
+    cache: config.cache,
   });
   const ctx = new ServerContext(config, store, clock);
   ctx.notify = await Notifications.open(config, store, clock);

@@ -1,9 +1,10 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
 import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
 import type { ModeratedComment, StoredComment } from '../store/store.js';
+import { type Forest, forestOf, type Listed, type Shown, shownOf } from './forest.js';
 import { renderedNow, renderMarkdown } from './markdown.js';
 
-export type { AdminComment, PublicComment };
+export type { AdminComment, Listed, PublicComment };
 
 /** The public face of a comment: never its e-mail or address. A hidden one is shown as a bare tombstone. */
 export function publicComment(
@@ -110,97 +111,126 @@ export interface Tree {
 const byName = compareStems;
 const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
 
-/** A thread's comments as a forest: who replies to whom, at what depth, in breadth-first order. */
-interface Forest {
-  byStem: Map<string, CommentRecord>;
-  children: Map<string, string[]>;
-  roots: string[];
-  /** Breadth-first from the roots: every parent before its replies. */
-  order: string[];
-  depth: Map<string, number>;
-  parentOf: Map<string, string | null>;
+/**
+ * The forest and what the public sees of it, per version of a thread's index: built once, then every page and
+ * order of that version is a slice (a 50,000-comment thread costs tens of milliseconds to lay out, once).
+ */
+const laidOut = new WeakMap<ReadonlyMap<string, Listed>, { forest: Forest; public: Shown }>();
+
+function layout(entries: ReadonlyMap<string, Listed>): { forest: Forest; public: Shown } {
+  let l = laidOut.get(entries);
+  if (l === undefined) {
+    const forest = forestOf(entries);
+    const status = (i: number) => entries.get(forest.stems[i] as string)?.status;
+    l = { forest, public: shownOf(forest, (i) => status(i) === 'approved') };
+    laidOut.set(entries, l);
+  }
+  return l;
 }
 
-function forestOf(comments: readonly StoredComment[]): Forest {
-  const byStem = new Map<string, CommentRecord>();
-  for (const c of comments) byStem.set(c.stem, c.record);
-  const children = new Map<string, string[]>();
-  const roots: string[] = [];
-  for (const c of comments) {
-    const parent = c.record.parent;
-    if (parent !== null && parent !== c.stem && byStem.has(parent)) {
-      const list = children.get(parent);
-      if (list === undefined) children.set(parent, [c.stem]);
-      else list.push(c.stem);
-    } else roots.push(c.stem);
+/** A page of a thread before its comments are read: its top-level stems, everything it shows, and the count. */
+export interface PagePlan {
+  top: string[];
+  /** Every comment the page shows (top level and replies), parents before replies. */
+  stems: string[];
+  total: number;
+  next: string | null;
+  isVisible: (stem: string) => boolean;
+  forest: Forest;
+}
+
+/** The first index of `top` (sorted by name, read backwards for `newest`) past `after`. */
+function startAfter(top: readonly string[], after: string, order: 'oldest' | 'newest'): number {
+  let lo = 0;
+  let hi = top.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byName(top[mid] as string, after) <= 0) lo = mid + 1;
+    else hi = mid;
   }
-  // Breadth-first from the roots; whatever is left unreached sits on a cycle: its first member becomes a root.
-  const forest: Forest = { byStem, children, roots, order: [], depth: new Map(), parentOf: new Map() };
-  const visit = (root: string) => {
-    forest.depth.set(root, 0);
-    forest.parentOf.set(root, null);
-    const queue = [root];
-    for (let i = 0; i < queue.length; i++) {
-      const s = queue[i] as string;
-      forest.order.push(s);
-      for (const child of children.get(s) ?? []) {
-        if (forest.depth.has(child)) continue;
-        forest.depth.set(child, (forest.depth.get(s) ?? 0) + 1);
-        forest.parentOf.set(child, s);
-        queue.push(child);
+  // Oldest: the first name after `after`; newest: the names before it.
+  return order === 'oldest' ? lo : top.length - (lo - (top[lo - 1] === after ? 1 : 0));
+}
+
+/**
+ * Which comments a page shows, from the thread's index alone (nothing read): a comment is visible if approved,
+ * or pending and the caller's own. A hidden comment (deleted, spam, someone else's pending) with visible replies
+ * is shown as a tombstone so the replies keep their place; one without is left out. Replies whose parent is
+ * missing (removed by hand) are top level; parent cycles (only hand edits can make them) are broken. Pages count
+ * top-level comments. Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
+ */
+export function planPage(entries: ReadonlyMap<string, Listed>, opts: TreeOptions): PagePlan {
+  const { forest: f, public: pub } = layout(entries);
+  const isVisible = (s: string) => {
+    const st = entries.get(s)?.status;
+    return st === 'approved' || (st === 'pending' && opts.mine.has(s));
+  };
+  // Only a caller with pending comments of their own sees another tree than the public's.
+  const mineShown = [...opts.mine].some((s) => entries.get(s)?.status === 'pending');
+  const { shown, top, total } = mineShown ? shownOf(f, (i) => isVisible(f.stems[i] as string)) : pub;
+  const topStems = top.map((i) => f.stems[i] as string);
+  const from = opts.after === null ? 0 : startAfter(topStems, opts.after, opts.order);
+  const ordered = opts.order === 'newest' ? topStems.reverse() : topStems;
+  const page = ordered.slice(from, from + opts.limit);
+  const stems: string[] = [];
+  for (const root of page) {
+    const queue = [f.index.get(root) as number];
+    for (let q = 0; q < queue.length; q++) {
+      const s = queue[q] as number;
+      stems.push(f.stems[s] as string);
+      for (let k = f.childStart[s] as number; k < (f.childStart[s + 1] as number); k++) {
+        const c = f.childList[k] as number;
+        if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
       }
     }
+  }
+  const more = from + opts.limit < ordered.length;
+  return {
+    top: page,
+    stems,
+    total,
+    next: more ? (page[page.length - 1] ?? null) : null,
+    isVisible,
+    forest: f,
   };
-  for (const r of roots) visit(r);
-  for (const c of comments) {
-    if (!forest.depth.has(c.stem)) {
-      roots.push(c.stem);
-      visit(c.stem);
-    }
-  }
-  return forest;
 }
 
-/** The comments shown (visible ones, and hidden ones with shown replies) and the number of visible ones. */
-function shownOf(f: Forest, isVisible: (stem: string) => boolean): { shown: Set<string>; total: number } {
-  const shown = new Set<string>();
-  let total = 0;
-  for (let i = f.order.length - 1; i >= 0; i--) {
-    const s = f.order[i] as string;
-    if (isVisible(s)) total++;
-    if (isVisible(s) || (f.children.get(s) ?? []).some((c) => shown.has(c) && f.parentOf.get(c) === s))
-      shown.add(s);
-  }
-  return { shown, total };
-}
-
-/** The nodes of the shown comments, replies attached (below maxDepth, to the deepest allowed ancestor). */
-function nodesOf(
+/**
+ * The page's comments nested by parent, from the plan and the records of its stems (a stem without a record,
+ * removed since the index was read, is left out with its replies). Replies below maxDepth go to the deepest
+ * allowed ancestor. The HTML is left empty: prepareMarkdown the page's treeTexts, then renderTree.
+ */
+export function buildTree(
   threadId: string,
-  f: Forest,
-  shown: ReadonlySet<string>,
-  isVisible: (stem: string) => boolean,
-  likes: ReadonlyMap<string, number>,
+  plan: PagePlan,
+  records: ReadonlyMap<string, CommentRecord>,
+  entries: ReadonlyMap<string, Listed>,
   maxDepth: number,
-): Map<string, PublicComment> {
-  // Built in breadth-first order, so every parent's node exists before its replies are attached.
+): Tree {
+  const f = plan.forest;
   const nodes = new Map<string, PublicComment>();
   const container = new Map<string, PublicComment | null>();
-  for (const s of f.order) {
-    if (!shown.has(s)) continue;
-    const r = f.byStem.get(s) as CommentRecord;
-    const node = publicComment(threadId, s, r, likes.get(s) ?? 0, !isVisible(s), false);
+  for (const s of plan.stems) {
+    const r = records.get(s);
+    const i = f.index.get(s) as number;
+    const p = f.parent[i] as number;
+    const parent = p < 0 ? null : (f.stems[p] as string);
+    if (r === undefined || (parent !== null && !container.has(parent))) continue;
+    const node = publicComment(threadId, s, r, entries.get(s)?.likes ?? 0, !plan.isVisible(s), false);
     nodes.set(s, node);
-    const parent = f.parentOf.get(s) ?? null;
     const holder = parent === null ? null : (container.get(parent) ?? null);
     holder?.replies.push(node);
     // Replies to a comment at maxDepth go where its own siblings are.
-    container.set(s, (f.depth.get(s) ?? 0) < maxDepth ? node : holder);
+    container.set(s, (f.depth[i] as number) < maxDepth ? node : holder);
   }
   for (const node of nodes.values()) {
     if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
   }
-  return nodes;
+  const comments = plan.top.flatMap((s) => {
+    const n = nodes.get(s);
+    return n === undefined ? [] : [n];
+  });
+  return { comments, total: plan.total, next: plan.next };
 }
 
 /** Every comment of a page of comments, replies included. Iterative: no recursion depth to exhaust. */
@@ -233,39 +263,4 @@ export function renderTree(comments: readonly PublicComment[]): boolean {
     c.html = html ?? renderMarkdown(c.text);
   }
   return complete;
-}
-
-/**
- * Nests a thread's comments by parent. A comment is visible if approved, or pending and the caller's own. A
- * hidden comment (deleted, spam, someone else's pending) with visible replies is shown as a tombstone so the
- * replies keep their place; one without is left out. Replies whose parent is missing (removed by hand) are
- * top level; parent cycles (only hand edits can make them) are broken. Pages count top-level comments. The
- * HTML is left empty: prepareMarkdown the page's treeTexts, then renderTree. Iterative throughout: no recursion
- * depth to exhaust, however deep a conversation goes.
- */
-export function buildTree(
-  threadId: string,
-  comments: readonly StoredComment[],
-  likes: ReadonlyMap<string, number>,
-  opts: TreeOptions,
-): Tree {
-  const f = forestOf(comments);
-  const isVisible = (s: string) => {
-    const r = f.byStem.get(s) as CommentRecord;
-    return r.status === 'approved' || (r.status === 'pending' && opts.mine.has(s));
-  };
-  const { shown, total } = shownOf(f, isVisible);
-  const nodes = nodesOf(threadId, f, shown, isVisible, likes, opts.maxDepth);
-  let top = f.roots.filter((s) => shown.has(s)).sort(byName);
-  if (opts.order === 'newest') top.reverse();
-  if (opts.after !== null) {
-    const after = opts.after;
-    top = top.filter((s) => (opts.order === 'newest' ? byName(s, after) < 0 : byName(s, after) > 0));
-  }
-  const page = top.slice(0, opts.limit);
-  return {
-    comments: page.map((s) => nodes.get(s) as PublicComment),
-    total,
-    next: top.length > opts.limit ? (page[page.length - 1] ?? null) : null,
-  };
 }

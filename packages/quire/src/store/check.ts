@@ -17,6 +17,7 @@ import {
   stampOf,
 } from '@quire/fs';
 import { COMMENT_STEM, STATUSES } from './records.js';
+import { INDEX_NAMES, rebuildIndex } from './thread-index.js';
 import { mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, stemOf } from './threads.js';
 import { THREAD_ID } from './uri.js';
 
@@ -57,7 +58,10 @@ export interface DataReport {
 
 /** Options of checkDataDir. */
 export interface DataCheckOptions {
-  /** Remove dead writers' temps and move unparsable comment files aside. Never removes a record or a vote. */
+  /**
+   * Remove dead writers' temps, move unparsable comment files aside, and write every thread's index afresh from
+   * its comment files (derived data, thread-index.ts). Never removes a record or a vote.
+   */
   repair?: boolean;
   /** Called with the number of threads checked so far, every 1,000 threads. */
   onProgress?: (threads: number) => void;
@@ -86,6 +90,7 @@ const THREAD_NAMES = new Set([
   '.post.lock',
   '.spool.lock',
   QUARANTINE,
+  ...INDEX_NAMES,
 ]);
 /** Fields the service writes into every comment record (records.ts createRecord). */
 const RECORD_FIELDS = ['v', 'parent', 'text', 'status', 'created', 'textHash'] as const;
@@ -249,6 +254,8 @@ async function checkThread(c: Checker, rel: string): Promise<void> {
   await checkVotes(c, rel, stems);
   await checkClaims(c, rel);
   await checkQuarantine(c, `${rel}/${QUARANTINE}`);
+  // After the quarantine: the index lists only what parses.
+  if (c.repair) await rebuildIndex({ dir: c.abs(rel), votesDir: c.abs(`${rel}/.votes`), durable: false });
 }
 
 /** What fsck --repair moved aside: told on every run until someone removes it. */

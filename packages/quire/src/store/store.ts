@@ -21,7 +21,7 @@ import { type Actor, checkMayChange, deleted, edited, judged, restored } from '.
 import { Hmacs, loadSecret } from './secret.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
-import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
+import { type CacheBudget, type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { EventSink, StoreEvent } from './events.js';
@@ -39,6 +39,8 @@ export interface StoreOptions {
   lockWaitMs?: number;
   /** A cached view checked longer ago than this is checked by listing its directory (default 500 ms; views.ts). */
   viewListAfterMs?: number;
+  /** Memory the caches of thread indexes and records may hold (config `cache`). */
+  cache?: CacheBudget;
 }
 
 /** A comment as a moderator sees it: the record, its page, its likes, its restore window and its parent. */
@@ -104,7 +106,7 @@ export class CommentStore {
     this.durable = opts.durable !== false;
     this.clock = opts.clock ?? Date.now;
     this.threads = new Threads(this.threadsDir, this.durable, this.clock);
-    this.views = new ThreadViews(this.threads, opts.viewListAfterMs ?? 500);
+    this.views = new ThreadViews(this.threads, opts.viewListAfterMs ?? 500, opts.cache);
     this.summaries = new Summaries(this.threads, this.views);
     const locks = new PostLocks(opts.lockWaitMs ?? 5_000);
     this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
@@ -151,7 +153,7 @@ export class CommentStore {
    * are skipped. The records are shared with other readers: do not modify them.
    */
   async comments(threadId: string, stems?: readonly string[]): Promise<StoredComment[]> {
-    if (stems === undefined) return [...(await this.view(threadId)).comments];
+    if (stems === undefined) return this.views.stored(await this.view(threadId));
     const spool = await this.threads.spool(threadId);
     return spool === null ? [] : this.threads.readRecords(spool, stems);
   }
@@ -159,6 +161,16 @@ export class CommentStore {
   /** The whole thread as on disk now (comments, likes, page); cached while unchanged, never older than the call. */
   view(threadId: string): Promise<ThreadView> {
     return this.views.get(threadId);
+  }
+
+  /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */
+  cacheStats(): { filesRead: number; indexBytes: number; recordBytes: number } {
+    return { filesRead: this.views.filesRead, ...this.views.bytes };
+  }
+
+  /** The records of the given comments of a view (a page's): from memory or read, O(stems). */
+  pageRecords(view: ThreadView, stems: readonly string[]): Promise<Map<string, CommentRecord>> {
+    return this.views.records(view, stems);
   }
 
   /** Stems of a thread's comments, in id order, optionally newest first and limited. */
@@ -271,7 +283,7 @@ export class CommentStore {
     let erased = 0;
     for (const threadId of threadIds ?? (await this.threadIds())) {
       const now = this.clock();
-      for (const c of (await this.view(threadId)).comments) {
+      for (const c of await this.views.withStatus(await this.view(threadId), 'deleted')) {
         if (c.record.restore === undefined || restorableUntil(c.record, now) !== null) continue;
         const after = await this.updateComment(threadId, c.stem, (cur) => {
           const kept = forgetExpired(cur, now);
@@ -319,12 +331,14 @@ export class CommentStore {
 
   /** Likes of every comment of a thread that has any. */
   async likes(threadId: string): Promise<Map<string, number>> {
-    return new Map((await this.view(threadId)).likes);
+    return new Map(
+      [...(await this.view(threadId)).entries].flatMap(([s, e]) => (e.likes > 0 ? [[s, e.likes]] : [])),
+    );
   }
 
   /** Approved comments of a thread: what the public counts. */
   async approvedCount(threadId: string): Promise<number> {
-    return (await this.view(threadId)).comments.filter((c) => c.record.status === 'approved').length;
+    return (await this.view(threadId)).approved;
   }
 
   /** One comment as a moderator sees it; StoreError 'not-found' if there is none. */
@@ -350,11 +364,8 @@ export class CommentStore {
     const all: ModeratedComment[] = [];
     for (const threadId of threadIds ?? (await this.threadIds())) {
       const view = await this.view(threadId);
-      for (const c of view.comments) {
-        if (status !== 'all' && c.record.status !== status) continue;
-        const parent = c.record.parent === null ? null : view.byStem.get(c.record.parent);
-        all.push(this.moderatedOf(threadId, view.meta, c, view.likes.get(c.stem) ?? 0, parent));
-      }
+      for (const c of await this.views.withStatus(view, status))
+        all.push(this.moderatedOf(threadId, view.meta, c, c.likes, c.parent));
     }
     return all.sort(
       (a, b) =>

@@ -18,6 +18,7 @@ import {
   serialiseRecord,
   type ThreadMeta,
 } from './records.js';
+import { INDEX_DIR, markChanged } from './thread-index.js';
 import { THREAD_ID } from './uri.js';
 
 /** The suffix of every record file: `<stem>.json`. Known only to the store. */
@@ -123,9 +124,15 @@ export class Threads {
 
   constructor(
     readonly threadsDir: string,
-    private readonly durable: boolean,
+    readonly durable: boolean,
     private readonly clock: () => number,
   ) {}
+
+  /** Marks a comment as changed for the thread's index (thread-index.ts); never fails the caller's write. */
+  private async mark(threadId: string, stem: string, durable: boolean): Promise<void> {
+    const place = { dir: this.dir(threadId), votesDir: this.votesDir(threadId), durable: this.durable };
+    await markChanged(place, stem, durable).catch(() => {});
+  }
 
   /** The thread's directory; StoreError 'not-found' if `threadId` is not a thread id. */
   dir(threadId: string): string {
@@ -176,7 +183,11 @@ export class Threads {
     const existing = this.spools.get(threadId);
     if (existing !== undefined && this.withMeta.has(threadId)) return existing;
     const dir = this.dir(threadId);
-    if (existing === undefined) await this.makeThreadDir(dir);
+    if (existing === undefined) {
+      await this.makeThreadDir(dir);
+      // The index's directory from the start, so that its first snapshot does not change the thread directory.
+      await makeDir(path.join(dir, INDEX_DIR), { durable: false, parents: false }).catch(() => {});
+    }
     const spool = (await this.spool(threadId, true)) as Spool;
     await createExclusive(this.metaFile(threadId), `${JSON.stringify(meta, null, 2)}\n`, {
       durable: this.durable,
@@ -275,6 +286,8 @@ export class Threads {
       return null;
     }
     let result: CommentRecord | null = null;
+    // Marked before (a crash after the write leaves it marked) and after (thread-index.ts says why).
+    await this.mark(threadId, stem, this.durable);
     const out = await spool
       .update(recordName(stem), (buf) => {
         result = null;
@@ -291,6 +304,7 @@ export class Threads {
         throw await this.gone(err);
       });
     if (out === null) await this.checkThere();
+    else await this.mark(threadId, stem, false);
     return out === null ? null : result;
   }
 
@@ -308,12 +322,14 @@ export class Threads {
       throw await this.gone(err);
     }
     await makeDir(dir, { durable: this.durable });
+    await this.mark(threadId, stem, this.durable);
     try {
       await createExclusive(
         path.join(dir, voter),
         `${JSON.stringify({ at: new Date(this.clock()).toISOString() })}\n`,
         { durable: this.durable },
       );
+      await this.mark(threadId, stem, false);
       return true;
     } catch (err) {
       if (isQuireError(err, 'EEXIST')) return false;

@@ -8,46 +8,72 @@ import {
   stampAsync,
   unchangedAsync,
 } from '@quire/fs';
-import { type CommentRecord, parseRecord, parseThreadMeta, type ThreadMeta } from './records.js';
-import { mapLimit, READ_CONCURRENCY, type StoredComment, stemOf, type Threads } from './threads.js';
+import { DEFAULT_CONFIG } from '../config-defaults.js';
+import type { CacheConfig } from '../config-types.js';
+import { ByteLru } from './lru.js';
+import {
+  type CommentRecord,
+  compareStems,
+  parseRecord,
+  parseThreadMeta,
+  type ThreadMeta,
+} from './records.js';
+import {
+  INDEX_MARKS,
+  type IndexBase,
+  type IndexEntry,
+  type IndexPlace,
+  loadIndex,
+  NON_EMPTY,
+  stemsIn,
+} from './thread-index.js';
+import { mapLimit, READ_CONCURRENCY, recordName, type StoredComment, type Threads } from './threads.js';
 
-/** Bytes of comment files kept parsed in thread views, over all threads. */
-const MAX_VIEW_BYTES = 64 * 1024 * 1024;
-/** Threads with a view kept (views of pages without comments weigh nothing, but count). */
-export const MAX_THREADS = 10_000;
 /**
  * A view older than this is read again even if no stamp changed: the stamps cannot see a file edited in place
  * by hand, and a network filesystem's attribute cache or a clock stepped back can hide a change from them.
  */
 const MAX_VIEW_AGE_MS = 30_000;
+/** Threads whose duplicate-check summaries are kept at most (summaries.ts). */
+export const MAX_THREADS = 10_000;
+/** Bytes an index entry costs in memory (its stem, the entry object and its map slot), for the budget. */
+const ENTRY_BYTES = 200;
+/** Bytes a parsed record costs beyond its file's length. */
+const RECORD_OVERHEAD = 300;
+
+/** How much memory the store's caches may hold (config `cache`; the defaults are DEFAULT_CONFIG's). */
+export type CacheBudget = Pick<CacheConfig, 'indexBytes' | 'recordBytes'>;
 
 /**
- * A thread as one reader saw it: every comment, the like counts and the page. Shared by every request until
- * a file of the thread changes, so it is frozen; `version` tells derived caches (rendered pages) apart.
+ * A thread as one reader saw it, without its comments' texts: the index of every comment (where it hangs, who
+ * may see it, its likes; thread-index.ts), the page, and counts. Shared by every request until a file of the
+ * thread changes, so it is frozen; `version` tells derived caches (rendered pages) apart. The records a page
+ * shows are read by ThreadViews.records: O(page), not O(thread).
  */
 export interface ThreadView {
   readonly threadId: string;
-  /** Every parsable comment, in id order. */
-  readonly comments: readonly StoredComment[];
-  /** The same comments by stem. */
-  readonly byStem: ReadonlyMap<string, CommentRecord>;
-  /** Likes of every comment that has any. */
-  readonly likes: ReadonlyMap<string, number>;
+  /** Every comment of the thread by stem, in no particular order. */
+  readonly entries: ReadonlyMap<string, IndexEntry>;
   readonly meta: ThreadMeta | null;
+  /** Approved comments: what the public counts. */
+  readonly approved: number;
   /** Different for every load of any thread in this process. */
   readonly version: number;
 }
 
 interface CachedView {
   view: ThreadView;
-  /** Taken before the reads they vouch for: the thread directory, `.votes`, and each `.votes/<stem>`. */
+  /** Taken before the reads they vouch for: the thread directory and its index marks. */
   stamps: Stamp[];
   /** All stamps were old enough when the load began (@quire/fs's settled): a later change must change one. */
   settled: boolean;
   loadedAt: number;
-  bytes: number;
-  /** The thread's record ids as listed for this view, and when that listing (or the last check's) began. */
-  ids: readonly string[];
+  /** The snapshot the index came from: when another changes it, cached records of the thread may be old. */
+  generation: string;
+  /** What the next load may build on (thread-index.ts IndexBase); null for a thread without a directory. */
+  base: IndexBase | null;
+  /** The record stems and mark names listed for this view, and when that listing (or the last check's) began. */
+  listed: ReadonlySet<string>;
   listedAt: number;
   /** Listings that check the view (validCached), shared by the readers waiting at the time. */
   relist: Coalescer<boolean>;
@@ -56,15 +82,17 @@ interface CachedView {
 let versions = 0;
 
 /**
- * The cache of thread views. A view is served from memory while the stamps it was read under are unchanged
- * (@quire/fs's stamps), else read again; concurrent callers share one read, and never one that began before their call,
- * so a comment acknowledged before the call is in it.
+ * The cache of thread views: the index of each recently read thread and recently read records, each an LRU
+ * bounded by bytes (CacheBudget). A view is served from memory while the stamps it was read under are unchanged
+ * (@quire/fs's stamps), else loaded again; concurrent callers share one load, and never one that began before
+ * their call, so a comment acknowledged before the call is in it.
  */
 export class ThreadViews {
-  /** Per thread, the last view loaded and the stamps that vouch for it (least recently used first). */
-  private readonly cached = new Map<string, CachedView>();
-  private cachedBytes = 0;
+  private readonly cached: ByteLru<string, CachedView>;
+  private readonly recordCache: ByteLru<string, CommentRecord>;
   private readonly loads = new Map<string, Coalescer<CachedView>>();
+  /** Files opened or listed by index loads and record reads: what the bench counts. */
+  filesRead = 0;
 
   /**
    * `listAfterMs`: a view whose directory was last listed longer ago than this is checked by a listing too, not
@@ -75,11 +103,21 @@ export class ThreadViews {
   constructor(
     private readonly threads: Threads,
     private readonly listAfterMs: number,
-  ) {}
+    budget: CacheBudget = DEFAULT_CONFIG.cache,
+  ) {
+    this.cached = new ByteLru(budget.indexBytes);
+    this.recordCache = new ByteLru(budget.recordBytes);
+  }
 
-  /** The view last loaded, valid or not (a hint: its records spare reads); undefined if there is none. */
-  last(threadId: string): ThreadView | undefined {
-    return this.cached.get(threadId)?.view;
+  /** Bytes the caches hold now. */
+  get bytes(): { indexBytes: number; recordBytes: number } {
+    return { indexBytes: this.cached.bytes, recordBytes: this.recordCache.bytes };
+  }
+
+  /** Records of the thread kept in memory, a hint that spares reads (valid or not); undefined if none. */
+  last(threadId: string): { byStem: { get(stem: string): CommentRecord | undefined } } | undefined {
+    if (this.cached.peek(threadId) === undefined) return undefined;
+    return { byStem: { get: (stem) => this.recordCache.peek(`${threadId}/${stem}`) } };
   }
 
   /**
@@ -87,19 +125,17 @@ export class ThreadViews {
    * on the threadpool (never on the event loop: on a network filesystem a stat may wait for the server).
    */
   private async validCached(threadId: string): Promise<ThreadView | undefined> {
-    const entry = this.cached.get(threadId);
+    const entry = this.cached.peek(threadId);
     if (!entry?.settled || Date.now() - entry.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
     const same = await Promise.all(entry.stamps.map(unchangedAsync));
     if (!same.every(Boolean)) return undefined;
     if (Date.now() - entry.listedAt >= this.listAfterMs && !(await entry.relist.next())) return undefined;
-    if (this.cached.get(threadId) !== entry) return undefined;
-    // Least recently used goes first.
-    this.cached.delete(threadId);
-    this.cached.set(threadId, entry);
+    if (this.cached.peek(threadId) !== entry) return undefined;
+    this.cached.get(threadId);
     return entry.view;
   }
 
-  /** The whole thread as it is on disk now: every comment, the like counts and the page. */
+  /** The thread's index as it is on disk now, and its page. */
   async get(threadId: string): Promise<ThreadView> {
     const dir = this.threads.dir(threadId);
     const cached = await this.validCached(threadId);
@@ -115,92 +151,135 @@ export class ThreadViews {
     return (await load.next()).view;
   }
 
+  /** Where the index of a thread lives. */
+  place(threadId: string): IndexPlace {
+    return {
+      dir: this.threads.dir(threadId),
+      votesDir: this.threads.votesDir(threadId),
+      durable: this.threads.durable,
+    };
+  }
+
   private async load(threadId: string, dir: string): Promise<CachedView> {
     const started = Date.now();
-    const votesDir = this.threads.votesDir(threadId);
-    // Every stamp is taken before what it vouches for is read: a change after it either shows in the read or
-    // changes the stamp. Making `.votes` changes the thread directory, making `.votes/<stem>` changes `.votes`,
-    // a vote changes its `.votes/<stem>`: while `.votes` is missing, the thread directory's stamp covers it.
+    // Every stamp is taken before what it vouches for is read: a new comment or a replaced record changes the
+    // thread directory, a mark (made for every change of a record or its likes) changes the marks' directory;
+    // while that is missing, the thread directory's stamp covers its making.
     const stamps = [await stampAsync(dir)];
-    const votesStamp = await stampAsync(votesDir);
-    if (votesStamp.st !== undefined) stamps.push(votesStamp);
-    let comments: StoredComment[] = [];
-    const likes = new Map<string, number>();
+    const marksStamp = await stampAsync(path.join(dir, INDEX_MARKS));
+    if (marksStamp.st !== undefined) stamps.push(marksStamp);
+    let entries = new Map<string, IndexEntry>();
     let meta: ThreadMeta | null = null;
-    let bytes = 0;
-    const spool = stamps[0]?.st === undefined ? null : await this.threads.spool(threadId);
-    let ids: string[] = [];
-    if (spool !== null) {
-      let voted: string[];
-      let metaBuf: Buffer | null;
-      [ids, voted, metaBuf] = await Promise.all([
-        spool.ids(),
-        this.threads.voted(threadId),
+    let generation = '';
+    let listed: ReadonlySet<string> = new Set();
+    let base: IndexBase | null = null;
+    if (stamps[0]?.st !== undefined) {
+      const before = this.cached.peek(threadId);
+      const [loaded, metaBuf] = await Promise.all([
+        loadIndex(this.place(threadId), before?.base ?? undefined),
         readComplete(this.threads.metaFile(threadId)),
       ]);
       meta = parseThreadMeta(metaBuf);
-      stamps.push(...(await Promise.all(voted.map((stem) => stampAsync(path.join(votesDir, stem))))));
-      const [read, counts] = await Promise.all([
-        mapLimit(ids, READ_CONCURRENCY, async (id) => {
-          const buf = await spool.get(id);
-          const record = buf === null ? null : parseRecord(buf);
-          if (record === null) return null;
-          bytes += (buf as Buffer).length;
-          return Object.freeze({ stem: stemOf(id), record: Object.freeze(record) });
-        }),
-        mapLimit(voted, READ_CONCURRENCY, (stem) => this.threads.likesOf(threadId, stem)),
-      ]);
-      comments = read.filter((c): c is StoredComment => c !== null);
-      voted.forEach((stem, i) => {
-        const n = counts[i] ?? 0;
-        if (n > 0) likes.set(stem, n);
-      });
+      entries = loaded.entries;
+      generation = loaded.generation;
+      listed = loaded.listed;
+      this.filesRead += loaded.filesRead + 1;
+      base = loaded;
+      if (before !== undefined && before.generation !== generation) this.forgetRecords(threadId);
+      for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
     }
+    let approved = 0;
+    for (const e of entries.values()) if (e.status === 'approved') approved++;
     const entry: CachedView = {
-      view: Object.freeze({
-        threadId,
-        comments: Object.freeze(comments),
-        byStem: new Map(comments.map((c) => [c.stem, c.record])),
-        likes,
-        meta,
-        version: ++versions,
-      }),
+      view: Object.freeze({ threadId, entries, meta, approved, version: ++versions }),
       stamps,
       settled: settled(stamps, started),
       loadedAt: started,
-      bytes,
-      ids,
+      generation,
+      base,
+      listed,
       listedAt: started,
-      relist: new Coalescer(() => this.sameIds(threadId, entry)),
+      relist: new Coalescer(() => this.sameListing(threadId, entry)),
     };
-    this.keep(threadId, entry);
+    this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + 500);
     return entry;
   }
 
-  /** Whether the thread's directory, listed now, holds the records `entry` was read from (then it is renewed). */
-  private async sameIds(threadId: string, entry: CachedView): Promise<boolean> {
+  /** Whether the thread's names and marks, listed now, are those `entry` was loaded from (then it is renewed). */
+  private async sameListing(threadId: string, entry: CachedView): Promise<boolean> {
     const started = Date.now();
-    const spool = await this.threads.spool(threadId);
-    const ids = spool === null ? [] : await spool.ids();
-    const had = new Set(entry.ids);
-    if (ids.length !== had.size || ids.some((id) => !had.has(id))) return false;
+    const now = await stemsIn(this.place(threadId)).catch(() => null);
+    if (now === null || now.size !== entry.listed.size) return false;
+    for (const s of now) if (!entry.listed.has(s)) return false;
     entry.listedAt = started;
     return true;
   }
 
-  private keep(threadId: string, entry: CachedView): void {
-    const old = this.cached.get(threadId);
-    if (old !== undefined) {
-      this.cached.delete(threadId);
-      this.cachedBytes -= old.bytes;
+  private keepRecord(threadId: string, stem: string, r: CommentRecord): void {
+    this.recordCache.set(`${threadId}/${stem}`, r, RECORD_OVERHEAD + 2 * r.text.length);
+  }
+
+  private forgetRecords(threadId: string): void {
+    const prefix = `${threadId}/`;
+    this.recordCache.deleteWhere((k) => k.startsWith(prefix));
+  }
+
+  /**
+   * The records of the given comments of a view, from memory when the view's load vouched for them, else read
+   * (at most READ_CONCURRENCY at once). A comment removed since is left out.
+   */
+  async records(view: ThreadView, stems: readonly string[]): Promise<Map<string, CommentRecord>> {
+    const out = new Map<string, CommentRecord>();
+    const missing: string[] = [];
+    for (const s of stems) {
+      const r = this.recordCache.get(`${view.threadId}/${s}`);
+      if (r === undefined) missing.push(s);
+      else out.set(s, r);
     }
-    this.cached.set(threadId, entry);
-    this.cachedBytes += entry.bytes;
-    for (const [id, e] of this.cached) {
-      if ((this.cachedBytes <= MAX_VIEW_BYTES && this.cached.size <= MAX_THREADS) || id === threadId) break;
-      this.cached.delete(id);
-      this.cachedBytes -= e.bytes;
-    }
+    if (missing.length === 0) return out;
+    const dir = this.threads.dir(view.threadId);
+    this.filesRead += missing.length;
+    await mapLimit(missing, READ_CONCURRENCY, async (stem) => {
+      const buf = await readComplete(path.join(dir, recordName(stem)), NON_EMPTY);
+      const r = buf === null ? null : parseRecord(buf);
+      if (r === null) return;
+      out.set(stem, r);
+      this.keepRecord(view.threadId, stem, r);
+    });
+    return out;
+  }
+
+  /**
+   * The comments of a view whose index says `status` (or all), read now with their parents: what a moderator's
+   * list shows. Only those records are read; one whose file says otherwise by now is left out.
+   */
+  async withStatus(
+    view: ThreadView,
+    status: CommentRecord['status'] | 'all',
+  ): Promise<(StoredComment & { parent: CommentRecord | undefined; likes: number })[]> {
+    const stems = [...view.entries]
+      .filter(([, e]) => status === 'all' || e.status === status)
+      .map(([s]) => s);
+    const parents = stems.flatMap((s) => view.entries.get(s)?.parent ?? []);
+    const records = await this.records(view, [...new Set([...stems, ...parents])]);
+    return stems.flatMap((stem) => {
+      const record = records.get(stem);
+      if (record === undefined || (status !== 'all' && record.status !== status)) return [];
+      const parent = record.parent === null ? undefined : records.get(record.parent);
+      return [{ stem, record, parent, likes: view.entries.get(stem)?.likes ?? 0 }];
+    });
+  }
+
+  /** The given comments of a view (default: all, in id order) as StoredComments, in the order given (records()). */
+  async stored(
+    view: ThreadView,
+    stems = [...view.entries.keys()].sort(compareStems),
+  ): Promise<StoredComment[]> {
+    const records = await this.records(view, stems);
+    return stems.flatMap((stem) => {
+      const record = records.get(stem);
+      return record === undefined ? [] : [{ stem, record }];
+    });
   }
 }
 

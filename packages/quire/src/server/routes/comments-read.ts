@@ -12,7 +12,7 @@ import { prepareMarkdown } from '../markdown.js';
 import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';
 import { nullableString, problemResponses, publicCommentRef, stringEnum } from '../schemas.js';
-import { buildTree, renderTree, type Tree, treeTexts } from '../views.js';
+import { buildTree, planPage, renderTree, type Tree, treeTexts } from '../views.js';
 import type { RoutesOptions } from './plugin.js';
 
 function listQuery(config: QuireConfig) {
@@ -71,7 +71,7 @@ function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
  */
 export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
   const { config } = ctx;
-  const pages = new PageCache();
+  const pages = new PageCache(config.cache.pageBytes);
   const avatars = { hmacs: ctx.hmacs, gravatar: config.avatars.gravatar };
 
   app.get(
@@ -105,14 +105,15 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       const mine = ownStems(ctx, request, threadId);
       const [view, moderation] = await Promise.all([ctx.store.view(threadId), ctx.moderation()]);
       const order = q.order ?? 'oldest';
-      const tree = () =>
-        buildTree(threadId, view.comments, view.likes, {
-          mine,
-          maxDepth: config.limits.maxDepth,
-          order,
-          after,
-          limit,
-        });
+      const opts = { mine, maxDepth: config.limits.maxDepth, order, after, limit };
+      // The page is laid out from the thread's index; only the comments it shows are read (O(page)).
+      const tree = async () => {
+        const plan = planPage(view.entries, opts);
+        const records = await ctx.store.pageRecords(view, plan.stems);
+        const built = buildTree(threadId, plan, records, view.entries, opts.maxDepth);
+        addAvatars(avatars, built.comments, (id) => records.get(id.slice(id.lastIndexOf('_') + 1)));
+        return built;
+      };
       const answer = (tree: Tree, token: string) => {
         return {
           uri,
@@ -128,7 +129,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         };
       };
       // Edit tokens change the answer only through pending comments they make visible.
-      const pending = [...mine].filter((s) => view.byStem.get(s)?.status === 'pending').sort();
+      const pending = [...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort();
       const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
       // Bound to this page and the client's network (context.ts).
       const formToken = ctx.formToken(threadId, request.ip).formToken;
@@ -136,8 +137,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
       // (the renderer busy, the client gone) is not cached.
-      const built = tree();
-      addAvatars(avatars, built.comments, (id) => view.byStem.get(id.slice(id.lastIndexOf('_') + 1)));
+      const built = await tree();
       await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
       if (renderTree(built.comments)) {
         const serialised = reply.serialize(answer(built, TOKEN_SLOT));

@@ -1,0 +1,45 @@
+// The comment service for the `site` bench case: startServer on DATA (spam defences and rate limits out of
+// reach, the admin password hash the parent passes in QUIRE_BENCH_ADMIN_HASH), prints its URL once it listens. Each line `stats` on stdin is answered
+// with one JSON line: RSS, event-loop delay percentiles since the last `stats` (then reset), and the store's
+// file and cache counters. Exits on SIGTERM.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { startServer } from 'quire';
+
+const [dataDir] = process.argv.slice(2);
+const limit = { max: 1e9, windowSeconds: 1 };
+const s = await startServer({
+  dataDir: dataDir as string,
+  port: 0,
+  host: '127.0.0.1',
+  env: {},
+  logger: false,
+  config: {
+    adminPasswordHash: process.env.QUIRE_BENCH_ADMIN_HASH ?? null,
+    spam: { requireFormToken: false, minComposeSeconds: 0, duplicateWindowSeconds: 0, maxLinks: 100 },
+    rateLimits: {
+      requests: limit,
+      posts: limit,
+      edits: limit,
+      likes: limit,
+      login: limit,
+      threads: limit,
+      threadsTotal: limit,
+    },
+  },
+});
+const delay = monitorEventLoopDelay({ resolution: 1 });
+delay.enable();
+process.stdout.write(`${s.url}\n`);
+createInterface({ input: process.stdin }).on('line', () => {
+  const ms = (ns: number) => ns / 1e6;
+  const stats = {
+    rss: process.memoryUsage().rss,
+    delayP50: ms(delay.percentile(50)),
+    delayP99: ms(delay.percentile(99)),
+    delayMax: ms(delay.max),
+    ...s.store.cacheStats(),
+  };
+  delay.reset();
+  process.stdout.write(`${JSON.stringify(stats)}\n`);
+});
