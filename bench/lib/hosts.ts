@@ -95,6 +95,38 @@ async function drive(seconds: number, loops: number, one: (k: number) => Promise
   return { rate: lat.length / ((performance.now() - t0) / 1000), lat, errors };
 }
 
+/** Starts an instance on each of `hosts` (the first with the event-loop probe) into `services`; forwards ports. */
+async function startAll(
+  rig: HostsRig,
+  socks: Map<string, string>,
+  hosts: string[],
+  dataDir: (h: string) => string,
+  services: Service[],
+): Promise<void> {
+  for (const [i, h] of hosts.entries()) {
+    const cfg = rig.local(h, 'bench-config.json');
+    fs.writeFileSync(cfg, JSON.stringify(CONFIG));
+    // The first instance reports its event-loop delay (hosts-eld.ts) on a port of its own.
+    const pre = i === 0 ? ['--import', ELD_PRELOAD] : [];
+    const serve = [
+      'serve',
+      '--data',
+      dataDir(h),
+      '--host',
+      rig.address(h),
+      '--port',
+      String(PORT),
+      '--config',
+      cfg,
+    ];
+    services.push(
+      await rig.startService(h, [process.execPath, ...pre, QUIRE_BIN, ...serve], /quire serve: listening on/),
+    );
+    if (!socks.has(h)) socks.set(h, await rig.forward(h, PORT));
+    if (i === 0 && !socks.has(`${h}-eld`)) socks.set(`${h}-eld`, await rig.forward(h, ELD_PORT));
+  }
+}
+
 /** One row: `hosts` each run an instance on their `dataDir`; POSTs then GETs spread over them. */
 async function row(
   rig: HostsRig,
@@ -107,29 +139,7 @@ async function row(
   const services: Service[] = [];
   let firstError: string | undefined;
   try {
-    for (const [i, h] of hosts.entries()) {
-      const cfg = rig.local(h, 'bench-config.json');
-      fs.writeFileSync(cfg, JSON.stringify(CONFIG));
-      // The first instance reports its event-loop delay (hosts-eld.ts) on a port of its own.
-      const pre = i === 0 ? ['--import', ELD_PRELOAD] : [];
-      const argv = [
-        process.execPath,
-        ...pre,
-        QUIRE_BIN,
-        'serve',
-        '--data',
-        dataDir(h),
-        '--host',
-        rig.address(h),
-        '--port',
-        String(PORT),
-        '--config',
-        cfg,
-      ];
-      services.push(await rig.startService(h, argv, /quire serve: listening on/));
-      if (!socks.has(h)) socks.set(h, await rig.forward(h, PORT));
-      if (i === 0 && !socks.has(`${h}-eld`)) socks.set(`${h}-eld`, await rig.forward(h, ELD_PORT));
-    }
+    await startAll(rig, socks, hosts, dataDir, services);
     const sock = (k: number) => socks.get(hosts[k % hosts.length] as string) as string;
     const tok = JSON.parse(
       (await socketRequest(sock(0), 'GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).text,
