@@ -938,7 +938,7 @@ async function main(): Promise<void> {
     say(hostsTable(hosts));
     say();
     say(
-      'Three client hosts in network namespaces on this machine (@quire/testkit rig/gluster.sh); requests go ' +
+      'Three client hosts in network namespaces on this machine (@quire/testkit rig/hosts.sh); requests go ' +
         'to the instances in turn, 16 in flight; the event loop is that of the first instance during the POSTs.',
     );
     say();

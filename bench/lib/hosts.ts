@@ -11,14 +11,10 @@ import { type CachingProfile, HostsRig, rigMissing, type Service, socketRequest 
 import { median } from './stats.js';
 import { renderTable } from './table.js';
 
+/** The committed `quire` command; this file runs as bench/dist/lib/hosts.js. */
 const QUIRE_BIN = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'packages',
-  'quire',
-  'bin',
-  'quire.cjs',
+  '../../../packages/quire/bin/quire.cjs',
 );
 const ELD_PRELOAD = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'hosts-eld.js');
 const PORT = 8080;
@@ -63,6 +59,8 @@ export interface HostsRow {
   eldP99: number;
   eldMax: number;
   errors: number;
+  /** The first failed answer, to say why. */
+  firstError: string | undefined;
 }
 
 export interface HostsResult {
@@ -97,6 +95,38 @@ async function drive(seconds: number, loops: number, one: (k: number) => Promise
   return { rate: lat.length / ((performance.now() - t0) / 1000), lat, errors };
 }
 
+/** Starts an instance on each of `hosts` (the first with the event-loop probe) into `services`; forwards ports. */
+async function startAll(
+  rig: HostsRig,
+  socks: Map<string, string>,
+  hosts: string[],
+  dataDir: (h: string) => string,
+  services: Service[],
+): Promise<void> {
+  for (const [i, h] of hosts.entries()) {
+    const cfg = rig.local(h, 'bench-config.json');
+    fs.writeFileSync(cfg, JSON.stringify(CONFIG));
+    // The first instance reports its event-loop delay (hosts-eld.ts) on a port of its own.
+    const pre = i === 0 ? ['--import', ELD_PRELOAD] : [];
+    const serve = [
+      'serve',
+      '--data',
+      dataDir(h),
+      '--host',
+      rig.address(h),
+      '--port',
+      String(PORT),
+      '--config',
+      cfg,
+    ];
+    services.push(
+      await rig.startService(h, [process.execPath, ...pre, QUIRE_BIN, ...serve], /quire serve: listening on/),
+    );
+    if (!socks.has(h)) socks.set(h, await rig.forward(h, PORT));
+    if (i === 0 && !socks.has(`${h}-eld`)) socks.set(`${h}-eld`, await rig.forward(h, ELD_PORT));
+  }
+}
+
 /** One row: `hosts` each run an instance on their `dataDir`; POSTs then GETs spread over them. */
 async function row(
   rig: HostsRig,
@@ -107,43 +137,26 @@ async function row(
   opts: HostsOptions,
 ): Promise<HostsRow> {
   const services: Service[] = [];
+  let firstError: string | undefined;
   try {
-    for (const [i, h] of hosts.entries()) {
-      const cfg = rig.local(h, 'bench-config.json');
-      fs.writeFileSync(cfg, JSON.stringify(CONFIG));
-      // The first instance reports its event-loop delay (hosts-eld.ts) on a port of its own.
-      const pre = i === 0 ? ['--import', ELD_PRELOAD] : [];
-      const argv = [
-        process.execPath,
-        ...pre,
-        QUIRE_BIN,
-        'serve',
-        '--data',
-        dataDir(h),
-        '--host',
-        rig.address(h),
-        '--port',
-        String(PORT),
-        '--config',
-        cfg,
-      ];
-      services.push(await rig.startService(h, argv, /quire serve: listening on/));
-      if (!socks.has(h)) socks.set(h, await rig.forward(h, PORT));
-      if (i === 0 && !socks.has(`${h}-eld`)) socks.set(`${h}-eld`, await rig.forward(h, ELD_PORT));
-    }
+    await startAll(rig, socks, hosts, dataDir, services);
     const sock = (k: number) => socks.get(hosts[k % hosts.length] as string) as string;
     const tok = JSON.parse(
       (await socketRequest(sock(0), 'GET', `/api/form-token?uri=${encodeURIComponent(PAGE)}`)).text,
     ).formToken;
     let n = 0;
     const post = async (k: number) => {
+      const i = n++;
       const body = {
         uri: PAGE,
-        text: `bench ${place} ${hosts.length} ${n++}`,
+        text: `bench ${place} ${hosts.length} ${i}`,
         formToken: tok,
-        nonce: `${place}-${hosts.length}-${n}`,
+        nonce: `bench-${hosts.length}-${String(i).padStart(8, '0')}`,
       };
-      return (await socketRequest(sock(k), 'POST', '/api/comments', body)).status === 201;
+      const r = await socketRequest(sock(k), 'POST', '/api/comments', body);
+      if (r.status !== 201 && firstError === undefined)
+        firstError = `POST: ${r.status} ${r.text.slice(0, 300)}`;
+      return r.status === 201;
     };
     await drive(1, opts.concurrency, post); // warm-up: code paths, the thread's directory, the views
     const eldSock = socks.get(`${hosts[0]}-eld`) as string;
@@ -168,6 +181,7 @@ async function row(
       eldP99: eld.p99,
       eldMax: eld.max,
       errors: posts.errors + gets.errors,
+      firstError,
     };
   } finally {
     for (const s of services) HostsRig.signal(s.child, 'SIGTERM');
@@ -199,6 +213,7 @@ export async function hostsBench(opts: HostsOptions): Promise<HostsResult> {
         opts.progress(
           `[hosts] ${place} x${hosts.length}: ${r.postRate.toFixed(1)} POSTs/s, GET p50 ${r.getP50.toFixed(1)} ms p99 ${r.getP99.toFixed(1)} ms, event loop p99 ${r.eldP99.toFixed(1)} ms`,
         );
+        if (r.firstError !== undefined) opts.progress(`[hosts]   first failure: ${r.firstError}`);
         rows.push(r);
       }
     } finally {
