@@ -325,3 +325,35 @@ test('without SMTP settings and webhooks nothing is queued and the admin API say
   const r = await request(s.url, 'GET', '/api/notify/unsubscribe?t=x');
   assert.equal(r.status, 400);
 });
+
+test('a webhook that lists only `reply` gets approved replies and nothing else', async (t) => {
+  const smtp = await startSmtp(t);
+  const hooks = await startHooks(t);
+  const config = await notifyConfig(smtp, null, {
+    moderators: [],
+    webhooks: [{ url: hooks.url, events: ['reply'], secret: SECRET, moderatorFields: true }],
+  });
+  const s = await startTestServer(t, config);
+  const top = await s.post({ author: 'Ann', email: 'ann@example.org', text: 'Top' });
+  const reply = await s.post({
+    author: 'Bob',
+    email: 'bob@example.org',
+    text: 'Re',
+    parent: top.body.comment.id,
+  });
+  const other = await s.post({ text: 'Another top' });
+  assert.equal(other.status, 201);
+  await hooks.until((h) => h.hooks.length >= 1, 'the reply webhook');
+  // Every event is done before we look for a second webhook: none may come.
+  const auth = await adminLogin(s);
+  await eventually(
+    async () => (await s.request('GET', '/api/admin/notifications', undefined, auth)).body.recent.length >= 1,
+    'the outcome',
+  );
+  assert.equal(hooks.hooks.length, 1);
+  const h = hooks.hooks[0]!;
+  assert.equal(h.json.event, 'posted');
+  assert.equal(h.json.reply, true);
+  assert.equal(h.json.comment.id, reply.body.comment.id);
+  assert.equal(h.json.comment.email, 'bob@example.org', 'moderator fields when configured');
+});
