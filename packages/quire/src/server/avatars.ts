@@ -11,7 +11,7 @@ import type { Hmacs } from '../store/secret.js';
  * anyway), else the comment's id (a picture of its own). docs/widget.md says what this reveals.
  */
 
-/** Hex characters of an avatar hash: 64 bits, enough to draw from, too few to be worth storing as a secret. */
+/** Hex characters of an avatar key: 64 bits, plenty to draw from and to tell readers apart. */
 const AVATAR_HEX = 16;
 
 /** The e-mail address as one reader's key: trimmed, lower case (as Gravatar folds it too). */
