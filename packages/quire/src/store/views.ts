@@ -115,9 +115,12 @@ export class ThreadViews {
   }
 
   /** Records of the thread kept in memory, a hint that spares reads (valid or not); undefined if none. */
-  last(threadId: string): { byStem: { get(stem: string): CommentRecord | undefined } } | undefined {
-    if (this.cached.peek(threadId) === undefined) return undefined;
-    return { byStem: { get: (stem) => this.recordCache.peek(`${threadId}/${stem}`) } };
+  last(
+    threadId: string,
+  ): { meta: ThreadMeta | null; byStem: { get(stem: string): CommentRecord | undefined } } | undefined {
+    const entry = this.cached.peek(threadId);
+    if (entry === undefined) return undefined;
+    return { meta: entry.view.meta, byStem: { get: (stem) => this.recordCache.peek(`${threadId}/${stem}`) } };
   }
 
   /**
