@@ -4,21 +4,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommentStore } from 'quire';
 import { ensureSite, type Site, siteParams } from './site.js';
-import { type MixedResult, mixedLoad } from './site-load.js';
+import { mixedLoad } from './site-load.js';
 import {
   ADMIN_PASSWORD,
   bare,
-  canDropCaches,
   countOpens,
   dropCaches,
   firstOk,
-  type ServerStats,
   SiteServer,
   send,
 } from './site-probe.js';
 import { fmtMs, MB, type Row, report } from './site-report.js';
 import { median } from './stats.js';
-import { renderTable } from './table.js';
 
 const quireBin = fileURLToPath(new URL('../../../packages/quire/bin/quire.cjs', import.meta.url));
 

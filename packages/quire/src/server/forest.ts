@@ -63,7 +63,7 @@ function linksOf(entries: ReadonlyMap<string, Listed>, stems: readonly string[],
 export function forestOf(entries: ReadonlyMap<string, Listed>): Forest {
   const stems = [...entries.keys()];
   const index = new Map<string, number>();
-  stems.forEach((s, i) => index.set(s, i));
+  for (let i = 0; i < stems.length; i++) index.set(stems[i] as string, i);
   const n = stems.length;
   const { raw, childStart, childList } = linksOf(entries, stems, index);
   const parent = new Int32Array(n).fill(-1);

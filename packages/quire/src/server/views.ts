@@ -1,6 +1,6 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
 import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
-import type { ModeratedComment, StoredComment } from '../store/store.js';
+import type { ModeratedComment } from '../store/store.js';
 import { type Forest, forestOf, type Listed, type Shown, shownOf } from './forest.js';
 import { renderedNow, renderMarkdown } from './markdown.js';
 
