@@ -62,16 +62,17 @@ export function isQuireError(err: unknown, code?: QuireErrorCode): err is QuireE
 }
 
 // libuv names only the errnos it knows; others come out as code 'Unknown system error -116' (ESTALE on Linux, the
-// one a network filesystem gives most). The OS's own table names them.
+// one a network filesystem gives most), from node:fs with `errno` set, from fs-native-extensions' fcntl with the
+// code alone. The OS's own table names them.
 const errnoNames = new Map(Object.entries(constants.errno).map(([name, n]) => [-n, name]));
+const UNKNOWN = /^Unknown system error (-?\d+)$/;
 
 /** The errno name of a Node system error (`'EEXIST'`, `'ESTALE'`), or undefined for anything else. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err) || typeof err.code !== 'string')
     return undefined;
-  if (err.code.startsWith('Unknown system error') && 'errno' in err && typeof err.errno === 'number') {
-    return errnoNames.get(err.errno) ?? err.code;
-  }
+  const unknown = UNKNOWN.exec(err.code);
+  if (unknown) return errnoNames.get(Number(unknown[1])) ?? err.code;
   return err.code;
 }
 

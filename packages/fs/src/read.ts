@@ -2,7 +2,7 @@ import path from 'node:path';
 import { optionFields, validatePath } from './args.js';
 import { errnoCode, invalidArg, QuireError } from './errors.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
-import { closeReadOnly, retryRead } from './transient.js';
+import { closeReadOnly, isTransientError, retryRead } from './transient.js';
 
 /** Options of readComplete and readCompleteSync. */
 export interface ReadOptions {
@@ -55,9 +55,14 @@ function* readOnce(file: string, accept: ((data: Buffer) => boolean) | undefined
 function* readSteps(what: string, fileArg: unknown, opts: unknown): Steps<Buffer | null> {
   const file = path.resolve(validatePath(fileArg, 'path', what));
   const accept = checkReadOptions(what, opts);
-  // Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open or
-  // read; the new file is there, so the whole read starts again with a fresh lookup (transient.ts).
-  return yield* retryRead(() => readOnce(file, accept));
+  // Network filesystems (NFS, GlusterFS) answer ESTALE when a name was replaced between lookup and open, lock or
+  // read; the new file is there, so the whole read starts again with a fresh lookup (transient.ts). readOnce
+  // answers a missing file itself, so an ENOENT it lets out came after the open: GlusterFS's answer when the
+  // inode behind the open descriptor was removed meanwhile (replaced by another host), a stale handle too.
+  return yield* retryRead(
+    () => readOnce(file, accept),
+    (err) => isTransientError(err) || errnoCode(err) === 'ENOENT',
+  );
 }
 
 /**

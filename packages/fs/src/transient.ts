@@ -50,18 +50,21 @@ function withAttempts(err: unknown, attempts: number): unknown {
 }
 
 /**
- * Runs `body` (steps that only read) until it succeeds, fails with a non-transient error, or the READ_RETRY bound
- * is spent; then its last error, with `attempts` set, is thrown. `body` must start afresh each time (open the
+ * Runs `body` (steps that only read) until it succeeds, fails with an error that is not `retryable` (default:
+ * isTransientError), or the READ_RETRY bound is spent; then its last error, with `attempts` set, is thrown. `body` must start afresh each time (open the
  * file again): a stale descriptor stays stale.
  */
-export function* retryRead<T>(body: () => Steps<T>): Steps<T> {
+export function* retryRead<T>(
+  body: () => Steps<T>,
+  retryable: (err: unknown) => boolean = isTransientError,
+): Steps<T> {
   const start = performance.now();
   let step: number = READ_RETRY.firstDelayMs;
   for (let attempt = 1; ; attempt++) {
     try {
       return yield* body();
     } catch (err) {
-      if (!isTransientError(err)) throw err;
+      if (!retryable(err)) throw err;
       const ms = step / 2 + (Math.random() * step) / 2;
       step = Math.min(step * 2, READ_RETRY.maxDelayMs);
       if (attempt >= READ_RETRY.attempts || performance.now() - start + ms > READ_RETRY.budgetMs) {

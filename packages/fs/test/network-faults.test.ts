@@ -134,6 +134,28 @@ for (const op of ['readComplete', 'readCompleteSync']) {
     assert.deepEqual(report, { ok: true, value: { bytes: 18 } }, report.message);
   });
 
+  // On GlusterFS with its default caching, nearly every read of a file another host kept replacing failed here:
+  // the open worked on a cached handle, the shared-lock check's fcntl found it stale (ESTALE) or its inode gone
+  // (ENOENT), and before that close failed the same way and hid it.
+  for (const errno of ['ESTALE', 'ENOENT']) {
+    test(`${op}: ${errno} from the lock check's fcntl on the open file opens it afresh`, async (t) => {
+      if (!strace(t)) return;
+      const { file } = published(t);
+      const trace = names(`${OPEN},fcntl`);
+      const { report, calls } = await traced(
+        t,
+        op,
+        file,
+        trace,
+        `${names('fcntl')}:error=${errno}:when=1`,
+        file,
+      );
+      assert.equal(named(calls, 'fcntl').filter((c) => c.injected).length, 1, 'the fault never struck fcntl');
+      assert.equal(named(calls, OPEN).length, 2, 'the stale descriptor was not replaced by a fresh open');
+      assert.deepEqual(report, { ok: true, value: { bytes: 18 } }, report.message);
+    });
+  }
+
   test(`${op}: ENOTCONN that does not end is retried within the bound, then a typed error`, async (t) => {
     if (!strace(t)) return;
     const { file } = published(t);

@@ -20,7 +20,7 @@ test("fsck exits 1 on a dead writer's temp and --repair removes it and exits 0",
   const temp = await deadTemp(dir);
   const found = await quire(t, ['fsck', dir]);
   assert.equal(found.code, 1, found.stderr);
-  assert.match(text(found), new RegExp(`^found\tdead-temp\t${temp.replaceAll('.', '\\.')}\t`, 'm'));
+  assert.match(text(found), new RegExp(`^found\tdead-temp\t${temp.replace(/[.+]/g, '\\$&')}\t`, 'm'));
   assert.ok(fs.existsSync(path.join(dir, temp)), 'fsck without --repair changes nothing');
   const repaired = await quire(t, ['fsck', dir, '--repair']);
   assert.equal(repaired.code, 0, repaired.stderr);

@@ -119,8 +119,8 @@ export class Admission {
       const claim = record.nonce === null ? undefined : await this.claim(spool.dir, record.nonce, opts);
       return await this.admit({ threadId, spool, record, opts, claim: claim?.made, listedUnderLocks: false });
     } finally {
-      // Off the event loop, as they were taken (post-locks.ts).
-      for (const lock of held.reverse()) await lock.release();
+      // Off the event loop, as they were taken (post-locks.ts); both at once (a release never waits).
+      await Promise.all(held.map((lock) => lock.release()));
     }
   }
 

@@ -74,6 +74,8 @@ const RECENT = 'recent';
 
 /** Names the store keeps in DATA, and in a thread directory besides its records. */
 const DATA_NAMES = new Set(['quire.json', 'secret', 'settings.json', 'threads', RECENT, '.health']);
+// Shared state of the instances (store/shared-state.ts): counters and logouts, never checked further.
+for (const name of ['limits', 'sessions']) DATA_NAMES.add(name);
 const THREAD_NAMES = new Set([
   '.thread.json',
   '.votes',
