@@ -98,7 +98,10 @@ async function requestMix(send: Send, round: number, admin: Record<string, strin
       );
       ok(await send('POST', `/api/comments/${reply.body.comment.id}/like`), 200);
       ok(await send('GET', `/api/admin/comments/${reply.body.comment.id}`, undefined, admin), 200);
-      ok(await send('PATCH', `/api/admin/comments/${first.body.comment.id}`, { text: 'moderated' }, admin), 200);
+      ok(
+        await send('PATCH', `/api/admin/comments/${first.body.comment.id}`, { text: 'moderated' }, admin),
+        200,
+      );
       ok(await send('GET', `/api/comments?uri=${encodeURIComponent(uri)}`), 200);
       ok(
         await send('DELETE', `/api/comments/${reply.body.comment.id}`, undefined, {
