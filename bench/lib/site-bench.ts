@@ -5,15 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CommentStore } from 'quire';
 import { ensureSite, type Site, siteParams } from './site.js';
 import { mixedLoad } from './site-load.js';
-import {
-  ADMIN_PASSWORD,
-  bare,
-  countOpens,
-  dropCaches,
-  firstOk,
-  SiteServer,
-  send,
-} from './site-probe.js';
+import { ADMIN_PASSWORD, bare, countOpens, dropCaches, firstOk, SiteServer, send } from './site-probe.js';
 import { fmtMs, MB, type Row, report } from './site-report.js';
 import { median } from './stats.js';
 

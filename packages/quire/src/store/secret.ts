@@ -24,7 +24,16 @@ export async function loadSecret(dataDir: string, durable = true): Promise<Buffe
   return existing;
 }
 
-export type KeyPurpose = 'ip' | 'vote' | 'nonce' | 'edit' | 'form' | 'admin' | 'notify-link' | 'unsubscribe' | 'avatar';
+export type KeyPurpose =
+  | 'ip'
+  | 'vote'
+  | 'nonce'
+  | 'edit'
+  | 'form'
+  | 'admin'
+  | 'notify-link'
+  | 'unsubscribe'
+  | 'avatar';
 
 /**
  * HMACs keyed by DATA/secret, with one subkey per purpose, so a value made for one purpose is never valid for
