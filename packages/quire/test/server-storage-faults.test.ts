@@ -15,6 +15,11 @@ test('storage faults are told apart from bugs: full → 507 storage-full, unusab
   assert.equal(storageFault(new Error('x', { cause: err('EIO') }))?.code, 'storage-unavailable');
   assert.equal(storageFault(err('EEXIST')), undefined);
   assert.equal(storageFault(new TypeError('bug')), undefined);
+  // A network filesystem's transient faults, after @quire/fs's own retries: back in seconds, not minutes.
+  for (const c of ['ESTALE', 'ENOTCONN', 'ERR_INCOMPLETE_READ']) {
+    assert.deepEqual([storageFault(err(c))?.status, storageFault(err(c))?.retryAfterSeconds], [503, 2], c);
+  }
+  assert.equal(storageFault(err('EIO'))?.retryAfterSeconds, 30);
 });
 
 test('health turns 507 while the disk is full and back to ok once a probe write succeeds', async (t) => {

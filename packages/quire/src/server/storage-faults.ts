@@ -1,3 +1,5 @@
+import { isTransientError } from '@quire/fs';
+
 /**
  * Storage faults told, not hidden: a write that failed because of the disk is the operator's problem, not the
  * client's and not a bug, so it gets its own status and code, and /healthz says so until writes succeed again.
@@ -15,21 +17,18 @@ export interface StorageFault {
 
 /** errno names by what they mean for the service. */
 const FULL = new Set(['ENOSPC', 'EDQUOT']);
-const UNAVAILABLE = new Set([
-  'EROFS',
-  'EIO',
-  'ESTALE',
-  'ENOTCONN',
-  'EHOSTDOWN',
-  'ETIMEDOUT',
-  'ENODEV',
-  'ENXIO',
-]);
+const UNAVAILABLE = new Set(['EROFS', 'EIO', 'EHOSTDOWN', 'ETIMEDOUT', 'ENODEV', 'ENXIO']);
+/**
+ * Retry-After for what @quire/fs calls transient (`isTransientError`: a network filesystem's stale handle or lost
+ * connection, or a read it kept refusing as incomplete) after its own bounded retries: these pass in seconds, so
+ * the client is told to come back soon, as after a request deadline (deadlines.retryAfterSeconds' default).
+ */
+const TRANSIENT_RETRY_SECONDS = 2;
 
 function errno(err: unknown): string | undefined {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    if (typeof code === 'string' && (/^E[A-Z]+$/.test(code) || isTransientError(e))) return code;
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
@@ -41,6 +40,14 @@ export function storageFault(err: unknown): StorageFault | undefined {
   if (code === undefined) return undefined;
   if (FULL.has(code)) {
     return { status: 507, code: 'storage-full', detail: 'the server’s disk is full', retryAfterSeconds: 300 };
+  }
+  if (isTransientError({ code })) {
+    return {
+      status: 503,
+      code: 'storage-unavailable',
+      detail: `the server’s storage did not answer in time (${code})`,
+      retryAfterSeconds: TRANSIENT_RETRY_SECONDS,
+    };
   }
   if (UNAVAILABLE.has(code)) {
     return {
