@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { SETTLE_COARSE_MS } from '@quire/fs';
 import { type CommentRecord, CommentStore, threadIdOf } from '../src/index.js';
 import { planPage } from '../src/server/views.js';
 import { ByteLru } from '../src/store/lru.js';
@@ -78,6 +79,20 @@ test('the index lists every comment with its parent, status and likes, and a pag
     'at most one file per comment shown',
   );
   assert.equal(view.approved, [...truth(dataDir).values()].filter((e) => e.status === 'approved').length);
+});
+
+test("an unlike in one process drops the count in another process's index", async (t) => {
+  const dataDir = tempDir(t);
+  const writer = await fill(dataDir, 20);
+  const stem = (await writer.stems(threadId))[0] as string;
+  await writer.like(threadId, stem, '192.0.2.7');
+  // The reader trusts its cached index while the stamps of the thread and its marks are unchanged: no listing
+  // after a time, and the writes above older than the settle margin (a clock threshold, not a wait for a peer).
+  const reader = await CommentStore.open(dataDir, { durable: false, viewListAfterMs: 3_600_000 });
+  await new Promise((resolve) => setTimeout(resolve, 3 * SETTLE_COARSE_MS));
+  assert.equal((await reader.view(threadId)).entries.get(stem)?.likes, 1);
+  assert.deepEqual(await writer.like(threadId, stem, '192.0.2.7', true), { counted: true, likes: 0 });
+  assert.equal((await reader.view(threadId)).entries.get(stem)?.likes, 0);
 });
 
 test('a missing, damaged or stale snapshot is rebuilt from the comment files, which stay the truth', async (t) => {

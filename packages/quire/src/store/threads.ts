@@ -337,9 +337,17 @@ export class Threads {
     }
   }
 
-  /** Withdraws the like of `voter` (widget15, issue 15: unlike): true if there was one to remove. */
-  unvote(threadId: string, stem: string, voter: string): Promise<boolean> {
-    return removeFile(path.join(this.votesDir(threadId), stem, voter), { durable: this.durable });
+  /**
+   * Withdraws the like of `voter` (an unlike): true if there was one to remove. Marked before and after like a
+   * vote, so every process's index of the thread sees the count drop.
+   */
+  async unvote(threadId: string, stem: string, voter: string): Promise<boolean> {
+    await this.mark(threadId, stem, this.durable);
+    const removed = await removeFile(path.join(this.votesDir(threadId), stem, voter), {
+      durable: this.durable,
+    });
+    await this.mark(threadId, stem, false);
+    return removed;
   }
 
   /** Likes of one comment: the number of vote files. */
