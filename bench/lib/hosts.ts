@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CachingProfile, HostsRig, rigMissing, type Service, socketRequest } from '@quire/testkit';
+import { DEFAULT_CONFIG } from 'quire';
 import { median } from './stats.js';
 import { renderTable } from './table.js';
 
@@ -23,17 +24,7 @@ const PAGE = 'https://blog.example/posts/hosts';
 const CONFIG = {
   spam: { minComposeSeconds: 0 },
   rateLimits: Object.fromEntries(
-    [
-      'requests',
-      'posts',
-      'edits',
-      'likes',
-      'login',
-      'threads',
-      'threadsTotal',
-      'previews',
-      'loginsTotal',
-    ].map((k) => [k, { max: 0, windowSeconds: 60 }]),
+    Object.keys(DEFAULT_CONFIG.rateLimits).map((k) => [k, { max: 0, windowSeconds: 60 }]),
   ),
   connections: { perClient: 100_000 },
   logLevel: 'warn',

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatStamp } from '@quire/fs';
+import { prng } from '@quire/testkit';
 import {
   type CommentRecord,
   CommentStore,
@@ -82,18 +83,6 @@ export function threadSizes(p: SiteParams): number[] {
   let left = p.comments - sizes.reduce((a, b) => a + b, 0);
   for (let i = 1; left > 0; i = (i % (p.threads - 1)) + 1, left--) sizes[i] = (sizes[i] as number) + 1;
   return sizes;
-}
-
-/** mulberry32: a small seeded generator, so that every run of the same parameters makes the same site. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS =
@@ -233,7 +222,7 @@ export async function ensureSite(p: SiteParams, say: (s: string) => void): Promi
     progressEvery: 50_000,
     onProgress: (s) => say(`[site] ${s.comments} of ${p.comments} comments written`),
   });
-  const rnd = random(16);
+  const rnd = prng(16); // seeded: every run of the same parameters makes the same site
   async function* items(): AsyncGenerator<SourceItem> {
     for (let i = 0; i < threads.length; i++) yield* threadItems(threads[i] as SiteThread, i, rnd, counts);
   }
