@@ -1,7 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+  ConfigError,
+  checkHostSettings,
+  checkNotify,
+  checkServiceLimits,
+  checkWebhooks,
+  isPlainObject,
+} from './config-checks.js';
 import { DEFAULT_CONFIG } from './config-defaults.js';
-import type { QuireConfig, WebhookConfig } from './config-types.js';
+import type { QuireConfig } from './config-types.js';
+
+export { ConfigError } from './config-checks.js';
 
 export { DEFAULT_CONFIG, DEFAULT_TRACKING_PARAMS } from './config-defaults.js';
 export type {
@@ -35,10 +45,6 @@ type DeepPartial<T> = {
       ? DeepPartial<T[K]>
       : T[K];
 };
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
 
 /**
  * Environment variables and the config field each one sets. QUIRE_CONFIG names a JSON config file.
@@ -99,10 +105,6 @@ const NULLABLE_STRINGS = [
 ];
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Checks `input` against the shape of `template` (the defaults): unknown keys and values of the wrong type are
@@ -291,85 +293,6 @@ export function resolveConfig(...layers: (QuireConfigInput | undefined)[]): Quir
   checkNotify(c);
   c.dataDir = path.resolve(c.dataDir);
   return c;
-}
-
-/** The deadlines and freshness of issue 13: whole numbers; a lock wait and a Retry-After of at least 1. */
-function checkHostSettings(c: QuireConfig): void {
-  const d = c.deadlines;
-  if (!Number.isInteger(d.lockWaitMs) || d.lockWaitMs < 1)
-    throw new ConfigError('deadlines.lockWaitMs must be an integer >= 1');
-  if (!Number.isInteger(d.requestMs) || d.requestMs < 0)
-    throw new ConfigError('deadlines.requestMs must be an integer >= 0');
-  if (!Number.isInteger(d.retryAfterSeconds) || d.retryAfterSeconds < 1)
-    throw new ConfigError('deadlines.retryAfterSeconds must be an integer >= 1');
-  const f = c.freshness.viewListAfterMs;
-  if (!Number.isInteger(f) || f < 0)
-    throw new ConfigError('freshness.viewListAfterMs must be an integer >= 0');
-}
-
-/** The service limits of issue 12 that must be positive integers (0 would stop the service). */
-function checkServiceLimits(c: QuireConfig): void {
-  for (const k of ['timeoutMs', 'workers', 'maxQueue'] as const) {
-    if (!Number.isInteger(c.markdown[k]) || c.markdown[k] < 1)
-      throw new ConfigError(`markdown.${k} must be an integer >= 1`);
-  }
-  const n = c.connections;
-  for (const k of [
-    'perClient',
-    'headersTimeoutSeconds',
-    'requestTimeoutSeconds',
-    'keepAliveTimeoutSeconds',
-  ] as const) {
-    if (!(n[k] > 0)) throw new ConfigError(`connections.${k} must be > 0`);
-  }
-  if (!Number.isInteger(n.total))
-    throw new ConfigError('connections.total must be an integer (0: automatic)');
-  if (n.requestTimeoutSeconds < n.headersTimeoutSeconds)
-    throw new ConfigError('connections.requestTimeoutSeconds must be >= connections.headersTimeoutSeconds');
-}
-
-// Issue 15 (outbox): docs/notifications.md.
-
-const EVENT_TYPES = ['posted', 'pending', 'approved', 'reply', 'edited', 'deleted'];
-
-/** `notify.webhooks`: an array of { url, events?, secret, moderatorFields? }. */
-function checkWebhooks(input: unknown): WebhookConfig[] {
-  if (!Array.isArray(input)) throw new ConfigError('notify.webhooks must be an array');
-  return input.map((h: unknown, i) => {
-    const where = `notify.webhooks[${i}]`;
-    if (!isPlainObject(h)) throw new ConfigError(`${where} must be an object`);
-    for (const k of Object.keys(h)) {
-      if (!['url', 'events', 'secret', 'moderatorFields'].includes(k))
-        throw new ConfigError(`unknown setting ${where}.${k}`);
-    }
-    const { url, events = [], secret, moderatorFields = false } = h;
-    if (typeof url !== 'string' || !/^https?:\/\//.test(url) || !URL.canParse(url))
-      throw new ConfigError(`${where}.url must be an http(s) URL`);
-    if (typeof secret !== 'string' || secret.length < 16)
-      throw new ConfigError(`${where}.secret must be a string of at least 16 characters`);
-    if (!Array.isArray(events) || !events.every((e) => EVENT_TYPES.includes(e as string)))
-      throw new ConfigError(`${where}.events must list some of ${EVENT_TYPES.join(', ')}`);
-    if (typeof moderatorFields !== 'boolean')
-      throw new ConfigError(`${where}.moderatorFields must be a boolean`);
-    return { url, events: events as string[], secret, moderatorFields };
-  });
-}
-
-/** The smtp and notify blocks, beyond their types. */
-function checkNotify(c: QuireConfig): void {
-  if (c.smtp.url !== null && !/^smtps?:\/\/[^/]/.test(c.smtp.url))
-    throw new ConfigError('smtp.url must be smtp://host[:port] or smtps://host[:port]');
-  if ((c.smtp.url === null) !== (c.smtp.from === null))
-    throw new ConfigError('set both smtp.url (QUIRE_SMTP_URL) and smtp.from (QUIRE_SMTP_FROM), or neither');
-  if (!c.notify.moderatorEvents.every((e) => e === 'posted' || e === 'pending'))
-    throw new ConfigError('notify.moderatorEvents may list posted and pending');
-  if (!['en', 'de'].includes(c.notify.language)) throw new ConfigError('notify.language must be en or de');
-  const n = c.notify;
-  if (!Number.isInteger(n.maxAttempts) || n.maxAttempts < 1)
-    throw new ConfigError('notify.maxAttempts must be an integer >= 1');
-  if (!Number.isInteger(n.concurrency) || n.concurrency < 1)
-    throw new ConfigError('notify.concurrency must be an integer >= 1');
-  if (!(n.webhookTimeoutSeconds > 0)) throw new ConfigError('notify.webhookTimeoutSeconds must be > 0');
 }
 
 /** What an admin password file holds: a hash from hashPassword(), or the password itself. */

@@ -19,46 +19,17 @@ import {
 } from './records.js';
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
 import { Hmacs, loadSecret } from './secret.js';
+import type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
-import { type CacheBudget, type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
+import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { EventSink, StoreEvent } from './events.js';
 export type { Actor } from './rules.js';
+export type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
 export type { Settings, ThreadView } from './views.js';
-
-/** How a store writes and what time it is. */
-export interface StoreOptions {
-  /** Epoch milliseconds; default Date.now. Names new records and stamps them. */
-  clock?: () => number;
-  /** fsync every write (default true). */
-  durable?: boolean;
-  /** How long a post waits for one of its locks before it fails with ERR_LOCK_TIMEOUT (default 5000 ms). */
-  lockWaitMs?: number;
-  /** A cached view checked longer ago than this is checked by listing its directory (default 500 ms; views.ts). */
-  viewListAfterMs?: number;
-  /** Memory the caches of thread indexes and records may hold (config `cache`). */
-  cache?: CacheBudget;
-}
-
-/** A comment as a moderator sees it: the record, its page, its likes, its restore window and its parent. */
-export interface ModeratedComment extends StoredComment {
-  threadId: string;
-  meta: ThreadMeta | null;
-  likes: number;
-  /** ISO 8601 end of the window in which a tombstone can be restored; null if it cannot be. */
-  restorableUntil: string | null;
-  /** The comment this one replies to, if it still exists. */
-  replyTo: StoredComment | null;
-}
-
-/** The newest approved comments, newest first, with their pages. */
-export interface FeedEntry extends StoredComment {
-  threadId: string;
-  meta: ThreadMeta | null;
-}
 
 /**
  * The comment store: plain files under one data directory, safe for several server processes (and, on a
