@@ -87,12 +87,14 @@ export class AdminLists {
 
   private async load(): Promise<void> {
     const seen = this.changes;
+    const filter = this.filter;
     try {
       const [pending, shown] = await Promise.all([
         act<{ comments: AdminComment[] }>('GET', '/api/admin/comments?status=pending&limit=200'),
-        act<{ comments: AdminComment[] }>('GET', `/api/admin/comments?status=${this.filter}&limit=50`),
+        act<{ comments: AdminComment[] }>('GET', `/api/admin/comments?status=${filter}&limit=50`),
       ]);
-      if (this.changes !== seen) {
+      // A change made, or another view chosen, while this load was under way: its answer is out of date.
+      if (this.changes !== seen || this.filter !== filter) {
         this.again = true;
         return;
       }
