@@ -81,7 +81,10 @@ test('SIGKILL with 200 events in flight: after restart every event is delivered,
     Array.from({ length: 200 }, (_, i) => i),
   );
   const duplicates = got.length - 200;
-  t.diagnostic(`delivered before the kill: ${atKill}; duplicates after restart: ${duplicates}`);
+  t.diagnostic(
+    `delivered before the kill: ${atKill}; duplicates after restart: ${duplicates}; ` +
+      `SMTP sessions cut by the kill: ${smtp.connectionErrors}`,
+  );
   // Only a send cut between the SMTP server's acceptance and the record can be sent again: at most one per
   // delivery in flight.
   assert.ok(duplicates <= CONCURRENCY, `${duplicates} duplicates`);
