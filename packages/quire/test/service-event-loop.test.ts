@@ -40,14 +40,16 @@ async function traceProcess(pid: number, out: string): Promise<ChildProcess> {
 }
 
 /**
- * The syscall lines of an `strace -f -o` file made by thread `tid`. Not counted: naming a thread a worker pool
- * starts on demand (libuv writes `/proc/self/task/<tid>/comm`), which touches no filesystem a request depends on.
+ * The syscall lines of an `strace -f -o` file made by thread `tid`, one per call: a call another thread
+ * interrupted is written twice, `name(args <unfinished ...>` then `<... name resumed>`, and is judged by its
+ * first line, the one with its arguments. Not counted: naming a thread a worker pool starts on demand (libuv
+ * writes `/proc/self/task/<tid>/comm`), which touches no filesystem a request depends on.
  */
 function linesOfThread(file: string, tid: number): string[] {
   return fs
     .readFileSync(file, 'utf8')
     .split('\n')
-    .filter((l) => l.startsWith(`${tid} `) && !/^\d+ +(\+\+\+|---)/.test(l))
+    .filter((l) => l.startsWith(`${tid} `) && !/^\d+ +(\+\+\+|---|<\.\.\. \w+ resumed>)/.test(l))
     .filter((l) => !/"\/proc\/self\/task\/\d+\/comm"/.test(l));
 }
 
