@@ -38,7 +38,7 @@ function* readOnce(file: string, accept: ((data: Buffer) => boolean) | undefined
     // The reader contract of the blog post quire started from: a file some writer holds a lock on is "not there
     // yet". The shared lock is held on the same fd we read through, so a lock-honouring writer cannot start
     // between check and read.
-    if (!(yield* call({ op: 'tryLock', fd, offset: 0, length: 0, shared: true }))) return null;
+    if (!(yield* call({ op: 'tryLock', fd, path: file, offset: 0, length: 0, shared: true }))) return null;
     data = yield* call({ op: 'readAll', fd });
   } finally {
     // Closing the only fd of the description drops its OFD lock too.

@@ -19,6 +19,7 @@ import {
   writeAll,
   writeAllSync,
 } from './io.js';
+import { locksAreLocal } from './local-fs.js';
 import { tryLockOffThread } from './lock-thread.js';
 import { native } from './native.js';
 import {
@@ -53,7 +54,8 @@ export type Op =
   | { op: 'syncDir'; dir: string }
   | { op: 'hook'; fn: () => unknown }
   | { op: 'sleep'; ms: number }
-  | { op: 'tryLock'; fd: number; offset: number; length: number; shared: boolean }
+  /** `path`: the file `fd` is open on, to tell where the async call may run (local-fs.ts). */
+  | { op: 'tryLock'; fd: number; path: string; offset: number; length: number; shared: boolean }
   | { op: 'native'; req: NativeRequest }
   | { op: 'nativePrepare'; req: NativeRequest }
   | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
@@ -194,8 +196,13 @@ async function runAsyncOp(op: Op): Promise<unknown> {
     case 'sleep':
       return delay(op.ms);
     case 'tryLock':
-      // On the lock thread: a lock call may be a round trip to a network filesystem's server.
-      return tryLockOffThread(op.fd, op.offset, op.length, op.shared);
+      // On the lock thread where a lock call may be a round trip to a network filesystem's server; here, where it
+      // costs microseconds (lock.ts, tryLockAsync).
+      return locksAreLocal(op.path).then((local) =>
+        local
+          ? native.tryLock(op.fd, op.offset, op.length, { shared: op.shared })
+          : tryLockOffThread(op.fd, op.offset, op.length, op.shared),
+      );
     case 'native':
       return nativePublish(op.req);
     case 'nativePrepare':

@@ -51,6 +51,36 @@ test('the request limit is one limit over both instances', async (t) => {
   assert.ok(isProblem(await request(a, 'GET', counts), 429, 'rate-limited'));
 });
 
+test('a large request limit is counted in blocks: at most max over both instances, at least max less one block, a marker per block', async (t) => {
+  // 640 a window: blocks of 10 hits (store/shared-state.ts, blockSize), 64 markers.
+  const max = 640;
+  const dataDir = path.join(tempDir(t), 'data');
+  const config = { rateLimits: { requests: { max, windowSeconds: LONG_WINDOW } } };
+  const urls = [(await spawnServer(t, dataDir, config)).url, (await spawnServer(t, dataDir, config)).url];
+  const counts = `/api/counts?uri=${encodeURIComponent(PAGE)}`;
+  const statuses: number[] = [];
+  // Alternating instances, 8 requests in flight on each, until both refuse.
+  let i = 0;
+  for (let refusedInARow = 0; refusedInARow < 16; ) {
+    const batch = await Promise.all(
+      Array.from({ length: 16 }, (_, j) => request(urls[(i + j) % 2] as string, 'GET', counts)),
+    );
+    i += 16;
+    for (const r of batch) {
+      statuses.push(r.status);
+      refusedInARow = r.status === 429 ? refusedInARow + 1 : 0;
+    }
+    assert.ok(statuses.length < 4 * max, 'the limit never held');
+  }
+  const granted = statuses.filter((s) => s === 200).length;
+  assert.ok(granted <= max, `${granted} requests granted past the limit of ${max}`);
+  // Two instances: the other's unused hits of its last block at most (9) are lost to this one.
+  assert.ok(granted >= max - 9, `only ${granted} of ${max} granted`);
+  const bucket = path.join(dataDir, 'limits', 'requests');
+  const markers = fs.readdirSync(bucket).filter((n) => !n.startsWith('.'));
+  assert.equal(markers.length, max / 10, 'one marker per block of 10 hits');
+});
+
 test('an admin logout on one instance ends the session on the other', async (t) => {
   const [a, b] = await twoInstances(t, { adminPasswordHash: await adminPasswordHash() });
   const login = await request(a, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openSpool, readComplete, replaceFile, type Spool } from '@quire/fs';
+import { openSpool, readComplete, removeFile, replaceFile, type Spool } from '@quire/fs';
 import { type CommentRecord, compareStems, type ThreadMeta } from './records.js';
 import { isMissing, type StoredComment, StoreUnavailableError, type Threads } from './threads.js';
 
@@ -18,12 +18,14 @@ export interface RecentComment extends StoredComment {
 /** Entries kept; older ones are deleted now and then (PRUNE_EVERY notes), so every read and prune is bounded. */
 const KEEP = 1000;
 const PRUNE_EVERY = 100;
+/** Entries per index record at most: a record is read whole. */
+const BATCH_MAX = 64;
 /** Marks an index built from the threads (or started empty on a new data directory). */
 const COMPLETE = '.complete';
 
 /**
  * The site's recent comments, kept as records of their own: DATA/recent/ is a spool with one small record
- * (`{"threadId","stem"}`) per comment that became public (posted approved, or approved by a moderator), so the
+ * (`{"threadId","stem"}` lines) per batch of comments that became public (posted approved, or approved by a moderator), so the
  * site feed reads the newest few index records and their comments instead of listing every thread: its cost does
  * not grow with the site. Derived data: written without fsync, and rebuilt from the threads when DATA/recent/ has
  * no `.complete` mark (a data directory from before the index, or one whose rebuild was cut short); deleting the
@@ -36,6 +38,9 @@ export class RecentIndex {
   private readonly dir: string;
   private spool: Promise<Spool> | undefined;
   private notes = 0;
+  /** Notes not yet in a record, and the writer of records while there are any. */
+  private readonly queued: RecentEntry[] = [];
+  private writing: Promise<void> | undefined;
 
   constructor(
     dataDir: string,
@@ -44,21 +49,37 @@ export class RecentIndex {
     this.dir = path.join(dataDir, 'recent');
   }
 
-  /** A comment was written: if it is now approved, it goes into the index. Never fails the caller's write. */
-  async note(threadId: string, stem: string, record: CommentRecord): Promise<void> {
+  /**
+   * A comment was written: if it is now approved, it goes into the index, soon. Never fails or waits for
+   * anything: the writer's answer does not wait for derived data, while this process's own reads of the index
+   * wait for every note made before them (newestApproved), so they never miss one. Notes that arrive while a
+   * record is being written go together into the next one (at most BATCH_MAX entries).
+   */
+  note(threadId: string, stem: string, record: CommentRecord): void {
     this.version++;
     if (record.status !== 'approved') return;
-    try {
-      const spool = await this.open();
-      await spool.append(`${JSON.stringify({ threadId, stem })}\n`);
-      if (++this.notes % PRUNE_EVERY === 0) await this.prune(spool);
-    } catch {
-      // Derived data: a missed entry leaves one comment out of the site feed, and a rebuild brings it back.
+    this.queued.push({ threadId, stem });
+    this.writing ??= this.writeQueued();
+  }
+
+  /** Writes the queued notes, a record per batch, until none are left. */
+  private async writeQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0, BATCH_MAX);
+      try {
+        const spool = await this.open();
+        await spool.append(batch.map((e) => `${JSON.stringify(e)}\n`).join(''));
+        if (++this.notes % PRUNE_EVERY === 0) await this.prune(spool);
+      } catch {
+        // Derived data: a missed entry leaves a comment out of the site feed, and a rebuild brings it back.
+      }
     }
+    this.writing = undefined;
   }
 
   /** The newest `max` approved comments of the site, reading at most a few times `max` index entries. */
   async newestApproved(max: number): Promise<RecentComment[]> {
+    await this.writing;
     const spool = await this.open();
     const ids = await spool.list({ reverse: true, limit: Math.min(KEEP, max * 4) }).catch((err: unknown) => {
       throw isMissing(err) ? new StoreUnavailableError(this.dir, { cause: err }) : err;
@@ -66,10 +87,11 @@ export class RecentIndex {
     const seen = new Set<string>();
     const entries: RecentEntry[] = [];
     for (const id of ids) {
-      const e = parseEntry(await spool.get(id).catch(() => null));
-      if (e === null || seen.has(`${e.threadId}/${e.stem}`)) continue;
-      seen.add(`${e.threadId}/${e.stem}`);
-      entries.push(e);
+      for (const e of parseEntries(await spool.get(id).catch(() => null))) {
+        if (seen.has(`${e.threadId}/${e.stem}`)) continue;
+        seen.add(`${e.threadId}/${e.stem}`);
+        entries.push(e);
+      }
     }
     // Newest comment first, whatever order the index got them in (a rebuild runs beside new posts).
     entries.sort((a, b) => compareStems(b.stem, a.stem));
@@ -121,23 +143,37 @@ export class RecentIndex {
       found.sort((a, b) => compareStems(b.stem, a.stem));
       found.length = Math.min(found.length, KEEP);
     }
-    for (const e of found.reverse()) await spool.append(`${JSON.stringify(e)}\n`);
+    found.reverse();
+    for (let i = 0; i < found.length; i += BATCH_MAX) {
+      await spool.append(
+        found
+          .slice(i, i + BATCH_MAX)
+          .map((e) => `${JSON.stringify(e)}\n`)
+          .join(''),
+      );
+    }
   }
 
   private async prune(spool: Spool): Promise<void> {
     const ids = await spool.list({ reverse: true });
-    for (const id of ids.slice(KEEP)) await spool.delete(id);
+    // A plain unlink, not spool.delete: entries are never updated, so there is no writer to exclude, and the
+    // record lock spool.delete takes cost four more round trips to the threadpool per entry.
+    for (const id of ids.slice(KEEP)) await removeFile(path.join(spool.dir, id), { durable: false });
   }
 }
 
-function parseEntry(buf: Buffer | null): RecentEntry | null {
-  if (buf === null) return null;
-  try {
-    const v = JSON.parse(buf.toString('utf8')) as Partial<RecentEntry>;
-    return typeof v.threadId === 'string' && typeof v.stem === 'string'
-      ? { threadId: v.threadId, stem: v.stem }
-      : null;
-  } catch {
-    return null;
+/** The entries of an index record, a JSON line each; lines that do not parse are skipped. */
+function parseEntries(buf: Buffer | null): RecentEntry[] {
+  if (buf === null) return [];
+  const out: RecentEntry[] = [];
+  for (const line of buf.toString('utf8').split('\n')) {
+    try {
+      const v = JSON.parse(line) as Partial<RecentEntry>;
+      if (typeof v.threadId === 'string' && typeof v.stem === 'string')
+        out.push({ threadId: v.threadId, stem: v.stem });
+    } catch {
+      // An empty last line, or a damaged one: derived data, the rest still counts.
+    }
   }
+  return out;
 }

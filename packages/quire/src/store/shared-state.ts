@@ -17,25 +17,46 @@ import type { Hmacs } from './secret.js';
 /** Sweep a bucket's expired windows at most this often per process. */
 const SWEEP_EVERY_MS = 60_000;
 
-/** What this process knows of one client's window: the hits it saw taken (by anyone). */
+/** What this process knows of one client's window. */
 interface Known {
   window: number;
+  /** Blocks seen taken, by anyone: the next block to try is taken + 1. */
   taken: number;
+  /** Hits this process may still grant from the blocks it made. */
+  left: number;
+  /** The claim of a block under way: concurrent hits wait for it instead of each claiming one. */
+  claiming: Promise<void> | undefined;
 }
 
 /**
- * Fixed-window rate-limit counters shared through the data directory. A hit takes the first free slot
- * `<window>.<client>.<n>`, n = 1..max, by exclusive creation: a slot taken by any instance fails the others'
- * creation (EEXIST), so all instances together grant at most `max` hits per window; no slot is free past max,
- * and the hit is refused without creating anything. Each process remembers the slots it saw taken, so a hit
- * costs one link(2) (non-durable: a power cut forgets counts, which only forgives a client), a refused hit
- * within a known-full window none, and a process new to a window tries at most max + 1 names once.
+ * Hits per block: limits of up to BLOCKS hits are counted one by one, larger ones in max / BLOCKS blocks, so a hit
+ * costs at most 1/BLOCKS of max link(2)s: the default 600 requests a minute cost a link every 9 requests.
+ */
+const BLOCKS = 64;
+
+/** Hits in each block of a limit of `max`; the last block holds the remainder. */
+export function blockSize(max: number): number {
+  return Math.max(1, Math.floor(max / BLOCKS));
+}
+
+/**
+ * Fixed-window rate-limit counters shared through the data directory. A window's `max` hits are cut into blocks
+ * of blockSize(max) (one hit each up to 64), and a process grants hits from blocks it took: a block is the
+ * marker `<window>.<client>.<n>`, taken by exclusive creation, so a block taken by any instance fails the
+ * others' creation (EEXIST), and all instances together grant at most `max` hits per window; past the last
+ * block the hit is refused without creating anything. Each process remembers the blocks it saw taken, so a
+ * block costs one link(2) (non-durable: a power cut forgets counts, which only forgives a client), a refused hit
+ * within a known-full window none, and a process new to a window tries each block name at most once.
  *
- * Overshoot bound: none across instances sharing one clock. Windows are numbered by each host's clock, so a
- * host whose clock is off by s ms counts hits made within s ms of a window's end into the next window: a
- * client may then get up to 2 × max hits in the s ms around a boundary, the same as a single instance's fixed
- * window allows across any boundary. Disk: at most max slots per client and bucket for the current and the
- * previous window; older windows are removed by the next sweep (at most once a minute per bucket and process).
+ * Bounds. Overshoot: none across instances sharing one clock. Windows are numbered by each host's clock, so a
+ * host whose clock is off by s ms counts hits made within s ms of a window's end into the next window: a client
+ * may then get up to 2 × max hits in the s ms around a boundary, the same as a single instance's fixed window
+ * allows across any boundary. Undershoot: a block's hits not yet granted by the instance holding it are lost to
+ * the others, so a client whose requests are spread over N instances may be refused after max - (N - 1) ×
+ * (blockSize - 1) hits: limits of 64 or less are exact, larger ones lose at most 1/64 of max per other instance.
+ * Instances on one directory must share their limits (the blocks' sizes follow from max). Disk: at most 64
+ * markers per client and bucket for the current and the previous window; older windows are removed by the next
+ * sweep (at most once a minute per bucket and process).
  */
 export class SharedLimits {
   private readonly known = new Map<string, Known>();
@@ -56,19 +77,29 @@ export class SharedLimits {
     const key = `${bucket}\0${who}`;
     let k = this.known.get(key);
     if (k === undefined || k.window !== window) {
-      k = { window, taken: 0 };
+      k = { window, taken: 0, left: 0, claiming: undefined };
       this.known.set(key, k);
     }
     this.sweepLater(bucket, window, nowMs);
+    const size = blockSize(max);
+    const blocks = Math.ceil(max / size);
     const prefix = path.join(this.dir, bucket, `${window.toString(36)}.${who}.`);
-    // Each slot is claimed in this process before the await: concurrent hits of one client then try distinct
-    // slots, one link each. Trying from the first free one, all in flight raced for the same slot and every loser
-    // went on to the next: about one failed link per hit in flight, 20 per POST at 32 connections.
-    for (let n = ++k.taken; n <= max; n = ++k.taken) {
-      if (await createMarker(`${prefix}${n}`, { durable: false })) return true;
+    for (;;) {
+      if (k.left > 0) {
+        k.left--;
+        return true;
+      }
+      if (k.claiming === undefined) {
+        if (k.taken >= blocks) return false;
+        const known = k;
+        known.claiming = claimBlock(known, prefix, blocks, (n) =>
+          Math.min(size, max - (n - 1) * size),
+        ).finally(() => {
+          known.claiming = undefined;
+        });
+      }
+      await k.claiming;
     }
-    k.taken = max;
-    return false;
   }
 
   /** Starts a sweep of `bucket`'s windows before the previous one, unless one ran lately; never awaited. */
@@ -84,6 +115,29 @@ export class SharedLimits {
       // A failed sweep leaves files for the next one; counting does not depend on it.
     });
   }
+}
+
+/**
+ * Takes the first block after those `k` saw taken whose marker this process makes, adding its hits to `k.left`;
+ * stops past the last block. One claim at a time per client and window (SharedLimits.hit): blocks are not taken
+ * ahead of need, where their hits would be lost to other instances.
+ */
+async function claimBlock(k: Known, prefix: string, blocks: number, hitsOf: (n: number) => number) {
+  for (let n = ++k.taken; n <= blocks; n = ++k.taken) {
+    let made: boolean;
+    try {
+      made = await createMarker(`${prefix}${n}`, { durable: false });
+    } catch (err) {
+      // Not known to be taken: the next hit tries it again.
+      k.taken = n - 1;
+      throw err;
+    }
+    if (made) {
+      k.left += hitsOf(n);
+      return;
+    }
+  }
+  k.taken = blocks;
 }
 
 /** Removes the names of `dir` that `expired` says are, anchors aside. */

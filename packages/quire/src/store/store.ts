@@ -162,7 +162,7 @@ export class CommentStore {
     opts: AddCommentOptions,
   ): Promise<AddResult> {
     return this.admission.add(threadId, meta, record, opts).then(async (r) => {
-      if (r.created) await this.recent.note(threadId, r.stem, r.record);
+      if (r.created) this.recent.note(threadId, r.stem, r.record);
       await this.events?.({ kind: 'added', threadId, ...r, before: null });
       return r;
     });
@@ -196,7 +196,7 @@ export class CommentStore {
   ): Promise<CommentRecord | null> {
     const updated = await this.threads.update(threadId, stem, fn);
     if (updated !== null) this.summaries.noteWritten(threadId, stem, updated);
-    if (updated !== null) await this.recent.note(threadId, stem, updated);
+    if (updated !== null) this.recent.note(threadId, stem, updated);
     return updated;
   }
 

@@ -112,6 +112,9 @@ export async function mapLimit<T, R>(
   return out;
 }
 
+/** Pages Threads keeps in memory: a page is at most a few KiB (limits.uriChars, limits.titleChars). */
+const META_KEPT = 1000;
+
 /**
  * The thread directories: one spool of records per page (opened once per process and kept), the page's
  * `.thread.json`, and its likes under `.votes/`. Reads and read-modify-writes of single records; no rule about
@@ -121,6 +124,11 @@ export class Threads {
   private readonly spools = new Map<string, Spool>();
   /** Threads whose `.thread.json` this process wrote or found: ensure() need not try again. */
   private readonly withMeta = new Set<string>();
+  /**
+   * Pages read lately (`.thread.json` is written once and never changed), so a post to a known thread does not
+   * read it again: at most META_KEPT, the oldest forgotten first.
+   */
+  private readonly metas = new Map<string, ThreadMeta>();
 
   constructor(
     readonly threadsDir: string,
@@ -222,12 +230,20 @@ export class Threads {
     if (stampOf(this.threadsDir).st?.isDirectory()) return err;
     this.spools.clear();
     this.withMeta.clear();
+    this.metas.clear();
     return new StoreUnavailableError(path.dirname(this.threadsDir), { cause: err });
   }
 
   /** The page of the thread (`.thread.json`), null if unknown. */
   async meta(threadId: string): Promise<ThreadMeta | null> {
-    return parseThreadMeta(await readComplete(this.metaFile(threadId)));
+    const known = this.metas.get(threadId);
+    if (known !== undefined) return known;
+    const meta = parseThreadMeta(await readComplete(this.metaFile(threadId)));
+    if (meta !== null) {
+      if (this.metas.size >= META_KEPT) this.metas.delete(this.metas.keys().next().value as string);
+      this.metas.set(threadId, meta);
+    }
+    return meta;
   }
 
   /** Ids of all threads (directory names), unordered. */

@@ -77,6 +77,7 @@ async function draftOf(
   request: FastifyRequest,
   body: PostBody,
   threadId: string,
+  moderation: 'off' | 'all',
   signal: AbortSignal,
 ): Promise<{ draft: CommentDraft; title: string | null }> {
   const { config } = ctx;
@@ -96,7 +97,7 @@ async function draftOf(
   }
   await checkLinks(ctx, text, true, signal);
   const parent = parentStem(ctx, body.parent, threadId);
-  const status: CommentDraft['status'] = (await ctx.moderation()) === 'all' ? 'pending' : 'approved';
+  const status: CommentDraft['status'] = moderation === 'all' ? 'pending' : 'approved';
   const notify = body.notify === true;
   const draft = {
     parent,
@@ -146,12 +147,14 @@ function shown(ctx: ServerContext, threadId: string, stem: string, r: CommentRec
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
 async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
-  await ctx.rateLimit('posts', clientKey(request.ip));
+  // The setting is looked up while the limit is counted: each may wait for the threadpool, and neither for
+  // the other.
+  const [, moderation] = await Promise.all([ctx.rateLimit('posts', clientKey(request.ip)), ctx.moderation()]);
   const page = ctx.page(body.uri);
   const { uri, threadId } = page;
   checkOrigin(config, uri);
   checkNotSpam(ctx, request, body, threadId);
-  const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, signal);
+  const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, moderation, signal);
   const title = await admitNewThread(ctx, request, page, clientTitle, draft.parent, signal);
   const result = await store.postComment(threadId, { uri, title }, draft, {
     duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
