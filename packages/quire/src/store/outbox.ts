@@ -14,6 +14,7 @@ import {
   replaceFile,
   Spool,
 } from '@quire/fs';
+import { LineBatcher, type LinePlace, linesOf } from './line-batch.js';
 
 /** The events of issue 15. `reply` is not an event of its own: a `posted` or `approved` reply carries it. */
 export type NotifyEventType = 'posted' | 'pending' | 'approved' | 'edited' | 'deleted';
@@ -73,13 +74,40 @@ const BEFORE_ALL = '19700101T000000Z-0.json';
 /** The claim lock of an event: a byte of `.claims.lock` chosen by its key's hash (a collision only delays). */
 const lockOffset = (h: string) => Number.parseInt(h.slice(0, 8), 16) >>> 1;
 
+/**
+ * An event's id: its record's id, with `~<n>` for the n-th event after the first of a record holding several
+ * (a batch appended at once); the first keeps the plain record id, as a record of one event always had.
+ */
+function eventId(place: LinePlace): string {
+  return place.index === 0 ? place.id : `${place.id}~${place.index}`;
+}
+
+/** The record and place an event id names; null if it is not one. */
+function placeOf(id: string): LinePlace | null {
+  const m = /^([^~]+)(?:~([1-9][0-9]{0,2}))?$/.exec(id);
+  return m === null ? null : { id: m[1] as string, index: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+/** One line of an outbox record as an event; null if it is not one. */
+function parseEvent(line: string): OutboxEvent | null {
+  try {
+    const v = JSON.parse(line) as OutboxEvent;
+    return v.v === 1 && typeof v.key === 'string' && Array.isArray(v.targets) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 export const emptyState = (): DeliveryState => ({ attempts: {}, finished: {}, reasons: {}, next: 0 });
 
 /**
  * The outbox of notifications (issue 15; docs/notifications.md), in the data directory:
  *
- *   DATA/outbox/<YYYYMMDDTHHMMSSZ-N>.json   one event (OutboxEvent), appended before the request is answered,
- *                                           removed once delivered (kept if given up)
+ *   DATA/outbox/<YYYYMMDDTHHMMSSZ-N>.json   events (OutboxEvent, a JSON line each), appended before the request
+ *                                           is answered: events told while a record is being written go together
+ *                                           into the next (group commit); removed once all are delivered (kept if
+ *                                           one is given up). Event ids: the record's, `~<n>` for the n-th after
+ *                                           the first.
  *   DATA/outbox/.keys/                      keys of events appended again by retried requests (spool-keys)
  *   DATA/outbox/.claims.lock                byte-range locks: the process delivering an event holds its byte
  *   DATA/outbox/.state/<h>                  DeliveryState of the event whose key hashes to h (not fsynced)
@@ -95,6 +123,8 @@ export const emptyState = (): DeliveryState => ({ attempts: {}, finished: {}, re
  */
 export class Outbox {
   private readonly claims: LockFile;
+  /** First tellings go into records together (line-batch.ts): under load one publish serves many events. */
+  private readonly batcher = new LineBatcher(async (body) => (await this.events.append(body)).id);
   /** The outbox again, for removals that need no fsync. */
   private readonly lazy: Spool;
 
@@ -128,25 +158,37 @@ export class Outbox {
    * records of one key are delivered once: delivery is done per key (.done/<h>).
    */
   async append(event: OutboxEvent, again: boolean): Promise<string> {
-    const body = `${JSON.stringify(event)}\n`;
-    return (await this.events.append(body, again ? { key: event.key } : {})).id;
+    if (again) return (await this.events.append(`${JSON.stringify(event)}\n`, { key: event.key })).id;
+    return eventId(await this.batcher.add(JSON.stringify(event)));
+  }
+
+  /** The events of record `rid`, in order (a record of a batch holds several). */
+  private async eventsOf(rid: string): Promise<(OutboxEvent | null)[]> {
+    const b = await this.events.get(rid).catch(() => null);
+    if (b === null) return [];
+    return linesOf(b).map(parseEvent);
   }
 
   /** Every event id there is, then each new one as it is published by any process, until `signal` aborts. */
-  watch(signal: AbortSignal, pollMs?: number): AsyncGenerator<string> {
-    return this.events.watch({ after: BEFORE_ALL, signal, ...(pollMs === undefined ? {} : { pollMs }) });
+  async *watch(signal: AbortSignal, pollMs?: number): AsyncGenerator<string> {
+    const opts = { after: BEFORE_ALL, signal, ...(pollMs === undefined ? {} : { pollMs }) };
+    for await (const rid of this.events.watch(opts)) {
+      const n = (await this.eventsOf(rid)).length;
+      for (let index = 0; index < Math.max(n, 1); index++) yield eventId({ id: rid, index });
+    }
   }
 
   /** An event, or null if there is none (or it is not one). */
   async read(id: string): Promise<OutboxEvent | null> {
-    const b = await this.events.get(id).catch(() => null);
-    if (b === null) return null;
-    try {
-      const v = JSON.parse(b.toString('utf8')) as OutboxEvent;
-      return v.v === 1 && typeof v.key === 'string' && Array.isArray(v.targets) ? v : null;
-    } catch {
-      return null;
-    }
+    const place = placeOf(id);
+    if (place === null) return null;
+    return (await this.eventsOf(place.id))[place.index] ?? null;
+  }
+
+  /** Whether `id` names an event (`<record id>` or `<record id>~<n>`), not that there is one. */
+  isEventId(id: string): boolean {
+    const place = placeOf(id);
+    return place !== null && this.events.isId(place.id);
   }
 
   /**
@@ -195,7 +237,20 @@ export class Outbox {
   async finish(h: string, id: string, gaveUp: boolean): Promise<void> {
     if (gaveUp) await createMarker(path.join(this.dir, '.gaveup', id), { durable: this.durable });
     await createMarker(path.join(this.dir, '.done', h), { durable: false });
-    if (!gaveUp) await this.lazy.delete(id);
+    const place = placeOf(id);
+    if (!gaveUp && place !== null && (await this.allFinished(place.id))) await this.lazy.delete(place.id);
+  }
+
+  /** Whether every event of record `rid` is over and none was given up: then the record may go. */
+  private async allFinished(rid: string): Promise<boolean> {
+    const events = await this.eventsOf(rid);
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index];
+      if (event === null || event === undefined) continue;
+      if (!(await this.isDone(Outbox.hash(event.key)))) return false;
+      if (await pathExists(path.join(this.dir, '.gaveup', eventId({ id: rid, index })))) return false;
+    }
+    return true;
   }
 
   /** Appends an outcome record. */
@@ -222,7 +277,7 @@ export class Outbox {
   async givenUp(limit: number): Promise<GivenUp[]> {
     const retried = new Set(await listNames(path.join(this.dir, '.retried')).catch(() => []));
     const ids = (await listNames(path.join(this.dir, '.gaveup')).catch(() => []))
-      .filter((id) => !retried.has(id) && this.events.isId(id))
+      .filter((id) => !retried.has(id) && this.isEventId(id))
       .sort()
       .reverse()
       .slice(0, limit);
@@ -239,7 +294,7 @@ export class Outbox {
    * id of the new event, or null if `id` is not a given-up event or was retried already.
    */
   async retry(id: string): Promise<string | null> {
-    if (!this.events.isId(id) || !(await pathExists(path.join(this.dir, '.gaveup', id)))) return null;
+    if (!this.isEventId(id) || !(await pathExists(path.join(this.dir, '.gaveup', id)))) return null;
     const event = await this.read(id);
     if (event === null) return null;
     const state = await this.state(Outbox.hash(event.key));

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { openSpool, readComplete, removeFile, replaceFile, type Spool } from '@quire/fs';
+import { LineBatcher, linesOf } from './line-batch.js';
 import { type CommentRecord, compareStems, type ThreadMeta } from './records.js';
 import { isMissing, type StoredComment, StoreUnavailableError, type Threads } from './threads.js';
 
@@ -38,9 +39,13 @@ export class RecentIndex {
   private readonly dir: string;
   private spool: Promise<Spool> | undefined;
   private notes = 0;
-  /** Notes not yet in a record, and the writer of records while there are any. */
-  private readonly queued: RecentEntry[] = [];
-  private writing: Promise<void> | undefined;
+  /** Notes go into records together (line-batch.ts), at most BATCH_MAX to a record. */
+  private readonly batcher = new LineBatcher(async (body) => {
+    const spool = await this.open();
+    const { id } = await spool.append(body);
+    if (++this.notes % PRUNE_EVERY === 0) await this.prune(spool);
+    return id;
+  }, BATCH_MAX);
 
   constructor(
     dataDir: string,
@@ -58,28 +63,14 @@ export class RecentIndex {
   note(threadId: string, stem: string, record: CommentRecord): void {
     this.version++;
     if (record.status !== 'approved') return;
-    this.queued.push({ threadId, stem });
-    this.writing ??= this.writeQueued();
-  }
-
-  /** Writes the queued notes, a record per batch, until none are left. */
-  private async writeQueued(): Promise<void> {
-    while (this.queued.length > 0) {
-      const batch = this.queued.splice(0, BATCH_MAX);
-      try {
-        const spool = await this.open();
-        await spool.append(batch.map((e) => `${JSON.stringify(e)}\n`).join(''));
-        if (++this.notes % PRUNE_EVERY === 0) await this.prune(spool);
-      } catch {
-        // Derived data: a missed entry leaves a comment out of the site feed, and a rebuild brings it back.
-      }
-    }
-    this.writing = undefined;
+    this.batcher.add(JSON.stringify({ threadId, stem })).catch(() => {
+      // Derived data: a missed entry leaves a comment out of the site feed, and a rebuild brings it back.
+    });
   }
 
   /** The newest `max` approved comments of the site, reading at most a few times `max` index entries. */
   async newestApproved(max: number): Promise<RecentComment[]> {
-    await this.writing;
+    await this.batcher.idle();
     const spool = await this.open();
     const ids = await spool.list({ reverse: true, limit: Math.min(KEEP, max * 4) }).catch((err: unknown) => {
       throw isMissing(err) ? new StoreUnavailableError(this.dir, { cause: err }) : err;
@@ -166,13 +157,13 @@ export class RecentIndex {
 function parseEntries(buf: Buffer | null): RecentEntry[] {
   if (buf === null) return [];
   const out: RecentEntry[] = [];
-  for (const line of buf.toString('utf8').split('\n')) {
+  for (const line of linesOf(buf)) {
     try {
       const v = JSON.parse(line) as Partial<RecentEntry>;
       if (typeof v.threadId === 'string' && typeof v.stem === 'string')
         out.push({ threadId: v.threadId, stem: v.stem });
     } catch {
-      // An empty last line, or a damaged one: derived data, the rest still counts.
+      // A damaged line: derived data, the rest still counts.
     }
   }
   return out;

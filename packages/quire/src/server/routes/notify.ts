@@ -154,7 +154,9 @@ const statusSchema = Type.Object({
 });
 
 const retryParams = Type.Object(
-  { id: Type.String({ maxLength: 64, pattern: '^[0-9]{8}T[0-9]{6}Z-[0-9]{1,15}\\.json$' }) },
+  {
+    id: Type.String({ maxLength: 64, pattern: '^[0-9]{8}T[0-9]{6}Z-[0-9]{1,15}\\.json(~[1-9][0-9]{0,2})?$' }),
+  },
   { additionalProperties: false },
 );
 
