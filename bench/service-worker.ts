@@ -1,10 +1,11 @@
 // A child process for the service benchmark: `quire` (the real server), `bare` (node:http answering one fixed
 // body) or `bare-post` (node:http doing one durable createUnique per POST, nothing else: the ceiling of any
-// service on this machine; what is posted to /warm goes to DIR-warm). Prints its URL on stdout once it
-// listens; exits on SIGTERM.
+// service on this machine; what is posted to /warm goes to DIR-warm) or `fastify-post` (the same on Fastify with a
+// validated body: the framework's own cost). Prints its URL on stdout once it listens; exits on SIGTERM.
 import { mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createUnique } from '@quire/fs';
+import Fastify from 'fastify';
 import { startServer } from 'quire';
 
 const [kind, arg, extra] = process.argv.slice(2);
@@ -79,6 +80,33 @@ if (kind === 'quire') {
     process.stdout.write(`http://127.0.0.1:${a.port}\n`);
   });
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else if (kind === 'fastify-post') {
+  // Fastify with nothing but a validated JSON body and one durable createUnique per POST: what the framework
+  // quire is built on costs by itself, between the bare server and quire.
+  const dir = arg as string;
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(`${dir}-warm`, { recursive: true });
+  const app = Fastify({ logger: false });
+  const body = {
+    type: 'object',
+    required: ['uri', 'text'],
+    properties: {
+      uri: { type: 'string', maxLength: 2000 },
+      text: { type: 'string', maxLength: 65536 },
+      author: { type: 'string', maxLength: 200 },
+      nonce: { type: 'string', maxLength: 64 },
+      attempt: { type: 'integer', minimum: 1 },
+    },
+  };
+  const reply201 = { 201: { type: 'object', properties: { name: { type: 'string' } } } };
+  app.post('/*', { schema: { body, response: reply201 } }, async (req, reply) => {
+    const into = req.url === '/warm' ? `${dir}-warm` : dir;
+    const r = await createUnique(into, JSON.stringify(req.body), { suffix: '.json' });
+    return reply.code(201).send({ name: r.name });
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(`${url}\n`);
+  process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 } else {
-  throw new Error(`usage: service-worker quire DATADIR | bare BODYFILE | bare-post DIR`);
+  throw new Error(`usage: service-worker quire DATADIR | bare BODYFILE | bare-post DIR | fastify-post DIR`);
 }

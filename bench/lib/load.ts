@@ -23,6 +23,8 @@ export interface LoadResult {
   errors: number;
   /** From the first request to the end of the run. */
   seconds: number;
+  /** Median latency of the answers, ms. */
+  p50Ms: number;
 }
 
 export interface LoadSpec {
@@ -67,8 +69,8 @@ end
   return `${post}
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('{"requests":%d,"us":%d,"status":%d,"errors":%d}\\n', summary.requests,
-    summary.duration, e.status, e.connect + e.read + e.write + e.timeout))
+  io.write(string.format('{"requests":%d,"us":%d,"status":%d,"errors":%d,"p50us":%d}\\n', summary.requests,
+    summary.duration, e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50)))
 end
 `;
 }
@@ -87,8 +89,20 @@ async function runWrk(spec: LoadSpec, scratch: string): Promise<LoadResult> {
   );
   const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
   if (line === undefined) throw new Error(`wrk printed no totals:\n${out}`);
-  const t = JSON.parse(line) as { requests: number; us: number; status: number; errors: number };
-  return { ok: t.requests - t.status, non2xx: t.status, errors: t.errors, seconds: t.us / 1e6 };
+  const t = JSON.parse(line) as {
+    requests: number;
+    us: number;
+    status: number;
+    errors: number;
+    p50us: number;
+  };
+  return {
+    ok: t.requests - t.status,
+    non2xx: t.status,
+    errors: t.errors,
+    seconds: t.us / 1e6,
+    p50Ms: t.p50us / 1000,
+  };
 }
 
 async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
@@ -124,7 +138,13 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
   const r = await new Promise<autocannon.Result>((resolve, reject) =>
     autocannon(opts, (err, result) => (err ? reject(err) : resolve(result))),
   );
-  return { ok: r['2xx'], non2xx: r.non2xx, errors: r.errors + r.timeouts, seconds: r.duration };
+  return {
+    ok: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    seconds: r.duration,
+    p50Ms: r.latency.p50,
+  };
 }
 
 export function runLoad(tool: LoadTool, spec: LoadSpec, scratch: string): Promise<LoadResult> {

@@ -7,7 +7,7 @@ import { createUnique } from '@quire/fs';
 import { type LoadResult, type LoadTool, runLoad } from './load.js';
 import { fsType } from './machine.js';
 import { spreadSubdirs } from './scratch.js';
-import { median } from './stats.js';
+import { fmtRate, fmtRatio, median } from './stats.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'service-worker.js');
 const PAGE = 'https://blog.example/posts/benchmark';
@@ -48,6 +48,14 @@ export interface PostResult {
   notifyRate: number;
   /** Median of the per-round ratios notifications on / off. */
   notifyRatio: number;
+  /** Issue 16: median of the per-window ratios quire POST / bare node:http + createUnique (alternating windows). */
+  ceilingRatio: number;
+  /** Fastify with a validated body and one createUnique per POST: the framework's own cost. */
+  fastifyRate: number;
+  /** Median of the per-window ratios Fastify / bare node:http. */
+  fastifyRatio: number;
+  /** Issue 17: p50 latency (ms) of one POST at a time, quire and bare node:http (alternating windows). */
+  p50: { quire: number; bare: number };
   posts: number;
   bad: number;
 }
@@ -161,155 +169,190 @@ export interface ServiceOptions {
   progress: (line: string) => void;
 }
 
+/** One of the servers measured side by side: the service worker's arguments, and where it warms up. */
+interface Contender {
+  args: string[];
+  /** quire warms up on another page; the bare servers write what is posted to /warm elsewhere. */
+  warm: 'page' | 'path';
+}
+
+/** Each contender's rates (2xx answers/s) and p50 latencies (ms), one per window, and the answers not 2xx. */
+interface Windows {
+  rates: number[][];
+  p50s: number[][];
+  bad: number;
+}
+
 /**
- * Issue 15: notifications off against the outbox append alone, both servers running, measured in alternating
- * windows (off, append, append, off, ...): the machine's load drifts between sequential runs far more than the
- * cost of one append (measured on a shared machine: the same run twice differed by 2x). Rates and the ratio are
- * medians over the windows.
+ * The contenders, all started at once, measured in alternating windows (forward, then backward, ...) of
+ * `seconds` each: the machine's load drifts between sequential runs far more than the differences measured
+ * (the same run twice differed by 2x on a shared machine), while windows next to each other see about the same
+ * load, so the ratios of neighbouring windows are what to compare.
  */
-async function appendPairs(
-  dir: string,
+async function alternating(
   o: ServiceOptions,
-  appendConfig: string,
-): Promise<{ off: number; append: number; ratio: number; bad: number }> {
+  contenders: Contender[],
+  connections: number,
+  windows: number,
+  seconds: number,
+): Promise<Windows> {
   const servers: { child: ChildProcess; url: string }[] = [];
   try {
-    for (const [name, extra] of [
-      ['off', undefined],
-      ['append', appendConfig],
-    ] as const) {
-      const data = path.join(dir, name);
-      fs.mkdirSync(path.join(data, 'threads'), { recursive: true });
-      spreadSubdirs(path.join(data, 'threads'));
-      servers.push(await start(extra === undefined ? ['quire', data] : ['quire', data, extra]));
-    }
-    const load = (i: number, page: string, seconds: number) =>
-      runLoad(
-        o.tool,
-        { url: `${servers[i]?.url}/api/comments`, connections: 32, seconds, postComments: page },
-        o.scratch,
-      );
-    for (let i = 0; i < servers.length; i++) await load(i, WARM_PAGE, o.warmSeconds);
-    const off: number[] = [];
-    const on: number[] = [];
-    let wrong = 0;
-    for (let w = 0; w < 4; w++) {
-      for (const i of w % 2 === 0 ? [0, 1] : [1, 0]) {
-        const r = await load(i, PAGE, o.postSeconds);
-        wrong += bad(r);
-        (i === 0 ? off : on).push(r.ok / r.seconds);
+    for (const c of contenders) servers.push(await start(c.args));
+    const load = (i: number, warm: boolean, secs: number) => {
+      const base = servers[i]?.url as string;
+      const url = warm && contenders[i]?.warm === 'path' ? `${base}/warm` : `${base}/api/comments`;
+      const page = warm && contenders[i]?.warm === 'page' ? WARM_PAGE : PAGE;
+      return runLoad(o.tool, { url, connections, seconds: secs, postComments: page }, o.scratch);
+    };
+    for (let i = 0; i < servers.length; i++) await load(i, true, o.warmSeconds);
+    const out: Windows = { rates: contenders.map(() => []), p50s: contenders.map(() => []), bad: 0 };
+    const order = contenders.map((_, i) => i);
+    for (let w = 0; w < windows; w++) {
+      for (const i of w % 2 === 0 ? order : [...order].reverse()) {
+        const r = await load(i, false, seconds);
+        out.bad += bad(r);
+        out.rates[i]?.push(r.ok / r.seconds);
+        out.p50s[i]?.push(r.p50Ms);
       }
     }
-    return {
-      off: median(off),
-      append: median(on),
-      ratio: median(on.map((x, k) => x / (off[k] as number))),
-      bad: wrong,
-    };
+    return out;
   } finally {
     for (const s of servers) await stop(s.child);
   }
 }
 
+/** Median of the per-window ratios a / b. */
+const windowRatio = (a: number[], b: number[]) => median(a.map((x, k) => x / (b[k] as number)));
+
+/** A data directory for quire under `dir`, its threads spread over block groups (see Place.dir). */
+function quireDir(dir: string): string {
+  const threads = path.join(dir, 'threads');
+  fs.mkdirSync(threads, { recursive: true });
+  spreadSubdirs(threads);
+  return dir;
+}
+
+/** What one round of postBench measured. */
+interface Round {
+  post: number;
+  lib: number;
+  bare: number;
+  fastify: number;
+  ceilingRatio: number;
+  fastifyRatio: number;
+  append: number;
+  appendRatio: number;
+  notify: number;
+  p50: { quire: number; bare: number };
+  n: number;
+  bad: number;
+}
+
 /**
- * Durable POSTs with 32 connections against the library's durable createUnique with 32 calls in flight, on the
- * same filesystem, back to back in each round (a fresh data directory each time): the ratio is the median of the
- * rounds' ratios.
+ * One round on one filesystem: the library's durable createUnique with 32 calls in flight; then, side by side
+ * in alternating windows of 32 connections, quire (notifications off), quire with the outbox append (issue 15),
+ * bare node:http + createUnique (the ceiling, issue 16) and Fastify + createUnique; then quire with delivery on;
+ * then one POST at a time, quire against the bare server (issue 17's p50).
  */
+async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfig: (d: boolean) => string) {
+  await libraryRate(path.join(place.dir, `library-${r}-warm`), o.warmOps, 32);
+  const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
+  const dir = (name: string) => path.join(place.dir, `${name}-${r}`);
+  const side = await alternating(
+    o,
+    [
+      { args: ['quire', quireDir(dir('data'))], warm: 'page' },
+      { args: ['quire', quireDir(dir('append')), notifyConfig(false)], warm: 'page' },
+      { args: ['bare-post', dir('bare')], warm: 'path' },
+      { args: ['fastify-post', dir('fastify')], warm: 'path' },
+    ],
+    32,
+    4,
+    o.postSeconds,
+  );
+  const [post, append, bare, fastify] = side.rates as [number[], number[], number[], number[]];
+  const on = await alternating(
+    o,
+    [{ args: ['quire', quireDir(dir('notify')), notifyConfig(true)], warm: 'page' }],
+    32,
+    1,
+    o.postSeconds,
+  );
+  const one = await alternating(
+    o,
+    [
+      { args: ['quire', quireDir(dir('one'))], warm: 'page' },
+      { args: ['bare-post', dir('one-bare')], warm: 'path' },
+    ],
+    1,
+    4,
+    o.postSeconds,
+  );
+  const round: Round = {
+    post: median(post),
+    lib,
+    bare: median(bare),
+    fastify: median(fastify),
+    ceilingRatio: windowRatio(post, bare),
+    fastifyRatio: windowRatio(fastify, bare),
+    append: median(append),
+    appendRatio: windowRatio(append, post),
+    notify: median(on.rates[0] as number[]),
+    p50: { quire: median(one.p50s[0] as number[]), bare: median(one.p50s[1] as number[]) },
+    n: post.reduce((a, x) => a + x * o.postSeconds, 0),
+    bad: side.bad + on.bad + one.bad,
+  };
+  o.progress(
+    `[service] ${place.label}: POST ${round.post.toFixed(0)}/s, bare node:http + createUnique ${round.bare.toFixed(0)}/s ` +
+      `(quire ${round.ceilingRatio.toFixed(2)} of it), Fastify + createUnique ${round.fastify.toFixed(0)}/s ` +
+      `(${round.fastifyRatio.toFixed(2)}), createUnique ${lib.toFixed(0)}/s, with the outbox append ` +
+      `${round.append.toFixed(0)}/s (${round.appendRatio.toFixed(2)} of off), with delivery too ` +
+      `${round.notify.toFixed(0)}/s; one at a time p50 ${round.p50.quire.toFixed(2)} ms vs bare ` +
+      `${round.p50.bare.toFixed(2)} ms (round ${r + 1})` +
+      (round.bad > 0 ? `; ${round.bad} answers not 2xx: this round is not valid` : ''),
+  );
+  return round;
+}
+
+/** postRound `o.rounds` times on `place`; medians over the rounds. */
 async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
   spreadSubdirs(place.dir);
-  const rounds: {
-    post: number;
-    lib: number;
-    bare: number;
-    append: number;
-    appendRatio: number;
-    notify: number;
-    n: number;
-    bad: number;
-  }[] = [];
   const hook = await hookReceiver();
   // Issue 15: a webhook per event; `deliver: false` measures the outbox append alone.
   const notifyConfig = (deliver: boolean) =>
     JSON.stringify({
       notify: {
-        webhooks: [{ url: hook.url, events: [], secret: 'bench secret of 16+ chars' }],
+        webhooks: [
+          { url: hook.url, events: [], secret: 'bench secret of 16+ chars', moderatorFields: false },
+        ],
         webhooksAllowPrivate: true,
         deliver,
       },
     });
-  const posts = async (kind: 'quire' | 'quire-notify' | 'bare-post', dir: string) => {
-    if (kind !== 'bare-post') {
-      // The warm-up's thread and the measured one in block groups of their own (see Place.dir).
-      const threads = path.join(dir, 'threads');
-      fs.mkdirSync(threads, { recursive: true });
-      spreadSubdirs(threads);
-    }
-    const server = await start(kind === 'quire-notify' ? ['quire', dir, notifyConfig(true)] : [kind, dir]);
-    const url = `${server.url}/api/comments`;
-    try {
-      // quire warms up on another page; bare-post writes what is posted to /warm into another directory.
-      const warm =
-        kind !== 'bare-post' ? { url, page: WARM_PAGE } : { url: `${server.url}/warm`, page: PAGE };
-      await runLoad(
-        o.tool,
-        { url: warm.url, connections: 32, seconds: o.warmSeconds, postComments: warm.page },
-        o.scratch,
-      );
-      return await runLoad(
-        o.tool,
-        { url, connections: 32, seconds: o.postSeconds, postComments: PAGE },
-        o.scratch,
-      );
-    } finally {
-      await stop(server.child);
-    }
-  };
-  for (let r = 0; r < o.rounds; r++) {
-    await libraryRate(path.join(place.dir, `library-${r}-warm`), o.warmOps, 32);
-    const lib = await libraryRate(path.join(place.dir, `library-${r}`), o.libraryOps, 32);
-    // Notifications off, the outbox append alone, then with delivery: back to back, so that the load of the
-    // machine changes as little as possible between the three.
-    const post = await posts('quire', path.join(place.dir, `data-${r}`));
-    const appended = await appendPairs(path.join(place.dir, `pairs-${r}`), o, notifyConfig(false));
-    const on = await posts('quire-notify', path.join(place.dir, `notify-${r}`));
-    const bare = await posts('bare-post', path.join(place.dir, `bare-${r}`));
-    const rate = post.ok / post.seconds;
-    const bareRate = bare.ok / bare.seconds;
-    const appendRate = appended.append;
-    const notifyRate = on.ok / on.seconds;
-    rounds.push({
-      post: rate,
-      lib,
-      bare: bareRate,
-      append: appendRate,
-      appendRatio: appended.ratio,
-      notify: notifyRate,
-      n: post.ok,
-      bad: bad(post) + bad(bare) + appended.bad + bad(on),
-    });
-    const wrong = bad(post) + bad(bare) + appended.bad + bad(on);
-    o.progress(
-      `[service] ${place.label}: POST ${rate.toFixed(0)}/s, bare node:http + createUnique ${bareRate.toFixed(0)}/s, ` +
-        `createUnique ${lib.toFixed(0)}/s, POST with the outbox append ${appendRate.toFixed(0)}/s ` +
-        `(${appended.ratio.toFixed(2)} of off in alternating windows, off ${appended.off.toFixed(0)}/s), ` +
-        `with delivery too ${notifyRate.toFixed(0)}/s (round ${r + 1})` +
-        (wrong > 0 ? `; ${wrong} answers not 2xx: this round is not valid` : ''),
-    );
+  const rounds: Round[] = [];
+  try {
+    for (let r = 0; r < o.rounds; r++) rounds.push(await postRound(place, o, r, notifyConfig));
+  } finally {
+    hook.close();
   }
-  hook.close();
+  const med = (f: (x: Round) => number) => median(rounds.map(f));
   return {
     place,
-    postRate: median(rounds.map((x) => x.post)),
-    libraryRate: median(rounds.map((x) => x.lib)),
-    barePostRate: median(rounds.map((x) => x.bare)),
-    ratio: median(rounds.map((x) => x.post / x.lib)),
-    bareRatio: median(rounds.map((x) => x.bare / x.lib)),
-    appendRate: median(rounds.map((x) => x.append)),
-    appendRatio: median(rounds.map((x) => x.appendRatio)),
-    notifyRate: median(rounds.map((x) => x.notify)),
-    notifyRatio: median(rounds.map((x) => x.notify / x.post)),
-    posts: rounds.reduce((a, x) => a + x.n, 0),
+    postRate: med((x) => x.post),
+    libraryRate: med((x) => x.lib),
+    barePostRate: med((x) => x.bare),
+    ratio: med((x) => x.post / x.lib),
+    bareRatio: med((x) => x.bare / x.lib),
+    appendRate: med((x) => x.append),
+    appendRatio: med((x) => x.appendRatio),
+    notifyRate: med((x) => x.notify),
+    notifyRatio: med((x) => x.notify / x.post),
+    ceilingRatio: med((x) => x.ceilingRatio),
+    fastifyRate: med((x) => x.fastify),
+    fastifyRatio: med((x) => x.fastifyRatio),
+    p50: { quire: med((x) => x.p50.quire), bare: med((x) => x.p50.bare) },
+    posts: Math.round(rounds.reduce((a, x) => a + x.n, 0)),
     bad: rounds.reduce((a, x) => a + x.bad, 0),
   };
 }
@@ -360,4 +403,32 @@ export async function serviceBench(o: ServiceOptions, skipped: string[]): Promis
   if (first === undefined) throw new Error('serviceBench: no place to measure');
   const get = await getBench(path.join(first.dir, 'get-data'), o);
   return { tool: o.tool, posts, get, skipped };
+}
+
+/** The service case's table, in Markdown: a row per figure, with its ratio and target. */
+export function serviceTable(service: ServiceResult): string[] {
+  const rows = ['| what | req/s or ms | ratio | target |', '|---|--:|--:|---|'];
+  for (const p of service.posts) {
+    const where = `${p.place.label}: ${p.place.fs}`;
+    rows.push(
+      `| durable POST /api/comments, 32 connections, ${where} | ${fmtRate(p.postRate)} | ` +
+        `${fmtRatio(p.ratio)} of createUnique with 32 in flight there (${fmtRate(p.libraryRate)}/s) | — |`,
+      `| the ceiling there: bare node:http doing one durable createUnique per POST, nothing else (alternating ` +
+        `windows with quire) | ${fmtRate(p.barePostRate)} | quire is ${fmtRatio(p.ceilingRatio)} of it | >= 0.85 (issue 16) |`,
+      `| Fastify with a validated body doing the same, nothing else (same windows) | ${fmtRate(p.fastifyRate)} | ` +
+        `${fmtRatio(p.fastifyRatio)} of bare node:http | — |`,
+      `| issue 15: quire with notifications on, the outbox append before each answer (delivered by no process: ` +
+        `notify.deliver false; same windows) | ${fmtRate(p.appendRate)} | ${fmtRatio(p.appendRatio)} of notifications off | >= 0.85 |`,
+      `| issue 15: the same, with a webhook per event delivered by the same process | ` +
+        `${fmtRate(p.notifyRate)} | ${fmtRatio(p.notifyRatio)} of notifications off | — |`,
+      `| issue 17: one POST at a time (1 connection), p50 latency, quire against bare node:http (alternating ` +
+        `windows) | ${p.p50.quire.toFixed(2)} ms vs ${p.p50.bare.toFixed(2)} ms | ${fmtRatio(p.p50.quire / p.p50.bare)} | <= 1.2 |`,
+    );
+  }
+  const g = service.get;
+  rows.push(
+    `| GET /api/comments, a 200-comment page (${Math.round(g.threadBytes / 1024)} KiB), 10 connections | ` +
+      `${fmtRate(g.getRate)} | ${fmtRatio(g.ratio)} of bare node:http with the same bytes (${fmtRate(g.bareRate)}/s) | >= 0.5 |`,
+  );
+  return rows;
 }
