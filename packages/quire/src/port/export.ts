@@ -48,8 +48,10 @@ export async function* exportQuire(store: CommentStore): AsyncGenerator<string> 
       created: t.meta.created,
     };
     yield `${JSON.stringify(thread)}\n`;
+    // One listing of the thread's votes instead of one per comment: most comments have none.
+    const voted = await store.port.votedStems(t.id);
     for await (const c of t.comments()) {
-      const votes = await store.port.votes(t.id, c.stem);
+      const votes = voted.has(c.stem) ? await store.port.votes(t.id, c.stem) : [];
       const line: CommentLine = { type: 'comment', thread: t.id, id: c.stem, record: c.record, votes };
       yield `${JSON.stringify(line)}\n`;
     }

@@ -160,6 +160,13 @@ export async function exportVotes(threads: Threads, threadId: string, stem: stri
   return out;
 }
 
+/** The comments of a thread that have vote files: one listing, so an export asks only these for their votes. */
+export async function votedStems(threads: Threads, threadId: string): Promise<Set<string>> {
+  return new Set(
+    (await listNames(threads.votesDir(threadId)).catch(() => [])).filter((n) => !n.startsWith('.')),
+  );
+}
+
 /** What port/ may do to the store's files: the store's `port`. */
 export interface PortAccess {
   /**
@@ -174,6 +181,8 @@ export interface PortAccess {
   ): Promise<ImportResult>;
   /** A comment's like files as they are (an export). */
   votes(threadId: string, stem: string): Promise<ImportedVote[]>;
+  /** The comments of a thread with any vote files (votes() of any other is []). */
+  votedStems(threadId: string): Promise<Set<string>>;
   /** Puts like files back (an import). */
   putVotes(threadId: string, stem: string, votes: readonly ImportedVote[]): Promise<void>;
 }
@@ -188,6 +197,7 @@ export function portAccess(threads: Threads, durable: boolean): PortAccess {
     importComment: (threadId, meta, record, placement) =>
       importRecord(threads, durable, batcher, { threadId, meta, record, placement }),
     votes: (threadId, stem) => exportVotes(threads, threadId, stem),
+    votedStems: (threadId) => votedStems(threads, threadId),
     putVotes: (threadId, stem, votes) => importVotes(threads, durable, threadId, stem, votes),
   };
 }
