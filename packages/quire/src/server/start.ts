@@ -105,6 +105,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   setMarkdownBudget(config.markdown);
   const app = await buildApp(ctx, opts.logger ?? {});
   app.addHook('onClose', async () => ctx.notify?.close());
+  // The recent-comments notes of the last requests, written after their answers (store/recent.ts).
+  app.addHook('onClose', () => store.settled());
   const connectionCap = guardConnections(app, config);
   if (opts.setup !== undefined) await opts.setup(app);
   await app.listen({ port: config.port, host: config.host });

@@ -68,6 +68,11 @@ export class RecentIndex {
     });
   }
 
+  /** Resolves once every note made so far is in a record (or given up). */
+  idle(): Promise<void> {
+    return this.batcher.idle();
+  }
+
   /** The newest `max` approved comments of the site, reading at most a few times `max` index entries. */
   async newestApproved(max: number): Promise<RecentComment[]> {
     await this.batcher.idle();

@@ -154,6 +154,11 @@ export class CommentStore {
     return this.threads.comment(threadId, stem);
   }
 
+  /** Resolves once the derived data of every write made so far (the recent-comments index) is written. */
+  settled(): Promise<void> {
+    return this.recent.idle();
+  }
+
   /** Adds a comment whose record the caller made (admission.ts says how and in what order it is checked). */
   addComment(
     threadId: string,
