@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openSpool, readComplete, removeFile, replaceFile, type Spool } from '@quire/fs';
+import { makeDir, openSpool, readComplete, removeFile, replaceFile, type Spool } from '@quire/fs';
 import { LineBatcher, linesOf } from './line-batch.js';
 import { type CommentRecord, compareStems, type ThreadMeta } from './records.js';
 import { isMissing, type StoredComment, StoreUnavailableError, type Threads } from './threads.js';
@@ -111,7 +111,9 @@ export class RecentIndex {
       // Never re-creates a vanished data directory (openSpool would, with its parents): threads/ must be there.
       if (!built && (await this.threads.ids().catch(() => null)) === null)
         throw new StoreUnavailableError(this.threads.threadsDir);
-      const spool = await openSpool(this.dir, { suffix: '.json', durable: false });
+      // Its own directory only (no parents): a data directory removed meanwhile is not brought back.
+      await makeDir(this.dir, { durable: false, parents: false });
+      const spool = await openSpool(this.dir, { suffix: '.json', durable: false, create: false });
       if (!built) {
         await this.rebuild(spool);
         await replaceFile(complete, '', { durable: false });
