@@ -4,13 +4,14 @@ import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
 import type { EventSink, StoreEventKind } from './events.js';
 import { type PortAccess, portAccess } from './imports.js';
+import { type ModeratedPage, type ModeratedQuery, ModerationLists, moderatedOf } from './moderation.js';
+import { PendingIndex } from './pending.js';
 import { PostLocks } from './post-locks.js';
 import { RecentIndex } from './recent.js';
 import {
   type CommentChanges,
   type CommentDraft,
   type CommentRecord,
-  compareStems,
   createRecord,
   forgetExpired,
   formatCommentId,
@@ -67,6 +68,9 @@ export class CommentStore {
   private readonly settingsFile: SettingsFile;
   /** The site's recent approved comments (recent.ts), fed by every write below. */
   readonly recent: RecentIndex;
+  /** The site's moderation queue (pending.ts), fed by every write below. */
+  readonly pending: PendingIndex;
+  private readonly lists: ModerationLists;
   /** Told of every comment added or changed before the caller hears of it (the outbox: server/notify/). */
   events: EventSink | undefined;
 
@@ -83,6 +87,10 @@ export class CommentStore {
     this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
     this.recent = new RecentIndex(dataDir, this.threads);
+    this.pending = new PendingIndex(dataDir, this.threads, this.durable, async (id) =>
+      [...(await this.view(id)).entries].flatMap(([stem, e]) => (e.status === 'pending' ? [stem] : [])),
+    );
+    this.lists = new ModerationLists(this.threads, this.views, this.pending, this.clock);
   }
 
   /** Opens the data directory, creating it (and its secret) on first start. */
@@ -161,16 +169,31 @@ export class CommentStore {
     record: CommentRecord,
     opts: AddCommentOptions,
   ): Promise<AddResult> {
-    return this.admission.add(threadId, meta, record, opts).then(async (r) => {
-      if (r.created) await this.recent.note(threadId, r.stem, r.record);
-      await this.events?.({ kind: 'added', threadId, ...r, before: null });
-      return r;
-    });
+    return this.pending
+      .guard(threadId, record.status === 'pending', async () => {
+        const r = await this.admission.add(threadId, meta, record, opts);
+        if (r.created) await this.recent.note(threadId, r.stem, r.record);
+        // A comment posted public has no entry to make (nor one to remove: its name is new).
+        const noted = r.record.status !== 'pending' || (await this.pending.note(threadId, r.stem, r.record));
+        return { result: r, noted };
+      })
+      .then(async (r) => {
+        await this.events?.({ kind: 'added', threadId, ...r, before: null });
+        return r;
+      });
   }
 
   /** Imports and exports (port/): comments under their own time or name, likes as they are (store/imports.ts). */
   get port(): PortAccess {
-    return portAccess(this.threads, this.durable);
+    const access = portAccess(this.threads, this.durable);
+    // An imported pending comment joins the queue (an import cut short is run again, which notes it then).
+    const importComment: PortAccess['importComment'] = async (threadId, meta, record, at) => {
+      const r = await access.importComment(threadId, meta, record, at);
+      if (r.outcome !== 'conflict' && record.status === 'pending')
+        await this.pending.note(threadId, r.stem, record);
+      return r;
+    };
+    return { ...access, importComment };
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
@@ -194,10 +217,14 @@ export class CommentStore {
     stem: string,
     fn: (current: CommentRecord) => CommentRecord | undefined,
   ): Promise<CommentRecord | null> {
-    const updated = await this.threads.update(threadId, stem, fn);
-    if (updated !== null) this.summaries.noteWritten(threadId, stem, updated);
-    if (updated !== null) await this.recent.note(threadId, stem, updated);
-    return updated;
+    // Any update may make its comment pending (an edit under review, a restore): each is marked.
+    return this.pending.guard(threadId, true, async () => {
+      const updated = await this.threads.update(threadId, stem, fn);
+      if (updated === null) return { result: null, noted: true };
+      this.summaries.noteWritten(threadId, stem, updated);
+      await this.recent.note(threadId, stem, updated);
+      return { result: updated, noted: await this.pending.note(threadId, stem, updated) };
+    });
   }
 
   /** The comment if `actor` may change it now; else StoreError 'not-found' or 'edit-window-closed'. */
@@ -321,46 +348,16 @@ export class CommentStore {
       this.likesOf(threadId, stem),
       record.parent === null ? null : this.comment(threadId, record.parent),
     ]);
-    return this.moderatedOf(threadId, meta, { stem, record }, likes, parent);
+    return moderatedOf(threadId, meta, { stem, record }, likes, parent, this.clock());
   }
 
   /**
-   * The comments of the given threads (default all) with `status` (or all), as moderators see them, newest
-   * first (by id, then thread).
+   * A page of the comments of the given threads (default all) with `status` (or all), as moderators see them,
+   * newest first (by id, then thread), after `after`. The queue (pending) costs O(queue + page) whatever the
+   * site's size (pending.ts); other statuses are gathered from the threads' indexes (moderation.ts).
    */
-  async moderatedList(
-    status: CommentRecord['status'] | 'all',
-    threadIds?: readonly string[],
-  ): Promise<ModeratedComment[]> {
-    const all: ModeratedComment[] = [];
-    for (const threadId of threadIds ?? (await this.threadIds())) {
-      const view = await this.view(threadId);
-      for (const c of await this.views.withStatus(view, status))
-        all.push(this.moderatedOf(threadId, view.meta, c, c.likes, c.parent));
-    }
-    return all.sort(
-      (a, b) =>
-        compareStems(b.stem, a.stem) || (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0),
-    );
-  }
-
-  private moderatedOf(
-    threadId: string,
-    meta: ThreadMeta | null,
-    c: StoredComment,
-    likes: number,
-    parent: CommentRecord | null | undefined,
-  ): ModeratedComment {
-    const parentStem = c.record.parent;
-    return {
-      threadId,
-      stem: c.stem,
-      record: c.record,
-      meta,
-      likes,
-      restorableUntil: restorableUntil(c.record, this.clock()),
-      replyTo: parent == null || parentStem === null ? null : { stem: parentStem, record: parent },
-    };
+  moderatedPage(q: ModeratedQuery): Promise<ModeratedPage> {
+    return this.lists.page(q);
   }
 
   /** The newest `max` approved comments of one thread, or of the whole site; reads only as many as needed. */
