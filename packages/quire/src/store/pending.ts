@@ -13,7 +13,7 @@ import {
   stampAsync,
 } from '@quire/fs';
 import { type CommentRecord, compareStems, formatCommentId, parseCommentId } from './records.js';
-import { StoreUnavailableError, type Threads } from './threads.js';
+import { StoreUnavailableError, Threads } from './threads.js';
 
 /** A comment of the queue: which thread, which comment. */
 export interface PendingRef {
@@ -311,4 +311,37 @@ export class PendingIndex {
     });
     return this.built;
   }
+}
+
+/** What `quire fsck` found of the pending index (check.ts). */
+export interface PendingCheck {
+  /** Pending comments without an entry. */
+  missing: number;
+  /** Entries of comments that are not pending (harmless: a page skips and removes them). */
+  stale: number;
+  /** Whether the index was written afresh (`repair`). */
+  repaired: boolean;
+}
+
+/**
+ * Compares the pending index of `dataDir` with `pending`, every pending comment a full scan found, and with
+ * `repair` writes it afresh from them (PendingIndex.rebuildFrom). For `quire fsck`.
+ */
+export async function checkPendingIndex(
+  dataDir: string,
+  pending: readonly PendingRef[],
+  repair: boolean,
+): Promise<PendingCheck> {
+  const dir = path.join(dataDir, 'pending');
+  const names = new Set(await listNames(dir));
+  const ids = new Set(pending.map((r) => formatCommentId(r.threadId, r.stem)));
+  // An index never built (.complete missing) is no fault: the service builds it at start.
+  const built = names.has(COMPLETE);
+  const missing = built ? [...ids].filter((id) => !names.has(id)).length : 0;
+  const stale = [...names].filter((n) => !n.startsWith('.') && !ids.has(n)).length;
+  if (!repair || (built && missing === 0 && stale === 0)) return { missing, stale, repaired: false };
+  const threads = new Threads(path.join(dataDir, 'threads'), false, Date.now);
+  // Reconciling a dead writer's thread is a page's work (the service's views): fsck has written the entries.
+  await new PendingIndex(dataDir, threads, false, async () => []).rebuildFrom(pending);
+  return { missing, stale, repaired: true };
 }

@@ -98,13 +98,20 @@ export class CommentStore {
     const dir = path.resolve(dataDir);
     const durable = opts.durable !== false;
     await makeDir(path.join(dir, 'threads'), { durable });
-    await createExclusive(path.join(dir, 'quire.json'), `${JSON.stringify({ layout: 1 })}\n`, {
+    const made = await createExclusive(path.join(dir, 'quire.json'), `${JSON.stringify({ layout: 1 })}\n`, {
       durable,
-    }).catch((err: unknown) => {
-      if (!isQuireError(err, 'EEXIST')) throw err;
-    });
+    }).then(
+      () => true,
+      (err: unknown) => {
+        if (!isQuireError(err, 'EEXIST')) throw err;
+        return false;
+      },
+    );
     const secret = await loadSecret(dir, durable);
-    return new CommentStore(dir, secret, opts);
+    const store = new CommentStore(dir, secret, opts);
+    // A new data directory has no pending comment: its queue's index is complete as it is, with nothing to build.
+    if (made) await store.pending.rebuildFrom([]);
+    return store;
   }
 
   /** The store's clock (epoch ms). */
