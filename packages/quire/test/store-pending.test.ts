@@ -108,7 +108,12 @@ test('quire fsck finds pending comments missing from the index, and --repair wri
 
 /** Runs the writer until it dies at `dieAt` (inside the index update) or, if that step had none, kills it after. */
 async function crashOnce(dataDir: string, seed: number, dieAt: number): Promise<boolean> {
-  const child: ChildProcess = spawnFixture('pending-writer', [dataDir, String(seed), '1000000', String(dieAt)]);
+  const child: ChildProcess = spawnFixture('pending-writer', [
+    dataDir,
+    String(seed),
+    '1000000',
+    String(dieAt),
+  ]);
   const exited = waitExit(child);
   const passed = await waitForLine(child, new RegExp(`^ops ${dieAt}$`)).then(
     () => true,
@@ -138,7 +143,9 @@ test('SIGKILL between a comment and its index entry, or anywhere, leaves a queue
 test('several processes writing the same threads while another reads: the queue equals the files', async (t) => {
   const dataDir = tempDir(t);
   await CommentStore.open(dataDir);
-  const writers = [1, 2, 3].map((seed) => spawnFixture('pending-writer', [dataDir, String(seed * 101), '150']));
+  const writers = [1, 2, 3].map((seed) =>
+    spawnFixture('pending-writer', [dataDir, String(seed * 101), '150']),
+  );
   const done = writers.map(waitExit);
   const reader = await CommentStore.open(dataDir, { durable: false });
   let reading = true;
