@@ -4,8 +4,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommentStore } from 'quire';
 import { ensureSite, type Site, siteParams } from './site.js';
-import { mixedLoad } from './site-load.js';
-import { ADMIN_PASSWORD, bare, countOpens, dropCaches, firstOk, SiteServer, send } from './site-probe.js';
+import { type MixedResult, mixedLoad } from './site-load.js';
+import {
+  ADMIN_PASSWORD,
+  bare,
+  countOpens,
+  dropCaches,
+  firstOk,
+  type ServerStats,
+  SiteServer,
+  send,
+} from './site-probe.js';
 import { fmtMs, MB, type Row, report } from './site-report.js';
 import { median } from './stats.js';
 
@@ -18,6 +27,8 @@ export interface SiteBenchOptions {
   /** A fresh scratch directory of this run. */
   scratch: string;
   progress: (line: string) => void;
+  /** Steps to run (cold, big, counts, queue, every, mixed, whole); undefined: all. */
+  steps?: Set<string> | undefined;
 }
 
 /** Marks a cached site whose thread indexes and recent-comments index were built (once per site). */
@@ -43,6 +54,19 @@ async function prepare(site: Site, say: (s: string) => void): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   fs.writeFileSync(marker, String(seconds));
   return seconds;
+}
+
+/**
+ * The site's moderation-queue index (store/pending.ts), built once per cached site from the thread indexes, as a
+ * server's start would do in the background: the queue row measures the steady state, not the first build.
+ */
+async function preparePending(site: Site, say: (s: string) => void): Promise<void> {
+  if (fs.existsSync(path.join(site.dir, 'pending', '.complete'))) return;
+  say('[site] building the pending index (once per cached site)');
+  const started = performance.now();
+  const store = await CommentStore.open(site.dir, { durable: false });
+  await store.pending.ready();
+  say(`[site] pending index built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Time to the first 200 of /healthz and of a thread's GET after starting the server (caches dropped). */
@@ -307,6 +331,7 @@ export async function siteBench(o: SiteBenchOptions): Promise<string> {
     site.generatedSeconds > 0 ? `generated in ${site.generatedSeconds.toFixed(1)} s` : 'from the cache';
   o.progress(`[site] ${site.dir}: ${gen}`);
   const indexSeconds = await prepare(site, o.progress);
+  await preparePending(site, o.progress);
   fs.mkdirSync(path.join(o.scratch, 'empty'), { recursive: true });
   o.progress('[site] cold starts');
   const rows: Row[] = [];
@@ -319,33 +344,52 @@ export async function siteBench(o: SiteBenchOptions): Promise<string> {
       );
     return push(...r);
   };
-  rows.push(...(await coldStarts(o, site, o.quick ? 1 : 3)));
+  const want = (step: string) => o.steps === undefined || o.steps.has(step);
+  if (want('cold')) rows.push(...(await coldStarts(o, site, o.quick ? 1 : 3)));
   let server = await restart(null, site);
   const idle = await server.stats();
-  o.progress('[site] the biggest thread: page 1 and page 100');
-  const first = await bigThreadPage(site, server, 'page 1', null);
-  rows.push(...first.rows);
-  const cursor = await cursorOfPage(site, first.server, 100);
-  const hundred = await bigThreadPage(site, first.server, 'page 100', cursor);
-  rows.push(...hundred.rows);
-  o.progress('[site] counts, feed, admin queue');
-  const c = await counts(site, hundred.server);
-  rows.push(...c.rows);
-  const fq = await feedAndQueue(o, site, c.server);
-  rows.push(...fq.rows);
-  server = fq.server;
-  o.progress('[site] GET of every thread');
-  await readEveryThread(site, server);
-  const afterAll = await server.stats();
-  o.progress(`[site] RSS idle ${idle.rss / MB} MB, after every thread ${afterAll.rss / MB} MB`);
-  const seconds = o.quick ? 10 : 60;
-  o.progress(`[site] mixed load, ${seconds} s at c=64`);
-  await server.stats();
-  const mixed = await mixedLoad(server.url, site, 64, seconds);
-  const underLoad = await server.stats();
-  o.progress(`[site] mixed: ${JSON.stringify(mixed)} ${JSON.stringify(underLoad)}`);
+  if (want('big')) {
+    o.progress('[site] the biggest thread: page 1 and page 100');
+    const first = await bigThreadPage(site, server, 'page 1', null);
+    rows.push(...first.rows);
+    const cursor = await cursorOfPage(site, first.server, 100);
+    const hundred = await bigThreadPage(site, first.server, 'page 100', cursor);
+    rows.push(...hundred.rows);
+    server = hundred.server;
+  }
+  if (want('counts')) {
+    o.progress('[site] counts');
+    const c = await counts(site, server);
+    rows.push(...c.rows);
+    server = c.server;
+  }
+  if (want('queue')) {
+    o.progress('[site] feed, admin queue');
+    const fq = await feedAndQueue(o, site, server);
+    rows.push(...fq.rows);
+    server = fq.server;
+  }
+  let afterAll: ServerStats | null = null;
+  if (want('every')) {
+    o.progress('[site] GET of every thread');
+    await readEveryThread(site, server);
+    afterAll = await server.stats();
+    o.progress(`[site] RSS idle ${idle.rss / MB} MB, after every thread ${afterAll.rss / MB} MB`);
+  }
+  let mixed: MixedResult | null = null;
+  let underLoad: ServerStats | null = null;
+  if (want('mixed')) {
+    const seconds = o.quick ? 10 : 60;
+    o.progress(`[site] mixed load, ${seconds} s at c=64`);
+    await server.stats();
+    mixed = await mixedLoad(server.url, site, 64, seconds);
+    underLoad = await server.stats();
+    o.progress(`[site] mixed: ${JSON.stringify(mixed)} ${JSON.stringify(underLoad)}`);
+  }
   await server.stop();
-  o.progress('[site] quire fsck and quire export');
-  rows.push(...wholeSite(site));
+  if (want('whole')) {
+    o.progress('[site] quire fsck and quire export');
+    rows.push(...wholeSite(site));
+  }
   return report(o.quick, site, indexSeconds, rows, { idle, afterAll, underLoad }, mixed);
 }

@@ -12,6 +12,9 @@ const bareScript = path.join(here, '..', 'site-bare.js');
 /** What the server process says of itself (site-server.ts). */
 export interface ServerStats {
   rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
   delayP50: number;
   delayP99: number;
   delayMax: number;
