@@ -18,7 +18,7 @@ import {
   raiseOpenFileLimit,
 } from './connections.js';
 import { ServerContext } from './context.js';
-import { setMarkdownBudget } from './markdown.js';
+import { setMarkdownBudget, setMarkdownCacheBytes } from './markdown.js';
 import { Notifications } from './notify/service.js';
 import { hashPassword } from './password.js';
 import { trustedProxies } from './trusted-proxies.js';
@@ -103,6 +103,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const ctx = new ServerContext(config, store, clock);
   ctx.notify = await Notifications.open(config, store, clock);
   setMarkdownBudget(config.markdown);
+  setMarkdownCacheBytes(config.cache.markdownBytes);
   const app = await buildApp(ctx, opts.logger ?? {});
   app.addHook('onClose', async () => ctx.notify?.close());
   const connectionCap = guardConnections(app, config);

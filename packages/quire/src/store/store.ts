@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { createExclusive, isQuireError, makeDir } from '@quire/fs';
+import { DEFAULT_CONFIG } from '../config-defaults.js';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
 import type { EventSink, StoreEventKind } from './events.js';
@@ -82,7 +83,11 @@ export class CommentStore {
     this.clock = opts.clock ?? Date.now;
     this.threads = new Threads(this.threadsDir, this.durable, this.clock);
     this.views = new ThreadViews(this.threads, opts.viewListAfterMs ?? 500, opts.cache);
-    this.summaries = new Summaries(this.threads, this.views);
+    this.summaries = new Summaries(
+      this.threads,
+      this.views,
+      opts.cache?.summaryBytes ?? DEFAULT_CONFIG.cache.summaryBytes,
+    );
     const locks = new PostLocks(opts.lockWaitMs ?? 5_000);
     this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
