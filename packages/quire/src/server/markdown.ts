@@ -84,6 +84,11 @@ export function setMarkdownCacheBytes(bytes: number): void {
   cache = new ByteLru(bytes);
 }
 
+/** Bytes the Markdown cache holds now (never more than its budget). */
+export function markdownCacheBytes(): number {
+  return cache.bytes;
+}
+
 function remember(text: string, html: string): string {
   cache.set(text, html, 2 * (text.length + html.length) + 64);
   return html;

@@ -55,6 +55,11 @@ export class Summaries {
     this.maxSummaries = Math.floor(budgetBytes / SUMMARY_BYTES);
   }
 
+  /** Bytes the summaries are counted at now. */
+  get bytes(): number {
+    return this.count * SUMMARY_BYTES;
+  }
+
   /**
    * The thread's summaries. With `refresh` (and always the first time in this process) brought up to date by a
    * refresh begun after this call: one readdir (shared by the posts waiting at the time) and reads of the names
