@@ -57,16 +57,16 @@ async function prepare(site: Site, say: (s: string) => void): Promise<number> {
 }
 
 /**
- * The site's moderation-queue index (store/pending.ts), built once per cached site from the thread indexes, as a
- * server's start would do in the background: the queue row measures the steady state, not the first build.
+ * The site's status index (store/status-index.ts: the moderation queue), built once per cached site from the
+ * thread indexes, as a server's start would do in the background: the queue row measures the steady state.
  */
-async function preparePending(site: Site, say: (s: string) => void): Promise<void> {
-  if (fs.existsSync(path.join(site.dir, 'pending', '.complete'))) return;
-  say('[site] building the pending index (once per cached site)');
+async function prepareStatusIndex(site: Site, say: (s: string) => void): Promise<void> {
+  if (fs.existsSync(path.join(site.dir, 'status', '.complete'))) return;
+  say('[site] building the status index (once per cached site)');
   const started = performance.now();
   const store = await CommentStore.open(site.dir, { durable: false });
-  await store.pending.ready();
-  say(`[site] pending index built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await store.statusIndex.ready();
+  say(`[site] status index built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Time to the first 200 of /healthz and of a thread's GET after starting the server (caches dropped). */
@@ -229,13 +229,13 @@ async function counts(site: Site, server: SiteServer): Promise<{ rows: Row[]; se
   };
 }
 
-/** The site feed and the admin queue of pending comments, cold, against reading the files they show. */
+/** The site feed and the admin lists, cold, against reading the files they show. */
 async function feedAndQueue(
   o: SiteBenchOptions,
   site: Site,
   server: SiteServer,
 ): Promise<{ rows: Row[]; server: SiteServer }> {
-  let s = await restart(server, site);
+  const s = await restart(server, site);
   const feed = await send(s.url, 'GET', '/feed.atom');
   const feedWarm = (await send(s.url, 'GET', '/feed.atom')).ms;
   const big = site.threads[0] as Site['threads'][number];
@@ -249,23 +249,7 @@ async function feedAndQueue(
   fs.writeFileSync(list, newest.map((n) => path.join(bigDir, n)).join('\n'));
   dropCaches();
   const feedBare = bare(['read', list]);
-  s = await restart(s, site);
-  const login = await send(s.url, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });
-  const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
-  const queueUrl = '/api/admin/comments?status=pending&limit=1000';
-  const queue = await send(s.url, 'GET', queueUrl, undefined, auth);
-  const queueWarm = await send(s.url, 'GET', queueUrl, undefined, auth);
-  // A queue that ran past the request deadline (deadlines.requestMs) is a 503: told, not read.
-  const ids =
-    queue.status === 200
-      ? (JSON.parse(queue.body) as { comments: { id: string; threadId: string }[] }).comments
-      : [];
-  const file = (c: { id: string; threadId: string }) =>
-    path.join(site.dir, 'threads', c.threadId, `${c.id.slice(c.id.lastIndexOf('_') + 1)}.json`);
-  fs.writeFileSync(list, ids.map(file).join('\n'));
-  dropCaches();
-  const queueBare = ids.length > 0 ? bare(['read', list]) : null;
-  const status = (a: { status: number }) => (a.status === 200 ? undefined : `answered ${a.status}`);
+  const admin = await adminLists(site, s, list);
   return {
     rows: [
       {
@@ -275,20 +259,63 @@ async function feedAndQueue(
         baselineWhat: 'read of 50 comment files, cold',
       },
       { what: '/feed.atom, warm', quire: feedWarm, baseline: null, baselineWhat: '' },
-      {
-        what: `admin queue, ${site.pending} pending, cold`,
-        quire: queue.ms,
-        baseline: queueBare,
-        baselineWhat: `read of the ${ids.length} pending files, cold`,
-        note: status(queue),
-      },
-      {
-        what: `admin queue, ${site.pending} pending, warm`,
-        quire: queueWarm.ms,
-        baseline: null,
-        baselineWhat: '',
-        note: status(queueWarm),
-      },
+      ...admin.rows,
+    ],
+    server: admin.server,
+  };
+}
+
+/**
+ * The admin page's two lists after a restart: the queue of every pending comment (against reading their files,
+ * cold) and the newest 50 comments of any status, each cold then warm.
+ */
+async function adminLists(
+  site: Site,
+  server: SiteServer,
+  list: string,
+): Promise<{ rows: Row[]; server: SiteServer }> {
+  const s = await restart(server, site);
+  const login = await send(s.url, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });
+  const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
+  const queueUrl = '/api/admin/comments?status=pending&limit=1000';
+  const queue = await send(s.url, 'GET', queueUrl, undefined, auth);
+  const queueWarm = await send(s.url, 'GET', queueUrl, undefined, auth);
+  // A list that ran past the request deadline (deadlines.requestMs) is a 503: told, not read.
+  const ids =
+    queue.status === 200
+      ? (JSON.parse(queue.body) as { comments: { id: string; threadId: string }[] }).comments
+      : [];
+  const file = (c: { id: string; threadId: string }) =>
+    path.join(site.dir, 'threads', c.threadId, `${c.id.slice(c.id.lastIndexOf('_') + 1)}.json`);
+  fs.writeFileSync(list, ids.map(file).join('\n'));
+  dropCaches();
+  const queueBare = ids.length > 0 ? bare(['read', list]) : null;
+  const recentUrl = '/api/admin/comments?status=all&limit=50';
+  const recent = await send(s.url, 'GET', recentUrl, undefined, auth);
+  const recentWarm = await send(s.url, 'GET', recentUrl, undefined, auth);
+  const row = (
+    what: string,
+    a: { status: number; ms: number },
+    baseline: number | null = null,
+    baselineWhat = '',
+  ) => ({
+    what,
+    quire: a.ms,
+    baseline,
+    baselineWhat,
+    ...(a.status === 200 ? {} : { note: `answered ${a.status}` }),
+  });
+  return {
+    rows: [
+      row(
+        `admin queue, ${site.pending} pending, cold`,
+        queue,
+        queueBare,
+        `read of the ${ids.length} pending files, cold`,
+      ),
+      row(`admin queue, ${site.pending} pending, warm`, queueWarm),
+      row('admin list of all statuses, newest 50 (after the queue)', recent),
+      row('admin list of all statuses, newest 50, warm', recentWarm),
     ],
     server: s,
   };
@@ -331,7 +358,7 @@ export async function siteBench(o: SiteBenchOptions): Promise<string> {
     site.generatedSeconds > 0 ? `generated in ${site.generatedSeconds.toFixed(1)} s` : 'from the cache';
   o.progress(`[site] ${site.dir}: ${gen}`);
   const indexSeconds = await prepare(site, o.progress);
-  await preparePending(site, o.progress);
+  await prepareStatusIndex(site, o.progress);
   fs.mkdirSync(path.join(o.scratch, 'empty'), { recursive: true });
   o.progress('[site] cold starts');
   const rows: Row[] = [];

@@ -39,7 +39,10 @@ test('the queue pages across pages by its cursor, and follows approvals, deletes
   }
   const newestFirst = [...ids].reverse();
   assert.deepEqual(await wholeQueue(s, auth, 3), newestFirst);
-  assert.equal(fs.readdirSync(path.join(s.dataDir, 'pending')).filter((n) => !n.startsWith('.')).length, 7);
+  assert.equal(
+    fs.readdirSync(path.join(s.dataDir, 'status', 'pending')).filter((n) => !n.startsWith('.')).length,
+    7,
+  );
 
   // The cursor's comment leaves the queue: the next page still starts after its place.
   const first = await s.request('GET', '/api/admin/comments?status=pending&limit=2', undefined, auth);

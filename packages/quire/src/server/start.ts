@@ -160,8 +160,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
   // Builds the recent-comments index now if it must be (a data directory from before it), not in a feed request.
   store.newestApproved(1).catch((err: unknown) => app.log.warn({ err }, 'the recent-comments index failed'));
-  // The same for the moderation queue's index (store/pending.ts): built once per data directory.
-  store.pending.ready().catch((err: unknown) => app.log.warn({ err }, 'the pending-comments index failed'));
+  // The same for the status index (store/status-index.ts: the moderation queue): built once per data directory.
+  store.statusIndex.ready().catch((err: unknown) => app.log.warn({ err }, 'the status index failed'));
   // The effective setting: settings.json (changed through the admin API) overrides the config's.
   const moderation = await ctx.moderation();
   app.log.info({ port, dataDir: config.dataDir, moderation, connectionCap }, 'quire is listening');

@@ -1,6 +1,13 @@
-import type { PendingIndex, PendingRef } from './pending.js';
-import { newestFirst } from './pending.js';
+import type { RecentIndex } from './recent.js';
 import { type CommentRecord, restorableUntil, type ThreadMeta } from './records.js';
+import {
+  type CommentRef,
+  INDEXED,
+  type IndexedComment,
+  type IndexedStatus,
+  newestFirst,
+  type StatusIndex,
+} from './status-index.js';
 import type { ModeratedComment } from './store-types.js';
 import { mapLimit, READ_CONCURRENCY, type StoredComment, type Threads } from './threads.js';
 import type { ThreadViews } from './views.js';
@@ -11,7 +18,7 @@ export interface ModeratedQuery {
   /** Only these threads (a page's); default all. */
   threadIds?: readonly string[];
   /** The comment the previous page ended with: the page starts after its place in the order. */
-  after?: PendingRef;
+  after?: CommentRef;
   limit: number;
 }
 
@@ -42,24 +49,32 @@ export function moderatedOf(
   };
 }
 
+/** Approved comments a site-wide list can show: the recent-comments index keeps the newest 1000. */
+const APPROVED_SHOWN = 1000;
+
 /**
- * The moderators' lists. The queue (status pending) comes from the site's pending index (pending.ts): the names
- * of the queue, then the records of the page alone, whatever the site's size. Any other status is gathered from
- * the indexes of the threads asked for (all of them by default: O(site), for the "recent comments" view).
+ * The moderators' lists. Site-wide (or of one thread), a status other than approved comes from the status index
+ * (status-index.ts): its names, then the records of the page alone, whatever the site's size; approved comments
+ * site-wide from the recent-comments index (recent.ts: the newest 1000); `all` merges them. The lists of a
+ * thread for approved or all, and of several threads, are gathered from those threads' indexes.
  */
 export class ModerationLists {
   constructor(
     private readonly threads: Threads,
     private readonly views: ThreadViews,
-    private readonly pending: PendingIndex,
+    private readonly statuses: StatusIndex,
+    private readonly recent: RecentIndex,
     private readonly clock: () => number,
   ) {}
 
   async page(q: ModeratedQuery): Promise<ModeratedPage> {
-    if (q.status === 'pending' && (q.threadIds === undefined || q.threadIds.length === 1))
-      return this.queuePage(q);
+    const one = q.threadIds?.length === 1 ? q.threadIds[0] : undefined;
+    if (q.threadIds === undefined || (one !== undefined && q.status !== 'approved' && q.status !== 'all')) {
+      const found = await this.indexed(q, one);
+      return { comments: await this.describe(found.comments), more: found.more };
+    }
     const all: ModeratedComment[] = [];
-    for (const threadId of q.threadIds ?? (await this.threads.ids())) {
+    for (const threadId of q.threadIds) {
       const view = await this.views.get(threadId);
       for (const c of await this.views.withStatus(view, q.status))
         all.push(moderatedOf(threadId, view.meta, c, c.likes, c.parent, this.clock()));
@@ -70,14 +85,41 @@ export class ModerationLists {
     return { comments: from.slice(0, q.limit), more: from.length > q.limit };
   }
 
-  /** The queue's page from the pending index: each comment's page, likes and parent read for it alone. */
-  private async queuePage(q: ModeratedQuery): Promise<ModeratedPage> {
-    const threadId = q.threadIds?.[0];
-    const page = await this.pending.page({
-      limit: q.limit,
-      ...(threadId === undefined ? {} : { threadId }),
-      ...(q.after === undefined ? {} : { after: q.after }),
-    });
+  /** A page from the indexes: each status asked for (all: every one) a page of its own, merged. */
+  private async indexed(
+    q: ModeratedQuery,
+    threadId: string | undefined,
+  ): Promise<{ comments: IndexedComment[]; more: boolean }> {
+    const statuses: IndexedStatus[] =
+      q.status === 'all' ? [...INDEXED] : q.status === 'approved' ? [] : [q.status];
+    const parts = await Promise.all(
+      statuses.map((status) =>
+        this.statuses.page({
+          status,
+          limit: q.limit,
+          ...(threadId === undefined ? {} : { threadId }),
+          ...(q.after === undefined ? {} : { after: q.after }),
+        }),
+      ),
+    );
+    const merged = parts.flatMap((p) => p.comments);
+    let more = parts.some((p) => p.more);
+    if (q.status === 'approved' || q.status === 'all') {
+      // The newest approved comments, read until one past the page (or, after a cursor, as many as are kept).
+      const want = q.after === undefined ? q.limit + 1 : APPROVED_SHOWN;
+      const after = q.after;
+      const approved = (await this.recent.newestApproved(want)).filter(
+        (c) => after === undefined || newestFirst(after, c) < 0,
+      );
+      merged.push(...approved);
+    }
+    merged.sort(newestFirst);
+    more ||= merged.length > q.limit;
+    return { comments: merged.slice(0, q.limit), more };
+  }
+
+  /** The comments as moderators see them: each one's page, likes and parent read for it alone. */
+  private async describe(found: IndexedComment[]): Promise<ModeratedComment[]> {
     const metas = new Map<string, Promise<ThreadMeta | null>>();
     const metaOf = (id: string) => {
       let m = metas.get(id);
@@ -87,7 +129,7 @@ export class ModerationLists {
       }
       return m;
     };
-    const comments = await mapLimit(page.comments, READ_CONCURRENCY, async (c) => {
+    return mapLimit(found, READ_CONCURRENCY, async (c) => {
       const [meta, likes, parent] = await Promise.all([
         metaOf(c.threadId),
         this.threads.likesOf(c.threadId, c.stem).catch(() => 0),
@@ -95,6 +137,5 @@ export class ModerationLists {
       ]);
       return moderatedOf(c.threadId, meta, c, likes, parent, this.clock());
     });
-    return { comments, more: page.more };
   }
 }

@@ -6,7 +6,6 @@ import { type AddCommentOptions, type AddResult, Admission } from './admission.j
 import type { EventSink, StoreEventKind } from './events.js';
 import { type PortAccess, portAccess } from './imports.js';
 import { type ModeratedPage, type ModeratedQuery, ModerationLists, moderatedOf } from './moderation.js';
-import { PendingIndex } from './pending.js';
 import { PostLocks } from './post-locks.js';
 import { RecentIndex } from './recent.js';
 import {
@@ -21,6 +20,7 @@ import {
 } from './records.js';
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
 import { Hmacs, loadSecret } from './secret.js';
+import { StatusIndex } from './status-index.js';
 import type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
@@ -51,9 +51,12 @@ export type { Settings, ThreadView } from './views.js';
  *                                                     `.nonces/.anchor-<k>` (nonce-claims.ts)
  *   DATA/threads/<threadId>/.keys/<sha256(nonce)>     nonce marks of an earlier version, read, never made
  *
+ *   DATA/status/<status>/<threadId>_<stem>            the comments of each status but approved (status-index.ts)
+ *
  * The modules: threads.ts (thread directories, spools, `.thread.json`, votes), admission.ts (adding a comment:
  * post locks, nonce claims, the duplicate index of summaries.ts), views.ts (cached thread views and settings),
- * records.ts (the record: creating, editing, tombstoning, restoring) and rules.ts (who may do which).
+ * records.ts (the record: creating, editing, tombstoning, restoring), rules.ts (who may do which), moderation.ts
+ * (the moderators' lists).
  */
 export class CommentStore {
   readonly dataDir: string;
@@ -69,8 +72,8 @@ export class CommentStore {
   private readonly settingsFile: SettingsFile;
   /** The site's recent approved comments (recent.ts), fed by every write below. */
   readonly recent: RecentIndex;
-  /** The site's moderation queue (pending.ts), fed by every write below. */
-  readonly pending: PendingIndex;
+  /** The site's comments by status but approved (status-index.ts: the queue, spam, deleted), fed by every write. */
+  readonly statusIndex: StatusIndex;
   private readonly lists: ModerationLists;
   /** Told of every comment added or changed before the caller hears of it (the outbox: server/notify/). */
   events: EventSink | undefined;
@@ -92,10 +95,13 @@ export class CommentStore {
     this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
     this.recent = new RecentIndex(dataDir, this.threads);
-    this.pending = new PendingIndex(dataDir, this.threads, this.durable, async (id) =>
-      [...(await this.view(id)).entries].flatMap(([stem, e]) => (e.status === 'pending' ? [stem] : [])),
+    this.statusIndex = new StatusIndex(dataDir, this.threads, this.durable, async (id) =>
+      [...(await this.view(id)).entries].map(([stem, e]): [string, CommentRecord['status']] => [
+        stem,
+        e.status,
+      ]),
     );
-    this.lists = new ModerationLists(this.threads, this.views, this.pending, this.clock);
+    this.lists = new ModerationLists(this.threads, this.views, this.statusIndex, this.recent, this.clock);
   }
 
   /** Opens the data directory, creating it (and its secret) on first start. */
@@ -114,8 +120,8 @@ export class CommentStore {
     );
     const secret = await loadSecret(dir, durable);
     const store = new CommentStore(dir, secret, opts);
-    // A new data directory has no pending comment: its queue's index is complete as it is, with nothing to build.
-    if (made) await store.pending.rebuildFrom([]);
+    // A new data directory has no comment: its status index is complete as it is, with nothing to build.
+    if (made) await store.statusIndex.rebuildFrom([]);
     return store;
   }
 
@@ -181,12 +187,13 @@ export class CommentStore {
     record: CommentRecord,
     opts: AddCommentOptions,
   ): Promise<AddResult> {
-    return this.pending
+    return this.statusIndex
       .guard(threadId, record.status === 'pending', async () => {
         const r = await this.admission.add(threadId, meta, record, opts);
         if (r.created) await this.recent.note(threadId, r.stem, r.record);
         // A comment posted public has no entry to make (nor one to remove: its name is new).
-        const noted = r.record.status !== 'pending' || (await this.pending.note(threadId, r.stem, r.record));
+        const noted =
+          r.record.status !== 'pending' || (await this.statusIndex.note(threadId, r.stem, r.record));
         return { result: r, noted };
       })
       .then(async (r) => {
@@ -198,11 +205,11 @@ export class CommentStore {
   /** Imports and exports (port/): comments under their own time or name, likes as they are (store/imports.ts). */
   get port(): PortAccess {
     const access = portAccess(this.threads, this.durable);
-    // An imported pending comment joins the queue (an import cut short is run again, which notes it then).
+    // An imported comment joins its status's index (an import cut short is run again, which notes it then).
     const importComment: PortAccess['importComment'] = async (threadId, meta, record, at) => {
       const r = await access.importComment(threadId, meta, record, at);
-      if (r.outcome !== 'conflict' && record.status === 'pending')
-        await this.pending.note(threadId, r.stem, record);
+      if (r.outcome !== 'conflict' && record.status !== 'approved')
+        await this.statusIndex.note(threadId, r.stem, record);
       return r;
     };
     return { ...access, importComment };
@@ -229,13 +236,13 @@ export class CommentStore {
     stem: string,
     fn: (current: CommentRecord) => CommentRecord | undefined,
   ): Promise<CommentRecord | null> {
-    // Any update may make its comment pending (an edit under review, a restore): each is marked.
-    return this.pending.guard(threadId, true, async () => {
+    // Any update may give its comment an indexed status (a verdict, a delete, an edit under review): marked.
+    return this.statusIndex.guard(threadId, true, async () => {
       const updated = await this.threads.update(threadId, stem, fn);
       if (updated === null) return { result: null, noted: true };
       this.summaries.noteWritten(threadId, stem, updated);
       await this.recent.note(threadId, stem, updated);
-      return { result: updated, noted: await this.pending.note(threadId, stem, updated) };
+      return { result: updated, noted: await this.statusIndex.note(threadId, stem, updated) };
     });
   }
 
@@ -363,11 +370,7 @@ export class CommentStore {
     return moderatedOf(threadId, meta, { stem, record }, likes, parent, this.clock());
   }
 
-  /**
-   * A page of the comments of the given threads (default all) with `status` (or all), as moderators see them,
-   * newest first (by id, then thread), after `after`. The queue (pending) costs O(queue + page) whatever the
-   * site's size (pending.ts); other statuses are gathered from the threads' indexes (moderation.ts).
-   */
+  /** A page of a moderator's list (moderation.ts): site-wide, O(names of its status + page), not O(site). */
   moderatedPage(q: ModeratedQuery): Promise<ModeratedPage> {
     return this.lists.page(q);
   }
