@@ -273,7 +273,7 @@ export class StatusIndex {
   /** Before a change: its mark (StatusIndex says why). */
   private async begin(threadId: string): Promise<Mark> {
     await this.madeDirs();
-    for (;;) {
+    for (let remade = false; ; ) {
       markSeq = (markSeq + 1) & 0xffffff;
       const file = path.join(this.writing, `${threadId}+${hostId()}+${process.pid}+${salt}${markSeq}`);
       try {
@@ -281,7 +281,12 @@ export class StatusIndex {
         return { file };
       } catch (err) {
         // A dead process of this pid left a mark of this name: take the next.
-        if (!isQuireError(err, 'EEXIST')) throw err;
+        if (isQuireError(err, 'EEXIST')) continue;
+        // The directory went (removed by hand, or the whole data directory: then StoreUnavailableError).
+        if (!isQuireError(err, 'ENOENT') || remade) throw err;
+        remade = true;
+        this.dirs = undefined;
+        await this.madeDirs();
       }
     }
   }
