@@ -278,7 +278,11 @@ async function adminLists(
   const login = await send(s.url, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });
   const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
   const queueUrl = '/api/admin/comments?status=pending&limit=1000';
-  const queue = await send(s.url, 'GET', queueUrl, undefined, auth);
+  let queue = { status: 0, body: '', ms: 0 };
+  // Files the queue opens under the data directory (strace): O(queue), whatever the site's size.
+  const opened = await countOpens(s.pid, site.dir, async () => {
+    queue = await send(s.url, 'GET', queueUrl, undefined, auth);
+  });
   const queueWarm = await send(s.url, 'GET', queueUrl, undefined, auth);
   // A list that ran past the request deadline (deadlines.requestMs) is a 503: told, not read.
   const ids =
@@ -307,12 +311,15 @@ async function adminLists(
   });
   return {
     rows: [
-      row(
-        `admin queue, ${site.pending} pending, cold`,
-        queue,
-        queueBare,
-        `read of the ${ids.length} pending files, cold`,
-      ),
+      {
+        ...row(
+          `admin queue, ${site.pending} pending, cold`,
+          queue,
+          queueBare,
+          `read of the ${ids.length} pending files, cold`,
+        ),
+        note: `${ids.length} shown; files opened: ${opened ?? 'strace n/a'} (strace)${queue.status === 200 ? '' : `; answered ${queue.status}`}`,
+      },
       row(`admin queue, ${site.pending} pending, warm`, queueWarm),
       row('admin list of all statuses, newest 50 (after the queue)', recent),
       row('admin list of all statuses, newest 50, warm', recentWarm),
