@@ -62,6 +62,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--only NAME[,NAME..
   --site-scale F  size of the \`site\` case's data set: 1 (default) is the issue's 1,000,000 comments in 10,000
                threads; 0.01 makes 10,000 in 100 (quick runs). Generated once per size, kept in
                $QUIRE_BENCH_CACHE (default ${os.tmpdir()}/quire-bench-cache)
+  --site-steps LIST  only these steps of the \`site\` case (comma-separated; default all): cold, big, counts,
+               queue (the feed and the admin queue), every (a GET of every thread: RSS), mixed, whole (fsck, export)
   --list       list the case ids and tags, then exit
   --help       this text
 
@@ -77,6 +79,8 @@ interface Cli {
   only: string[];
   list: boolean;
   siteScale: number;
+  /** Steps of the site case to run; undefined: all. */
+  siteSteps: Set<string> | undefined;
 }
 
 function parseArgs(argv: readonly string[]): Cli {
@@ -88,6 +92,7 @@ function parseArgs(argv: readonly string[]): Cli {
     only: [],
     list: false,
     siteScale: 1,
+    siteSteps: undefined,
   };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
@@ -111,6 +116,8 @@ function parseArgs(argv: readonly string[]): Cli {
     } else if (a === '--runs' || a.startsWith('--runs=')) cli.runs = Number(value());
     else if (a === '--only' || a.startsWith('--only=')) cli.only.push(...value().split(',').filter(Boolean));
     else if (a === '--site-scale' || a.startsWith('--site-scale=')) cli.siteScale = Number(value());
+    else if (a === '--site-steps' || a.startsWith('--site-steps='))
+      cli.siteSteps = new Set(value().split(',').filter(Boolean));
     else usage(`unknown argument ${a}`);
   }
   if (!(cli.siteScale > 0 && cli.siteScale <= 1)) usage('--site-scale must be a number in (0, 1]');
@@ -761,6 +768,7 @@ async function main(): Promise<void> {
       quick: cli.quick,
       scratch: scratch.fresh('site'),
       progress,
+      steps: cli.siteSteps,
     });
   }
   progress(`bench: removing ${root}`);

@@ -28,13 +28,19 @@ const s = await startServer({
     },
   },
 });
+/** RSS and V8's share of it (heap used and reserved, and memory outside the heap: buffers, strings' backing). */
+function memory() {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+}
+
 const delay = monitorEventLoopDelay({ resolution: 1 });
 delay.enable();
 process.stdout.write(`${s.url}\n`);
 createInterface({ input: process.stdin }).on('line', () => {
   const ms = (ns: number) => ns / 1e6;
   const stats = {
-    rss: process.memoryUsage().rss,
+    ...memory(),
     delayP50: ms(delay.percentile(50)),
     delayP99: ms(delay.percentile(99)),
     delayMax: ms(delay.max),

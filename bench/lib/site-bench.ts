@@ -4,8 +4,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommentStore } from 'quire';
 import { ensureSite, type Site, siteParams } from './site.js';
-import { mixedLoad } from './site-load.js';
-import { ADMIN_PASSWORD, bare, countOpens, dropCaches, firstOk, SiteServer, send } from './site-probe.js';
+import { type MixedResult, mixedLoad } from './site-load.js';
+import {
+  ADMIN_PASSWORD,
+  bare,
+  countOpens,
+  dropCaches,
+  firstOk,
+  type ServerStats,
+  SiteServer,
+  send,
+} from './site-probe.js';
 import { fmtMs, MB, type Row, report } from './site-report.js';
 import { median } from './stats.js';
 
@@ -18,6 +27,8 @@ export interface SiteBenchOptions {
   /** A fresh scratch directory of this run. */
   scratch: string;
   progress: (line: string) => void;
+  /** Steps to run (cold, big, counts, queue, every, mixed, whole); undefined: all. */
+  steps?: Set<string> | undefined;
 }
 
 /** Marks a cached site whose thread indexes and recent-comments index were built (once per site). */
@@ -43,6 +54,19 @@ async function prepare(site: Site, say: (s: string) => void): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   fs.writeFileSync(marker, String(seconds));
   return seconds;
+}
+
+/**
+ * The site's status index (store/status-index.ts: the moderation queue), built once per cached site from the
+ * thread indexes, as a server's start would do in the background: the queue row measures the steady state.
+ */
+async function prepareStatusIndex(site: Site, say: (s: string) => void): Promise<void> {
+  if (fs.existsSync(path.join(site.dir, 'status', '.complete'))) return;
+  say('[site] building the status index (once per cached site)');
+  const started = performance.now();
+  const store = await CommentStore.open(site.dir, { durable: false });
+  await store.statusIndex.ready();
+  say(`[site] status index built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Time to the first 200 of /healthz and of a thread's GET after starting the server (caches dropped). */
@@ -205,13 +229,13 @@ async function counts(site: Site, server: SiteServer): Promise<{ rows: Row[]; se
   };
 }
 
-/** The site feed and the admin queue of pending comments, cold, against reading the files they show. */
+/** The site feed and the admin lists, cold, against reading the files they show. */
 async function feedAndQueue(
   o: SiteBenchOptions,
   site: Site,
   server: SiteServer,
 ): Promise<{ rows: Row[]; server: SiteServer }> {
-  let s = await restart(server, site);
+  const s = await restart(server, site);
   const feed = await send(s.url, 'GET', '/feed.atom');
   const feedWarm = (await send(s.url, 'GET', '/feed.atom')).ms;
   const big = site.threads[0] as Site['threads'][number];
@@ -225,23 +249,7 @@ async function feedAndQueue(
   fs.writeFileSync(list, newest.map((n) => path.join(bigDir, n)).join('\n'));
   dropCaches();
   const feedBare = bare(['read', list]);
-  s = await restart(s, site);
-  const login = await send(s.url, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });
-  const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
-  const queueUrl = '/api/admin/comments?status=pending&limit=1000';
-  const queue = await send(s.url, 'GET', queueUrl, undefined, auth);
-  const queueWarm = await send(s.url, 'GET', queueUrl, undefined, auth);
-  // A queue that ran past the request deadline (deadlines.requestMs) is a 503: told, not read.
-  const ids =
-    queue.status === 200
-      ? (JSON.parse(queue.body) as { comments: { id: string; threadId: string }[] }).comments
-      : [];
-  const file = (c: { id: string; threadId: string }) =>
-    path.join(site.dir, 'threads', c.threadId, `${c.id.slice(c.id.lastIndexOf('_') + 1)}.json`);
-  fs.writeFileSync(list, ids.map(file).join('\n'));
-  dropCaches();
-  const queueBare = ids.length > 0 ? bare(['read', list]) : null;
-  const status = (a: { status: number }) => (a.status === 200 ? undefined : `answered ${a.status}`);
+  const admin = await adminLists(site, s, list);
   return {
     rows: [
       {
@@ -251,20 +259,70 @@ async function feedAndQueue(
         baselineWhat: 'read of 50 comment files, cold',
       },
       { what: '/feed.atom, warm', quire: feedWarm, baseline: null, baselineWhat: '' },
+      ...admin.rows,
+    ],
+    server: admin.server,
+  };
+}
+
+/**
+ * The admin page's two lists after a restart: the queue of every pending comment (against reading their files,
+ * cold) and the newest 50 comments of any status, each cold then warm.
+ */
+async function adminLists(
+  site: Site,
+  server: SiteServer,
+  list: string,
+): Promise<{ rows: Row[]; server: SiteServer }> {
+  const s = await restart(server, site);
+  const login = await send(s.url, 'POST', '/api/admin/login', { password: ADMIN_PASSWORD });
+  const auth = { authorization: `Bearer ${(JSON.parse(login.body) as { token: string }).token}` };
+  const queueUrl = '/api/admin/comments?status=pending&limit=1000';
+  let queue = { status: 0, body: '', ms: 0 };
+  // Files the queue opens under the data directory (strace): O(queue), whatever the site's size.
+  const opened = await countOpens(s.pid, site.dir, async () => {
+    queue = await send(s.url, 'GET', queueUrl, undefined, auth);
+  });
+  const queueWarm = await send(s.url, 'GET', queueUrl, undefined, auth);
+  // A list that ran past the request deadline (deadlines.requestMs) is a 503: told, not read.
+  const ids =
+    queue.status === 200
+      ? (JSON.parse(queue.body) as { comments: { id: string; threadId: string }[] }).comments
+      : [];
+  const file = (c: { id: string; threadId: string }) =>
+    path.join(site.dir, 'threads', c.threadId, `${c.id.slice(c.id.lastIndexOf('_') + 1)}.json`);
+  fs.writeFileSync(list, ids.map(file).join('\n'));
+  dropCaches();
+  const queueBare = ids.length > 0 ? bare(['read', list]) : null;
+  const recentUrl = '/api/admin/comments?status=all&limit=50';
+  const recent = await send(s.url, 'GET', recentUrl, undefined, auth);
+  const recentWarm = await send(s.url, 'GET', recentUrl, undefined, auth);
+  const row = (
+    what: string,
+    a: { status: number; ms: number },
+    baseline: number | null = null,
+    baselineWhat = '',
+  ) => ({
+    what,
+    quire: a.ms,
+    baseline,
+    baselineWhat,
+    ...(a.status === 200 ? {} : { note: `answered ${a.status}` }),
+  });
+  return {
+    rows: [
       {
-        what: `admin queue, ${site.pending} pending, cold`,
-        quire: queue.ms,
-        baseline: queueBare,
-        baselineWhat: `read of the ${ids.length} pending files, cold`,
-        note: status(queue),
+        ...row(
+          `admin queue, ${site.pending} pending, cold`,
+          queue,
+          queueBare,
+          `read of the ${ids.length} pending files, cold`,
+        ),
+        note: `${ids.length} shown; files opened: ${opened ?? 'strace n/a'} (strace)${queue.status === 200 ? '' : `; answered ${queue.status}`}`,
       },
-      {
-        what: `admin queue, ${site.pending} pending, warm`,
-        quire: queueWarm.ms,
-        baseline: null,
-        baselineWhat: '',
-        note: status(queueWarm),
-      },
+      row(`admin queue, ${site.pending} pending, warm`, queueWarm),
+      row('admin list of all statuses, newest 50 (after the queue)', recent),
+      row('admin list of all statuses, newest 50, warm', recentWarm),
     ],
     server: s,
   };
@@ -307,6 +365,7 @@ export async function siteBench(o: SiteBenchOptions): Promise<string> {
     site.generatedSeconds > 0 ? `generated in ${site.generatedSeconds.toFixed(1)} s` : 'from the cache';
   o.progress(`[site] ${site.dir}: ${gen}`);
   const indexSeconds = await prepare(site, o.progress);
+  await prepareStatusIndex(site, o.progress);
   fs.mkdirSync(path.join(o.scratch, 'empty'), { recursive: true });
   o.progress('[site] cold starts');
   const rows: Row[] = [];
@@ -319,33 +378,52 @@ export async function siteBench(o: SiteBenchOptions): Promise<string> {
       );
     return push(...r);
   };
-  rows.push(...(await coldStarts(o, site, o.quick ? 1 : 3)));
+  const want = (step: string) => o.steps === undefined || o.steps.has(step);
+  if (want('cold')) rows.push(...(await coldStarts(o, site, o.quick ? 1 : 3)));
   let server = await restart(null, site);
   const idle = await server.stats();
-  o.progress('[site] the biggest thread: page 1 and page 100');
-  const first = await bigThreadPage(site, server, 'page 1', null);
-  rows.push(...first.rows);
-  const cursor = await cursorOfPage(site, first.server, 100);
-  const hundred = await bigThreadPage(site, first.server, 'page 100', cursor);
-  rows.push(...hundred.rows);
-  o.progress('[site] counts, feed, admin queue');
-  const c = await counts(site, hundred.server);
-  rows.push(...c.rows);
-  const fq = await feedAndQueue(o, site, c.server);
-  rows.push(...fq.rows);
-  server = fq.server;
-  o.progress('[site] GET of every thread');
-  await readEveryThread(site, server);
-  const afterAll = await server.stats();
-  o.progress(`[site] RSS idle ${idle.rss / MB} MB, after every thread ${afterAll.rss / MB} MB`);
-  const seconds = o.quick ? 10 : 60;
-  o.progress(`[site] mixed load, ${seconds} s at c=64`);
-  await server.stats();
-  const mixed = await mixedLoad(server.url, site, 64, seconds);
-  const underLoad = await server.stats();
-  o.progress(`[site] mixed: ${JSON.stringify(mixed)} ${JSON.stringify(underLoad)}`);
+  if (want('big')) {
+    o.progress('[site] the biggest thread: page 1 and page 100');
+    const first = await bigThreadPage(site, server, 'page 1', null);
+    rows.push(...first.rows);
+    const cursor = await cursorOfPage(site, first.server, 100);
+    const hundred = await bigThreadPage(site, first.server, 'page 100', cursor);
+    rows.push(...hundred.rows);
+    server = hundred.server;
+  }
+  if (want('counts')) {
+    o.progress('[site] counts');
+    const c = await counts(site, server);
+    rows.push(...c.rows);
+    server = c.server;
+  }
+  if (want('queue')) {
+    o.progress('[site] feed, admin queue');
+    const fq = await feedAndQueue(o, site, server);
+    rows.push(...fq.rows);
+    server = fq.server;
+  }
+  let afterAll: ServerStats | null = null;
+  if (want('every')) {
+    o.progress('[site] GET of every thread');
+    await readEveryThread(site, server);
+    afterAll = await server.stats();
+    o.progress(`[site] RSS idle ${idle.rss / MB} MB, after every thread ${afterAll.rss / MB} MB`);
+  }
+  let mixed: MixedResult | null = null;
+  let underLoad: ServerStats | null = null;
+  if (want('mixed')) {
+    const seconds = o.quick ? 10 : 60;
+    o.progress(`[site] mixed load, ${seconds} s at c=64`);
+    await server.stats();
+    mixed = await mixedLoad(server.url, site, 64, seconds);
+    underLoad = await server.stats();
+    o.progress(`[site] mixed: ${JSON.stringify(mixed)} ${JSON.stringify(underLoad)}`);
+  }
   await server.stop();
-  o.progress('[site] quire fsck and quire export');
-  rows.push(...wholeSite(site));
+  if (want('whole')) {
+    o.progress('[site] quire fsck and quire export');
+    rows.push(...wholeSite(site));
+  }
   return report(o.quick, site, indexSeconds, rows, { idle, afterAll, underLoad }, mixed);
 }

@@ -12,6 +12,9 @@ const bareScript = path.join(here, '..', 'site-bare.js');
 /** What the server process says of itself (site-server.ts). */
 export interface ServerStats {
   rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
   delayP50: number;
   delayP99: number;
   delayMax: number;
@@ -19,6 +22,14 @@ export interface ServerStats {
   indexBytes: number;
   recordBytes: number;
 }
+
+/**
+ * The V8 flags the bench's servers run with (and MALLOC_ARENA_MAX=2): those of deploy/quire.service and
+ * deploy/Containerfile, so the memory figures are of the service as deployed; QUIRE_BENCH_NODE_OPTIONS replaces
+ * the flags ('' for none).
+ */
+export const SERVER_NODE_OPTIONS =
+  process.env.QUIRE_BENCH_NODE_OPTIONS ?? '--max-semi-space-size=1 --max-old-space-size=128';
 
 /** The admin password of the bench's servers; hashed once here, so that no start pays for scrypt. */
 export const ADMIN_PASSWORD = 'bench-password';
@@ -88,7 +99,12 @@ export class SiteServer {
     adminHash ??= await hashPassword(ADMIN_PASSWORD);
     const child = spawn(process.execPath, [serverScript, dataDir], {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, QUIRE_BENCH_ADMIN_HASH: adminHash },
+      env: {
+        ...process.env,
+        QUIRE_BENCH_ADMIN_HASH: adminHash,
+        NODE_OPTIONS: SERVER_NODE_OPTIONS,
+        MALLOC_ARENA_MAX: '2',
+      },
     });
     const lines = lineReader(child);
     const first = await lines.next();

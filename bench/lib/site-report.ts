@@ -1,6 +1,6 @@
 import type { Site } from './site.js';
 import type { MixedResult } from './site-load.js';
-import { canDropCaches, type ServerStats } from './site-probe.js';
+import { canDropCaches, SERVER_NODE_OPTIONS, type ServerStats } from './site-probe.js';
 import { renderTable } from './table.js';
 
 /** One row of the `site` table: quire against its baseline, milliseconds. */
@@ -24,8 +24,8 @@ export function report(
   site: Site,
   indexSeconds: number,
   rows: readonly Row[],
-  rss: { idle: ServerStats; afterAll: ServerStats; underLoad: ServerStats },
-  mixed: MixedResult,
+  rss: { idle: ServerStats; afterAll: ServerStats | null; underLoad: ServerStats | null },
+  mixed: MixedResult | null,
 ): string {
   const p = site.params;
   const out: string[] = [];
@@ -61,16 +61,25 @@ export function report(
     ),
   );
   out.push('');
-  const mb = (s: ServerStats) =>
-    `${(s.rss / MB).toFixed(0)} MB (index cache ${(s.indexBytes / MB).toFixed(1)} MB, records ${(s.recordBytes / MB).toFixed(1)} MB)`;
+  const mb = (s: ServerStats | null) =>
+    s === null
+      ? 'not measured (--site-steps)'
+      : `${(s.rss / MB).toFixed(0)} MB (V8 heap ${(s.heapUsed / MB).toFixed(0)} of ${(s.heapTotal / MB).toFixed(0)} MB, external ${(s.external / MB).toFixed(0)} MB; index cache ${(s.indexBytes / MB).toFixed(1)} MB, records ${(s.recordBytes / MB).toFixed(1)} MB)`;
   out.push(
-    `RSS of the server: idle after start ${mb(rss.idle)}; after a GET of every thread ${mb(rss.afterAll)}; after the mixed load ${mb(rss.underLoad)}. Target <= 100 MB.`,
+    `RSS of the server (NODE_OPTIONS='${SERVER_NODE_OPTIONS}', MALLOC_ARENA_MAX=2): idle after start ${mb(rss.idle)}; after a GET of every thread ${mb(rss.afterAll)}; after the mixed load ${mb(rss.underLoad)}. Target <= 100 MB.`,
   );
   out.push('');
+  if (mixed !== null && rss.underLoad !== null) mixedReport(out, mixed, rss.underLoad);
+  if (quick) out.push('', '(--quick: one cold-start round and 10 s of mixed load)');
+  return out.join('\n');
+}
+
+/** The mixed load's paragraph and its table of routes. */
+function mixedReport(out: string[], mixed: MixedResult, underLoad: ServerStats): void {
   out.push(
     `Mixed load, ${mixed.connections} connections for ${mixed.seconds.toFixed(0)} s (90 % GET, 9 % POST, 1 % like, threads by the power law; ` +
-      `the client runs on the same 2 CPUs): ${mixed.rate.toFixed(0)} requests/s; event-loop delay p99 ${rss.underLoad.delayP99.toFixed(1)} ms ` +
-      `(max ${rss.underLoad.delayMax.toFixed(0)} ms), target <= 20 ms.`,
+      `the client runs on the same 2 CPUs): ${mixed.rate.toFixed(0)} requests/s; event-loop delay p99 ${underLoad.delayP99.toFixed(1)} ms ` +
+      `(max ${underLoad.delayMax.toFixed(0)} ms), target <= 20 ms.`,
   );
   out.push('');
   out.push(
@@ -93,6 +102,4 @@ export function report(
       ]),
     ),
   );
-  if (quick) out.push('', '(--quick: one cold-start round and 10 s of mixed load)');
-  return out.join('\n');
 }

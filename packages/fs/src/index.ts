@@ -54,6 +54,6 @@ export {
   unchangedAsync,
 } from './stamp.js';
 export { type SweepOptions, type SweptTemp, sweepTemps, sweepTempsSync } from './sweep.js';
-export { hostId, isTempName } from './temp.js';
+export { hostId, isProcessAlive, isTempName } from './temp.js';
 export { isTransientError, READ_RETRY } from './transient.js';
 export { lockPathFor, withLock, withLockSync } from './with-lock.js';

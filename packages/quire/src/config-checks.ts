@@ -11,7 +11,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** The deadlines and freshness of issue 13: whole numbers; a lock wait and a Retry-After of at least 1. */
+/**
+ * The deadlines and freshness of issue 13: whole numbers; a lock wait and a Retry-After of at least 1. The
+ * caches' budgets of issue 16: whole numbers >= 0.
+ */
 export function checkHostSettings(c: QuireConfig): void {
   const d = c.deadlines;
   if (!Number.isInteger(d.lockWaitMs) || d.lockWaitMs < 1)
@@ -20,6 +23,8 @@ export function checkHostSettings(c: QuireConfig): void {
     throw new ConfigError('deadlines.requestMs must be an integer >= 0');
   if (!Number.isInteger(d.retryAfterSeconds) || d.retryAfterSeconds < 1)
     throw new ConfigError('deadlines.retryAfterSeconds must be an integer >= 1');
+  for (const [k, v] of Object.entries(c.cache))
+    if (!Number.isInteger(v) || v < 0) throw new ConfigError(`cache.${k} must be an integer >= 0`);
   const f = c.freshness.viewListAfterMs;
   if (!Number.isInteger(f) || f < 0)
     throw new ConfigError('freshness.viewListAfterMs must be an integer >= 0');

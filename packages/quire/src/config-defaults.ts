@@ -128,5 +128,11 @@ export const DEFAULT_CONFIG: QuireConfig = {
   // widget15 (issue 15): see config-types.ts.
   avatars: { gravatar: false },
   // Issue 16 (scale): see config-types.ts.
-  cache: { indexBytes: 24 << 20, recordBytes: 8 << 20, pageBytes: 8 << 20 },
+  cache: {
+    indexBytes: 16 << 20,
+    recordBytes: 4 << 20,
+    pageBytes: 4 << 20,
+    markdownBytes: 4 << 20,
+    summaryBytes: 4 << 20,
+  },
 };

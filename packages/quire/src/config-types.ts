@@ -298,7 +298,8 @@ export interface NotifyConfig {
 
 /**
  * Bytes each cache of the service may hold, whatever the site's size (least recently used entries go first).
- * Their sum plus the process's own ~60 MB is the service's memory.
+ * Their sum plus the process itself (about 100 MB: Node, its modules, a worker thread; run with the V8 flags of
+ * deploy/quire.service) is the service's memory.
  */
 export interface CacheConfig {
   /** Thread indexes (about 200 bytes per comment of each thread kept): a 50,000-comment thread takes 10 MB. */
@@ -307,4 +308,8 @@ export interface CacheConfig {
   recordBytes: number;
   /** Serialised answers of GET /api/comments (server/pagecache.ts). */
   pageBytes: number;
+  /** Rendered Markdown by source text (server/markdown.ts): should hold one page's texts and their HTML. */
+  markdownBytes: number;
+  /** The duplicate and nonce checks' summaries of the threads posted to (about 200 bytes per comment). */
+  summaryBytes: number;
 }

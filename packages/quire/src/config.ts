@@ -90,6 +90,8 @@ export const ENV_VARS: Readonly<Record<string, string>> = {
   QUIRE_CACHE_INDEX_BYTES: 'cache.indexBytes',
   QUIRE_CACHE_RECORD_BYTES: 'cache.recordBytes',
   QUIRE_CACHE_PAGE_BYTES: 'cache.pageBytes',
+  QUIRE_CACHE_MARKDOWN_BYTES: 'cache.markdownBytes',
+  QUIRE_CACHE_SUMMARY_BYTES: 'cache.summaryBytes',
 };
 
 /** Settings that are a string or null (their default). */

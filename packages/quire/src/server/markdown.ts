@@ -1,3 +1,5 @@
+import { DEFAULT_CONFIG } from '../config-defaults.js';
+import { ByteLru } from '../store/lru.js';
 import { renderFull, renderPlain } from './markdown-render.js';
 import { TaskPool, TaskPoolError } from './task-pool.js';
 
@@ -71,19 +73,24 @@ function renderPool(lane: RenderLane): TaskPool<string, string> {
   return pool;
 }
 
-/** Rendered HTML by source text, oldest evicted first once the cached texts exceed CACHE_CHARS in total. */
-const cache = new Map<string, string>();
-const CACHE_CHARS = 16_000_000;
-let cachedChars = 0;
+/**
+ * Rendered HTML by source text, least recently used first out, within `cache.markdownBytes` (each entry counted
+ * at two bytes a character, the most a string takes): bounded whatever the site's size.
+ */
+let cache = new ByteLru<string, string>(DEFAULT_CONFIG.cache.markdownBytes);
+
+/** Sets the Markdown cache's budget in bytes (the server does at start, from `cache.markdownBytes`); empties it. */
+export function setMarkdownCacheBytes(bytes: number): void {
+  cache = new ByteLru(bytes);
+}
+
+/** Bytes the Markdown cache holds now (never more than its budget). */
+export function markdownCacheBytes(): number {
+  return cache.bytes;
+}
 
 function remember(text: string, html: string): string {
-  cache.set(text, html);
-  cachedChars += text.length + html.length;
-  while (cachedChars > CACHE_CHARS) {
-    const [oldText, oldHtml] = cache.entries().next().value as [string, string];
-    cache.delete(oldText);
-    cachedChars -= oldText.length + oldHtml.length;
-  }
+  cache.set(text, html, 2 * (text.length + html.length) + 64);
   return html;
 }
 

@@ -18,7 +18,7 @@ import {
   raiseOpenFileLimit,
 } from './connections.js';
 import { ServerContext } from './context.js';
-import { setMarkdownBudget } from './markdown.js';
+import { setMarkdownBudget, setMarkdownCacheBytes } from './markdown.js';
 import { Notifications } from './notify/service.js';
 import { hashPassword } from './password.js';
 import { trustedProxies } from './trusted-proxies.js';
@@ -103,6 +103,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const ctx = new ServerContext(config, store, clock);
   ctx.notify = await Notifications.open(config, store, clock);
   setMarkdownBudget(config.markdown);
+  setMarkdownCacheBytes(config.cache.markdownBytes);
   const app = await buildApp(ctx, opts.logger ?? {});
   app.addHook('onClose', async () => ctx.notify?.close());
   // The recent-comments notes of the last requests, written after their answers (store/recent.ts).
@@ -161,6 +162,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   }
   // Builds the recent-comments index now if it must be (a data directory from before it), not in a feed request.
   store.newestApproved(1).catch((err: unknown) => app.log.warn({ err }, 'the recent-comments index failed'));
+  // The same for the status index (store/status-index.ts: the moderation queue): built once per data directory.
+  store.statusIndex.ready().catch((err: unknown) => app.log.warn({ err }, 'the status index failed'));
   // The effective setting: settings.json (changed through the admin API) overrides the config's.
   const moderation = await ctx.moderation();
   app.log.info({ port, dataDir: config.dataDir, moderation, connectionCap }, 'quire is listening');

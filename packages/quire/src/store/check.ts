@@ -17,6 +17,7 @@ import {
   stampOf,
 } from '@quire/fs';
 import { COMMENT_STEM, STATUSES } from './records.js';
+import { checkStatusIndex, type Found, INDEXED } from './status-index.js';
 import { INDEX_NAMES, rebuildIndex } from './thread-index.js';
 import { mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, stemOf } from './threads.js';
 import { THREAD_ID } from './uri.js';
@@ -75,9 +76,11 @@ const INFORMATIVE: ReadonlySet<DataProblem> = new Set(['live-temp', 'quarantined
 
 /** The recent-comments index (store/recent.ts): derived data, rebuilt from the threads when missing. */
 const RECENT = 'recent';
+/** The status index (store/status-index.ts): derived data, rebuilt by --repair from what the scan found. */
+const STATUS = 'status';
 
 /** Names the store keeps in DATA, and in a thread directory besides its records. */
-const DATA_NAMES = new Set(['quire.json', 'secret', 'settings.json', 'threads', RECENT, '.health']);
+const DATA_NAMES = new Set(['quire.json', 'secret', 'settings.json', 'threads', RECENT, STATUS, '.health']);
 // Shared state of the instances (store/shared-state.ts): counters and logouts, never checked further.
 for (const name of ['limits', 'sessions']) DATA_NAMES.add(name);
 // Issue 15: the notifications' outbox (store/outbox.ts), not checked here.
@@ -110,6 +113,8 @@ class Checker {
   threads = 0;
   comments = 0;
   votes = 0;
+  /** Every comment of a status the status index keeps, for that index. */
+  readonly indexed: Found[] = [];
 
   constructor(
     readonly dataDir: string,
@@ -162,6 +167,9 @@ export async function checkDataDir(dir: string, opts: DataCheckOptions = {}): Pr
       await checkThread(c, `threads/${name}`);
       if (++c.threads % 1000 === 0) opts.onProgress?.(c.threads);
     }
+    const p = await checkStatusIndex(c.dataDir, c.indexed, c.repair);
+    const what = `${p.missing} comment(s) missing from the status index (the queue, spam, deleted), ${p.stale} stale`;
+    if (p.missing > 0 || (p.stale > 0 && c.repair)) c.found(STATUS, 'incomplete', what, p.repaired);
   }
   return {
     dataDir: c.dataDir,
@@ -180,7 +188,8 @@ export async function checkDataDir(dir: string, opts: DataCheckOptions = {}): Pr
 async function checkRoot(c: Checker): Promise<void> {
   await c.temps('.');
   // The index's own records are derived and rebuilt when missing: only the temps of its dead writers matter.
-  if (stampOf(c.abs(RECENT)).st?.isDirectory() === true) await c.temps(RECENT);
+  for (const rel of [RECENT, STATUS, ...[...INDEXED, '.writing'].map((d) => `${STATUS}/${d}`)])
+    if (stampOf(c.abs(rel)).st?.isDirectory() === true) await c.temps(rel);
   for (const name of await listNames(c.dataDir)) {
     if (!DATA_NAMES.has(name) && !isTempName(name))
       c.found(name, 'unknown', 'not a name of the data directory; left alone');
@@ -313,6 +322,8 @@ async function checkComment(c: Checker, rel: string, spool: Spool, stem: string)
     return null;
   }
   c.comments++;
+  const status = INDEXED.find((st) => st === v.status);
+  if (status !== undefined) c.indexed.push({ threadId: path.basename(rel), stem, status });
   const missing = RECORD_FIELDS.filter((f) => !(f in v));
   if (v.v !== undefined && v.v !== 1) missing.push('v');
   if (v.status !== undefined && !STATUSES.includes(v.status as never)) missing.push('status');

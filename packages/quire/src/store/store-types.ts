@@ -13,8 +13,8 @@ export interface StoreOptions {
   lockWaitMs?: number;
   /** A cached view checked longer ago than this is checked by listing its directory (default 500 ms; views.ts). */
   viewListAfterMs?: number;
-  /** Memory the caches of thread indexes and records may hold (config `cache`). */
-  cache?: CacheBudget;
+  /** Memory the caches of thread indexes, records and duplicate-check summaries may hold (config `cache`). */
+  cache?: CacheBudget & { summaryBytes?: number };
 }
 
 /** A comment as a moderator sees it: the record, its page, its likes, its restore window and its parent. */

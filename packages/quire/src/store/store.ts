@@ -1,16 +1,17 @@
 import path from 'node:path';
 import { createExclusive, isQuireError, makeDir } from '@quire/fs';
+import { DEFAULT_CONFIG } from '../config-defaults.js';
 import { clientKey } from './address.js';
 import { type AddCommentOptions, type AddResult, Admission } from './admission.js';
 import type { EventSink, StoreEventKind } from './events.js';
 import { type PortAccess, portAccess } from './imports.js';
+import { type ModeratedPage, type ModeratedQuery, ModerationLists, moderatedOf } from './moderation.js';
 import { PostLocks } from './post-locks.js';
 import { RecentIndex } from './recent.js';
 import {
   type CommentChanges,
   type CommentDraft,
   type CommentRecord,
-  compareStems,
   createRecord,
   forgetExpired,
   formatCommentId,
@@ -19,6 +20,7 @@ import {
 } from './records.js';
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
 import { Hmacs, loadSecret } from './secret.js';
+import { StatusIndex } from './status-index.js';
 import type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
@@ -49,9 +51,12 @@ export type { Settings, ThreadView } from './views.js';
  *                                                     `.nonces/.anchor-<k>` (nonce-claims.ts)
  *   DATA/threads/<threadId>/.keys/<sha256(nonce)>     nonce marks of an earlier version, read, never made
  *
+ *   DATA/status/<status>/<threadId>_<stem>            the comments of each status but approved (status-index.ts)
+ *
  * The modules: threads.ts (thread directories, spools, `.thread.json`, votes), admission.ts (adding a comment:
  * post locks, nonce claims, the duplicate index of summaries.ts), views.ts (cached thread views and settings),
- * records.ts (the record: creating, editing, tombstoning, restoring) and rules.ts (who may do which).
+ * records.ts (the record: creating, editing, tombstoning, restoring), rules.ts (who may do which), moderation.ts
+ * (the moderators' lists).
  */
 export class CommentStore {
   readonly dataDir: string;
@@ -67,6 +72,9 @@ export class CommentStore {
   private readonly settingsFile: SettingsFile;
   /** The site's recent approved comments (recent.ts), fed by every write below. */
   readonly recent: RecentIndex;
+  /** The site's comments by status but approved (status-index.ts: the queue, spam, deleted), fed by every write. */
+  readonly statusIndex: StatusIndex;
+  private readonly lists: ModerationLists;
   /** Told of every comment added or changed before the caller hears of it (the outbox: server/notify/). */
   events: EventSink | undefined;
 
@@ -78,11 +86,22 @@ export class CommentStore {
     this.clock = opts.clock ?? Date.now;
     this.threads = new Threads(this.threadsDir, this.durable, this.clock);
     this.views = new ThreadViews(this.threads, opts.viewListAfterMs ?? 500, opts.cache);
-    this.summaries = new Summaries(this.threads, this.views);
+    this.summaries = new Summaries(
+      this.threads,
+      this.views,
+      opts.cache?.summaryBytes ?? DEFAULT_CONFIG.cache.summaryBytes,
+    );
     const locks = new PostLocks(opts.lockWaitMs ?? 5_000);
     this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
     this.recent = new RecentIndex(dataDir, this.threads);
+    this.statusIndex = new StatusIndex(dataDir, this.threads, this.durable, async (id) =>
+      [...(await this.view(id)).entries].map(([stem, e]): [string, CommentRecord['status']] => [
+        stem,
+        e.status,
+      ]),
+    );
+    this.lists = new ModerationLists(this.threads, this.views, this.statusIndex, this.recent, this.clock);
   }
 
   /** Opens the data directory, creating it (and its secret) on first start. */
@@ -90,13 +109,20 @@ export class CommentStore {
     const dir = path.resolve(dataDir);
     const durable = opts.durable !== false;
     await makeDir(path.join(dir, 'threads'), { durable });
-    await createExclusive(path.join(dir, 'quire.json'), `${JSON.stringify({ layout: 1 })}\n`, {
+    const made = await createExclusive(path.join(dir, 'quire.json'), `${JSON.stringify({ layout: 1 })}\n`, {
       durable,
-    }).catch((err: unknown) => {
-      if (!isQuireError(err, 'EEXIST')) throw err;
-    });
+    }).then(
+      () => true,
+      (err: unknown) => {
+        if (!isQuireError(err, 'EEXIST')) throw err;
+        return false;
+      },
+    );
     const secret = await loadSecret(dir, durable);
-    return new CommentStore(dir, secret, opts);
+    const store = new CommentStore(dir, secret, opts);
+    // A new data directory has no comment: its status index is complete as it is, with nothing to build.
+    if (made) await store.statusIndex.rebuildFrom([]);
+    return store;
   }
 
   /** The store's clock (epoch ms). */
@@ -135,8 +161,8 @@ export class CommentStore {
   }
 
   /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */
-  cacheStats(): { filesRead: number; indexBytes: number; recordBytes: number } {
-    return { filesRead: this.views.filesRead, ...this.views.bytes };
+  cacheStats(): { filesRead: number; indexBytes: number; recordBytes: number; summaryBytes: number } {
+    return { filesRead: this.views.filesRead, ...this.views.bytes, summaryBytes: this.summaries.bytes };
   }
 
   /** The records of the given comments of a view (a page's): from memory or read, O(stems). */
@@ -166,16 +192,32 @@ export class CommentStore {
     record: CommentRecord,
     opts: AddCommentOptions,
   ): Promise<AddResult> {
-    return this.admission.add(threadId, meta, record, opts).then(async (r) => {
-      if (r.created) this.recent.note(threadId, r.stem, r.record);
-      await this.events?.({ kind: 'added', threadId, ...r, before: null });
-      return r;
-    });
+    return this.statusIndex
+      .guard(threadId, record.status === 'pending', async () => {
+        const r = await this.admission.add(threadId, meta, record, opts);
+        if (r.created) this.recent.note(threadId, r.stem, r.record);
+        // A comment posted public has no entry to make (nor one to remove: its name is new).
+        const noted =
+          r.record.status !== 'pending' || (await this.statusIndex.note(threadId, r.stem, r.record));
+        return { result: r, noted };
+      })
+      .then(async (r) => {
+        await this.events?.({ kind: 'added', threadId, ...r, before: null });
+        return r;
+      });
   }
 
   /** Imports and exports (port/): comments under their own time or name, likes as they are (store/imports.ts). */
   get port(): PortAccess {
-    return portAccess(this.threads, this.durable);
+    const access = portAccess(this.threads, this.durable);
+    // An imported comment joins its status's index (an import cut short is run again, which notes it then).
+    const importComment: PortAccess['importComment'] = async (threadId, meta, record, at) => {
+      const r = await access.importComment(threadId, meta, record, at);
+      if (r.outcome !== 'conflict' && record.status !== 'approved')
+        await this.statusIndex.note(threadId, r.stem, record);
+      return r;
+    };
+    return { ...access, importComment };
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
@@ -199,10 +241,14 @@ export class CommentStore {
     stem: string,
     fn: (current: CommentRecord) => CommentRecord | undefined,
   ): Promise<CommentRecord | null> {
-    const updated = await this.threads.update(threadId, stem, fn);
-    if (updated !== null) this.summaries.noteWritten(threadId, stem, updated);
-    if (updated !== null) this.recent.note(threadId, stem, updated);
-    return updated;
+    // Any update may give its comment an indexed status (a verdict, a delete, an edit under review): marked.
+    return this.statusIndex.guard(threadId, true, async () => {
+      const updated = await this.threads.update(threadId, stem, fn);
+      if (updated === null) return { result: null, noted: true };
+      this.summaries.noteWritten(threadId, stem, updated);
+      this.recent.note(threadId, stem, updated);
+      return { result: updated, noted: await this.statusIndex.note(threadId, stem, updated) };
+    });
   }
 
   /** The comment if `actor` may change it now; else StoreError 'not-found' or 'edit-window-closed'. */
@@ -326,46 +372,12 @@ export class CommentStore {
       this.likesOf(threadId, stem),
       record.parent === null ? null : this.comment(threadId, record.parent),
     ]);
-    return this.moderatedOf(threadId, meta, { stem, record }, likes, parent);
+    return moderatedOf(threadId, meta, { stem, record }, likes, parent, this.clock());
   }
 
-  /**
-   * The comments of the given threads (default all) with `status` (or all), as moderators see them, newest
-   * first (by id, then thread).
-   */
-  async moderatedList(
-    status: CommentRecord['status'] | 'all',
-    threadIds?: readonly string[],
-  ): Promise<ModeratedComment[]> {
-    const all: ModeratedComment[] = [];
-    for (const threadId of threadIds ?? (await this.threadIds())) {
-      const view = await this.view(threadId);
-      for (const c of await this.views.withStatus(view, status))
-        all.push(this.moderatedOf(threadId, view.meta, c, c.likes, c.parent));
-    }
-    return all.sort(
-      (a, b) =>
-        compareStems(b.stem, a.stem) || (a.threadId < b.threadId ? -1 : a.threadId > b.threadId ? 1 : 0),
-    );
-  }
-
-  private moderatedOf(
-    threadId: string,
-    meta: ThreadMeta | null,
-    c: StoredComment,
-    likes: number,
-    parent: CommentRecord | null | undefined,
-  ): ModeratedComment {
-    const parentStem = c.record.parent;
-    return {
-      threadId,
-      stem: c.stem,
-      record: c.record,
-      meta,
-      likes,
-      restorableUntil: restorableUntil(c.record, this.clock()),
-      replyTo: parent == null || parentStem === null ? null : { stem: parentStem, record: parent },
-    };
+  /** A page of a moderator's list (moderation.ts): site-wide, O(names of its status + page), not O(site). */
+  moderatedPage(q: ModeratedQuery): Promise<ModeratedPage> {
+    return this.lists.page(q);
   }
 
   /** The newest `max` approved comments of one thread, or of the whole site; reads only as many as needed. */

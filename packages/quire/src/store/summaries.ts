@@ -4,8 +4,8 @@ import { COMMENT_STEM, type CommentRecord, type CommentStatus } from './records.
 import { RECORD_SUFFIX, recordName, type StoredComment, type Threads } from './threads.js';
 import { MAX_THREADS, type ThreadViews } from './views.js';
 
-/** Summaries kept for the nonce and duplicate checks, over all threads (about 200 bytes each). */
-const MAX_SUMMARIES = 200_000;
+/** Bytes a summary costs in memory (its strings, the object, its map slots), for the budget. */
+export const SUMMARY_BYTES = 200;
 
 /** What the duplicate and nonce checks need of a comment. */
 export interface Summary {
@@ -35,16 +35,30 @@ export interface ThreadSummaries {
 
 /**
  * Per thread, a summary of every comment, for the nonce and duplicate checks (least recently used first, at
- * most MAX_SUMMARIES over all threads). Summaries are hints: a hit is confirmed by reading the record.
+ * most `cache.summaryBytes` over all threads). Summaries are hints: a hit is confirmed by reading the record.
  */
 export class Summaries {
   private readonly byThread = new Map<string, ThreadSummaries>();
   private count = 0;
 
+  private readonly maxSummaries: number;
+
+  /**
+   * `budgetBytes`: config `cache.summaryBytes`. The thread being posted to keeps its summaries even past it
+   * (the checks need them all); the least recently posted-to threads go first.
+   */
   constructor(
     private readonly threads: Threads,
     private readonly views: ThreadViews,
-  ) {}
+    budgetBytes: number,
+  ) {
+    this.maxSummaries = Math.floor(budgetBytes / SUMMARY_BYTES);
+  }
+
+  /** Bytes the summaries are counted at now. */
+  get bytes(): number {
+    return this.count * SUMMARY_BYTES;
+  }
 
   /**
    * The thread's summaries. With `refresh` (and always the first time in this process) brought up to date by a
@@ -71,7 +85,7 @@ export class Summaries {
     }
     this.byThread.set(threadId, index);
     for (const [id, old] of this.byThread) {
-      if ((this.count <= MAX_SUMMARIES && this.byThread.size <= MAX_THREADS) || old === index) break;
+      if ((this.count <= this.maxSummaries && this.byThread.size <= MAX_THREADS) || old === index) break;
       this.byThread.delete(id);
       old.evicted = true;
       this.count -= old.sums.size;

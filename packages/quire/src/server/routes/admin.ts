@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { clientKey } from '../../store/address.js';
-import { COMMENT_ID_PATTERN, formatCommentId } from '../../store/records.js';
+import { COMMENT_ID_PATTERN } from '../../store/records.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
@@ -87,21 +87,21 @@ function listRoute(admin: TypedApp, ctx: ServerContext): void {
     async (request, reply) => {
       const q = request.query;
       const limit = Math.min(Math.max(q.limit === undefined ? 100 : Number(q.limit), 1), 1000);
-      const threads = q.uri === undefined ? undefined : [ctx.page(q.uri).threadId];
-      const all = await store.moderatedList(q.status ?? 'pending', threads);
-      let start = 0;
-      if (q.after !== undefined) {
-        const i = all.findIndex((c) => formatCommentId(c.threadId, c.stem) === q.after);
-        start = i >= 0 ? i + 1 : 0;
-      }
+      const threadIds = q.uri === undefined ? undefined : [ctx.page(q.uri).threadId];
+      // A cursor names the place in the order to go on from, even if its comment has left the list since.
+      const after = q.after === undefined ? undefined : ctx.commentOf(q.after);
+      const { comments: chosen, more } = await store.moderatedPage({
+        status: q.status ?? 'pending',
+        limit,
+        ...(threadIds === undefined ? {} : { threadIds }),
+        ...(after === undefined ? {} : { after }),
+      });
       // Only the page asked for is rendered.
-      const chosen = all.slice(start, start + limit);
       await prepareMarkdown(
         chosen.map((m) => m.record.text),
         clientGone(reply),
       );
       const page = chosen.map(adminComment);
-      const more = start + limit < all.length;
       return { comments: page, next: more ? (page[page.length - 1]?.id ?? null) : null };
     },
   );
