@@ -71,11 +71,11 @@ test('a batch naming one key twice, or a spool that is not one, is refused and w
   assert.deepEqual(records(a.dir), []);
 });
 
-/** The successful links or renames to a name in `dir` (not a temp's), in the log's order. */
+/** The successful links, symlinks or renames to a name in `dir` (not a temp's), in the log's order. */
 function namings(calls: Syscall[], dir: string): Syscall[] {
   return calls.filter(
     (c) =>
-      /^(link|linkat|rename|renameat2?)$/.test(c.name) &&
+      /^(link|linkat|symlink|symlinkat|rename|renameat2?)$/.test(c.name) &&
       c.ret === 0 &&
       path.dirname(c.paths.at(-1)!) === dir &&
       !isTempName(path.basename(c.paths.at(-1)!)),
@@ -88,7 +88,7 @@ test('a batch makes every intent durable before any record exists, fsyncs each d
   const markers = path.join(root, 'markers-never-created');
   const log = path.join(root, 'strace.log');
   const trace =
-    'openat,fsync,fdatasync,link,linkat,rename,renameat,renameat2,close,access,faccessat,faccessat2';
+    'openat,fsync,fdatasync,link,linkat,symlink,symlinkat,rename,renameat,renameat2,close,access,faccessat,faccessat2';
   const child = spawnFixtureTraced(
     ['-f', '-o', log, '-e', `trace=${trace.replace(/(^|,)/g, '$1?')}`],
     'trace-batch',
@@ -131,9 +131,19 @@ test('a batch makes every intent durable before any record exists, fsyncs each d
       made.every((c) => c.end < dirSync.start),
       `${spool}: the directory fsynced before a record was named`,
     );
+    const ids = namings(calls, keys).filter((c) => c.paths.at(-1)!.endsWith('.id'));
+    assert.equal(ids.length, made.length, `${spool}: ids recorded`);
+    assert.ok(
+      ids.every((c) => c.start > dirSync.end),
+      `${spool}: an id recorded before the records were durable`,
+    );
   }
-  // Two file fsyncs per append (its intent, its record), none for the id files.
+  // One file fsync per append (its record); intents and ids are names (symlinks), no file is written for them.
   const fileSyncs = calls.filter((c) => /^f(data)?sync$/.test(c.name) && c.fdDir !== true && c.ret === 0);
-  assert.equal(fileSyncs.length, 10);
+  assert.equal(fileSyncs.length, 5);
+  const filesInKeys = calls.filter(
+    (c) => c.name === 'openat' && /O_CREAT/.test(c.args) && path.basename(path.dirname(c.paths[0]!)) === '.keys',
+  );
+  assert.deepEqual(filesInKeys, []);
   assert.equal((JSON.parse(r.stdout) as { created: boolean }[]).filter((x) => x.created).length, 5);
 });
