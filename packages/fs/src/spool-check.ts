@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { errnoCode, toQuireError } from './errors.js';
 import { KEYS_DIR, type SpoolContext } from './spool-context.js';
-import { replaceLink } from './spool-key-files.js';
+import { replaceName } from './spool-key-files.js';
 import { pendingKeyRecord } from './spool-keys.js';
 import { call, runAsync, type Steps } from './steps.js';
 import { FOREIGN_TEMP_MS, judgeTemp, sweepTemps, type TempVerdict } from './sweep.js';
@@ -161,7 +161,7 @@ async function checkKeys(spool: SpoolContext, repair: boolean): Promise<CheckIss
       if (found === null) continue;
       // An id may exist but be empty (an earlier version's file, written without fsync, cut by a crash).
       if (repair) {
-        await replaceLink(path.join(keysDir, `${h}.id`), found);
+        await replaceName(path.join(keysDir, `${h}.id`), { target: found });
         if (spool.durable) await runAsync(call({ op: 'syncDir', dir: keysDir }));
       }
       issues.push({

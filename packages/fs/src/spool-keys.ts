@@ -3,10 +3,12 @@
  * when the attempts race from different processes or the first one died half-way. Per key, two names in the
  * spool's `.keys/` (their format is spool-key-files.ts):
  *
- *   .keys/<sha256(key)>      the intent: the second and the sha256 of the record about to be published (durable)
+ *   .keys/<sha256(key)>      the intent: the second and the sha256 of the record about to be published (durable;
+ *                            a link to the journal of its batch, which lists the intents of all its keys)
  *   .keys/<sha256(key)>.id   the id of the record, once published (not made durable: the intent finds it again)
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type Data, toBytes, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
@@ -16,7 +18,14 @@ import { formatStamp, resolveTime, type TimeSource } from './names.js';
 import { createUnique } from './publish.js';
 import { readComplete } from './read.js';
 import { KEYS_DIR, type SpoolContext } from './spool-context.js';
-import { intentTarget, linkIfFree, readIntent, readKeyId, replaceLink } from './spool-key-files.js';
+import {
+  journalOf,
+  nameIfFree,
+  readIntent,
+  readKeyId,
+  replaceName,
+  writeJournal,
+} from './spool-key-files.js';
 import { call, runAsync } from './steps.js';
 
 /** What Spool.append resolves to. */
@@ -91,40 +100,84 @@ async function pendingOf(item: KeyedAppend): Promise<Pending> {
   };
 }
 
-/** Makes the intent link, creating `.keys/` (durably, for a durable spool) the first time: false if one exists. */
-async function linkIntent(p: Pending, target: string): Promise<boolean> {
-  try {
-    return await linkIfFree(p.intentPath, target);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-    await runAsync(makeDirSteps(p.keysDir, p.item.spool.durable, 'append'));
-    return linkIfFree(p.intentPath, target);
+/**
+ * The batch's journal, one per filesystem: written and fsynced once, in the first key's `.keys/`, and linked
+ * under every key's name; a key on another filesystem (EXDEV) gets a copy in its own `.keys/`.
+ */
+class Journals {
+  private readonly files = new Map<string, Promise<string>>();
+  private readonly bytes: Buffer;
+
+  constructor(
+    todo: readonly Pending[],
+    private readonly durable: boolean,
+  ) {
+    this.bytes = journalOf(todo.map((p) => ({ h: path.basename(p.intentPath), time: p.time, sha: p.sha })));
+  }
+
+  /** The journal's name in `keysDir` (its first one: a temp), written there if it is the first. */
+  in(keysDir: string, first = this.files.size === 0): Promise<string> | undefined {
+    let file = this.files.get(keysDir);
+    if (file === undefined && first) {
+      file = writeJournal(keysDir, this.bytes, this.durable).catch(async (err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        await runAsync(makeDirSteps(keysDir, this.durable, 'append'));
+        return writeJournal(keysDir, this.bytes, this.durable);
+      });
+      this.files.set(keysDir, file);
+    }
+    return file ?? this.files.values().next().value;
+  }
+
+  /** Unlinks the journals' temp names: the links under the keys' names keep them. */
+  async done(): Promise<void> {
+    const made = await Promise.allSettled(this.files.values());
+    await Promise.all(
+      made.map((m) => (m.status === 'fulfilled' ? fs.unlink(m.value).catch(() => {}) : null)),
+    );
+  }
+}
+
+/** Names the journal as the key's intent if the key has none: false if it has. Creates `.keys/` if missing. */
+async function linkIntent(p: Pending, journals: Journals, replace = false): Promise<boolean> {
+  const name = async (first?: boolean) => {
+    const to = { existing: (await journals.in(p.keysDir, first)) as string };
+    return replace ? replaceName(p.intentPath, to).then(() => true) : nameIfFree(p.intentPath, to);
+  };
+  for (let retried = false; ; retried = true) {
+    try {
+      return await name();
+    } catch (err) {
+      const code = errnoCode(err);
+      if (retried || (code !== 'ENOENT' && code !== 'EXDEV')) throw err;
+      if (code === 'EXDEV') return name(true);
+      await runAsync(makeDirSteps(p.keysDir, p.item.spool.durable, 'append'));
+    }
   }
 }
 
 /**
- * Steps 2 and 3 below for one append, under its key's lock, up to the intent: the intent made (the append is to
- * be published), or the key's result when its id is recorded or a dead attempt's record is found.
+ * Step 2 below for one append, under its key's lock: the intent made (the append is to be published), or the
+ * key's result when its id is recorded or a dead attempt's record is found.
  */
-async function claim(p: Pending): Promise<void> {
-  const target = intentTarget(p.time, p.sha);
-  if (await linkIntent(p, target)) return;
+async function claim(p: Pending, journals: Journals): Promise<void> {
+  if (await linkIntent(p, journals)) return;
   // No intent, no id: an id is recorded only after its intent. So only a key met before gets here.
   const known = await readKeyId(p.item.spool, p.idPath);
   if (known !== null) {
     p.result = { id: known, created: false };
     return;
   }
-  const pending = await readIntent(p.intentPath);
+  const pending = await readIntent(p.keysDir, path.basename(p.intentPath));
   if (pending !== null && pending.sha === p.sha) {
     const found = await findBySum(p.item.spool, pending.stamp, p.sha);
     if (found !== null) {
-      await replaceLink(p.idPath, found);
+      await replaceName(p.idPath, { target: found });
       p.result = { id: found, created: false };
       return;
     }
   }
-  await replaceLink(p.intentPath, target);
+  await linkIntent(p, journals, true);
 }
 
 /** fsync of each of `dirs` (group commit with any other writer there). */
@@ -217,15 +270,23 @@ export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<A
   }
   const open = order.filter((p) => p.result === undefined);
   const locks = await lockAll(open);
+  const journals = new Journals(
+    open,
+    open.some((p) => p.item.spool.durable),
+  );
   try {
-    await Promise.all(open.map(claim));
+    try {
+      await Promise.all(open.map((p) => claim(p, journals)));
+    } finally {
+      await journals.done();
+    }
     // In the batch's order, which numbers the records of one second.
     const todo = all.filter((p) => p.result === undefined);
     const durable = todo.filter((p) => p.item.spool.durable);
     await syncDirs(durable.map((p) => p.keysDir));
     await publishRecords(todo);
     await syncDirs(durable.map((p) => p.item.spool.dir));
-    await Promise.all(todo.map((p) => replaceLink(p.idPath, (p.result as AppendResult).id)));
+    await Promise.all(todo.map((p) => replaceName(p.idPath, { target: (p.result as AppendResult).id })));
     return all.map((p) => p.result as AppendResult);
   } catch (err) {
     throw toQuireError(err, 'append');
@@ -252,6 +313,6 @@ export async function appendWithKey(
 export async function pendingKeyRecord(spool: SpoolContext, h: string): Promise<string | null> {
   const keysDir = path.join(spool.dir, KEYS_DIR);
   if ((await readKeyId(spool, path.join(keysDir, `${h}.id`))) !== null) return null;
-  const pending = await readIntent(path.join(keysDir, h));
+  const pending = await readIntent(keysDir, h);
   return pending === null ? null : findBySum(spool, pending.stamp, pending.sha);
 }

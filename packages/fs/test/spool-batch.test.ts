@@ -4,15 +4,18 @@
  * before the promise resolves), and with the same idempotence.
  */
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { isQuireError, isTempName, openSpool, Spool } from '@quire/fs';
 import {
   canStrace,
+  onLines,
   parseStrace,
   requireOrSkip,
   type Syscall,
+  spawnFixture,
   spawnFixtureTraced,
   tempDir,
   waitExit,
@@ -138,12 +141,70 @@ test('a batch makes every intent durable before any record exists, fsyncs each d
       `${spool}: an id recorded before the records were durable`,
     );
   }
-  // One file fsync per append (its record); intents and ids are names (symlinks), no file is written for them.
+  // One file fsync per append (its record) and one for the batch's journal, written before any intent names it;
+  // an intent is a link to the journal and an id a symlink: no file is written for either.
   const fileSyncs = calls.filter((c) => /^f(data)?sync$/.test(c.name) && c.fdDir !== true && c.ret === 0);
-  assert.equal(fileSyncs.length, 5);
-  const filesInKeys = calls.filter(
-    (c) => c.name === 'openat' && /O_CREAT/.test(c.args) && path.basename(path.dirname(c.paths[0]!)) === '.keys',
+  const journalSync = fileSyncs.find((c) => path.basename(path.dirname(c.fdPath!)) === '.keys');
+  assert.ok(journalSync, 'the journal was not fsynced');
+  assert.equal(fileSyncs.length, 6);
+  const intents = ['a', 'b'].flatMap((s) => namings(calls, path.join(root, s, '.keys')));
+  assert.ok(
+    intents.every((c) => c.start > journalSync.end),
+    'an intent was named before the journal was durable',
   );
-  assert.deepEqual(filesInKeys, []);
+  const filesInKeys = calls.filter(
+    (c) =>
+      c.name === 'openat' &&
+      /O_CREAT/.test(c.args) &&
+      path.basename(path.dirname(c.paths[0]!)) === '.keys' &&
+      c.fd !== journalSync.fd,
+  );
+  assert.equal(filesInKeys.length, 1, 'files written in .keys: the journal only');
   assert.equal((JSON.parse(r.stdout) as { created: boolean }[]).filter((x) => x.created).length, 5);
+});
+
+/** Runs the batch writer over `dir` to its end, or SIGKILLs it once it has begun batch `killAt`: its exit. */
+async function batchWriter(dir: string, killAt: number | null) {
+  const child = spawnFixture('batch-writer', [dir, String(KEYS), String(BATCH)]);
+  const lines: string[] = [];
+  onLines(child.stdout!, (line) => {
+    lines.push(line);
+    if (killAt !== null && line === `begin ${killAt}`) {
+      // Spread over the batch's steps (a batch takes some tens of milliseconds), not a synchronisation.
+      setTimeout(() => child.kill('SIGKILL'), randomInt(0, 40));
+    }
+  });
+  const exit = await waitExit(child);
+  return { ...exit, lines };
+}
+
+const KEYS = 900;
+const BATCH = 100;
+
+test('batches SIGKILLed at random points and run again leave every key with exactly one record', async (t) => {
+  const root = tempDir(t, 'quire-batch-kill-');
+  let kills = 0;
+  for (let round = 0; round < 20; round++) {
+    // At least three batches after the one killed in: the kill lands before the writer's end.
+    const r = await batchWriter(root, randomInt(0, KEYS / BATCH - 3));
+    if (r.signal === 'SIGKILL') kills++;
+    else assert.equal(r.code, 0, r.stderr);
+  }
+  assert.ok(kills >= 5, `only ${kills} of 20 runs were killed before they ended`);
+  const last = await batchWriter(root, null);
+  assert.equal(last.code, 0, last.stderr);
+  const again = await batchWriter(root, null);
+  assert.equal(again.lines.at(-1), 'end 0', 'a run after a complete one creates nothing');
+  for (const [s, spool] of ['a', 'b', 'c'].entries()) {
+    const dir = path.join(root, spool);
+    const contents = records(dir).map((n) => fs.readFileSync(path.join(dir, n), 'utf8'));
+    const expected = Array.from({ length: KEYS / 3 }, (_, j) => `record ${j * 3 + s}\n`);
+    assert.deepEqual(contents.sort(), expected.sort(), `${spool}: one record per key`);
+    const report = await (await openSpool(dir, { suffix: '.txt' })).check();
+    assert.deepEqual(
+      report.issues.filter((i) => i.problem !== 'dead-temp'),
+      [],
+      `${spool}: check finds nothing but dead writers' temps`,
+    );
+  }
 });

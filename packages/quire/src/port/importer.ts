@@ -31,7 +31,7 @@ export interface ImportOptions {
  * Appends in flight at once: enough to fill the store's import batches (each commits with one directory fsync
  * per thread, store/imports.ts) and to share fsyncs across threads, few enough to keep memory flat.
  */
-const IN_FLIGHT = 1024;
+const IN_FLIGHT = 8192;
 /** Likes become this many vote files at most: a count, bounded in cost. */
 const MAX_LIKES = 10_000;
 

@@ -26,7 +26,7 @@ export interface ImportResult {
 }
 
 /** The most keyed appends one batch commits: bounds the locks and files a batch holds open at once. */
-const MAX_BATCH = 512;
+const MAX_BATCH = 4096;
 /** Batches committing at once: one's fsyncs overlap another's reads and writes. */
 const MAX_COMMITS = 2;
 
