@@ -25,8 +25,8 @@ export interface ImportResult {
   outcome: 'created' | 'exists' | 'conflict';
 }
 
-/** The most keyed appends one batch commits: bounds the locks and files a batch holds open at once. */
-const MAX_BATCH = 4096;
+/** The most keyed appends one batch commits: bounds the locks (one descriptor each) a batch holds at once. */
+const MAX_BATCH = 2048;
 /** Batches committing at once: one's fsyncs overlap another's reads and writes. */
 const MAX_COMMITS = 2;
 
