@@ -28,12 +28,13 @@ export interface ImportOptions {
 }
 
 /**
- * Appends in flight at once: enough to fill two of the store's import batches (store/imports.ts), where each
- * thread's directories are fsynced once per batch, so the more comments of one thread a batch holds, the fewer
- * fsyncs per comment (1,000 pages: about 2.3 directory fsyncs a comment with 512 in flight, 1.4 with 4,096);
- * few enough to keep memory flat (a few KiB each).
+ * Appends in flight at once: enough to fill the two import batches that commit at once (store/imports.ts) and to
+ * gather a third meanwhile, so parsing goes on while they commit. Each thread's directories are fsynced once
+ * per batch, so the more comments of one thread a batch holds, the fewer fsyncs per comment (1,000 pages: about
+ * 2.2 directory fsyncs a comment with 1,024 in flight, 1.4 with 4,096); few enough to keep memory flat (a few
+ * KiB each).
  */
-const IN_FLIGHT = 4096;
+const IN_FLIGHT = 6144;
 /** Likes become this many vote files at most: a count, bounded in cost. */
 const MAX_LIKES = 10_000;
 
