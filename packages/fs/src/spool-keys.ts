@@ -13,7 +13,6 @@ import path from 'node:path';
 import { type Data, toBytes, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
 import { errnoCode, invalidArg, toQuireError } from './errors.js';
-import type { Lock } from './lock.js';
 import { formatStamp, resolveTime, type TimeSource } from './names.js';
 import { createUnique } from './publish.js';
 import { readComplete } from './read.js';
@@ -26,6 +25,7 @@ import {
   replaceName,
   writeJournal,
 } from './spool-key-files.js';
+import { BatchLocks } from './spool-key-locks.js';
 import { call, runAsync } from './steps.js';
 
 /** What Spool.append resolves to. */
@@ -206,28 +206,7 @@ async function publishRecords(todo: readonly Pending[]): Promise<void> {
   );
 }
 
-/**
- * The keys' locks, `order` sorted: all at once when none is taken (the usual case), else one after another in
- * that order, so two batches that share keys wait for each other and never in a circle.
- */
-async function lockAll(order: readonly Pending[]): Promise<Lock[]> {
-  const lock = (p: Pending, timeoutMs?: number) =>
-    p.item.spool.lock('key', path.basename(p.intentPath), timeoutMs);
-  const tries = await Promise.allSettled(order.map((p) => lock(p, 0)));
-  const got = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
-  if (got.length === order.length) return got;
-  await Promise.all(got.map((l) => l.release()));
-  const locks: Lock[] = [];
-  try {
-    for (const p of order) locks.push(await lock(p));
-  } catch (err) {
-    await Promise.all(locks.map((l) => l.release()));
-    throw err;
-  }
-  return locks;
-}
-
-/** The batch's appends, checked (each key once) and in key order, which lockAll needs. */
+/** The batch's appends, checked (each key once) and in key order, which BatchLocks.acquire needs. */
 async function prepare(items: readonly KeyedAppend[]): Promise<{ all: Pending[]; order: Pending[] }> {
   for (const item of items) checkKey(item.key);
   const all = await Promise.all(items.map(pendingOf));
@@ -245,7 +224,7 @@ async function prepare(items: readonly KeyedAppend[]): Promise<{ all: Pending[];
  * Keyed appends:
  * 1. `.keys/<h>.id` names the id: done, return it. An id, once recorded, never changes, so this first look
  *    needs no lock (a re-run of an import costs one readlink per key).
- * Then, under the key's lock (lockAll):
+ * Then, under the key's lock (spool-key-locks.ts):
  * 2. The intent is made if there is none. If there is one, an earlier attempt got this far: if its id is
  *    recorded now, return it; if the record it names (that second, that checksum) was published, adopt it.
  *    Otherwise the intent is replaced with this attempt's.
@@ -269,7 +248,9 @@ export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<A
     throw toQuireError(err, 'append');
   }
   const open = order.filter((p) => p.result === undefined);
-  const locks = await lockAll(open);
+  const locks = await BatchLocks.acquire(
+    open.map((p) => ({ spool: p.item.spool, h: path.basename(p.intentPath) })),
+  );
   const journals = new Journals(
     open,
     open.some((p) => p.item.spool.durable),
@@ -291,7 +272,7 @@ export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<A
   } catch (err) {
     throw toQuireError(err, 'append');
   } finally {
-    await Promise.all(locks.map((l) => l.release()));
+    await locks.release();
   }
 }
 

@@ -208,3 +208,23 @@ test('batches SIGKILLed at random points and run again leave every key with exac
     );
   }
 });
+
+test('batches of the same keys from 6 processes at once: each key appended once, by one of them', async (t) => {
+  const root = tempDir(t, 'quire-batch-race-');
+  const runs = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const child = spawnFixture('batch-writer', [root, '900', '300']);
+      const lines: string[] = [];
+      onLines(child.stdout!, (line) => lines.push(line));
+      const exit = await waitExit(child);
+      assert.equal(exit.code, 0, exit.stderr);
+      return Number(lines.at(-1)?.split(' ')[1]);
+    }),
+  );
+  assert.equal(
+    runs.reduce((a, b) => a + b, 0),
+    900,
+  );
+  const all = ['a', 'b', 'c'].flatMap((s) => records(path.join(root, s)));
+  assert.equal(all.length, 900);
+});
