@@ -61,6 +61,8 @@ export class Importer {
   /** Per thread, the second of the last append started and its promise: one second's appends go in order. */
   private readonly lastAppend = new Map<string, { second: number; done: Promise<unknown> }>();
   private failure: unknown = null;
+  /** Wakes run() when an append in flight is over. */
+  private freed: (() => void) | undefined;
 
   constructor(
     private readonly store: CommentStore,
@@ -72,7 +74,9 @@ export class Importer {
     for await (const it of items) {
       if (this.failure !== null) break;
       await this.take(it);
-      while (this.running.size >= IN_FLIGHT) await Promise.race(this.running);
+      // Not Promise.race(this.running): each call would leave a reaction on every append in flight until it
+      // settles, thousands per comment read.
+      while (this.running.size >= IN_FLIGHT) await new Promise<void>((resolve) => (this.freed = resolve));
     }
     if (this.failure === null) this.finish();
     await Promise.all(this.running);
@@ -217,7 +221,12 @@ export class Importer {
       return null;
     });
     this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    void p.finally(() => {
+      this.running.delete(p);
+      const freed = this.freed;
+      this.freed = undefined;
+      freed?.();
+    });
     return p;
   }
 

@@ -108,7 +108,11 @@ export async function importRecord(
   const spool = await threads.ensure(threadId, meta);
   const bytes = serialiseRecord(record);
   if ('key' in placement) {
-    const thread = new Spool(spool.dir, { suffix: RECORD_SUFFIX, durable });
+    // The thread's own spool when it is as asked (the usual case): no new Spool per comment.
+    const thread =
+      spool.durable === durable && spool.suffix === RECORD_SUFFIX
+        ? spool
+        : new Spool(spool.dir, { suffix: RECORD_SUFFIX, durable });
     const r = await batcher.add(thread, bytes, placement.key, Date.parse(record.created));
     return { stem: stemOf(r.id), outcome: r.created ? 'created' : 'exists' };
   }
