@@ -1,10 +1,10 @@
 /** fsck for a spool: what a crash or a stray writer can leave, reported and, on request, repaired. */
 import path from 'node:path';
 import { errnoCode, toQuireError } from './errors.js';
-import { replaceFile } from './publish.js';
 import { KEYS_DIR, type SpoolContext } from './spool-context.js';
+import { replaceName } from './spool-key-files.js';
 import { pendingKeyRecord } from './spool-keys.js';
-import { runAsync, type Steps } from './steps.js';
+import { call, runAsync, type Steps } from './steps.js';
 import { FOREIGN_TEMP_MS, judgeTemp, sweepTemps, type TempVerdict } from './sweep.js';
 import { isTempName, parseTempName } from './temp.js';
 import { closeReadOnly, retrying } from './transient.js';
@@ -159,8 +159,11 @@ async function checkKeys(spool: SpoolContext, repair: boolean): Promise<CheckIss
     try {
       const found = await pendingKeyRecord(spool, h);
       if (found === null) continue;
-      // An id file may exist but be empty: written without fsync, cut by a crash. Replace it.
-      if (repair) await replaceFile(path.join(keysDir, `${h}.id`), found, { durable: spool.durable });
+      // An id may exist but be empty (an earlier version's file, written without fsync, cut by a crash).
+      if (repair) {
+        await replaceName(path.join(keysDir, `${h}.id`), { target: found });
+        if (spool.durable) await runAsync(call({ op: 'syncDir', dir: keysDir }));
+      }
       issues.push({
         name: `${KEYS_DIR}/${h}`,
         problem: 'pending-key',

@@ -68,6 +68,11 @@ export class SpoolContext {
     };
   }
 
+  /** Where the lock of one append key is: the lock file and its byte that lock('key', h) takes. */
+  keyLockRange(h: string): { file: string; offset: number } {
+    return { file: path.join(this.dir, LOCK_FILE), offset: lockOffset('key', h) };
+  }
+
   /** The lock of one record id or one append key: one byte of the spool's lock file. */
   lock(kind: 'record' | 'key', name: string, timeoutMs?: number): Promise<Lock> {
     return acquireLock(path.join(this.dir, LOCK_FILE), {

@@ -1,20 +1,31 @@
 /**
  * Keyed appends: a retried append with the same key returns the first record's id and writes nothing new, also
- * when the attempts race from different processes or the first one died half-way.
+ * when the attempts race from different processes or the first one died half-way. Per key, two names in the
+ * spool's `.keys/` (their format is spool-key-files.ts):
  *
- *   .keys/<sha256(key)>      the intent: {"time", "sha"} of the record about to be published (durable)
- *   .keys/<sha256(key)>.id   the id of the record, once published (not fsynced: the intent finds it again)
+ *   .keys/<sha256(key)>      the intent: the second and the sha256 of the record about to be published (durable;
+ *                            a link to the journal of its batch, which lists the intents of all its keys)
+ *   .keys/<sha256(key)>.id   the id of the record, once published (not made durable: the intent finds it again)
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type Data, toBytes, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
-import { invalidArg, toQuireError } from './errors.js';
-import type { Lock } from './lock.js';
+import { errnoCode, invalidArg, toQuireError } from './errors.js';
 import { formatStamp, resolveTime, type TimeSource } from './names.js';
-import { createExclusive, createUnique, replaceFile } from './publish.js';
+import { createUnique } from './publish.js';
 import { readComplete } from './read.js';
 import { KEYS_DIR, type SpoolContext } from './spool-context.js';
+import {
+  journalOf,
+  nameIfFree,
+  readIntent,
+  readKeyId,
+  replaceName,
+  writeJournal,
+} from './spool-key-files.js';
+import { BatchLocks } from './spool-key-locks.js';
 import { call, runAsync } from './steps.js';
 
 /** What Spool.append resolves to. */
@@ -22,22 +33,6 @@ export interface AppendResult {
   id: string;
   /** false when the key had already been used and `id` is the earlier record. */
   created: boolean;
-}
-
-/** What an intent file holds: the second the record was stamped with and the sha256 of its bytes. */
-interface Intent {
-  stamp: string;
-  sha: string;
-}
-
-function parseIntent(b: Buffer): Intent | null {
-  try {
-    const v = JSON.parse(b.toString('utf8')) as { time?: unknown; sha?: unknown };
-    if (typeof v.time !== 'number' || typeof v.sha !== 'string') return null;
-    return { stamp: formatStamp(v.time), sha: v.sha };
-  } catch {
-    return null;
-  }
 }
 
 /** A keyed append's content is checksummed before it is written, so it is drawn into memory first. */
@@ -50,14 +45,6 @@ async function collect(data: Data): Promise<Buffer> {
 }
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-
-/** The id recorded for a key, or null when there is none (or it is empty: cut by a crash). */
-export async function readKeyId(spool: SpoolContext, idPath: string): Promise<string | null> {
-  const b = await readComplete(idPath);
-  if (b === null || b.length === 0) return null;
-  const id = b.toString('utf8');
-  return spool.recordName(id) ? id : null;
-}
 
 /** The record stamped `stamp` whose content has checksum `sha`, if one was published. */
 async function findBySum(spool: SpoolContext, stamp: string, sha: string): Promise<string | null> {
@@ -80,7 +67,7 @@ export interface KeyedAppend {
   beforePublish?: (() => unknown) | undefined;
 }
 
-/** One append of a batch on its way: its key's files, and its result once known. */
+/** One append of a batch on its way: its key's names, and its result once known. */
 interface Pending {
   item: KeyedAppend;
   bytes: Buffer;
@@ -88,8 +75,6 @@ interface Pending {
   keysDir: string;
   intentPath: string;
   idPath: string;
-  /** The intent already on disk (a dead attempt's), or null. */
-  intent: Buffer | null;
   time: number;
   result?: AppendResult;
 }
@@ -111,55 +96,107 @@ async function pendingOf(item: KeyedAppend): Promise<Pending> {
     keysDir,
     intentPath: path.join(keysDir, h),
     idPath: path.join(keysDir, `${h}.id`),
-    intent: null,
     time: resolveTime(item.time ?? item.spool.time),
   };
 }
 
 /**
- * Steps 1 and 2 below for one append (under its key's lock): its result when the key is known, or when a dead
- * attempt's record is found by its intent; otherwise it stays without one, to be published.
+ * The batch's journal, one per filesystem: written and fsynced once, in the first key's `.keys/`, and linked
+ * under every key's name; a key on another filesystem (EXDEV) gets a copy in its own `.keys/`.
  */
-async function settleKnown(p: Pending): Promise<void> {
+class Journals {
+  private readonly files = new Map<string, Promise<string>>();
+  private readonly bytes: Buffer;
+
+  constructor(
+    todo: readonly Pending[],
+    private readonly durable: boolean,
+  ) {
+    this.bytes = journalOf(todo.map((p) => ({ h: path.basename(p.intentPath), time: p.time, sha: p.sha })));
+  }
+
+  /** The journal's name in `keysDir` (its first one: a temp), written there if it is the first. */
+  in(keysDir: string, first = this.files.size === 0): Promise<string> | undefined {
+    let file = this.files.get(keysDir);
+    if (file === undefined && first) {
+      file = writeJournal(keysDir, this.bytes, this.durable).catch(async (err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        await runAsync(makeDirSteps(keysDir, this.durable, 'append'));
+        return writeJournal(keysDir, this.bytes, this.durable);
+      });
+      this.files.set(keysDir, file);
+    }
+    return file ?? this.files.values().next().value;
+  }
+
+  /** Unlinks the journals' temp names: the links under the keys' names keep them. */
+  async done(): Promise<void> {
+    const made = await Promise.allSettled(this.files.values());
+    await Promise.all(
+      made.map((m) => (m.status === 'fulfilled' ? fs.unlink(m.value).catch(() => {}) : null)),
+    );
+  }
+}
+
+/** Names the journal as the key's intent if the key has none: false if it has. Creates `.keys/` if missing. */
+async function linkIntent(p: Pending, journals: Journals, replace = false): Promise<boolean> {
+  const name = async (first?: boolean) => {
+    const to = { existing: (await journals.in(p.keysDir, first)) as string };
+    return replace ? replaceName(p.intentPath, to).then(() => true) : nameIfFree(p.intentPath, to);
+  };
+  for (let retried = false; ; retried = true) {
+    try {
+      return await name();
+    } catch (err) {
+      const code = errnoCode(err);
+      if (retried || (code !== 'ENOENT' && code !== 'EXDEV')) throw err;
+      if (code === 'EXDEV') return name(true);
+      await runAsync(makeDirSteps(p.keysDir, p.item.spool.durable, 'append'));
+    }
+  }
+}
+
+/**
+ * Step 2 below for one append, under its key's lock: the intent made (the append is to be published), or the
+ * key's result when its id is recorded or a dead attempt's record is found.
+ */
+async function claim(p: Pending, journals: Journals): Promise<void> {
+  if (await linkIntent(p, journals)) return;
+  // No intent, no id: an id is recorded only after its intent. So only a key met before gets here.
   const known = await readKeyId(p.item.spool, p.idPath);
   if (known !== null) {
     p.result = { id: known, created: false };
     return;
   }
-  p.intent = await readComplete(p.intentPath);
-  const pending = p.intent === null ? null : parseIntent(p.intent);
-  if (pending === null || pending.sha !== p.sha) return;
-  const found = await findBySum(p.item.spool, pending.stamp, p.sha);
-  if (found === null) return;
-  await replaceFile(p.idPath, found, { durable: false });
-  p.result = { id: found, created: false };
-}
-
-/** The directories that more than one of `dirs` names: fsynced once for all of them, after their writes. */
-function shared(dirs: readonly string[]): Set<string> {
-  const seen = new Set<string>();
-  const twice = new Set<string>();
-  for (const d of dirs) (seen.has(d) ? twice : seen).add(d);
-  return twice;
+  const pending = await readIntent(p.keysDir, path.basename(p.intentPath));
+  if (pending !== null && pending.sha === p.sha) {
+    const found = await findBySum(p.item.spool, pending.stamp, p.sha);
+    if (found !== null) {
+      await replaceName(p.idPath, { target: found });
+      p.result = { id: found, created: false };
+      return;
+    }
+  }
+  await linkIntent(p, journals, true);
 }
 
 /** fsync of each of `dirs` (group commit with any other writer there). */
-async function syncDirs(dirs: Set<string>): Promise<void> {
-  await Promise.all([...dirs].map((dir) => runAsync(call({ op: 'syncDir', dir }))));
+async function syncDirs(dirs: Iterable<string>): Promise<void> {
+  await Promise.all([...new Set(dirs)].map((dir) => runAsync(call({ op: 'syncDir', dir }))));
 }
 
 /**
- * The records of `todo`, in parallel, except that appends into one directory stamped with one second go one
- * after another in the batch's order, so their counters number them in that order (-0, -1, ...).
+ * The records of `todo`, in parallel, each file fsynced (durable spools) but not its directory, except that
+ * appends into one directory stamped with one second go one after another in the batch's order, so their
+ * counters number them in that order (-0, -1, ...).
  */
-async function publishRecords(todo: readonly Pending[], later: Set<string>): Promise<void> {
+async function publishRecords(todo: readonly Pending[]): Promise<void> {
   const chains = new Map<string, Promise<unknown>>();
   await Promise.all(
     todo.map((p) => {
       const chain = `${p.item.spool.dir}\0${formatStamp(p.time)}`;
       const run = (chains.get(chain) ?? Promise.resolve()).then(async () => {
-        const syncDir = !later.has(p.item.spool.dir);
-        const opts = { ...p.item.spool.writeOptions(p.item.beforePublish, p.time), syncDir };
+        const opts = { ...p.item.spool.writeOptions(p.item.beforePublish, p.time), syncDir: false };
         const r = await createUnique(p.item.spool.dir, p.bytes, opts);
         p.result = { id: r.name, created: true };
       });
@@ -169,41 +206,8 @@ async function publishRecords(todo: readonly Pending[], later: Set<string>): Pro
   );
 }
 
-/**
- * The keys' locks, `order` sorted: all at once when none is taken (the usual case), else one after another in
- * that order, so two batches that share keys wait for each other and never in a circle.
- */
-async function lockAll(order: readonly Pending[]): Promise<Lock[]> {
-  const lock = (p: Pending, timeoutMs?: number) =>
-    p.item.spool.lock('key', path.basename(p.intentPath), timeoutMs);
-  const tries = await Promise.allSettled(order.map((p) => lock(p, 0)));
-  const got = tries.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : []));
-  if (got.length === order.length) return got;
-  await Promise.all(got.map((l) => l.release()));
-  const locks: Lock[] = [];
-  try {
-    for (const p of order) locks.push(await lock(p));
-  } catch (err) {
-    await Promise.all(locks.map((l) => l.release()));
-    throw err;
-  }
-  return locks;
-}
-
-/**
- * Keyed appends, each under its key's lock (lockAll):
- * 1. `.keys/<h>.id` holds the id: done, return it.
- * 2. `.keys/<h>` holds an intent {time, sha256} without an id: an earlier attempt died between the intent and
- *    the id. Its record, if it was published, is a record of that second with that checksum: adopt it.
- * 3. Otherwise write the intent (durably, before the record exists, so a crash after the record cannot forget
- *    the key), publish the record stamped with the intent's second, then write the id.
- * The id file may be written without fsync: if a power cut loses it, step 2 finds the record again.
- * In a batch, every intent is written (each file fsynced) before one fsync of each keys directory, then every
- * record (each file fsynced) before one fsync of each spool directory: the same order of durable steps as one
- * append, with two directory fsyncs per directory per batch instead of two per append. When it resolves, every
- * append of the batch is durable; if it rejects, those that happened are found by a retry with the same keys.
- */
-export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<AppendResult[]> {
+/** The batch's appends, checked (each key once) and in key order, which BatchLocks.acquire needs. */
+async function prepare(items: readonly KeyedAppend[]): Promise<{ all: Pending[]; order: Pending[] }> {
   for (const item of items) checkKey(item.key);
   const all = await Promise.all(items.map(pendingOf));
   const order = [...all].sort((a, b) =>
@@ -213,40 +217,62 @@ export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<A
     if (order[k]!.intentPath === order[k - 1]!.intentPath)
       throw invalidArg('a key appears twice in one batch');
   }
-  await Promise.all(
-    [...new Map(all.map((p) => [p.keysDir, p.item.spool.durable])).entries()].map(([dir, durable]) =>
-      runAsync(makeDirSteps(dir, durable, 'append')),
-    ),
-  ).catch((err: unknown) => {
-    throw toQuireError(err, 'append');
-  });
-  const locks = await lockAll(order);
+  return { all, order };
+}
+
+/**
+ * Keyed appends:
+ * 1. `.keys/<h>.id` names the id: done, return it. An id, once recorded, never changes, so this first look
+ *    needs no lock (a re-run of an import costs one readlink per key).
+ * Then, under the key's lock (spool-key-locks.ts):
+ * 2. The intent is made if there is none. If there is one, an earlier attempt got this far: if its id is
+ *    recorded now, return it; if the record it names (that second, that checksum) was published, adopt it.
+ *    Otherwise the intent is replaced with this attempt's.
+ * 3. Once every intent is durable (one fsync of each `.keys/`, before any record exists, so a crash after the
+ *    record cannot forget the key), the records are published, stamped with their intents' seconds, each
+ *    file fsynced; then each spool directory is fsynced once; then the ids are recorded, without fsync: if a
+ *    power cut loses one, step 2 finds the record again.
+ * When it resolves, every append of the batch is durable; if it rejects, those that happened are found by a
+ * retry with the same keys. Per append: one file fsync (its record); per directory, one fsync per batch.
+ */
+export async function appendKeyedBatch(items: readonly KeyedAppend[]): Promise<AppendResult[]> {
+  const { all, order } = await prepare(items);
   try {
-    await Promise.all(all.map(settleKnown));
-    const todo = all.filter((p) => p.result === undefined);
-    const durable = todo.filter((p) => p.item.spool.durable);
-    // A directory written once in this batch is fsynced by its write, as a single append does; one written
-    // more often, once after all of its writes.
-    const keysLater = shared(durable.map((p) => p.keysDir));
     await Promise.all(
-      todo.map((p) => {
-        const next = JSON.stringify({ time: p.time, sha: p.sha });
-        const opts = { durable: p.item.spool.durable, syncDir: !keysLater.has(p.keysDir) };
-        return p.intent === null
-          ? createExclusive(p.intentPath, next, opts)
-          : replaceFile(p.intentPath, next, opts);
+      all.map(async (p) => {
+        const known = await readKeyId(p.item.spool, p.idPath);
+        if (known !== null) p.result = { id: known, created: false };
       }),
     );
-    await syncDirs(keysLater);
-    const recordsLater = shared(durable.map((p) => p.item.spool.dir));
-    await publishRecords(todo, recordsLater);
-    await syncDirs(recordsLater);
-    await Promise.all(
-      todo.map((p) => replaceFile(p.idPath, (p.result as AppendResult).id, { durable: false })),
-    );
+  } catch (err) {
+    throw toQuireError(err, 'append');
+  }
+  const open = order.filter((p) => p.result === undefined);
+  const locks = await BatchLocks.acquire(
+    open.map((p) => ({ spool: p.item.spool, h: path.basename(p.intentPath) })),
+  );
+  const journals = new Journals(
+    open,
+    open.some((p) => p.item.spool.durable),
+  );
+  try {
+    try {
+      await Promise.all(open.map((p) => claim(p, journals)));
+    } finally {
+      await journals.done();
+    }
+    // In the batch's order, which numbers the records of one second.
+    const todo = all.filter((p) => p.result === undefined);
+    const durable = todo.filter((p) => p.item.spool.durable);
+    await syncDirs(durable.map((p) => p.keysDir));
+    await publishRecords(todo);
+    await syncDirs(durable.map((p) => p.item.spool.dir));
+    await Promise.all(todo.map((p) => replaceName(p.idPath, { target: (p.result as AppendResult).id })));
     return all.map((p) => p.result as AppendResult);
+  } catch (err) {
+    throw toQuireError(err, 'append');
   } finally {
-    await Promise.all(locks.map((l) => l.release()));
+    await locks.release();
   }
 }
 
@@ -268,6 +294,6 @@ export async function appendWithKey(
 export async function pendingKeyRecord(spool: SpoolContext, h: string): Promise<string | null> {
   const keysDir = path.join(spool.dir, KEYS_DIR);
   if ((await readKeyId(spool, path.join(keysDir, `${h}.id`))) !== null) return null;
-  const pending = parseIntent((await readComplete(path.join(keysDir, h))) ?? Buffer.alloc(0));
+  const pending = await readIntent(keysDir, h);
   return pending === null ? null : findBySum(spool, pending.stamp, pending.sha);
 }

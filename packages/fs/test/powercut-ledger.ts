@@ -244,8 +244,9 @@ export async function repairAndRetry(spool: Spool, ledger: Ledger): Promise<numb
 
 /**
  * What a clean spool must not hold, looked for in the directory itself rather than taken from check(): temps
- * (every writer is dead by now) in the spool or in .keys/, and key id files left empty by the cut (the id
- * file is written without fsync, so a cut can keep its name and lose its content).
+ * (every writer is dead by now) in the spool or in .keys/, and key id files left empty by the cut (an id
+ * is written without fsync; as a symlink it is made whole or not at all, but an earlier version's file could
+ * keep its name and lose its content).
  */
 function leftovers(dir: string): string[] {
   const out: string[] = [];
@@ -260,7 +261,8 @@ function leftovers(dir: string): string[] {
       const rel = path.join(sub, name);
       if (isTempName(name)) {
         out.push(`unclean: temp: check({ repair: true }) left the dead writer's temp ${rel}, unreported`);
-      } else if (sub === '.keys' && name.endsWith('.id') && fs.statSync(path.join(dir, rel)).size === 0) {
+      } else if (sub === '.keys' && name.endsWith('.id') && fs.lstatSync(path.join(dir, rel)).size === 0) {
+        // lstat: an id is a symlink (its size the target's length), or an earlier version's file.
         out.push(`unclean: empty id: ${rel} is empty after check({ repair: true }), unreported`);
       }
     }

@@ -4,15 +4,18 @@
  * before the promise resolves), and with the same idempotence.
  */
 import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { isQuireError, isTempName, openSpool, Spool } from '@quire/fs';
 import {
   canStrace,
+  onLines,
   parseStrace,
   requireOrSkip,
   type Syscall,
+  spawnFixture,
   spawnFixtureTraced,
   tempDir,
   waitExit,
@@ -71,11 +74,11 @@ test('a batch naming one key twice, or a spool that is not one, is refused and w
   assert.deepEqual(records(a.dir), []);
 });
 
-/** The successful links or renames to a name in `dir` (not a temp's), in the log's order. */
+/** The successful links, symlinks or renames to a name in `dir` (not a temp's), in the log's order. */
 function namings(calls: Syscall[], dir: string): Syscall[] {
   return calls.filter(
     (c) =>
-      /^(link|linkat|rename|renameat2?)$/.test(c.name) &&
+      /^(link|linkat|symlink|symlinkat|rename|renameat2?)$/.test(c.name) &&
       c.ret === 0 &&
       path.dirname(c.paths.at(-1)!) === dir &&
       !isTempName(path.basename(c.paths.at(-1)!)),
@@ -88,7 +91,7 @@ test('a batch makes every intent durable before any record exists, fsyncs each d
   const markers = path.join(root, 'markers-never-created');
   const log = path.join(root, 'strace.log');
   const trace =
-    'openat,fsync,fdatasync,link,linkat,rename,renameat,renameat2,close,access,faccessat,faccessat2';
+    'openat,fsync,fdatasync,link,linkat,symlink,symlinkat,rename,renameat,renameat2,close,access,faccessat,faccessat2';
   const child = spawnFixtureTraced(
     ['-f', '-o', log, '-e', `trace=${trace.replace(/(^|,)/g, '$1?')}`],
     'trace-batch',
@@ -131,9 +134,97 @@ test('a batch makes every intent durable before any record exists, fsyncs each d
       made.every((c) => c.end < dirSync.start),
       `${spool}: the directory fsynced before a record was named`,
     );
+    const ids = namings(calls, keys).filter((c) => c.paths.at(-1)!.endsWith('.id'));
+    assert.equal(ids.length, made.length, `${spool}: ids recorded`);
+    assert.ok(
+      ids.every((c) => c.start > dirSync.end),
+      `${spool}: an id recorded before the records were durable`,
+    );
   }
-  // Two file fsyncs per append (its intent, its record), none for the id files.
+  // One file fsync per append (its record) and one for the batch's journal, written before any intent names it;
+  // an intent is a link to the journal and an id a symlink: no file is written for either.
   const fileSyncs = calls.filter((c) => /^f(data)?sync$/.test(c.name) && c.fdDir !== true && c.ret === 0);
-  assert.equal(fileSyncs.length, 10);
+  const journalSync = fileSyncs.find((c) => path.basename(path.dirname(c.fdPath!)) === '.keys');
+  assert.ok(journalSync, 'the journal was not fsynced');
+  assert.equal(fileSyncs.length, 6);
+  const intents = ['a', 'b'].flatMap((s) => namings(calls, path.join(root, s, '.keys')));
+  assert.ok(
+    intents.every((c) => c.start > journalSync.end),
+    'an intent was named before the journal was durable',
+  );
+  const filesInKeys = calls.filter(
+    (c) =>
+      c.name === 'openat' &&
+      /O_CREAT/.test(c.args) &&
+      path.basename(path.dirname(c.paths[0]!)) === '.keys' &&
+      c.fd !== journalSync.fd,
+  );
+  assert.equal(filesInKeys.length, 1, 'files written in .keys: the journal only');
   assert.equal((JSON.parse(r.stdout) as { created: boolean }[]).filter((x) => x.created).length, 5);
+});
+
+/** Runs the batch writer over `dir` to its end, or SIGKILLs it once it has begun batch `killAt`: its exit. */
+async function batchWriter(dir: string, killAt: number | null) {
+  const child = spawnFixture('batch-writer', [dir, String(KEYS), String(BATCH)]);
+  const lines: string[] = [];
+  onLines(child.stdout!, (line) => {
+    lines.push(line);
+    if (killAt !== null && line === `begin ${killAt}`) {
+      // Spread over the batch's steps (a batch takes some tens of milliseconds), not a synchronisation.
+      setTimeout(() => child.kill('SIGKILL'), randomInt(0, 40));
+    }
+  });
+  const exit = await waitExit(child);
+  return { ...exit, lines };
+}
+
+const KEYS = 900;
+const BATCH = 100;
+
+test('batches SIGKILLed at random points and run again leave every key with exactly one record', async (t) => {
+  const root = tempDir(t, 'quire-batch-kill-');
+  let kills = 0;
+  for (let round = 0; round < 20; round++) {
+    // At least three batches after the one killed in: the kill lands before the writer's end.
+    const r = await batchWriter(root, randomInt(0, KEYS / BATCH - 3));
+    if (r.signal === 'SIGKILL') kills++;
+    else assert.equal(r.code, 0, r.stderr);
+  }
+  assert.ok(kills >= 5, `only ${kills} of 20 runs were killed before they ended`);
+  const last = await batchWriter(root, null);
+  assert.equal(last.code, 0, last.stderr);
+  const again = await batchWriter(root, null);
+  assert.equal(again.lines.at(-1), 'end 0', 'a run after a complete one creates nothing');
+  for (const [s, spool] of ['a', 'b', 'c'].entries()) {
+    const dir = path.join(root, spool);
+    const contents = records(dir).map((n) => fs.readFileSync(path.join(dir, n), 'utf8'));
+    const expected = Array.from({ length: KEYS / 3 }, (_, j) => `record ${j * 3 + s}\n`);
+    assert.deepEqual(contents.sort(), expected.sort(), `${spool}: one record per key`);
+    const report = await (await openSpool(dir, { suffix: '.txt' })).check();
+    assert.deepEqual(
+      report.issues.filter((i) => i.problem !== 'dead-temp'),
+      [],
+      `${spool}: check finds nothing but dead writers' temps`,
+    );
+  }
+});
+
+test('batches of the same keys from 6 processes at once: each key appended once, by one of them', async (t) => {
+  const root = tempDir(t, 'quire-batch-race-');
+  const runs = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const child = spawnFixture('batch-writer', [root, '900', '300']);
+      const lines: string[] = [];
+      onLines(child.stdout!, (line) => lines.push(line));
+      const exit = await waitExit(child);
+      assert.equal(exit.code, 0, exit.stderr);
+      return Number(lines.at(-1)?.split(' ')[1]);
+    }),
+  );
+  assert.equal(
+    runs.reduce((a, b) => a + b, 0),
+    900,
+  );
+  const all = ['a', 'b', 'c'].flatMap((s) => records(path.join(root, s)));
+  assert.equal(all.length, 900);
 });

@@ -228,12 +228,14 @@ test('check finds a dead temp in .keys and an empty key id file, and repair fixe
   const dead = await waitExit(spawnFixture('spool-ops', ['noop']));
   const temp = ownTemp(Number(dead.stdout.trim()));
   fs.writeFileSync(path.join(dir, '.keys', temp), 'half');
-  // What a power cut leaves of an id file written without fsync: the name, no content.
-  fs.truncateSync(path.join(dir, '.keys', `${sha256('k')}.id`), 0);
+  // What a power cut leaves of an earlier version's id file, written without fsync: the name, no content.
+  const idName = path.join(dir, '.keys', `${sha256('k')}.id`);
+  fs.unlinkSync(idName);
+  fs.writeFileSync(idName, '');
   assert.deepEqual((await spool.check()).issues.map((i) => i.problem).sort(), ['dead-temp', 'pending-key']);
   assert.equal((await spool.check({ repair: true })).clean, true);
   assert.deepEqual((await spool.check()).issues, []);
-  assert.equal(fs.readFileSync(path.join(dir, '.keys', `${sha256('k')}.id`), 'utf8'), id);
+  assert.equal(fs.readlinkSync(idName), id);
   assert.deepEqual(await spool.append('payload', { key: 'k' }), { id, created: false });
 });
 

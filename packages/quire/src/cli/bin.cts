@@ -6,6 +6,9 @@
 // filesystem commits at most 4 posts' fsyncs at once. With 16, more of them share each journal commit:
 // +20-42% durable POSTs/s on a journaled ext4 (bench/README.md, "Threadpool"). A size the user set wins.
 if (process.argv[2] === 'serve') process.env.UV_THREADPOOL_SIZE ??= '16';
+// `quire import` fsyncs each thread's directories once per batch of up to 2,048 comments: hundreds of directory
+// fsyncs at once, each holding a pool thread (store/imports.ts).
+if (process.argv[2] === 'import') process.env.UV_THREADPOOL_SIZE ??= '32';
 
 import('./main.js').then(
   async ({ main }) => {

@@ -25,8 +25,8 @@ export interface ImportResult {
   outcome: 'created' | 'exists' | 'conflict';
 }
 
-/** The most keyed appends one batch commits: bounds the locks and files a batch holds open at once. */
-const MAX_BATCH = 512;
+/** The most keyed appends one batch commits: bounds the locks (one descriptor each) a batch holds at once. */
+const MAX_BATCH = 2048;
 /** Batches committing at once: one's fsyncs overlap another's reads and writes. */
 const MAX_COMMITS = 2;
 
@@ -108,7 +108,11 @@ export async function importRecord(
   const spool = await threads.ensure(threadId, meta);
   const bytes = serialiseRecord(record);
   if ('key' in placement) {
-    const thread = new Spool(spool.dir, { suffix: RECORD_SUFFIX, durable });
+    // The thread's own spool when it is as asked (the usual case): no new Spool per comment.
+    const thread =
+      spool.durable === durable && spool.suffix === RECORD_SUFFIX
+        ? spool
+        : new Spool(spool.dir, { suffix: RECORD_SUFFIX, durable });
     const r = await batcher.add(thread, bytes, placement.key, Date.parse(record.created));
     return { stem: stemOf(r.id), outcome: r.created ? 'created' : 'exists' };
   }
