@@ -663,13 +663,14 @@ async function main(): Promise<void> {
   }
 
   // Issue 17's targets, timed again in short paired chunks (lib/fs-pairs.ts says why), then the start-up cost.
-  const pairs = cli.pairs > 0 ? fsPairs(cases, implementation === 'native', cli.quick ? 20 : 40, 320) : [];
+  const fsTargets = fsPairs(cases, implementation === 'native', cli.quick ? 20 : 40, 320);
+  const pairs = cli.pairs > 0 ? fsTargets : [];
   if (pairs.length > 0)
     progress(`bench: ${pairs.length} pairs × ${cli.pairs} chunks (quire vs C, back to back)`);
   const paired = await runPairs(pairs, cli.pairs, (label) => scratch.fresh(label), progress);
   const startup =
-    pairs.length > 0
-      ? measureStartup(cli.quick ? 7 : 21, scratch.fresh('startup'), scratch.fresh('startup-js'))
+    fsTargets.length > 0
+      ? measureStartup(cli.quick ? 7 : 21, scratch.fresh('startup-spool'), scratch.fresh('startup-module'))
       : undefined;
 
   const perProc = cli.quick ? 200 : 1000;
@@ -876,6 +877,8 @@ async function main(): Promise<void> {
       '  overwrite rows: rename; write-file-atomic and atomically: rename with the file fsync only; no-fsync',
     );
     say('  rows: the C program without fsync; 8-process rows: the C program in 8 processes).');
+    if (paired.size > 0)
+      say('  Rows with an issue 17 target: the median of the paired chunks (see below), not of the rounds.');
     say('vs wfa: against write-file-atomic with the same API style (sync vs sync, async vs async), which');
     say('  fsyncs the file but NOT the directory: after a power cut its rename may be gone (the old content');
     say(
