@@ -7,7 +7,9 @@
  *   open(tmp, O_WRONLY|O_CREAT|O_EXCL), write SIZE bytes, fsync, close, link(tmp, DIR/c-PID-I), unlink(tmp),
  *   open(DIR, O_RDONLY|O_DIRECTORY), fsync, close
  * --rename ("durable overwrite"): the same, but rename(tmp, DIR/target) instead of link + unlink, so every
- *   record replaces the one file DIR/target (shared by every process given the same DIR).
+ *   record replaces the one file DIR/target (shared by every process given the same DIR). An overwrite keeps
+ *   the replaced file's mode (and, as root, its owner), as replaceFile promises and write-file-atomic does too:
+ *   stat(DIR/target) before the open, fchmod (and fchown) of the new file after its write.
  * --nosync: the same syscalls without the two fsyncs (the durable:false reference).
  * --nodirsync: fsync the file but not the directory (what write-file-atomic and atomically do).
  * --tmpfile: what @quire/fs's native addon does on Linux: open(DIR, O_TMPFILE|O_WRONLY), write, fsync,
@@ -28,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void die(const char *what, const char *path) {
@@ -69,11 +72,35 @@ static void fsync_dir(void) {
   if (close(dfd) != 0) die("close", dir);
 }
 
+/* An overwrite's target as it was before: its mode and owner go to the new file (has = 0: none yet). */
+struct old {
+  int has;
+  struct stat st;
+};
+
+static struct old stat_old(const char *dst) {
+  struct old o = {0};
+  if (!rename_mode) return o;
+  if (stat(dst, &o.st) == 0) o.has = 1;
+  else if (errno != ENOENT) die("stat", dst);
+  return o;
+}
+
+/* After the data, as the kernel clears setuid/setgid on write and chown: chown (root only), then chmod. */
+static void keep_mode(int fd, const struct old *o, const char *what) {
+  if (!o->has) return;
+  if (getuid() == 0 && (o->st.st_uid != 0 || o->st.st_gid != 0) && fchown(fd, o->st.st_uid, o->st.st_gid) != 0)
+    die("fchown", what);
+  if (fchmod(fd, o->st.st_mode & 07777) != 0) die("fchmod", what);
+}
+
 /* One record through an unnamed O_TMPFILE inode, named by linkat of /proc/self/fd/N. */
 static void publish_tmpfile(const char *tmp, const char *dst) {
+  struct old o = stat_old(dst);
   int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
   if (fd < 0) die("open O_TMPFILE", dir);
   write_all(fd, dir);
+  keep_mode(fd, &o, dst);
   if (sync_mode && fsync(fd) != 0) die("fsync", dir);
   char proc[64];
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
@@ -83,9 +110,11 @@ static void publish_tmpfile(const char *tmp, const char *dst) {
 }
 
 static void publish_named(const char *tmp, const char *dst) {
+  struct old o = stat_old(dst);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) die("open", tmp);
   write_all(fd, tmp);
+  keep_mode(fd, &o, tmp);
   if (sync_mode && fsync(fd) != 0) die("fsync", tmp);
   if (close(fd) != 0) die("close", tmp);
   if (rename_mode) {

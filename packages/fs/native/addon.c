@@ -168,12 +168,41 @@ static struct publish_req *new_req(napi_env env, napi_value *a, double **out) {
   return r;
 }
 
-static napi_value publish_sync(napi_env env, napi_callback_info info) {
-  size_t argc = ARGC;
-  napi_value a[ARGC];
+static int is_function(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
+}
+
+/*
+ * The request a publish call carries (the ARGC arguments read_args takes, then for an async call its callback,
+ * left in a[ARGC]): the one place every publish and prepare reads its arguments. NULL once it has thrown.
+ */
+static struct publish_req *call_req(napi_env env, napi_callback_info info, int async, napi_value *a,
+                                    double **out) {
+  size_t argc = ARGC + 1;
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  if (argc < ARGC + (async ? 1 : 0) || (async && !is_function(env, a[ARGC]))) {
+    napi_throw_type_error(env, NULL, async ? "quire_fs: publish needs a callback" : "quire_fs: too few arguments");
+    return NULL;
+  }
+  struct publish_req *r = new_req(env, a, out);
+  if (!r || !async) return r;
+  /* An async call's data is copied: the caller may change its buffer, or a worker's exit free it, under write. */
+  r->owned = malloc(r->len > 0 ? r->len : 1);
+  if (!r->owned) {
+    drop_req(r);
+    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
+    return NULL;
+  }
+  memcpy(r->owned, r->data, r->len);
+  r->data = r->owned;
+  return r;
+}
+
+static napi_value publish_sync(napi_env env, napi_callback_info info) {
+  napi_value a[ARGC + 1];
   double *out;
-  struct publish_req *r = argc < ARGC ? NULL : new_req(env, a, &out);
+  struct publish_req *r = call_req(env, info, 0, a, &out);
   if (!r) return NULL;
   publish_run(r);
   report(r, out);
@@ -182,11 +211,9 @@ static napi_value publish_sync(napi_env env, napi_callback_info info) {
 }
 
 static napi_value prepare_sync(napi_env env, napi_callback_info info) {
-  size_t argc = ARGC;
-  napi_value a[ARGC];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  napi_value a[ARGC + 1];
   double *out;
-  struct publish_req *r = argc < ARGC ? NULL : new_req(env, a, &out);
+  struct publish_req *r = call_req(env, info, 0, a, &out);
   if (!r) return NULL;
   int failed = publish_prepare(r);
   report(r, out);
@@ -342,31 +369,11 @@ static void make_instance(napi_env env) {
   napi_add_env_cleanup_hook(env, release_tsfn, inst);
 }
 
-static int is_function(napi_env env, napi_value v) {
-  napi_valuetype t;
-  return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
-}
-
 static napi_value start_async(napi_env env, napi_callback_info info, int phase) {
-  size_t argc = ARGC + 1;
   napi_value a[ARGC + 1];
-  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  if (argc < ARGC + 1 || !is_function(env, a[ARGC])) {
-    napi_throw_type_error(env, NULL, "quire_fs: publish needs a callback");
-    return NULL;
-  }
   double *out;
-  struct publish_req *r = new_req(env, a, &out);
-  if (!r) return NULL;
-  r->owned = malloc(r->len > 0 ? r->len : 1);
-  if (!r->owned) {
-    drop_req(r);
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
-  }
-  memcpy(r->owned, r->data, r->len);
-  r->data = r->owned;
-  queue(env, phase, r, NULL, a[14], a[ARGC]);
+  struct publish_req *r = call_req(env, info, 1, a, &out);
+  if (r) queue(env, phase, r, NULL, a[ARGC - 1], a[ARGC]);
   return NULL;
 }
 

@@ -17,7 +17,9 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
 static struct pool_task *head, *tail;
-static int threads, idle;
+/* woken: idle threads already signalled for a task but not yet running; a task finding every idle thread
+ * woken starts a thread of its own, so a burst of submits never queues behind one waking thread. */
+static int threads, idle, woken;
 
 static void *worker(void *unused) {
   (void)unused;
@@ -27,6 +29,7 @@ static void *worker(void *unused) {
       idle++;
       pthread_cond_wait(&work, &lock);
       idle--;
+      if (woken > 0) woken--;
     }
     struct pool_task *t = head;
     head = t->next;
@@ -45,9 +48,10 @@ int pool_submit(struct pool_task *t) {
   if (tail) tail->next = t;
   else head = t;
   tail = t;
-  int ok = 1;
-  if (idle > 0) {
-    pthread_cond_signal(&work);
+  int ok = 1, wake = 0;
+  if (idle > woken) {
+    woken++;
+    wake = 1;
   } else if (threads < MAX_THREADS) {
     pthread_attr_t attr;
     pthread_t id;
@@ -67,5 +71,7 @@ int pool_submit(struct pool_task *t) {
     head = tail = NULL;
   }
   pthread_mutex_unlock(&lock);
+  /* Signalled after the unlock: a thread woken under the lock would at once block on it again. */
+  if (wake) pthread_cond_signal(&work);
   return ok ? 0 : -1;
 }

@@ -6,6 +6,7 @@
  * name ever appears. It is loaded once; where it cannot be (not Linux, no binary that fits,
  * QUIRE_FS_PURE_JS=1) every call runs the JS protocol in publish.ts, which keeps every guarantee the same.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,15 +31,34 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
- * The addon and the file it came from: node-gyp-build takes build/Release (built from source here) over the
- * prebuilt binary for this platform, architecture and libc (prebuilds/, shipped in the package). A binary that
- * is there but does not load (corrupt, or built for another libc) is reported once as a warning.
+ * The binary that fits, as node-gyp-build picks it: build/Release (built from source here) over the prebuilt
+ * binary for this platform, architecture and libc (prebuilds/, shipped in the package, named by
+ * scripts/prebuild.mjs), libc told the way node-gyp-build tells it. Where one of those two files is there,
+ * node-gyp-build itself is not loaded: its require and its search cost every command that imports @quire/fs
+ * about 2 ms of CPU, four times the addon's own load (bench: "Start-up"). Anywhere else it searches as always.
+ */
+function locate(): string {
+  const libc = process.env.LIBC || (fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+  const prebuild = path.join(
+    root,
+    'prebuilds',
+    `${process.platform}-${process.arch}`,
+    `@quire+fs.${libc}.node`,
+  );
+  const built = process.env.PREBUILDS_ONLY ? [] : [path.join(root, 'build', 'Release', 'quire_fs.node')];
+  for (const file of [...built, prebuild]) if (fs.existsSync(file)) return file;
+  return (require('node-gyp-build') as { path(dir: string): string }).path(root);
+}
+
+/**
+ * The addon and the file it came from (see locate). A binary that is there but does not load (corrupt, or
+ * built for another libc) is reported once as a warning.
  */
 function load(): { binding: Binding; file: string } | undefined {
   if (process.env.QUIRE_FS_PURE_JS === '1' || process.platform !== 'linux') return undefined;
   let file: string;
   try {
-    file = (require('node-gyp-build') as { path(dir: string): string }).path(root);
+    file = locate();
   } catch {
     return undefined; // neither built nor prebuilt for this machine: the install said so
   }
