@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { SETTLE_COARSE_MS } from '@quire/fs';
 import { type CommentRecord, CommentStore, threadIdOf } from '../src/index.js';
 import { planPage } from '../src/server/views.js';
+import { parseSnapshot, serialiseSnapshot } from '../src/store/index-snapshot.js';
 import { ByteLru } from '../src/store/lru.js';
 import { quire } from './fixtures/cli-helpers.js';
 import { spawnFixture, tempDir, waitForLine } from './fixtures/srv-helpers.js';
@@ -105,7 +106,7 @@ test('a missing, damaged or stale snapshot is rebuilt from the comment files, wh
   await cold.view(threadId);
   assert.ok(cold.cacheStats().filesRead >= 120, 'a damaged snapshot: every comment read again');
   assert.deepEqual(await indexOf(dataDir), truth(dataDir));
-  assert.doesNotThrow(() => JSON.parse(fs.readFileSync(snapshot, 'utf8')), 'and written anew');
+  assert.equal((await parseSnapshot(fs.readFileSync(snapshot)))?.entries.size, 120, 'and written anew');
   // A comment another writer published without any index update (it died right after): found by its name.
   const dir = path.join(dataDir, 'threads', threadId);
   fs.writeFileSync(path.join(dir, '20300101T000000Z-0.json'), JSON.stringify(record('by hand')));
@@ -119,10 +120,11 @@ test('quire fsck --repair rewrites an index that disagrees with the comments', a
   const dataDir = tempDir(t);
   await fill(dataDir, 40);
   const snapshot = path.join(dataDir, 'threads', threadId, '.index', 'snapshot.json');
-  const snap = JSON.parse(fs.readFileSync(snapshot, 'utf8')) as { rows: [string, null, string, number][] };
+  const snap = await parseSnapshot(fs.readFileSync(snapshot));
+  assert.ok(snap !== null && !snap.legacy);
   // As if a change had been made behind the index's back (a hand edit): every comment said to be spam.
-  for (const row of snap.rows) row[2] = 'spam';
-  fs.writeFileSync(snapshot, JSON.stringify(snap));
+  for (const [stem, e] of snap.entries) snap.entries.set(stem, { ...e, status: 'spam' });
+  fs.writeFileSync(snapshot, await serialiseSnapshot(snap.gen, snap.entries));
   assert.notDeepEqual(await indexOf(dataDir), truth(dataDir), 'the index believes its snapshot');
   const r = await quire(t, ['fsck', dataDir, '--repair']);
   assert.equal(r.code, 0, r.stderr);

@@ -14,7 +14,18 @@ import {
   stampAsync,
   unchangedAsync,
 } from '@quire/fs';
-import { COMMENT_STEM, type CommentRecord, type CommentStatus, parseRecord, STATUSES } from './records.js';
+import { type IndexEntry, parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
+import {
+  COMMENT_STEM,
+  type CommentRecord,
+  type CommentStatus,
+  compareStems,
+  parseRecord,
+  STATUSES,
+} from './records.js';
+
+export type { IndexEntry };
+
 import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
 
 /**
@@ -22,6 +33,7 @@ import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from
  * does not change the thread directory, whose stamp vouches for the thread's names (views.ts).
  */
 export const INDEX_DIR = '.index';
+/** The snapshot (index-snapshot.ts). Its name is from the JSON form of earlier versions, which is still read. */
 const INDEX_FILE = 'snapshot.json';
 /** Marks of comments changed since the snapshot: a spool of records holding a stem each, in the thread directory. */
 export const INDEX_MARKS = '.index-marks';
@@ -29,13 +41,6 @@ export const INDEX_MARKS = '.index-marks';
 const INDEX_LOCK = 'lock';
 /** A load that found this many changes since the snapshot writes a new one (when no other process is at it). */
 const COMPACT_AT = 32;
-
-/** What listing a thread needs of a comment, without reading it: where it hangs, who may see it, its likes. */
-export interface IndexEntry {
-  readonly parent: string | null;
-  readonly status: CommentStatus;
-  readonly likes: number;
-}
 
 /** A thread's index as one load found it. */
 export interface LoadedIndex {
@@ -47,12 +52,38 @@ export interface LoadedIndex {
   generation: string;
   /** Files this load opened or listed: the bench's count. */
   filesRead: number;
-  /** The record stems and marks listed (stemsIn's form): a later listing that differs means a change. */
-  listed: Set<string>;
+  /** The names listed (thread directory and marks), as listed: the same listing later means no change. */
+  listed: Listed;
   /** The snapshot file as this load found it (stamped before it was read). */
   snapshotStamp: Stamp;
   /** Comments read since the snapshot was written (by this load and the loads it built on). */
   unsnapshotted: number;
+  /** This load wrote the snapshot it names: the records cached before it are still those on disk. */
+  wroteSnapshot: boolean;
+}
+
+/** The raw listings an index was loaded from. */
+export interface Listed {
+  readonly names: readonly string[];
+  readonly marks: readonly string[];
+}
+
+/**
+ * How a load's entries differ from those of the load it built on (`from`, weakly held: a layout derived from
+ * them may be advanced by `changed` and `removed` instead of being made again from every entry).
+ */
+export interface IndexDelta {
+  readonly from: WeakRef<ReadonlyMap<string, IndexEntry>>;
+  /** Stems added or changed, in stem order. */
+  readonly changed: readonly string[];
+  readonly removed: readonly string[];
+}
+
+const deltas = new WeakMap<ReadonlyMap<string, IndexEntry>, IndexDelta>();
+
+/** What changed between the entries a load built on and `entries`; undefined for a load made afresh. */
+export function indexDelta(entries: ReadonlyMap<string, IndexEntry>): IndexDelta | undefined {
+  return deltas.get(entries);
 }
 
 /**
@@ -71,34 +102,6 @@ export interface IndexPlace {
 
 /** The index's files of a thread: dot names the store makes, which fsck must know. */
 export const INDEX_NAMES: readonly string[] = [INDEX_DIR, INDEX_MARKS];
-
-type Row = [string, string | null, CommentStatus, number];
-
-function parseSnapshot(buf: Buffer | null): { gen: string; entries: Map<string, IndexEntry> } | null {
-  if (buf === null) return null;
-  try {
-    const v = JSON.parse(buf.toString('utf8')) as { v?: unknown; gen?: unknown; rows?: unknown };
-    if (v.v !== 1 || typeof v.gen !== 'string' || !Array.isArray(v.rows)) return null;
-    const entries = new Map<string, IndexEntry>();
-    for (const row of v.rows as unknown[]) {
-      if (!Array.isArray(row)) return null;
-      const [stem, parent, status, likes] = row as Row;
-      if (typeof stem !== 'string' || !(STATUSES as readonly string[]).includes(status)) return null;
-      if (parent !== null && typeof parent !== 'string') return null;
-      if (typeof likes !== 'number') return null;
-      entries.set(stem, { parent, status, likes });
-    }
-    return { gen: v.gen, entries };
-  } catch {
-    return null;
-  }
-}
-
-function serialiseSnapshot(gen: string, entries: ReadonlyMap<string, IndexEntry>): string {
-  const rows: Row[] = [];
-  for (const [stem, e] of entries) rows.push([stem, e.parent, e.status, e.likes]);
-  return `${JSON.stringify({ v: 1, gen, rows })}\n`;
-}
 
 const MARK_SUFFIX = '.mark';
 /**
@@ -144,37 +147,52 @@ async function readMarks(place: IndexPlace): Promise<{ spool: Spool | null; mark
 /** What a load starts from: the snapshot, the marks and the thread's record names, read together. */
 interface Listing {
   snapshot: { gen: string; entries: Map<string, IndexEntry> } | null;
+  /** The entries of the load this one builds on, when the snapshot is theirs (a copy): a delta can be told. */
+  base: ReadonlyMap<string, IndexEntry> | null;
   marks: Mark[];
   marksSpool: Spool | null;
-  stems: Set<string>;
+  listed: Listed;
+  /** Record stems listed that the snapshot lacks (in stem order), and its stems no longer listed. */
+  added: string[];
+  removed: string[];
   snapshotStamp: Stamp;
   /** Comments read since the snapshot by the loads this listing builds on. */
   since: number;
 }
 
-/** The record stems among a thread directory's names. */
-function recordStems(names: readonly string[]): Set<string> {
-  const stems = new Set<string>();
+/**
+ * The record stems among a thread directory's names that `known` lacks, and the known stems not among them.
+ * One pass without a set of every name: a reload of a 50,000-comment thread must cost little of the event loop.
+ */
+function diffNames(names: readonly string[], known: ReadonlyMap<string, unknown> | undefined) {
+  const added: string[] = [];
+  let seen = 0;
   for (const n of names) {
     if (!n.endsWith(RECORD_SUFFIX) || n.startsWith('.')) continue;
     const stem = n.slice(0, -RECORD_SUFFIX.length);
-    if (COMMENT_STEM.test(stem)) stems.add(stem);
+    if (known?.has(stem) === true) seen++;
+    else if (COMMENT_STEM.test(stem)) added.push(stem);
   }
-  return stems;
+  const removed: string[] = [];
+  if (known !== undefined && seen < known.size) {
+    const present = new Set(names);
+    for (const s of known.keys()) if (!present.has(recordName(s))) removed.push(s);
+  }
+  return { added: added.sort(compareStems), removed };
 }
 
-/** Record stems, and mark ids prefixed with `~`: what an index was loaded from. */
-function listedOf(stems: ReadonlySet<string>, markIds: readonly string[]): Set<string> {
-  const out = new Set(stems);
-  for (const id of markIds) out.add(`~${id}`);
-  return out;
+/** Whether two listings hold the same names, in the same order (a directory unchanged lists the same). */
+function sameOrder(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
- * What the thread's index depends on, listed now (names only, nothing read): equal to a load's `listed` unless a
- * comment was added or removed or a change marked since.
+ * Whether the thread's names and marks, listed now, are those a load listed (names only, nothing read). A
+ * directory nobody changed lists its names in the same order, so this is one comparison per name.
  */
-export async function stemsIn(place: IndexPlace): Promise<Set<string>> {
+export async function listedSame(place: IndexPlace, listed: Listed): Promise<boolean> {
   const [names, marks] = await Promise.all([
     listNames(place.dir),
     listNames(path.join(place.dir, INDEX_MARKS)).catch((err: unknown) => {
@@ -182,10 +200,9 @@ export async function stemsIn(place: IndexPlace): Promise<Set<string>> {
       throw err;
     }),
   ]);
-  return listedOf(
-    recordStems(names),
-    marks.filter((m) => m.endsWith(MARK_SUFFIX)),
-  );
+  const now = marks.filter((m) => m.endsWith(MARK_SUFFIX));
+  const before = new Set(listed.marks);
+  return sameOrder(names, listed.names) && now.length === before.size && now.every((m) => before.has(m));
 }
 
 /** The snapshot as a load starts from it: entries null when there is none (or it does not parse). */
@@ -194,6 +211,7 @@ interface SnapshotRead {
   entries: Map<string, IndexEntry> | null;
   stamp: Stamp;
   since: number;
+  base: ReadonlyMap<string, IndexEntry> | null;
 }
 
 async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Promise<SnapshotRead> {
@@ -204,43 +222,46 @@ async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Pro
       entries: new Map(base.entries),
       stamp: base.snapshotStamp,
       since: base.unsnapshotted,
+      base: base.entries,
     };
   const stamp = await stampAsync(file);
-  const snap = parseSnapshot(await readComplete(file));
-  return snap === null ? { gen: '', entries: null, stamp, since: 0 } : { ...snap, stamp, since: 0 };
+  const snap = await parseSnapshot(await readComplete(file));
+  return snap === null
+    ? { gen: '', entries: null, stamp, since: 0, base: null }
+    : { gen: snap.gen, entries: snap.entries, stamp, since: snap.legacy ? COMPACT_AT : 0, base: null };
 }
 
-async function list(place: IndexPlace, base?: IndexBase): Promise<Listing> {
+/** The snapshot (unless `fresh`: every comment to be read), the marks and the names, listed together. */
+async function list(place: IndexPlace, base?: IndexBase, fresh = false): Promise<Listing> {
   const [snap, marks, names] = await Promise.all([
-    readSnapshot(place, base),
+    fresh ? null : readSnapshot(place, base),
     readMarks(place),
     listNames(place.dir),
   ]);
-  const stems = recordStems(names);
-  const snapshot = snap.entries === null ? null : { gen: snap.gen, entries: snap.entries };
+  const snapshot = snap?.entries == null ? null : { gen: snap.gen, entries: snap.entries };
   return {
     snapshot,
+    base: snapshot === null ? null : (snap?.base ?? null),
     marks: marks.marks,
     marksSpool: marks.spool,
-    stems,
-    snapshotStamp: snap.stamp,
-    since: snap.since,
+    listed: { names, marks: marks.marks.map((m) => m.id) },
+    ...diffNames(names, snapshot?.entries),
+    snapshotStamp: snap?.stamp ?? (await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE))),
+    since: snap?.since ?? 0,
   };
 }
 
-/** The stems a load must read: names the snapshot lacks, and marked ones still there. */
+/** The stems a load must read, in stem order: names the snapshot lacks, and marked ones still there. */
 function toRead(l: Listing): string[] {
-  const out = new Set<string>();
+  const out = new Set(l.added);
+  const gone = new Set(l.removed);
   const known = l.snapshot?.entries;
-  for (const s of l.stems) if (known?.has(s) !== true) out.add(s);
-  for (const m of l.marks) if (l.stems.has(m.stem)) out.add(m.stem);
-  return [...out];
+  for (const m of l.marks) if (known?.has(m.stem) === true && !gone.has(m.stem)) out.add(m.stem);
+  return out.size === l.added.length ? l.added : [...out].sort(compareStems);
 }
 
 function changes(l: Listing): number {
-  let gone = 0;
-  for (const s of l.snapshot?.entries.keys() ?? []) if (!l.stems.has(s)) gone++;
-  return toRead(l).length + gone + l.marks.length + l.since;
+  return toRead(l).length + l.removed.length + l.marks.length + l.since;
 }
 
 async function countLikes(place: IndexPlace, stem: string): Promise<number> {
@@ -251,13 +272,17 @@ async function countLikes(place: IndexPlace, stem: string): Promise<number> {
   return voters.filter((n) => !n.startsWith('.')).length;
 }
 
-/** Reads `stems` and their likes into entries; a stem whose file vanished or does not parse is left out. */
+/**
+ * Reads `stems` (in stem order) and their likes into entries, in that order: a known stem keeps its place, new
+ * ones follow, so entries stay in stem order. A stem whose file vanished or does not parse is left out and
+ * returned in `dropped`.
+ */
 async function readInto(
   place: IndexPlace,
   stems: readonly string[],
   entries: Map<string, IndexEntry>,
   read: Map<string, CommentRecord>,
-): Promise<number> {
+): Promise<{ files: number; dropped: string[] }> {
   // Likes only of comments with a vote directory: one listing of `.votes` instead of one per comment.
   const voted = new Set(
     stems.length === 0
@@ -268,6 +293,7 @@ async function readInto(
         }),
   );
   let files = voted.size > 0 ? 1 : 0;
+  const got = new Map<string, { record: CommentRecord; likes: number } | null>();
   await mapLimit(stems, READ_CONCURRENCY, async (stem) => {
     const [buf, likes] = await Promise.all([
       readComplete(path.join(place.dir, recordName(stem)), NON_EMPTY),
@@ -275,33 +301,43 @@ async function readInto(
     ]);
     files += voted.has(stem) ? 2 : 1;
     const record = buf === null ? null : parseRecord(buf);
-    entries.delete(stem);
-    if (record === null) return;
-    read.set(stem, record);
-    entries.set(stem, { parent: record.parent, status: record.status, likes });
+    got.set(stem, record === null ? null : { record, likes });
   });
-  return files;
+  const dropped: string[] = [];
+  for (const stem of stems) {
+    const g = got.get(stem);
+    if (g == null) {
+      if (entries.delete(stem)) dropped.push(stem);
+      continue;
+    }
+    read.set(stem, g.record);
+    entries.set(stem, { parent: g.record.parent, status: g.record.status, likes: g.likes });
+  }
+  return { files, dropped };
 }
 
-/** One load from a listing: the snapshot's entries, minus names gone, plus what changed, read. */
+/** One load from a listing: the snapshot's entries (a copy of its own), minus names gone, plus what changed. */
 async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
-  const entries = new Map<string, IndexEntry>();
-  for (const [s, e] of l.snapshot?.entries ?? []) if (l.stems.has(s)) entries.set(s, e);
+  const entries = l.snapshot?.entries ?? new Map<string, IndexEntry>();
+  for (const s of l.removed) entries.delete(s);
   const read = new Map<string, CommentRecord>();
   const stems = toRead(l);
-  const files = 3 + l.marks.length + (await readInto(place, stems, entries, read));
-  const listed = listedOf(
-    l.stems,
-    l.marks.map((m) => m.id),
-  );
+  const got = await readInto(place, stems, entries, read);
+  if (l.base !== null)
+    deltas.set(entries, {
+      from: new WeakRef(l.base),
+      changed: stems.filter((s) => entries.has(s)),
+      removed: [...l.removed, ...got.dropped],
+    });
   return {
     entries,
     read,
     generation: l.snapshot?.gen ?? '',
-    filesRead: files,
-    listed,
+    filesRead: 3 + l.marks.length + got.files,
+    listed: l.listed,
     snapshotStamp: l.snapshotStamp,
     unsnapshotted: l.since + stems.length,
+    wroteSnapshot: false,
   };
 }
 
@@ -331,13 +367,18 @@ async function tryLock(place: IndexPlace): Promise<Lock | null> {
  */
 async function compact(place: IndexPlace, loaded: LoadedIndex, l: Listing): Promise<void> {
   const gen = randomBytes(8).toString('hex');
-  await replaceFile(path.join(place.dir, INDEX_DIR, INDEX_FILE), serialiseSnapshot(gen, loaded.entries), {
-    durable: false,
-  });
+  await replaceFile(
+    path.join(place.dir, INDEX_DIR, INDEX_FILE),
+    await serialiseSnapshot(gen, loaded.entries),
+    {
+      durable: false,
+    },
+  );
   loaded.generation = gen;
   // Stamped after the write: the next load of this process starts from these entries, not from the file.
   loaded.snapshotStamp = await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE));
   loaded.unsnapshotted = 0;
+  loaded.wroteSnapshot = true;
   const spool = l.marksSpool;
   if (spool !== null) await mapLimit(l.marks, READ_CONCURRENCY, (m) => spool.delete(m.id).catch(() => false));
 }
@@ -355,7 +396,8 @@ export async function loadIndex(place: IndexPlace, base?: IndexBase): Promise<Lo
   const lock = await tryLock(place).catch(() => null);
   if (lock === null) return loadFrom(place, first);
   try {
-    const l = await list(place);
+    // Listed again under the lock, from the same base: the snapshot of this process is not parsed again.
+    const l = await list(place, base);
     const loaded = await loadFrom(place, l);
     await compact(place, loaded, l).catch(() => {});
     return loaded;
@@ -380,8 +422,8 @@ export async function markChanged(place: IndexPlace, stem: string, durable: bool
 export async function rebuildIndex(place: IndexPlace): Promise<number> {
   const lock = await acquireLock(await lockFile(place), { timeoutMs: 10_000 });
   try {
-    const l = await list(place);
-    const loaded = await loadFrom(place, { ...l, snapshot: null });
+    const l = await list(place, undefined, true);
+    const loaded = await loadFrom(place, l);
     await compact(place, loaded, l);
     return loaded.entries.size;
   } finally {

@@ -23,9 +23,10 @@ import {
   type IndexBase,
   type IndexEntry,
   type IndexPlace,
+  type Listed,
+  listedSame,
   loadIndex,
   NON_EMPTY,
-  stemsIn,
 } from './thread-index.js';
 import { mapLimit, READ_CONCURRENCY, recordName, type StoredComment, type Threads } from './threads.js';
 
@@ -72,8 +73,8 @@ interface CachedView {
   generation: string;
   /** What the next load may build on (thread-index.ts IndexBase); null for a thread without a directory. */
   base: IndexBase | null;
-  /** The record stems and mark names listed for this view, and when that listing (or the last check's) began. */
-  listed: ReadonlySet<string>;
+  /** The names and marks listed for this view, and when that listing (or the last check's) began. */
+  listed: Listed;
   listedAt: number;
   /** Listings that check the view (validCached), shared by the readers waiting at the time. */
   relist: Coalescer<boolean>;
@@ -174,7 +175,7 @@ export class ThreadViews {
     let entries = new Map<string, IndexEntry>();
     let meta: ThreadMeta | null = null;
     let generation = '';
-    let listed: ReadonlySet<string> = new Set();
+    let listed: Listed = { names: [], marks: [] };
     let base: IndexBase | null = null;
     if (stamps[0]?.st !== undefined) {
       const before = this.cached.peek(threadId);
@@ -188,7 +189,9 @@ export class ThreadViews {
       listed = loaded.listed;
       this.filesRead += loaded.filesRead + 1;
       base = loaded;
-      if (before !== undefined && before.generation !== generation) this.forgetRecords(threadId);
+      // A snapshot another process wrote may hide changes this one's records predate (their marks are gone).
+      if (before !== undefined && before.generation !== generation && !loaded.wroteSnapshot)
+        this.forgetRecords(threadId);
       for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
     }
     let approved = 0;
@@ -211,9 +214,7 @@ export class ThreadViews {
   /** Whether the thread's names and marks, listed now, are those `entry` was loaded from (then it is renewed). */
   private async sameListing(threadId: string, entry: CachedView): Promise<boolean> {
     const started = Date.now();
-    const now = await stemsIn(this.place(threadId)).catch(() => null);
-    if (now === null || now.size !== entry.listed.size) return false;
-    for (const s of now) if (!entry.listed.has(s)) return false;
+    if (!(await listedSame(this.place(threadId), entry.listed).catch(() => false))) return false;
     entry.listedAt = started;
     return true;
   }
