@@ -81,32 +81,6 @@ function isSorted(list: readonly number[], by: (a: number, b: number) => number)
   return true;
 }
 
-/** The tree of `f` from its raw parents: breadth-first from the roots, cycles broken at their first member. */
-function placeAll(f: Forest, raw: readonly number[]): void {
-  const n = f.stems.length;
-  const queue: number[] = [];
-  const visit = (root: number) => {
-    f.roots.push(root);
-    f.depth[root] = 0;
-    queue.length = 0;
-    queue.push(root);
-    for (let q = 0; q < queue.length; q++) {
-      const s = queue[q] as number;
-      for (const c of f.children[s] ?? []) {
-        if ((f.depth[c] as number) >= 0) continue;
-        f.depth[c] = (f.depth[s] as number) + 1;
-        f.parent[c] = s;
-        queue.push(c);
-      }
-    }
-  };
-  for (let i = 0; i < n; i++) if (raw[i] === -1) visit(i);
-  // Whatever is left unreached sits on a cycle (only hand edits make one): its first member becomes a root.
-  for (let i = 0; i < n; i++) if ((f.depth[i] as number) < 0) visit(i);
-  const by = byStemOf(f.stems);
-  if (!isSorted(f.roots, by)) f.roots.sort(by);
-}
-
 /** Makes comment `i` visible to the public or not, and what is shown above it follows. */
 function setVisible(f: Forest, i: number, visible: boolean): void {
   const v = visible ? 1 : 0;
@@ -124,14 +98,20 @@ function setVisible(f: Forest, i: number, visible: boolean): void {
   }
 }
 
-/** The forest of a thread's index entries, laid out whole. */
-export function forestOf(entries: ReadonlyMap<string, Listed>): Forest {
+/** Comments handled between two yields of layoutSteps: about a millisecond of the event loop. */
+const SLICE = 4096;
+
+/**
+ * The layout of a forest from its entries, in steps: the generator yields after every SLICE comments of each
+ * pass, so that a caller on the event loop can let other callbacks run between slices (forestOfSliced).
+ */
+function* layoutSteps(entries: ReadonlyMap<string, Listed>): Generator<void, Forest> {
   const stems = [...entries.keys()];
   const n = stems.length;
   const f: Forest = {
     stems,
     index: new Map(),
-    rawParent: [],
+    rawParent: new Array<string | null>(n).fill(null),
     parent: new Array<number>(n).fill(-1),
     depth: new Array<number>(n).fill(-1),
     children: new Array<number[] | undefined>(n),
@@ -143,20 +123,79 @@ export function forestOf(entries: ReadonlyMap<string, Listed>): Forest {
     total: 0,
     top: null,
   };
-  for (let i = 0; i < n; i++) f.index.set(stems[i] as string, i);
-  const raw = stems.map((stem, i) => {
+  for (let i = 0; i < n; i++) {
+    if (i % SLICE === SLICE - 1) yield;
+    f.index.set(stems[i] as string, i);
+  }
+  const raw = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    if (i % SLICE === SLICE - 1) yield;
+    const stem = stems[i] as string;
     const p = entries.get(stem)?.parent ?? null;
-    f.rawParent.push(p);
+    f.rawParent[i] = p;
     const pi = p === null || p === stem ? undefined : f.index.get(p);
     if (p !== null && pi === undefined) f.missing.add(p);
-    if (pi !== undefined) childrenOf(f, pi).push(i);
-    return pi ?? -1;
-  });
+    if (pi !== undefined) {
+      childrenOf(f, pi).push(i);
+      raw[i] = pi;
+    }
+  }
   const by = byStemOf(stems);
   for (const list of f.children) if (list !== undefined && !isSorted(list, by)) list.sort(by);
-  placeAll(f, raw);
-  for (let i = 0; i < n; i++) setVisible(f, i, entries.get(stems[i] as string)?.status === 'approved');
+  yield* placeAll(f, raw);
+  for (let i = 0; i < n; i++) {
+    if (i % SLICE === SLICE - 1) yield;
+    setVisible(f, i, entries.get(stems[i] as string)?.status === 'approved');
+  }
   return f;
+}
+
+/** The tree of `f` from its raw parents: breadth-first from the roots, cycles broken at their first member. */
+function* placeAll(f: Forest, raw: Int32Array): Generator<void> {
+  const n = f.stems.length;
+  const queue: number[] = [];
+  let placed = 0;
+  // Roots first; whatever is left unreached sits on a cycle (only hand edits make one): its first member is one.
+  for (const cycles of [false, true]) {
+    for (let root = 0; root < n; root++) {
+      if (cycles ? (f.depth[root] as number) >= 0 : raw[root] !== -1) continue;
+      f.roots.push(root);
+      f.depth[root] = 0;
+      queue.length = 0;
+      queue.push(root);
+      for (let q = 0; q < queue.length; q++) {
+        if (++placed % SLICE === 0) yield;
+        const s = queue[q] as number;
+        for (const c of f.children[s] ?? []) {
+          if ((f.depth[c] as number) >= 0) continue;
+          f.depth[c] = (f.depth[s] as number) + 1;
+          f.parent[c] = s;
+          queue.push(c);
+        }
+      }
+    }
+  }
+  const by = byStemOf(f.stems);
+  if (!isSorted(f.roots, by)) f.roots.sort(by);
+}
+
+/** The forest of a thread's index entries, laid out whole at once. */
+export function forestOf(entries: ReadonlyMap<string, Listed>): Forest {
+  const steps = layoutSteps(entries);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** The same as forestOf, a slice at a time: other callbacks run in between (a big thread takes tens of ms). */
+export async function forestOfSliced(entries: ReadonlyMap<string, Listed>): Promise<Forest> {
+  const steps = layoutSteps(entries);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Whether `advanceForest` can take this change, or the forest must be laid out again. */

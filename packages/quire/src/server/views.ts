@@ -3,7 +3,15 @@ import { type CommentRecord, compareStems, formatCommentId } from '../store/reco
 import type { ModeratedComment } from '../store/store.js';
 import type { IndexEntry } from '../store/thread-index.js';
 import { indexDelta } from '../store/thread-index.js';
-import { advanceForest, type Forest, forestOf, type Listed, publicTop, shownWith } from './forest.js';
+import {
+  advanceForest,
+  type Forest,
+  forestOf,
+  forestOfSliced,
+  type Listed,
+  publicTop,
+  shownWith,
+} from './forest.js';
 import { renderedNow, renderMarkdown } from './markdown.js';
 
 export type { AdminComment, Listed, PublicComment };
@@ -122,23 +130,46 @@ const laidOut = new WeakMap<ReadonlyMap<string, Listed>, Forest>();
 /** The entries each forest was last advanced to: only that version's successor may advance it. */
 const headOf = new WeakMap<Forest, ReadonlyMap<string, Listed>>();
 
-function layout(entries: ReadonlyMap<string, Listed>): Forest {
-  let f = laidOut.get(entries);
+/** The forest of `entries` if it is laid out, or can be by advancing its predecessor's; else undefined. */
+function laidOutNow(entries: ReadonlyMap<string, Listed>): Forest | undefined {
+  const f = laidOut.get(entries);
   if (f !== undefined) return f;
   const delta = indexDelta(entries as ReadonlyMap<string, IndexEntry>);
   const from = delta?.from.deref();
   const before = from === undefined ? undefined : laidOut.get(from);
-  if (
-    delta !== undefined &&
-    before !== undefined &&
-    headOf.get(before) === from &&
-    advanceForest(before, entries, delta.changed, delta.removed)
-  )
-    f = before;
-  else f = forestOf(entries);
+  if (delta === undefined || before === undefined || headOf.get(before) !== from) return undefined;
+  if (!advanceForest(before, entries, delta.changed, delta.removed)) return undefined;
+  return keep(entries, before);
+}
+
+function keep(entries: ReadonlyMap<string, Listed>, f: Forest): Forest {
   headOf.set(f, entries);
   laidOut.set(entries, f);
   return f;
+}
+
+function layout(entries: ReadonlyMap<string, Listed>): Forest {
+  return laidOutNow(entries) ?? keep(entries, forestOf(entries));
+}
+
+/** Layouts under way a slice at a time, shared by the requests that wait for them. */
+const building = new WeakMap<ReadonlyMap<string, Listed>, Promise<Forest>>();
+
+/**
+ * Lays out the forest of `entries` (if no earlier one can be advanced to them) a slice at a time, so that a
+ * page of a big thread loaded afresh does not hold the event loop for the tens of milliseconds a layout of
+ * its every comment takes; planPage after it finds the forest ready.
+ */
+export async function prepareLayout(entries: ReadonlyMap<string, Listed>): Promise<void> {
+  if (laidOutNow(entries) !== undefined) return;
+  let build = building.get(entries);
+  if (build === undefined) {
+    build = forestOfSliced(entries);
+    building.set(entries, build);
+  }
+  const f = await build;
+  building.delete(entries);
+  if (!laidOut.has(entries)) keep(entries, f);
 }
 
 /** A page of a thread before its comments are read: its top-level stems, everything it shows, and the count. */

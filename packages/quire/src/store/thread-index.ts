@@ -341,6 +341,17 @@ async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
   };
 }
 
+/** Whether the stems are in stem order (stems of one length compare as strings: one pass, no parsing). */
+function inStemOrder(entries: ReadonlyMap<string, unknown>): boolean {
+  let prev: string | undefined;
+  for (const stem of entries.keys()) {
+    if (prev !== undefined && (prev.length === stem.length ? prev > stem : compareStems(prev, stem) > 0))
+      return false;
+    prev = stem;
+  }
+  return true;
+}
+
 /** The snapshot's lock file, its directory made (by one mkdir(2)) if needed. */
 async function lockFile(place: IndexPlace): Promise<string> {
   const dir = path.join(place.dir, INDEX_DIR);
@@ -367,6 +378,14 @@ async function tryLock(place: IndexPlace): Promise<Lock | null> {
  */
 async function compact(place: IndexPlace, loaded: LoadedIndex, l: Listing): Promise<void> {
   const gen = randomBytes(8).toString('hex');
+  if (!inStemOrder(loaded.entries)) {
+    // Once per thread whose snapshot came from an earlier version (its rows in any order), or after a comment
+    // joined out of order (a clock stepped back): a layout then needs no sort of the whole thread.
+    const sorted = new Map([...loaded.entries].sort(([a], [b]) => compareStems(a, b)));
+    const delta = deltas.get(loaded.entries);
+    if (delta !== undefined) deltas.set(sorted, delta);
+    loaded.entries = sorted;
+  }
   await replaceFile(
     path.join(place.dir, INDEX_DIR, INDEX_FILE),
     await serialiseSnapshot(gen, loaded.entries),
