@@ -228,7 +228,14 @@ async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Pro
   const snap = await parseSnapshot(await readComplete(file));
   return snap === null
     ? { gen: '', entries: null, stamp, since: 0, base: null }
-    : { gen: snap.gen, entries: snap.entries, stamp, since: snap.legacy ? COMPACT_AT : 0, base: null };
+    : {
+        gen: snap.gen,
+        entries: snap.entries,
+        stamp,
+        // A snapshot of an earlier version, or out of stem order, is written anew by this load.
+        since: snap.legacy || !inStemOrder(snap.entries) ? COMPACT_AT : 0,
+        base: null,
+      };
 }
 
 /** The snapshot (unless `fresh`: every comment to be read), the marks and the names, listed together. */
