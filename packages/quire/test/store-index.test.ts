@@ -134,6 +134,9 @@ test('quire fsck --repair rewrites an index that disagrees with the comments', a
 test('SIGKILL at any point of a writer leaves an index that lists every comment as its file says', async (t) => {
   const dataDir = tempDir(t);
   await CommentStore.open(dataDir);
+  // A reader that lives through every kill: each of its loads builds on its last (a delta, not a reload),
+  // and the layout of its pages is advanced by those deltas.
+  const reader = await CommentStore.open(dataDir, { durable: false, viewListAfterMs: 0 });
   for (let round = 0; round < 8; round++) {
     const child = spawnFixture('index-writer', [dataDir, String(round + 1)]);
     // Killed somewhere in the step after the 20th-60th: mid-post, mid-verdict, mid-like or mid-snapshot.
@@ -142,6 +145,26 @@ test('SIGKILL at any point of a writer leaves an index that lists every comment 
     child.kill('SIGKILL');
     await exited;
     assert.deepEqual(await indexOf(dataDir), truth(dataDir), `after kill ${round + 1}`);
+    const view = await reader.view(threadId);
+    assert.deepEqual(
+      new Map([...view.entries].map(([s, e]) => [s, { ...e }])),
+      truth(dataDir),
+      `the long-lived reader, after kill ${round + 1}`,
+    );
+    const opts = {
+      mine: new Set<string>(),
+      maxDepth: 16,
+      order: 'oldest',
+      after: null,
+      limit: 1000,
+    } as const;
+    const fresh = planPage(new Map(view.entries), opts);
+    const kept = planPage(view.entries, opts);
+    assert.deepEqual(
+      [kept.stems, kept.total],
+      [fresh.stems, fresh.total],
+      `its layout, after kill ${round + 1}`,
+    );
   }
 });
 

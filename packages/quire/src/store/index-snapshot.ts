@@ -7,6 +7,14 @@ export interface IndexEntry {
   readonly likes: number;
 }
 
+/** The entry of a top-level comment without likes, one per status: most entries are one of these, shared. */
+const PLAIN = new Map(STATUSES.map((status) => [status, Object.freeze({ parent: null, status, likes: 0 })]));
+
+/** An entry; a top-level one without likes is shared (an object per comment is a third of an index's memory). */
+export function indexEntry(parent: string | null, status: CommentStatus, likes: number): IndexEntry {
+  return (parent === null && likes === 0 ? PLAIN.get(status) : undefined) ?? { parent, status, likes };
+}
+
 /** A snapshot as read: its generation and its entries, in the order written. */
 export interface Snapshot {
   gen: string;
@@ -42,7 +50,7 @@ function parseLegacy(buf: Buffer): Snapshot | null {
       if (typeof stem !== 'string' || !STATUSES.includes(status)) return null;
       if (parent !== null && typeof parent !== 'string') return null;
       if (typeof likes !== 'number') return null;
-      entries.set(stem, { parent, status, likes });
+      entries.set(stem, indexEntry(parent, status, likes));
     }
     return { gen: v.gen, entries, legacy: true };
   } catch {
@@ -116,7 +124,7 @@ export async function parseSnapshot(buf: Buffer | null): Promise<Snapshot | null
   for (const r of rows) {
     const parent = typeof r.ref === 'number' ? stems[r.ref] : r.ref;
     if (parent === undefined) return null;
-    entries.set(r.stem, { parent, status: r.status, likes: r.likes });
+    entries.set(r.stem, indexEntry(parent, r.status, r.likes));
   }
   return { gen, entries, legacy: false };
 }

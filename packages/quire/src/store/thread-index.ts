@@ -14,7 +14,7 @@ import {
   stampAsync,
   unchangedAsync,
 } from '@quire/fs';
-import { type IndexEntry, parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
+import { type IndexEntry, indexEntry, parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
 import {
   COMMENT_STEM,
   type CommentRecord,
@@ -318,7 +318,7 @@ async function readInto(
       continue;
     }
     read.set(stem, g.record);
-    entries.set(stem, { parent: g.record.parent, status: g.record.status, likes: g.likes });
+    entries.set(stem, indexEntry(g.record.parent, g.record.status, g.likes));
   }
   return { files, dropped };
 }
