@@ -151,6 +151,8 @@ test('SIGKILL at any point of a writer leaves an index that lists every comment 
       truth(dataDir),
       `the long-lived reader, after kill ${round + 1}`,
     );
+    const approved = [...truth(dataDir).values()].filter((e) => e.status === 'approved').length;
+    assert.equal(view.approved, approved, `its count of approved comments, after kill ${round + 1}`);
     const opts = {
       mine: new Set<string>(),
       maxDepth: 16,

@@ -23,6 +23,7 @@ import {
   type IndexBase,
   type IndexEntry,
   type IndexPlace,
+  indexDelta,
   type Listed,
   listedSame,
   loadIndex,
@@ -85,6 +86,21 @@ interface CachedView {
 }
 
 let versions = 0;
+
+/** Approved comments of `entries`: from the view they were loaded on top of and what changed, if that is it. */
+function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView | undefined): number {
+  const delta = indexDelta(entries);
+  let n = 0;
+  if (delta === undefined || before === undefined || delta.from.deref() !== before.entries) {
+    for (const e of entries.values()) if (e.status === 'approved') n++;
+    return n;
+  }
+  const was = (s: string) => (before.entries.get(s)?.status === 'approved' ? 1 : 0);
+  n = before.approved;
+  for (const s of delta.removed) n -= was(s);
+  for (const s of delta.changed) n += (entries.get(s)?.status === 'approved' ? 1 : 0) - was(s);
+  return n;
+}
 
 /**
  * The cache of thread views: the index of each recently read thread and recently read records, each an LRU
@@ -198,8 +214,7 @@ export class ThreadViews {
         this.forgetRecords(threadId);
       for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
     }
-    let approved = 0;
-    for (const e of entries.values()) if (e.status === 'approved') approved++;
+    const approved = approvedIn(entries, this.cached.peek(threadId)?.view);
     const entry: CachedView = {
       view: Object.freeze({ threadId, entries, meta, approved, version: ++versions }),
       stamps,
