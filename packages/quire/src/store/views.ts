@@ -41,9 +41,9 @@ export const MAX_THREADS = 10_000;
 /**
  * Bytes an index entry costs in memory, with the layout a page of its thread adds (server/forest.ts, kept as
  * long as the entries). Measured for the 50,022 entries of the bench's biggest thread: 92 B the entries read
- * from a snapshot (stems, shared entry objects, the map), 127 B the layout.
+ * from a snapshot (stems, shared entry objects, the map), 91 B the layout.
  */
-const ENTRY_BYTES = 220;
+const ENTRY_BYTES = 200;
 /** Bytes a parsed record costs beyond its file's length. */
 const RECORD_OVERHEAD = 300;
 
