@@ -1,4 +1,4 @@
-import { type CommentStatus, STATUSES } from './records.js';
+import { type CommentStatus, compareStems, STATUSES } from './records.js';
 
 /** What listing a thread needs of a comment, without reading it: where it hangs, who may see it, its likes. */
 export interface IndexEntry {
@@ -160,4 +160,15 @@ export async function serialiseSnapshot(
     at = buf.writeInt32LE(e.likes, at);
   }
   return buf;
+}
+
+/** Whether the stems are in stem order (stems of one length compare as strings: one pass, no parsing). */
+export function inStemOrder(entries: ReadonlyMap<string, unknown>): boolean {
+  let prev: string | undefined;
+  for (const stem of entries.keys()) {
+    if (prev !== undefined && (prev.length === stem.length ? prev > stem : compareStems(prev, stem) > 0))
+      return false;
+    prev = stem;
+  }
+  return true;
 }

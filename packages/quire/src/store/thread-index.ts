@@ -9,12 +9,18 @@ import {
   openSpool,
   readComplete,
   replaceFile,
-  Spool,
+  type Spool,
   type Stamp,
   stampAsync,
   unchangedAsync,
 } from '@quire/fs';
-import { type IndexEntry, indexEntry, parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
+import {
+  type IndexEntry,
+  indexEntry,
+  inStemOrder,
+  parseSnapshot,
+  serialiseSnapshot,
+} from './index-snapshot.js';
 import {
   COMMENT_STEM,
   type CommentRecord,
@@ -26,7 +32,18 @@ import {
 
 export type { IndexEntry };
 
+import {
+  INDEX_MARKS,
+  type IndexPlace,
+  type Listed,
+  listedSame,
+  type Mark,
+  markChanged,
+  readMarks,
+} from './index-marks.js';
 import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
+
+export { INDEX_MARKS, type IndexPlace, type Listed, listedSame, markChanged };
 
 /**
  * The directory of a thread's index snapshot and its lock, in the thread directory: writing a snapshot there
@@ -35,8 +52,6 @@ import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from
 export const INDEX_DIR = '.index';
 /** The snapshot (index-snapshot.ts). Its name is from the JSON form of earlier versions, which is still read. */
 const INDEX_FILE = 'snapshot.json';
-/** Marks of comments changed since the snapshot: a spool of records holding a stem each, in the thread directory. */
-export const INDEX_MARKS = '.index-marks';
 /** The lock file that makes one process at a time write the snapshot, in INDEX_DIR. */
 const INDEX_LOCK = 'lock';
 /** A load that found this many changes since the snapshot writes a new one (when no other process is at it). */
@@ -60,12 +75,6 @@ export interface LoadedIndex {
   unsnapshotted: number;
   /** This load wrote the snapshot it names: the records cached before it are still those on disk. */
   wroteSnapshot: boolean;
-}
-
-/** The raw listings an index was loaded from. */
-export interface Listed {
-  readonly names: readonly string[];
-  readonly marks: readonly string[];
 }
 
 /**
@@ -93,56 +102,14 @@ export function indexDelta(entries: ReadonlyMap<string, IndexEntry>): IndexDelta
  */
 export type IndexBase = Pick<LoadedIndex, 'entries' | 'generation' | 'snapshotStamp' | 'unsnapshotted'>;
 
-/** Where a thread's index lives and how its records and likes are read. */
-export interface IndexPlace {
-  dir: string;
-  votesDir: string;
-  durable: boolean;
-}
-
 /** The index's files of a thread: dot names the store makes, which fsck must know. */
 export const INDEX_NAMES: readonly string[] = [INDEX_DIR, INDEX_MARKS];
 
-const MARK_SUFFIX = '.mark';
 /**
  * Records are never published empty: an empty read is a network filesystem's stale size (GlusterFS can serve a
  * just-linked name with its temp's size 0), read again by @quire/fs within its bound.
  */
 export const NON_EMPTY = { accept: (b: Buffer) => b.length > 0 };
-
-/** The spool of marks, if the thread has one (a thread nobody changed has none). */
-async function marksSpool(place: IndexPlace, create: boolean): Promise<Spool | null> {
-  const dir = path.join(place.dir, INDEX_MARKS);
-  if (create) {
-    // By one mkdir(2): a vanished thread directory is never re-created by a mark.
-    await makeDir(dir, { durable: place.durable, parents: false }).catch((e: unknown) => {
-      if (!isQuireError(e, 'EEXIST')) throw e;
-    });
-  }
-  try {
-    return await openSpool(dir, { suffix: MARK_SUFFIX, durable: place.durable, create: false });
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw err;
-  }
-}
-
-/** A mark: its id in the spool and the stem it names. */
-interface Mark {
-  id: string;
-  stem: string;
-}
-
-async function readMarks(place: IndexPlace): Promise<{ spool: Spool | null; marks: Mark[] }> {
-  const spool = await marksSpool(place, false);
-  if (spool === null) return { spool, marks: [] };
-  const ids = await spool.ids();
-  const marks = await mapLimit(ids, READ_CONCURRENCY, async (id) => ({
-    id,
-    stem: (await spool.get(id))?.toString('utf8') ?? '',
-  }));
-  return { spool, marks };
-}
 
 /** What a load starts from: the snapshot, the marks and the thread's record names, read together. */
 interface Listing {
@@ -179,30 +146,6 @@ function diffNames(names: readonly string[], known: ReadonlyMap<string, unknown>
     for (const s of known.keys()) if (!present.has(recordName(s))) removed.push(s);
   }
   return { added: added.sort(compareStems), removed };
-}
-
-/** Whether two listings hold the same names, in the same order (a directory unchanged lists the same). */
-function sameOrder(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
- * Whether the thread's names and marks, listed now, are those a load listed (names only, nothing read). A
- * directory nobody changed lists its names in the same order, so this is one comparison per name.
- */
-export async function listedSame(place: IndexPlace, listed: Listed): Promise<boolean> {
-  const [names, marks] = await Promise.all([
-    listNames(place.dir),
-    listNames(path.join(place.dir, INDEX_MARKS)).catch((err: unknown) => {
-      if (isMissing(err)) return [];
-      throw err;
-    }),
-  ]);
-  const now = marks.filter((m) => m.endsWith(MARK_SUFFIX));
-  const before = new Set(listed.marks);
-  return sameOrder(names, listed.names) && now.length === before.size && now.every((m) => before.has(m));
 }
 
 /** The snapshot as a load starts from it: entries null when there is none (or it does not parse). */
@@ -348,17 +291,6 @@ async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
   };
 }
 
-/** Whether the stems are in stem order (stems of one length compare as strings: one pass, no parsing). */
-function inStemOrder(entries: ReadonlyMap<string, unknown>): boolean {
-  let prev: string | undefined;
-  for (const stem of entries.keys()) {
-    if (prev !== undefined && (prev.length === stem.length ? prev > stem : compareStems(prev, stem) > 0))
-      return false;
-    prev = stem;
-  }
-  return true;
-}
-
 /** The snapshot's lock file, its directory made (by one mkdir(2)) if needed. */
 async function lockFile(place: IndexPlace): Promise<string> {
   const dir = path.join(place.dir, INDEX_DIR);
@@ -430,18 +362,6 @@ export async function loadIndex(place: IndexPlace, base?: IndexBase): Promise<Lo
   } finally {
     await lock.release().catch(() => {});
   }
-}
-
-/**
- * Marks `stem` as changed: made before a change of its record or likes (so a crash after the change still
- * leaves it marked) and again after (so a snapshot written from a read before the change does not hide it).
- * `durable` for the mark before: it must outlive a power cut that the change itself outlives.
- */
-export async function markChanged(place: IndexPlace, stem: string, durable: boolean): Promise<void> {
-  const spool = await marksSpool(place, true);
-  if (spool === null) throw Object.assign(new Error(`${place.dir} is gone`), { code: 'ENOENT' });
-  const marked = new Spool(spool.dir, { suffix: MARK_SUFFIX, durable });
-  await marked.append(stem);
 }
 
 /** Writes a thread's snapshot afresh from every comment file, whatever was there (fsck --repair). */

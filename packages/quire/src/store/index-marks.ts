@@ -1,0 +1,91 @@
+/** A thread index's change marks (a spool of stems changed since the snapshot) and the check of a listing. */
+import path from 'node:path';
+import { isQuireError, listNames, makeDir, openSpool, Spool } from '@quire/fs';
+import { isMissing, mapLimit, READ_CONCURRENCY } from './threads.js';
+
+/** Marks of comments changed since the snapshot: a spool of records holding a stem each, in the thread directory. */
+export const INDEX_MARKS = '.index-marks';
+/** Where a thread's index lives and how its records and likes are read. */
+export interface IndexPlace {
+  dir: string;
+  votesDir: string;
+  durable: boolean;
+}
+
+const MARK_SUFFIX = '.mark';
+
+/** The spool of marks, if the thread has one (a thread nobody changed has none). */
+export async function marksSpool(place: IndexPlace, create: boolean): Promise<Spool | null> {
+  const dir = path.join(place.dir, INDEX_MARKS);
+  if (create) {
+    // By one mkdir(2): a vanished thread directory is never re-created by a mark.
+    await makeDir(dir, { durable: place.durable, parents: false }).catch((e: unknown) => {
+      if (!isQuireError(e, 'EEXIST')) throw e;
+    });
+  }
+  try {
+    return await openSpool(dir, { suffix: MARK_SUFFIX, durable: place.durable, create: false });
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}
+
+/** A mark: its id in the spool and the stem it names. */
+export interface Mark {
+  id: string;
+  stem: string;
+}
+
+export async function readMarks(place: IndexPlace): Promise<{ spool: Spool | null; marks: Mark[] }> {
+  const spool = await marksSpool(place, false);
+  if (spool === null) return { spool, marks: [] };
+  const ids = await spool.ids();
+  const marks = await mapLimit(ids, READ_CONCURRENCY, async (id) => ({
+    id,
+    stem: (await spool.get(id))?.toString('utf8') ?? '',
+  }));
+  return { spool, marks };
+}
+
+/**
+ * Marks `stem` as changed: made before a change of its record or likes (so a crash after the change still
+ * leaves it marked) and again after (so a snapshot written from a read before the change does not hide it).
+ * `durable` for the mark before: it must outlive a power cut that the change itself outlives.
+ */
+export async function markChanged(place: IndexPlace, stem: string, durable: boolean): Promise<void> {
+  const spool = await marksSpool(place, true);
+  if (spool === null) throw Object.assign(new Error(`${place.dir} is gone`), { code: 'ENOENT' });
+  const marked = new Spool(spool.dir, { suffix: MARK_SUFFIX, durable });
+  await marked.append(stem);
+}
+
+/** The raw listings an index was loaded from. */
+export interface Listed {
+  readonly names: readonly string[];
+  readonly marks: readonly string[];
+}
+
+/** Whether two listings hold the same names, in the same order (a directory unchanged lists the same). */
+function sameOrder(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether the thread's names and marks, listed now, are those a load listed (names only, nothing read). A
+ * directory nobody changed lists its names in the same order, so this is one comparison per name.
+ */
+export async function listedSame(place: IndexPlace, listed: Listed): Promise<boolean> {
+  const [names, marks] = await Promise.all([
+    listNames(place.dir),
+    listNames(path.join(place.dir, INDEX_MARKS)).catch((err: unknown) => {
+      if (isMissing(err)) return [];
+      throw err;
+    }),
+  ]);
+  const now = marks.filter((m) => m.endsWith(MARK_SUFFIX));
+  const before = new Set(listed.marks);
+  return sameOrder(names, listed.names) && now.length === before.size && now.every((m) => before.has(m));
+}
