@@ -66,11 +66,19 @@ export interface Listed {
   readonly marks: readonly string[];
 }
 
-/** Whether two listings hold the same names, in the same order (a directory unchanged lists the same). */
+/**
+ * Whether two listings hold the same names in the same order (a directory unchanged lists the same), dot names
+ * aside: a writer's temp comes and goes in the thread directory with every post and changes no comment.
+ */
 function sameOrder(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < a.length && (a[i] as string).startsWith('.')) i++;
+    while (j < b.length && (b[j] as string).startsWith('.')) j++;
+    if (i === a.length || j === b.length) return i === a.length && j === b.length;
+    if (a[i++] !== b[j++]) return false;
+  }
 }
 
 /**
