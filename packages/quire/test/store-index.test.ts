@@ -116,6 +116,37 @@ test('a missing, damaged or stale snapshot is rebuilt from the comment files, wh
   assert.deepEqual(await indexOf(dataDir), truth(dataDir));
 });
 
+test('a snapshot of an earlier version (JSON) is read and written anew; a cut binary one is rebuilt', async (t) => {
+  const dataDir = tempDir(t);
+  await fill(dataDir, 60);
+  const snapshot = path.join(dataDir, 'threads', threadId, '.index', 'snapshot.json');
+  const snap = await parseSnapshot(fs.readFileSync(snapshot));
+  assert.ok(snap !== null && !snap.legacy && snap.entries.size === 60);
+  // The JSON form, rows in reverse order: the next load takes it as it is, then writes the binary form in order.
+  const rows = [...snap.entries].reverse().map(([stem, e]) => [stem, e.parent, e.status, e.likes]);
+  fs.writeFileSync(snapshot, JSON.stringify({ v: 1, gen: 'old', rows }));
+  const reader = await CommentStore.open(dataDir, { durable: false });
+  await reader.view(threadId);
+  assert.ok(reader.cacheStats().filesRead < 20, 'the JSON snapshot was used, not every comment read');
+  const again = await parseSnapshot(fs.readFileSync(snapshot));
+  assert.ok(again !== null && !again.legacy, 'written anew in the binary form');
+  assert.deepEqual([...again.entries.keys()], [...snap.entries.keys()], 'in stem order');
+  assert.deepEqual(await indexOf(dataDir), truth(dataDir));
+  const bytes = fs.readFileSync(snapshot);
+  for (const cut of [bytes.length - 1, Math.floor(bytes.length / 2), 20]) {
+    assert.equal(
+      await parseSnapshot(bytes.subarray(0, cut)),
+      null,
+      `cut at ${cut}: not taken for a snapshot`,
+    );
+  }
+  fs.writeFileSync(snapshot, bytes.subarray(0, bytes.length - 3));
+  const cold = await CommentStore.open(dataDir, { durable: false });
+  await cold.view(threadId);
+  assert.ok(cold.cacheStats().filesRead >= 60, 'a cut snapshot: every comment read again');
+  assert.deepEqual(await indexOf(dataDir), truth(dataDir));
+});
+
 test('quire fsck --repair rewrites an index that disagrees with the comments', async (t) => {
   const dataDir = tempDir(t);
   await fill(dataDir, 40);
