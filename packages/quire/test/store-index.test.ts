@@ -8,6 +8,7 @@ import { type CommentRecord, CommentStore, threadIdOf } from '../src/index.js';
 import { planPage } from '../src/server/views.js';
 import { parseSnapshot, serialiseSnapshot } from '../src/store/index-snapshot.js';
 import { ByteLru } from '../src/store/lru.js';
+import { listedSame } from '../src/store/thread-index.js';
 import { quire } from './fixtures/cli-helpers.js';
 import { spawnFixture, tempDir, waitForLine } from './fixtures/srv-helpers.js';
 import { META, PAGE, record } from './fixtures/srv-records.js';
@@ -199,6 +200,25 @@ test('SIGKILL at any point of a writer leaves an index that lists every comment 
       `its layout, after kill ${round + 1}`,
     );
   }
+});
+
+test('the listing check sees a name added or removed, not a temp nor another order of the same names', async (t) => {
+  const dir = tempDir(t);
+  const place = { dir, votesDir: path.join(dir, '.votes'), durable: false };
+  for (let i = 0; i < 50; i++)
+    fs.writeFileSync(path.join(dir, `20260101T0000${String(i).padStart(2, '0')}Z-0.json`), '{}');
+  const names = fs.readdirSync(dir);
+  const listed = { names, marks: [] };
+  assert.equal(await listedSame(place, listed), true);
+  assert.equal(await listedSame(place, { names: [...names].reverse(), marks: [] }), true, 'another order');
+  fs.writeFileSync(path.join(dir, '.quire-1-abc+host'), 'x');
+  assert.equal(await listedSame(place, listed), true, "a writer's temp");
+  fs.writeFileSync(path.join(dir, '20270101T000000Z-0.json'), '{}');
+  assert.equal(await listedSame(place, listed), false, 'a new comment');
+  fs.rmSync(path.join(dir, '20270101T000000Z-0.json'));
+  fs.rmSync(path.join(dir, names.find((n) => !n.startsWith('.')) as string));
+  assert.equal(await listedSame(place, listed), false, 'a comment removed');
+  assert.equal(await listedSame(place, { names, marks: ['20260101T000000Z-0.mark'] }), false, 'a mark gone');
 });
 
 test('caches are bounded by bytes: the least recently used entries go first', () => {

@@ -95,5 +95,17 @@ export async function listedSame(place: IndexPlace, listed: Listed): Promise<boo
   ]);
   const now = marks.filter((m) => m.endsWith(MARK_SUFFIX));
   const before = new Set(listed.marks);
-  return sameOrder(names, listed.names) && now.length === before.size && now.every((m) => before.has(m));
+  if (now.length !== before.size || !now.every((m) => before.has(m))) return false;
+  return sameOrder(names, listed.names) || sameNames(names, listed.names);
+}
+
+/**
+ * The same names, in whatever order (dot names aside): a network filesystem may list a directory nobody changed
+ * in another order (a distributed volume merges its bricks' listings), which must not count as a change.
+ */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  const plain = (names: readonly string[]) => names.filter((n) => !n.startsWith('.'));
+  const was = new Set(plain(b));
+  const now = plain(a);
+  return now.length === was.size && now.every((n) => was.has(n));
 }
