@@ -221,6 +221,22 @@ test('the listing check sees a name added or removed, not a temp nor another ord
   assert.equal(await listedSame(place, { names, marks: ['20260101T000000Z-0.mark'] }), false, 'a mark gone');
 });
 
+test('a comment file that could not be read is read again by every later load until it can', async (t) => {
+  const dataDir = tempDir(t);
+  const store = await fill(dataDir, 20);
+  const dir = path.join(dataDir, 'threads', threadId);
+  const broken = '20260101T000001Z-7';
+  // Half-written, as after a crash without fsync.
+  fs.writeFileSync(path.join(dir, `${broken}.json`), '{"v":1,"par');
+  await store.addComment(threadId, META, record('after'), { duplicateWindowMs: 0 });
+  assert.equal((await store.view(threadId)).entries.has(broken), false);
+  fs.writeFileSync(path.join(dir, `${broken}.json`), JSON.stringify(record('repaired')));
+  // Another comment: the next load builds on the last one, and reads the one it could not read before.
+  await store.addComment(threadId, META, record('later'), { duplicateWindowMs: 0 });
+  assert.equal((await store.view(threadId)).entries.get(broken)?.status, 'approved');
+  assert.deepEqual(await indexOf(dataDir), truth(dataDir));
+});
+
 test('caches are bounded by bytes: the least recently used entries go first', () => {
   const lru = new ByteLru<string, number>(100);
   for (let i = 0; i < 50; i++) lru.set(`k${i}`, i, 30);

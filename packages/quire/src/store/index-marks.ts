@@ -1,7 +1,8 @@
-/** A thread index's change marks (a spool of stems changed since the snapshot) and the check of a listing. */
+/** A thread index's change marks (a spool of stems changed since the snapshot), and its listings compared. */
 import path from 'node:path';
 import { isQuireError, listNames, makeDir, openSpool, Spool } from '@quire/fs';
-import { isMissing, mapLimit, READ_CONCURRENCY } from './threads.js';
+import { COMMENT_STEM, compareStems } from './records.js';
+import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
 
 /** Marks of comments changed since the snapshot: a spool of records holding a stem each, in the thread directory. */
 export const INDEX_MARKS = '.index-marks';
@@ -108,4 +109,67 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
   const was = new Set(plain(b));
   const now = plain(a);
   return now.length === was.size && now.every((n) => was.has(n));
+}
+
+/** What the load a listing builds on listed, and the stems it listed but could not read (read again). */
+export interface ListingHint {
+  names: readonly string[];
+  unread: readonly string[];
+}
+
+/**
+ * The names of `names` inserted among `old`, if every name of `old` is still there in the same order (a
+ * directory to which names were only added lists the old ones in their order, as a rule); else null. String
+ * comparisons only: no hashing, no new strings.
+ */
+function insertions(names: readonly string[], old: readonly string[]): string[] | null {
+  const inserted: string[] = [];
+  let j = 0;
+  const skipDots = () => {
+    while (j < old.length && (old[j] as string).startsWith('.')) j++;
+  };
+  for (const n of names) {
+    if (n.startsWith('.')) continue;
+    skipDots();
+    if (j < old.length && n === old[j]) j++;
+    // Many at once: a name gone or another order shifted the rest; the full comparison is cheaper then.
+    else if (inserted.push(n) > 1024) return null;
+  }
+  skipDots();
+  return j === old.length ? inserted : null;
+}
+
+/**
+ * The record stems among a thread directory's names that `known` lacks, and the known stems not among them.
+ * With the names the load of `known` listed (`hint`), usually a walk of string comparisons; else one pass that
+ * looks every name up (no set of every name): a reload of a 50,000-comment thread must cost little of the
+ * event loop.
+ */
+export function diffNames(
+  names: readonly string[],
+  known: ReadonlyMap<string, unknown> | undefined,
+  hint?: ListingHint,
+) {
+  const added: string[] = [];
+  const fresh = (n: string) => {
+    if (!n.endsWith(RECORD_SUFFIX) || n.startsWith('.')) return false;
+    const stem = n.slice(0, -RECORD_SUFFIX.length);
+    if (known?.has(stem) === true) return true;
+    if (COMMENT_STEM.test(stem)) added.push(stem);
+    return false;
+  };
+  const inserted = hint === undefined ? null : insertions(names, hint.names);
+  if (inserted !== null && hint !== undefined) {
+    for (const n of inserted) fresh(n);
+    for (const s of hint.unread) if (!added.includes(s)) added.push(s);
+    return { added: added.sort(compareStems), removed: [] };
+  }
+  let seen = 0;
+  for (const n of names) if (fresh(n)) seen++;
+  const removed: string[] = [];
+  if (known !== undefined && seen < known.size) {
+    const present = new Set(names);
+    for (const s of known.keys()) if (!present.has(recordName(s))) removed.push(s);
+  }
+  return { added: added.sort(compareStems), removed };
 }

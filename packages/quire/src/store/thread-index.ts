@@ -6,7 +6,6 @@ import {
   type Lock,
   listNames,
   makeDir,
-  openSpool,
   readComplete,
   replaceFile,
   type Spool,
@@ -21,27 +20,22 @@ import {
   parseSnapshot,
   serialiseSnapshot,
 } from './index-snapshot.js';
-import {
-  COMMENT_STEM,
-  type CommentRecord,
-  type CommentStatus,
-  compareStems,
-  parseRecord,
-  STATUSES,
-} from './records.js';
+import { type CommentRecord, compareStems, parseRecord } from './records.js';
 
 export type { IndexEntry };
 
 import {
+  diffNames,
   INDEX_MARKS,
   type IndexPlace,
   type Listed,
+  type ListingHint,
   listedSame,
   type Mark,
   markChanged,
   readMarks,
 } from './index-marks.js';
-import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
+import { isMissing, mapLimit, READ_CONCURRENCY, recordName } from './threads.js';
 
 export { INDEX_MARKS, type IndexPlace, type Listed, listedSame, markChanged };
 
@@ -75,6 +69,8 @@ export interface LoadedIndex {
   unsnapshotted: number;
   /** This load wrote the snapshot it names: the records cached before it are still those on disk. */
   wroteSnapshot: boolean;
+  /** Record stems listed that could not be read (gone, or not parsed yet): the next load reads them again. */
+  unread: readonly string[];
 }
 
 /**
@@ -100,7 +96,10 @@ export function indexDelta(entries: ReadonlyMap<string, IndexEntry>): IndexDelta
  * the file it read (a stat). Its entries are the snapshot's plus what it read since; marks still there are
  * read again. This spares parsing the snapshot (65 ms of CPU for 50,000 comments) on every reload.
  */
-export type IndexBase = Pick<LoadedIndex, 'entries' | 'generation' | 'snapshotStamp' | 'unsnapshotted'>;
+export type IndexBase = Pick<
+  LoadedIndex,
+  'entries' | 'generation' | 'snapshotStamp' | 'unsnapshotted' | 'listed' | 'unread'
+>;
 
 /** The index's files of a thread: dot names the store makes, which fsck must know. */
 export const INDEX_NAMES: readonly string[] = [INDEX_DIR, INDEX_MARKS];
@@ -127,29 +126,10 @@ interface Listing {
   since: number;
 }
 
-/**
- * The record stems among a thread directory's names that `known` lacks, and the known stems not among them.
- * One pass without a set of every name: a reload of a 50,000-comment thread must cost little of the event loop.
- */
-function diffNames(names: readonly string[], known: ReadonlyMap<string, unknown> | undefined) {
-  const added: string[] = [];
-  let seen = 0;
-  for (const n of names) {
-    if (!n.endsWith(RECORD_SUFFIX) || n.startsWith('.')) continue;
-    const stem = n.slice(0, -RECORD_SUFFIX.length);
-    if (known?.has(stem) === true) seen++;
-    else if (COMMENT_STEM.test(stem)) added.push(stem);
-  }
-  const removed: string[] = [];
-  if (known !== undefined && seen < known.size) {
-    const present = new Set(names);
-    for (const s of known.keys()) if (!present.has(recordName(s))) removed.push(s);
-  }
-  return { added: added.sort(compareStems), removed };
-}
-
 /** The snapshot as a load starts from it: entries null when there is none (or it does not parse). */
 interface SnapshotRead {
+  /** The base's listing, when the entries are the base's. */
+  hint?: ListingHint;
   gen: string;
   entries: Map<string, IndexEntry> | null;
   stamp: Stamp;
@@ -166,6 +146,7 @@ async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Pro
       stamp: base.snapshotStamp,
       since: base.unsnapshotted,
       base: base.entries,
+      hint: { names: base.listed.names, unread: base.unread },
     };
   const stamp = await stampAsync(file);
   const snap = await parseSnapshot(await readComplete(file));
@@ -195,7 +176,7 @@ async function list(place: IndexPlace, base?: IndexBase, fresh = false): Promise
     marks: marks.marks,
     marksSpool: marks.spool,
     listed: { names, marks: marks.marks.map((m) => m.id) },
-    ...diffNames(names, snapshot?.entries),
+    ...diffNames(names, snapshot?.entries, snapshot === null ? undefined : snap?.hint),
     snapshotStamp: snap?.stamp ?? (await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE))),
     since: snap?.since ?? 0,
   };
@@ -288,6 +269,7 @@ async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
     snapshotStamp: l.snapshotStamp,
     unsnapshotted: l.since + stems.length,
     wroteSnapshot: false,
+    unread: stems.filter((s) => !entries.has(s)),
   };
 }
 
