@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import { SETTLE_COARSE_MS } from '@quire/fs';
 import { type CommentRecord, CommentStore, threadIdOf } from '../src/index.js';
 import { planPage } from '../src/server/views.js';
+import { parseSnapshot, serialiseSnapshot } from '../src/store/index-snapshot.js';
 import { ByteLru } from '../src/store/lru.js';
+import { listedSame } from '../src/store/thread-index.js';
 import { quire } from './fixtures/cli-helpers.js';
 import { spawnFixture, tempDir, waitForLine } from './fixtures/srv-helpers.js';
 import { META, PAGE, record } from './fixtures/srv-records.js';
@@ -105,7 +107,7 @@ test('a missing, damaged or stale snapshot is rebuilt from the comment files, wh
   await cold.view(threadId);
   assert.ok(cold.cacheStats().filesRead >= 120, 'a damaged snapshot: every comment read again');
   assert.deepEqual(await indexOf(dataDir), truth(dataDir));
-  assert.doesNotThrow(() => JSON.parse(fs.readFileSync(snapshot, 'utf8')), 'and written anew');
+  assert.equal((await parseSnapshot(fs.readFileSync(snapshot)))?.entries.size, 120, 'and written anew');
   // A comment another writer published without any index update (it died right after): found by its name.
   const dir = path.join(dataDir, 'threads', threadId);
   fs.writeFileSync(path.join(dir, '20300101T000000Z-0.json'), JSON.stringify(record('by hand')));
@@ -115,14 +117,46 @@ test('a missing, damaged or stale snapshot is rebuilt from the comment files, wh
   assert.deepEqual(await indexOf(dataDir), truth(dataDir));
 });
 
+test('a snapshot of an earlier version (JSON) is read and written anew; a cut binary one is rebuilt', async (t) => {
+  const dataDir = tempDir(t);
+  await fill(dataDir, 60);
+  const snapshot = path.join(dataDir, 'threads', threadId, '.index', 'snapshot.json');
+  const snap = await parseSnapshot(fs.readFileSync(snapshot));
+  assert.ok(snap !== null && !snap.legacy && snap.entries.size === 60);
+  // The JSON form, rows in reverse order: the next load takes it as it is, then writes the binary form in order.
+  const rows = [...snap.entries].reverse().map(([stem, e]) => [stem, e.parent, e.status, e.likes]);
+  fs.writeFileSync(snapshot, JSON.stringify({ v: 1, gen: 'old', rows }));
+  const reader = await CommentStore.open(dataDir, { durable: false });
+  await reader.view(threadId);
+  assert.ok(reader.cacheStats().filesRead < 20, 'the JSON snapshot was used, not every comment read');
+  const again = await parseSnapshot(fs.readFileSync(snapshot));
+  assert.ok(again !== null && !again.legacy, 'written anew in the binary form');
+  assert.deepEqual([...again.entries.keys()], [...snap.entries.keys()], 'in stem order');
+  assert.deepEqual(await indexOf(dataDir), truth(dataDir));
+  const bytes = fs.readFileSync(snapshot);
+  for (const cut of [bytes.length - 1, Math.floor(bytes.length / 2), 20]) {
+    assert.equal(
+      await parseSnapshot(bytes.subarray(0, cut)),
+      null,
+      `cut at ${cut}: not taken for a snapshot`,
+    );
+  }
+  fs.writeFileSync(snapshot, bytes.subarray(0, bytes.length - 3));
+  const cold = await CommentStore.open(dataDir, { durable: false });
+  await cold.view(threadId);
+  assert.ok(cold.cacheStats().filesRead >= 60, 'a cut snapshot: every comment read again');
+  assert.deepEqual(await indexOf(dataDir), truth(dataDir));
+});
+
 test('quire fsck --repair rewrites an index that disagrees with the comments', async (t) => {
   const dataDir = tempDir(t);
   await fill(dataDir, 40);
   const snapshot = path.join(dataDir, 'threads', threadId, '.index', 'snapshot.json');
-  const snap = JSON.parse(fs.readFileSync(snapshot, 'utf8')) as { rows: [string, null, string, number][] };
+  const snap = await parseSnapshot(fs.readFileSync(snapshot));
+  assert.ok(snap !== null && !snap.legacy);
   // As if a change had been made behind the index's back (a hand edit): every comment said to be spam.
-  for (const row of snap.rows) row[2] = 'spam';
-  fs.writeFileSync(snapshot, JSON.stringify(snap));
+  for (const [stem, e] of snap.entries) snap.entries.set(stem, { ...e, status: 'spam' });
+  fs.writeFileSync(snapshot, await serialiseSnapshot(snap.gen, snap.entries));
   assert.notDeepEqual(await indexOf(dataDir), truth(dataDir), 'the index believes its snapshot');
   const r = await quire(t, ['fsck', dataDir, '--repair']);
   assert.equal(r.code, 0, r.stderr);
@@ -132,6 +166,9 @@ test('quire fsck --repair rewrites an index that disagrees with the comments', a
 test('SIGKILL at any point of a writer leaves an index that lists every comment as its file says', async (t) => {
   const dataDir = tempDir(t);
   await CommentStore.open(dataDir);
+  // A reader that lives through every kill: each of its loads builds on its last (a delta, not a reload),
+  // and the layout of its pages is advanced by those deltas.
+  const reader = await CommentStore.open(dataDir, { durable: false, viewListAfterMs: 0 });
   for (let round = 0; round < 8; round++) {
     const child = spawnFixture('index-writer', [dataDir, String(round + 1)]);
     // Killed somewhere in the step after the 20th-60th: mid-post, mid-verdict, mid-like or mid-snapshot.
@@ -140,7 +177,64 @@ test('SIGKILL at any point of a writer leaves an index that lists every comment 
     child.kill('SIGKILL');
     await exited;
     assert.deepEqual(await indexOf(dataDir), truth(dataDir), `after kill ${round + 1}`);
+    const view = await reader.view(threadId);
+    assert.deepEqual(
+      new Map([...view.entries].map(([s, e]) => [s, { ...e }])),
+      truth(dataDir),
+      `the long-lived reader, after kill ${round + 1}`,
+    );
+    const approved = [...truth(dataDir).values()].filter((e) => e.status === 'approved').length;
+    assert.equal(view.approved, approved, `its count of approved comments, after kill ${round + 1}`);
+    const opts = {
+      mine: new Set<string>(),
+      maxDepth: 16,
+      order: 'oldest',
+      after: null,
+      limit: 1000,
+    } as const;
+    const fresh = planPage(new Map(view.entries), opts);
+    const kept = planPage(view.entries, opts);
+    assert.deepEqual(
+      [kept.stems, kept.total],
+      [fresh.stems, fresh.total],
+      `its layout, after kill ${round + 1}`,
+    );
   }
+});
+
+test('the listing check sees a name added or removed, not a temp nor another order of the same names', async (t) => {
+  const dir = tempDir(t);
+  const place = { dir, votesDir: path.join(dir, '.votes'), durable: false };
+  for (let i = 0; i < 50; i++)
+    fs.writeFileSync(path.join(dir, `20260101T0000${String(i).padStart(2, '0')}Z-0.json`), '{}');
+  const names = fs.readdirSync(dir);
+  const listed = { names, marks: [] };
+  assert.equal(await listedSame(place, listed), true);
+  assert.equal(await listedSame(place, { names: [...names].reverse(), marks: [] }), true, 'another order');
+  fs.writeFileSync(path.join(dir, '.quire-1-abc+host'), 'x');
+  assert.equal(await listedSame(place, listed), true, "a writer's temp");
+  fs.writeFileSync(path.join(dir, '20270101T000000Z-0.json'), '{}');
+  assert.equal(await listedSame(place, listed), false, 'a new comment');
+  fs.rmSync(path.join(dir, '20270101T000000Z-0.json'));
+  fs.rmSync(path.join(dir, names.find((n) => !n.startsWith('.')) as string));
+  assert.equal(await listedSame(place, listed), false, 'a comment removed');
+  assert.equal(await listedSame(place, { names, marks: ['20260101T000000Z-0.mark'] }), false, 'a mark gone');
+});
+
+test('a comment file that could not be read is read again by every later load until it can', async (t) => {
+  const dataDir = tempDir(t);
+  const store = await fill(dataDir, 20);
+  const dir = path.join(dataDir, 'threads', threadId);
+  const broken = '20260101T000001Z-7';
+  // Half-written, as after a crash without fsync.
+  fs.writeFileSync(path.join(dir, `${broken}.json`), '{"v":1,"par');
+  await store.addComment(threadId, META, record('after'), { duplicateWindowMs: 0 });
+  assert.equal((await store.view(threadId)).entries.has(broken), false);
+  fs.writeFileSync(path.join(dir, `${broken}.json`), JSON.stringify(record('repaired')));
+  // Another comment: the next load builds on the last one, and reads the one it could not read before.
+  await store.addComment(threadId, META, record('later'), { duplicateWindowMs: 0 });
+  assert.equal((await store.view(threadId)).entries.get(broken)?.status, 'approved');
+  assert.deepEqual(await indexOf(dataDir), truth(dataDir));
 });
 
 test('caches are bounded by bytes: the least recently used entries go first', () => {

@@ -1,7 +1,17 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
 import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
 import type { ModeratedComment } from '../store/store.js';
-import { type Forest, forestOf, type Listed, type Shown, shownOf } from './forest.js';
+import type { IndexEntry } from '../store/thread-index.js';
+import { indexDelta } from '../store/thread-index.js';
+import {
+  advanceForest,
+  type Forest,
+  forestOf,
+  forestOfSliced,
+  type Listed,
+  publicTop,
+  shownWith,
+} from './forest.js';
 import { renderedNow, renderMarkdown } from './markdown.js';
 
 export type { AdminComment, Listed, PublicComment };
@@ -112,20 +122,54 @@ const byName = compareStems;
 const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
 
 /**
- * The forest and what the public sees of it, per version of a thread's index: built once, then every page and
- * order of that version is a slice (a 50,000-comment thread costs tens of milliseconds to lay out, once).
+ * The forest of each version of a thread's index. A version loaded on top of another (thread-index.ts
+ * indexDelta) takes the forest of that one, advanced in place by what changed: a comment posted into a
+ * 50,000-comment thread costs a few array operations, not a layout of the thread.
  */
-const laidOut = new WeakMap<ReadonlyMap<string, Listed>, { forest: Forest; public: Shown }>();
+const laidOut = new WeakMap<ReadonlyMap<string, Listed>, Forest>();
+/** The entries each forest was last advanced to: only that version's successor may advance it. */
+const headOf = new WeakMap<Forest, ReadonlyMap<string, Listed>>();
 
-function layout(entries: ReadonlyMap<string, Listed>): { forest: Forest; public: Shown } {
-  let l = laidOut.get(entries);
-  if (l === undefined) {
-    const forest = forestOf(entries);
-    const status = (i: number) => entries.get(forest.stems[i] as string)?.status;
-    l = { forest, public: shownOf(forest, (i) => status(i) === 'approved') };
-    laidOut.set(entries, l);
+/** The forest of `entries` if it is laid out, or can be by advancing its predecessor's; else undefined. */
+function laidOutNow(entries: ReadonlyMap<string, Listed>): Forest | undefined {
+  const f = laidOut.get(entries);
+  if (f !== undefined) return f;
+  const delta = indexDelta(entries as ReadonlyMap<string, IndexEntry>);
+  const from = delta?.from.deref();
+  const before = from === undefined ? undefined : laidOut.get(from);
+  if (delta === undefined || before === undefined || headOf.get(before) !== from) return undefined;
+  if (!advanceForest(before, entries, delta.changed, delta.removed)) return undefined;
+  return keep(entries, before);
+}
+
+function keep(entries: ReadonlyMap<string, Listed>, f: Forest): Forest {
+  headOf.set(f, entries);
+  laidOut.set(entries, f);
+  return f;
+}
+
+function layout(entries: ReadonlyMap<string, Listed>): Forest {
+  return laidOutNow(entries) ?? keep(entries, forestOf(entries));
+}
+
+/** Layouts under way a slice at a time, shared by the requests that wait for them. */
+const building = new WeakMap<ReadonlyMap<string, Listed>, Promise<Forest>>();
+
+/**
+ * Lays out the forest of `entries` (if no earlier one can be advanced to them) a slice at a time, so that a
+ * page of a big thread loaded afresh does not hold the event loop for the tens of milliseconds a layout of
+ * its every comment takes; planPage after it finds the forest ready.
+ */
+export async function prepareLayout(entries: ReadonlyMap<string, Listed>): Promise<void> {
+  if (laidOutNow(entries) !== undefined) return;
+  let build = building.get(entries);
+  if (build === undefined) {
+    build = forestOfSliced(entries);
+    building.set(entries, build);
   }
-  return l;
+  const f = await build;
+  building.delete(entries);
+  if (!laidOut.has(entries)) keep(entries, f);
 }
 
 /** A page of a thread before its comments are read: its top-level stems, everything it shows, and the count. */
@@ -139,17 +183,23 @@ export interface PagePlan {
   forest: Forest;
 }
 
-/** The first index of `top` (sorted by name, read backwards for `newest`) past `after`. */
-function startAfter(top: readonly string[], after: string, order: 'oldest' | 'newest'): number {
+/** The first position in `top` (comment numbers in stem order, read backwards for `newest`) past `after`. */
+function startAfter(
+  stems: readonly string[],
+  top: readonly number[],
+  after: string,
+  order: 'oldest' | 'newest',
+): number {
+  const stemAt = (k: number) => stems[top[k] as number] as string;
   let lo = 0;
   let hi = top.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (byName(top[mid] as string, after) <= 0) lo = mid + 1;
+    if (byName(stemAt(mid), after) <= 0) lo = mid + 1;
     else hi = mid;
   }
   // Oldest: the first name after `after`; newest: the names before it.
-  return order === 'oldest' ? lo : top.length - (lo - (top[lo - 1] === after ? 1 : 0));
+  return order === 'oldest' ? lo : top.length - (lo - (lo > 0 && stemAt(lo - 1) === after ? 1 : 0));
 }
 
 /**
@@ -160,31 +210,35 @@ function startAfter(top: readonly string[], after: string, order: 'oldest' | 'ne
  * top-level comments. Iterative throughout: no recursion depth to exhaust, however deep a conversation goes.
  */
 export function planPage(entries: ReadonlyMap<string, Listed>, opts: TreeOptions): PagePlan {
-  const { forest: f, public: pub } = layout(entries);
+  const f = layout(entries);
+  // The forest's own verdicts: a forest advanced past these entries shows its newer comments as they are.
   const isVisible = (s: string) => {
-    const st = entries.get(s)?.status;
-    return st === 'approved' || (st === 'pending' && opts.mine.has(s));
+    const i = f.index.get(s);
+    return (
+      (i !== undefined && f.visible[i] === 1) || (opts.mine.has(s) && entries.get(s)?.status === 'pending')
+    );
   };
   // Only a caller with pending comments of their own sees another tree than the public's.
-  const mineShown = [...opts.mine].some((s) => entries.get(s)?.status === 'pending');
-  const { shown, top, total } = mineShown ? shownOf(f, (i) => isVisible(f.stems[i] as string)) : pub;
-  const topStems = top.map((i) => f.stems[i] as string);
-  const from = opts.after === null ? 0 : startAfter(topStems, opts.after, opts.order);
-  const ordered = opts.order === 'newest' ? topStems.reverse() : topStems;
-  const page = ordered.slice(from, from + opts.limit);
+  const mine = [...opts.mine].flatMap((s) => {
+    const i = f.index.get(s);
+    return i !== undefined && entries.get(s)?.status === 'pending' ? [i] : [];
+  });
+  const { shown, top, total } =
+    mine.length > 0 ? shownWith(f, mine) : { shown: f.shown, top: publicTop(f), total: f.total };
+  const at = (k: number) => f.stems[(opts.order === 'newest' ? top[top.length - 1 - k] : top[k]) as number];
+  const from = opts.after === null ? 0 : startAfter(f.stems, top, opts.after, opts.order);
+  const page: string[] = [];
+  for (let k = from; k < Math.min(top.length, from + opts.limit); k++) page.push(at(k) as string);
   const stems: string[] = [];
   for (const root of page) {
     const queue = [f.index.get(root) as number];
     for (let q = 0; q < queue.length; q++) {
       const s = queue[q] as number;
       stems.push(f.stems[s] as string);
-      for (let k = f.childStart[s] as number; k < (f.childStart[s + 1] as number); k++) {
-        const c = f.childList[k] as number;
-        if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
-      }
+      for (const c of f.children[s] ?? []) if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
     }
   }
-  const more = from + opts.limit < ordered.length;
+  const more = from + opts.limit < top.length;
   return {
     top: page,
     stems,

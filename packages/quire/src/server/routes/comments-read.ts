@@ -12,7 +12,7 @@ import { prepareMarkdown } from '../markdown.js';
 import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';
 import { nullableString, problemResponses, publicCommentRef, stringEnum } from '../schemas.js';
-import { buildTree, planPage, renderTree, type Tree, treeTexts } from '../views.js';
+import { buildTree, planPage, prepareLayout, renderTree, type Tree, treeTexts } from '../views.js';
 import type { RoutesOptions } from './plugin.js';
 
 function listQuery(config: QuireConfig) {
@@ -108,6 +108,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       const opts = { mine, maxDepth: config.limits.maxDepth, order, after, limit };
       // The page is laid out from the thread's index; only the comments it shows are read (O(page)).
       const tree = async () => {
+        await prepareLayout(view.entries);
         const plan = planPage(view.entries, opts);
         const records = await ctx.store.pageRecords(view, plan.stems);
         const built = buildTree(threadId, plan, records, view.entries, opts.maxDepth);

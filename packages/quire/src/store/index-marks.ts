@@ -1,0 +1,175 @@
+/** A thread index's change marks (a spool of stems changed since the snapshot), and its listings compared. */
+import path from 'node:path';
+import { isQuireError, listNames, makeDir, openSpool, Spool } from '@quire/fs';
+import { COMMENT_STEM, compareStems } from './records.js';
+import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
+
+/** Marks of comments changed since the snapshot: a spool of records holding a stem each, in the thread directory. */
+export const INDEX_MARKS = '.index-marks';
+/** Where a thread's index lives and how its records and likes are read. */
+export interface IndexPlace {
+  dir: string;
+  votesDir: string;
+  durable: boolean;
+}
+
+const MARK_SUFFIX = '.mark';
+
+/** The spool of marks, if the thread has one (a thread nobody changed has none). */
+export async function marksSpool(place: IndexPlace, create: boolean): Promise<Spool | null> {
+  const dir = path.join(place.dir, INDEX_MARKS);
+  if (create) {
+    // By one mkdir(2): a vanished thread directory is never re-created by a mark.
+    await makeDir(dir, { durable: place.durable, parents: false }).catch((e: unknown) => {
+      if (!isQuireError(e, 'EEXIST')) throw e;
+    });
+  }
+  try {
+    return await openSpool(dir, { suffix: MARK_SUFFIX, durable: place.durable, create: false });
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}
+
+/** A mark: its id in the spool and the stem it names. */
+export interface Mark {
+  id: string;
+  stem: string;
+}
+
+export async function readMarks(place: IndexPlace): Promise<{ spool: Spool | null; marks: Mark[] }> {
+  const spool = await marksSpool(place, false);
+  if (spool === null) return { spool, marks: [] };
+  const ids = await spool.ids();
+  const marks = await mapLimit(ids, READ_CONCURRENCY, async (id) => ({
+    id,
+    stem: (await spool.get(id))?.toString('utf8') ?? '',
+  }));
+  return { spool, marks };
+}
+
+/**
+ * Marks `stem` as changed: made before a change of its record or likes (so a crash after the change still
+ * leaves it marked) and again after (so a snapshot written from a read before the change does not hide it).
+ * `durable` for the mark before: it must outlive a power cut that the change itself outlives.
+ */
+export async function markChanged(place: IndexPlace, stem: string, durable: boolean): Promise<void> {
+  const spool = await marksSpool(place, true);
+  if (spool === null) throw Object.assign(new Error(`${place.dir} is gone`), { code: 'ENOENT' });
+  const marked = new Spool(spool.dir, { suffix: MARK_SUFFIX, durable });
+  await marked.append(stem);
+}
+
+/** The raw listings an index was loaded from. */
+export interface Listed {
+  readonly names: readonly string[];
+  readonly marks: readonly string[];
+}
+
+/**
+ * Whether two listings hold the same names in the same order (a directory unchanged lists the same), dot names
+ * aside: a writer's temp comes and goes in the thread directory with every post and changes no comment.
+ */
+function sameOrder(a: readonly string[], b: readonly string[]): boolean {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < a.length && (a[i] as string).startsWith('.')) i++;
+    while (j < b.length && (b[j] as string).startsWith('.')) j++;
+    if (i === a.length || j === b.length) return i === a.length && j === b.length;
+    if (a[i++] !== b[j++]) return false;
+  }
+}
+
+/**
+ * Whether the thread's names and marks, listed now, are those a load listed (names only, nothing read). A
+ * directory nobody changed lists its names in the same order, so this is one comparison per name.
+ */
+export async function listedSame(place: IndexPlace, listed: Listed): Promise<boolean> {
+  const [names, marks] = await Promise.all([
+    listNames(place.dir),
+    listNames(path.join(place.dir, INDEX_MARKS)).catch((err: unknown) => {
+      if (isMissing(err)) return [];
+      throw err;
+    }),
+  ]);
+  const now = marks.filter((m) => m.endsWith(MARK_SUFFIX));
+  const before = new Set(listed.marks);
+  if (now.length !== before.size || !now.every((m) => before.has(m))) return false;
+  return sameOrder(names, listed.names) || sameNames(names, listed.names);
+}
+
+/**
+ * The same names, in whatever order (dot names aside): a network filesystem may list a directory nobody changed
+ * in another order (a distributed volume merges its bricks' listings), which must not count as a change.
+ */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  const plain = (names: readonly string[]) => names.filter((n) => !n.startsWith('.'));
+  const was = new Set(plain(b));
+  const now = plain(a);
+  return now.length === was.size && now.every((n) => was.has(n));
+}
+
+/** What the load a listing builds on listed, and the stems it listed but could not read (read again). */
+export interface ListingHint {
+  names: readonly string[];
+  unread: readonly string[];
+}
+
+/**
+ * The names of `names` inserted among `old`, if every name of `old` is still there in the same order (a
+ * directory to which names were only added lists the old ones in their order, as a rule); else null. String
+ * comparisons only: no hashing, no new strings.
+ */
+function insertions(names: readonly string[], old: readonly string[]): string[] | null {
+  const inserted: string[] = [];
+  let j = 0;
+  const skipDots = () => {
+    while (j < old.length && (old[j] as string).startsWith('.')) j++;
+  };
+  for (const n of names) {
+    if (n.startsWith('.')) continue;
+    skipDots();
+    if (j < old.length && n === old[j]) j++;
+    // Many at once: a name gone or another order shifted the rest; the full comparison is cheaper then.
+    else if (inserted.push(n) > 1024) return null;
+  }
+  skipDots();
+  return j === old.length ? inserted : null;
+}
+
+/**
+ * The record stems among a thread directory's names that `known` lacks, and the known stems not among them.
+ * With the names the load of `known` listed (`hint`), usually a walk of string comparisons; else one pass that
+ * looks every name up (no set of every name): a reload of a 50,000-comment thread must cost little of the
+ * event loop.
+ */
+export function diffNames(
+  names: readonly string[],
+  known: ReadonlyMap<string, unknown> | undefined,
+  hint?: ListingHint,
+) {
+  const added: string[] = [];
+  const fresh = (n: string) => {
+    if (!n.endsWith(RECORD_SUFFIX) || n.startsWith('.')) return false;
+    const stem = n.slice(0, -RECORD_SUFFIX.length);
+    if (known?.has(stem) === true) return true;
+    if (COMMENT_STEM.test(stem)) added.push(stem);
+    return false;
+  };
+  const inserted = hint === undefined ? null : insertions(names, hint.names);
+  if (inserted !== null && hint !== undefined) {
+    for (const n of inserted) fresh(n);
+    for (const s of hint.unread) if (!added.includes(s)) added.push(s);
+    return { added: added.sort(compareStems), removed: [] };
+  }
+  let seen = 0;
+  for (const n of names) if (fresh(n)) seen++;
+  const removed: string[] = [];
+  if (known !== undefined && seen < known.size) {
+    const present = new Set(names);
+    for (const s of known.keys()) if (!present.has(recordName(s))) removed.push(s);
+  }
+  return { added: added.sort(compareStems), removed };
+}
