@@ -45,7 +45,7 @@ export class LineBatcher {
       const batch = this.queued.splice(0, this.max);
       try {
         const id = await this.write(batch.map((w) => `${w.line}\n`).join(''));
-        batch.forEach((w, index) => w.resolve({ id, index }));
+        for (const [index, w] of batch.entries()) w.resolve({ id, index });
       } catch (err) {
         for (const w of batch) w.reject(err);
       }
