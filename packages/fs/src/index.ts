@@ -11,6 +11,7 @@ export {
   syncDirSync,
 } from './dir.js';
 export { isQuireError, QuireError, type QuireErrorCode } from './errors.js';
+export { isLocalFilesystem } from './local-fs.js';
 export { acquireLock, acquireLockSync, type Lock } from './lock.js';
 export { type LockFile, type LockFileOptions, openLockFile } from './lock-file.js';
 export type { LockOptions, LockSyncOptions } from './lock-options.js';

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * statfs(2) `f_type` magic numbers (linux/magic.h) of filesystems whose fcntl locks the kernel grants or refuses
- * in memory, without I/O: ext2/3/4, xfs, btrfs, tmpfs, ramfs, f2fs, zfs, and overlayfs (a container's root).
+ * statfs(2) `f_type` magic numbers (linux/magic.h) of local filesystems, whose fcntl locks the kernel grants or
+ * refuses in memory, without I/O: ext2/3/4, xfs, btrfs, tmpfs, ramfs, f2fs, zfs, and overlayfs (a container's root).
  * Anything else (NFS, CIFS, CephFS, FUSE such as GlusterFS) may answer a lock call over the network.
  */
 const LOCAL = new Set([
@@ -18,13 +18,12 @@ const known = new Map<string, Promise<boolean>>();
 const KNOWN_MAX = 1024;
 
 /**
- * Whether the filesystem holding `file` keeps its locks in local memory, so a non-blocking fcntl on it costs
- * microseconds and may run on the event loop (lock.ts). Asked once per directory with an async statfs; false
- * when it cannot be told (non-Linux platforms report other numbers, and then every lock call stays off the loop).
+ * Whether `dir` is on a local filesystem (ext4, xfs, btrfs, tmpfs, ramfs, f2fs, zfs, overlayfs: statfs(2) asked once
+ * per directory): one whose locks the kernel keeps in memory and whose stat of a directory sees every change at
+ * once, as no network filesystem's attribute cache promises. false when it cannot be told (a missing directory,
+ * asked again next time; other platforms, whose statfs numbers differ).
  */
-export function locksAreLocal(file: string): Promise<boolean> {
-  if (ALWAYS_OFF_THREAD) return Promise.resolve(false);
-  const dir = path.dirname(file);
+export function isLocalFilesystem(dir: string): Promise<boolean> {
   let answer = known.get(dir);
   if (answer === undefined) {
     if (known.size >= KNOWN_MAX) known.clear();
@@ -39,4 +38,12 @@ export function locksAreLocal(file: string): Promise<boolean> {
     known.set(dir, answer);
   }
   return answer;
+}
+
+/**
+ * Whether a non-blocking fcntl on `file` costs microseconds and may run on the event loop (lock.ts): its
+ * directory is on a local filesystem, and `QUIRE_FS_LOCK_THREAD=1` does not say otherwise.
+ */
+export function locksAreLocal(file: string): Promise<boolean> {
+  return ALWAYS_OFF_THREAD ? Promise.resolve(false) : isLocalFilesystem(path.dirname(file));
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SETTLE_MS } from '@quire/fs';
+import { isLocalFilesystem, SETTLE_MS } from '@quire/fs';
+import { requireOrSkip } from '@quire/testkit';
 import { CommentStore, threadIdOf } from '../src/index.js';
 import { T0, tempDir } from './fixtures/srv-helpers.js';
 import { META, PAGE, record } from './fixtures/srv-records.js';
@@ -87,4 +88,25 @@ test('a view read under a stamp younger than the filesystem clock granularity is
   await sleep(SETTLE);
   const v2 = await store.view(threadId);
   assert.equal((await store.view(threadId)).version, v2.version, 'settled: trusted while unchanged');
+});
+
+test('on a local filesystem a cached view is trusted by its stamps: no listing, even with viewListAfterMs 0', async (t) => {
+  const dir = tempDir(t);
+  if (!requireOrSkip(t, await isLocalFilesystem(dir), 'the temp directory is not on a local filesystem'))
+    return;
+  // 0: "list on every read", the setting for a network filesystem's attribute cache.
+  const a = await CommentStore.open(dir, { clock: () => T0, viewListAfterMs: 0 });
+  const b = await CommentStore.open(dir, { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  await a.addComment(threadId, META, record('one'), { duplicateWindowMs: 0 });
+  await sleep(SETTLE);
+  const v1 = await a.view(threadId);
+  for (let i = 0; i < 5; i++) assert.equal(await a.view(threadId), v1);
+  assert.equal(a.cacheStats().listings, 0, 'a local directory was listed to check a view');
+  // What another process adds is still seen at once: its link changed the directory's stamp.
+  await b.addComment(threadId, META, record('two'), { duplicateWindowMs: 0 });
+  assert.deepEqual(
+    (await a.comments(threadId)).map((c) => c.record.text),
+    ['one', 'two'],
+  );
 });

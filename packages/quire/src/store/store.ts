@@ -161,8 +161,15 @@ export class CommentStore {
   }
 
   /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */
-  cacheStats(): { filesRead: number; indexBytes: number; recordBytes: number; summaryBytes: number } {
-    return { filesRead: this.views.filesRead, ...this.views.bytes, summaryBytes: this.summaries.bytes };
+  cacheStats(): {
+    filesRead: number;
+    listings: number;
+    indexBytes: number;
+    recordBytes: number;
+    summaryBytes: number;
+  } {
+    const { filesRead, listings } = this.views;
+    return { filesRead, listings, ...this.views.bytes, summaryBytes: this.summaries.bytes };
   }
 
   /** The records of the given comments of a view (a page's): from memory or read, O(stems). */

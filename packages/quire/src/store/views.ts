@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   Coalescer,
+  isLocalFilesystem,
   readComplete,
   replaceFile,
   type Stamp,
@@ -114,6 +115,8 @@ export class ThreadViews {
   private readonly loads = new Map<string, Coalescer<CachedView>>();
   /** Files opened or listed by index loads and record reads: what the bench counts. */
   filesRead = 0;
+  /** Listings made to check cached views (listingTrusted). */
+  listings = 0;
 
   /**
    * `listAfterMs`: a view whose directory was last listed longer ago than this is checked by a listing too, not
@@ -145,6 +148,18 @@ export class ThreadViews {
   }
 
   /**
+   * Whether a view whose stamps are unchanged still holds every name: on a local filesystem the stamps say so
+   * already (a link changes the directory's at once), elsewhere a listing must (an attribute cache may hide a
+   * name another host linked; the listing of a 50,000-comment thread costs ~30 ms of CPU, so it is not repeated
+   * where it tells nothing).
+   */
+  private async listingTrusted(threadId: string, entry: CachedView): Promise<boolean> {
+    if (await isLocalFilesystem(this.threads.dir(threadId))) return true;
+    this.listings++;
+    return entry.relist.next();
+  }
+
+  /**
    * The thread's cached view if it is still valid: settled, young enough, and every stamp unchanged by a stat
    * on the threadpool (never on the event loop: on a network filesystem a stat may wait for the server).
    */
@@ -153,7 +168,9 @@ export class ThreadViews {
     if (!entry?.settled || Date.now() - entry.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
     const same = await Promise.all(entry.stamps.map(unchangedAsync));
     if (!same.every(Boolean)) return undefined;
-    if (Date.now() - entry.listedAt >= this.listAfterMs && !(await entry.relist.next())) return undefined;
+    if (Date.now() - entry.listedAt >= this.listAfterMs && !(await this.listingTrusted(threadId, entry))) {
+      return undefined;
+    }
     if (this.cached.peek(threadId) !== entry) return undefined;
     this.cached.get(threadId);
     return entry.view;
