@@ -104,6 +104,18 @@ export class RecentIndex {
     return out;
   }
 
+  /** The newest `max` approved comments of one thread: newest first (stems list in order), read until found. */
+  async newestOfThread(threadId: string, max: number): Promise<RecentComment[]> {
+    const meta = await this.threads.meta(threadId);
+    const out: RecentComment[] = [];
+    for (const stem of await this.threads.stems(threadId, { reverse: true })) {
+      if (out.length >= max) break;
+      const record = await this.threads.comment(threadId, stem);
+      if (record?.status === 'approved') out.push({ threadId, stem, record, meta });
+    }
+    return out;
+  }
+
   private open(): Promise<Spool> {
     this.spool ??= (async () => {
       const complete = path.join(this.dir, COMPLETE);

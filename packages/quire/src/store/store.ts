@@ -53,10 +53,7 @@ export type { Settings, ThreadView } from './views.js';
  *
  *   DATA/status/<status>/<threadId>_<stem>            the comments of each status but approved (status-index.ts)
  *
- * The modules: threads.ts (thread directories, spools, `.thread.json`, votes), admission.ts (adding a comment:
- * post locks, nonce claims, the duplicate index of summaries.ts), views.ts (cached thread views and settings),
- * records.ts (the record: creating, editing, tombstoning, restoring), rules.ts (who may do which), moderation.ts
- * (the moderators' lists).
+ * The modules, one concern each, are named in docs/design.md (the store).
  */
 export class CommentStore {
   readonly dataDir: string;
@@ -388,18 +385,10 @@ export class CommentStore {
   }
 
   /** The newest `max` approved comments of one thread, or of the whole site; reads only as many as needed. */
-  async newestApproved(max: number, threadId?: string): Promise<FeedEntry[]> {
+  newestApproved(max: number, threadId?: string): Promise<FeedEntry[]> {
     // The site's: from the recent-comments index, a bounded read however many threads there are.
     if (threadId === undefined) return this.recent.newestApproved(max);
-    // The thread's: newest first (stems are listed in order), read until `max` approved ones are found.
-    const meta = await this.threadMeta(threadId);
-    const entries: FeedEntry[] = [];
-    for (const stem of await this.stems(threadId, { reverse: true })) {
-      if (entries.length >= max) break;
-      const record = await this.comment(threadId, stem);
-      if (record?.status === 'approved') entries.push({ threadId, stem, record, meta });
-    }
-    return entries;
+    return this.recent.newestOfThread(threadId, max);
   }
 
   /** Run-time settings (DATA/settings.json), read again only when it changed. */
