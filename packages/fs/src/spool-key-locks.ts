@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { toQuireError } from './errors.js';
-import { tryLockOffThread } from './lock-thread.js';
 import type { SpoolContext } from './spool-context.js';
+import { call, runAsync } from './steps.js';
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -39,7 +39,9 @@ export class BatchLocks {
 
   private async try(k: KeyToLock): Promise<boolean> {
     const { file, offset } = k.spool.keyLockRange(k.h);
-    return tryLockOffThread(await this.fd(file), offset, 1, false);
+    // Where the async API makes its lock calls: on the lock thread, or here on a local filesystem (local-fs.ts).
+    const fd = await this.fd(file);
+    return runAsync(call({ op: 'tryLock', fd, path: file, offset, length: 1, shared: false }));
   }
 
   /** Lets every lock go. */
