@@ -84,6 +84,16 @@ interface CachedView {
   listedAt: number;
   /** Listings that check the view (validCached), shared by the readers waiting at the time. */
   relist: Coalescer<boolean>;
+  /**
+   * Stats of the stamps (validCached), shared the same way: concurrent readers of a thread share about two stats,
+   * each begun after their calls, so a view is never older than the call that gets it.
+   */
+  restat: Coalescer<boolean>;
+}
+
+/** Whether every stamp still matches its file (a stat each, on the threadpool). */
+async function stampsUnchanged(stamps: readonly Stamp[]): Promise<boolean> {
+  return (await Promise.all(stamps.map(unchangedAsync))).every(Boolean);
 }
 
 let versions = 0;
@@ -166,8 +176,7 @@ export class ThreadViews {
   private async validCached(threadId: string): Promise<ThreadView | undefined> {
     const entry = this.cached.peek(threadId);
     if (!entry?.settled || Date.now() - entry.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
-    const same = await Promise.all(entry.stamps.map(unchangedAsync));
-    if (!same.every(Boolean)) return undefined;
+    if (!(await entry.restat.next())) return undefined;
     if (Date.now() - entry.listedAt >= this.listAfterMs && !(await this.listingTrusted(threadId, entry))) {
       return undefined;
     }
@@ -242,6 +251,7 @@ export class ThreadViews {
       listed,
       listedAt: started,
       relist: new Coalescer(() => this.sameListing(threadId, entry)),
+      restat: new Coalescer(() => stampsUnchanged(stamps)),
     };
     this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + 500);
     return entry;
@@ -344,13 +354,9 @@ function parseSettings(buf: Buffer | null): Settings {
  * that needs the moderation setting checks it, and the event loop must not wait for it (issue 13).
  */
 export class SettingsFile {
-  private cache: { stamps: Stamp[]; settled: boolean; value: Settings } | undefined;
-  /**
-   * The stat under way, and the cache it checks: requests that arrive meanwhile share its answer instead of
-   * each making one, so a change another process made is seen by requests that arrived after a stat began
-   * that finds it, a few hundred microseconds later than one stat per request would.
-   */
-  private checking: { of: object; unchanged: Promise<boolean> } | undefined;
+  /** The settings as last read, with a stat of their file shared by concurrent requests (Coalescer: each begun
+   * after the calls it answers, so a change another process made before a call is seen by it). */
+  private cache: { settled: boolean; value: Settings; restat: Coalescer<boolean> } | undefined;
 
   constructor(
     private readonly file: string,
@@ -359,21 +365,15 @@ export class SettingsFile {
 
   async get(): Promise<Settings> {
     const c = this.cache;
-    if (c?.settled) {
-      if (this.checking?.of !== c) {
-        const check = { of: c, unchanged: unchangedAsync(c.stamps[0] as Stamp) };
-        this.checking = check;
-        const done = () => {
-          if (this.checking === check) this.checking = undefined;
-        };
-        check.unchanged.then(done, done);
-      }
-      if (await this.checking.unchanged) return { ...c.value };
-    }
+    if (c?.settled && (await c.restat.next())) return { ...c.value };
     const started = Date.now();
     const stamps = [await stampAsync(this.file)];
     const value = parseSettings(await readComplete(this.file));
-    this.cache = { stamps, settled: settled(stamps, started), value };
+    this.cache = {
+      settled: settled(stamps, started),
+      value,
+      restat: new Coalescer(() => stampsUnchanged(stamps)),
+    };
     return { ...value };
   }
 
