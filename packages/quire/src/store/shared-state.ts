@@ -14,6 +14,9 @@ import type { Hmacs } from './secret.js';
  * exclusively, so two instances can never both make one.
  */
 
+/** Client names (HMACs) kept; all forgotten when full. */
+const NAMES_KEPT = 10_000;
+
 /** Sweep a bucket's expired windows at most this often per process. */
 const SWEEP_EVERY_MS = 60_000;
 
@@ -60,6 +63,7 @@ export function blockSize(max: number): number {
  */
 export class SharedLimits {
   private readonly known = new Map<string, Known>();
+  private readonly names = new Map<string, string>();
   private readonly lastSweep = new Map<string, number>();
   private readonly dir: string;
 
@@ -73,7 +77,7 @@ export class SharedLimits {
   /** Counts one hit of `client` in `bucket`; whether it is within `max` per `windowMs` (window of `nowMs`). */
   async hit(bucket: string, client: string, max: number, windowMs: number, nowMs: number): Promise<boolean> {
     const window = Math.floor(nowMs / windowMs);
-    const who = this.hmacs.hex('ip', `limit\0${bucket}\0${client}`, 24);
+    const who = this.nameOf(bucket, client);
     const key = `${bucket}\0${who}`;
     let k = this.known.get(key);
     if (k === undefined || k.window !== window) {
@@ -100,6 +104,18 @@ export class SharedLimits {
       }
       await k.claiming;
     }
+  }
+
+  /** The client's name in `bucket`'s markers: an HMAC, kept for the clients seen lately (one per request). */
+  private nameOf(bucket: string, client: string): string {
+    const key = `${bucket}\0${client}`;
+    let name = this.names.get(key);
+    if (name === undefined) {
+      if (this.names.size >= NAMES_KEPT) this.names.clear();
+      name = this.hmacs.hex('ip', `limit\0${key}`, 24);
+      this.names.set(key, name);
+    }
+    return name;
   }
 
   /** Starts a sweep of `bucket`'s windows before the previous one, unless one ran lately; never awaited. */
