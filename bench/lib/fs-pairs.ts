@@ -75,7 +75,7 @@ export async function runPairs(
       rates[i]!.quire.push(q);
       rates[i]!.c.push(c);
     }
-    if ((k + 1) % 4 === 0 || k + 1 === chunks) {
+    if (pairs.length > 0 && ((k + 1) % 4 === 0 || k + 1 === chunks)) {
       const now = pairs.map((p, i) => `${p.quire.id} ${median(ratios[i]!).toFixed(2)}`).join(', ');
       progress(`[pairs ${k + 1}/${chunks}] median so far: ${now}`);
     }
