@@ -33,4 +33,5 @@ test("the duplicate check's summaries stay within cache.summaryBytes over many t
   const { summaryBytes } = store.cacheStats();
   assert.ok(summaryBytes <= budget, `${summaryBytes} bytes`);
   assert.ok(summaryBytes >= budget / 2, 'the budget is used, not ignored');
+  await store.settled();
 });
