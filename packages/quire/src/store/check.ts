@@ -16,57 +16,14 @@ import {
   type Spool,
   stampOf,
 } from '@quire/fs';
+import type { DataCheckOptions, DataIssue, DataProblem, DataReport } from './check-types.js';
 import { COMMENT_STEM, STATUSES } from './records.js';
 import { checkStatusIndex, type Found, INDEXED } from './status-index.js';
 import { INDEX_NAMES, rebuildIndex } from './thread-index.js';
 import { mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, stemOf } from './threads.js';
 import { THREAD_ID } from './uri.js';
 
-/** What fsck can find. */
-export type DataProblem =
-  | 'not-a-data-dir'
-  | 'missing'
-  | 'unparsable'
-  | 'incomplete'
-  | 'secret-size'
-  | 'secret-mode'
-  | 'missing-parent'
-  | 'empty-thread'
-  | 'orphan-vote'
-  | 'stray'
-  | 'unknown'
-  | 'quarantined'
-  | CheckIssue['problem'];
-
-/** One thing found; `path` is relative to the data directory. */
-export interface DataIssue {
-  path: string;
-  problem: DataProblem;
-  detail: string;
-  repaired: boolean;
-}
-
-/** What checkDataDir found. */
-export interface DataReport {
-  dataDir: string;
-  threads: number;
-  comments: number;
-  votes: number;
-  issues: DataIssue[];
-  /** True when every issue is repaired or only informative (a live writer's temp, a quarantined file, a name fsck does not know). */
-  clean: boolean;
-}
-
-/** Options of checkDataDir. */
-export interface DataCheckOptions {
-  /**
-   * Remove dead writers' temps, move unparsable comment files aside, and write every thread's index afresh from
-   * its comment files (derived data, thread-index.ts). Never removes a record or a vote.
-   */
-  repair?: boolean;
-  /** Called with the number of threads checked so far, every 1,000 threads. */
-  onProgress?: (threads: number) => void;
-}
+export type { DataCheckOptions, DataIssue, DataProblem, DataReport } from './check-types.js';
 
 /** Where an unparsable comment file is moved to, inside its thread: a dot name, so no reader takes it for a record. */
 export const QUARANTINE = '.quarantine';

@@ -194,12 +194,24 @@ export interface PortAccess {
 /** One batcher per store (its Threads): every import of the process shares its batches. */
 const batchers = new WeakMap<Threads, ImportBatcher>();
 
-export function portAccess(threads: Threads, durable: boolean): PortAccess {
+/**
+ * The store's `port`. `noteStatus` is told of every imported comment that is not approved (the status index), once
+ * it is written; an import cut short is run again, which tells it then.
+ */
+export function portAccess(
+  threads: Threads,
+  durable: boolean,
+  noteStatus: (threadId: string, stem: string, record: CommentRecord) => Promise<unknown>,
+): PortAccess {
   const batcher = batchers.get(threads) ?? new ImportBatcher();
   batchers.set(threads, batcher);
   return {
-    importComment: (threadId, meta, record, placement) =>
-      importRecord(threads, durable, batcher, { threadId, meta, record, placement }),
+    async importComment(threadId, meta, record, placement) {
+      const r = await importRecord(threads, durable, batcher, { threadId, meta, record, placement });
+      if (r.outcome !== 'conflict' && record.status !== 'approved')
+        await noteStatus(threadId, r.stem, record);
+      return r;
+    },
     votes: (threadId, stem) => exportVotes(threads, threadId, stem),
     votedStems: (threadId) => votedStems(threads, threadId),
     putVotes: (threadId, stem, votes) => importVotes(threads, durable, threadId, stem, votes),

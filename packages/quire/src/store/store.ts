@@ -213,15 +213,9 @@ export class CommentStore {
 
   /** Imports and exports (port/): comments under their own time or name, likes as they are (store/imports.ts). */
   get port(): PortAccess {
-    const access = portAccess(this.threads, this.durable);
-    // An imported comment joins its status's index (an import cut short is run again, which notes it then).
-    const importComment: PortAccess['importComment'] = async (threadId, meta, record, at) => {
-      const r = await access.importComment(threadId, meta, record, at);
-      if (r.outcome !== 'conflict' && record.status !== 'approved')
-        await this.statusIndex.note(threadId, r.stem, record);
-      return r;
-    };
-    return { ...access, importComment };
+    return portAccess(this.threads, this.durable, (threadId, stem, record) =>
+      this.statusIndex.note(threadId, stem, record),
+    );
   }
 
   /** Adds a new comment to the page `page`: its record made from the draft (createRecord), then addComment. */
