@@ -116,17 +116,40 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
   await ctx.notify.start(`http://${shownHost}:${port}`, app.log);
 
+  const { close, closed } = closeOnSignals(
+    app,
+    ctx,
+    config.shutdownGraceSeconds,
+    opts.handleSignals !== false,
+  );
+  // Builds the recent-comments index now if it must be (a data directory from before it), not in a feed request.
+  store.newestApproved(1).catch((err: unknown) => app.log.warn({ err }, 'the recent-comments index failed'));
+  // The same for the status index (store/status-index.ts: the moderation queue): built once per data directory.
+  store.statusIndex.ready().catch((err: unknown) => app.log.warn({ err }, 'the status index failed'));
+  // The effective setting: settings.json (changed through the admin API) overrides the config's.
+  const moderation = await ctx.moderation();
+  app.log.info({ port, dataDir: config.dataDir, moderation, connectionCap }, 'quire is listening');
+  return { url: `http://${shownHost}:${port}`, host: config.host, port, config, app, store, close, closed };
+}
+
+/**
+ * The service's close(): no new connections, requests in flight finish, then `closed` resolves. With `signals`,
+ * SIGTERM and SIGINT call it, and past `graceSeconds` whatever is still open is cut and the process exits.
+ */
+function closeOnSignals(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  graceSeconds: number,
+  signals: boolean,
+): { close: () => Promise<void>; closed: Promise<void> } {
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
   });
   let closing: Promise<void> | undefined;
-  const graceMs = config.shutdownGraceSeconds * 1000;
+  const graceMs = graceSeconds * 1000;
   const onSignal = (signal: NodeJS.Signals) => {
-    app.log.info(
-      { signal, graceSeconds: config.shutdownGraceSeconds },
-      'shutting down: finishing requests in flight',
-    );
+    app.log.info({ signal, graceSeconds }, 'shutting down: finishing requests in flight');
     // Past the grace period, connections still open are cut and the process exits however much work is queued
     // (reads and writes the threadpool has yet to run, a render): the store is crash-safe, so this is a crash at
     // worst, and nothing acknowledged is lost.
@@ -144,7 +167,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const close = (): Promise<void> => {
     closing ??= (async () => {
       ctx.closing = true;
-      if (opts.handleSignals !== false) {
+      if (signals) {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
       }
@@ -156,18 +179,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     })();
     return closing;
   };
-  if (opts.handleSignals !== false) {
+  if (signals) {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  // Builds the recent-comments index now if it must be (a data directory from before it), not in a feed request.
-  store.newestApproved(1).catch((err: unknown) => app.log.warn({ err }, 'the recent-comments index failed'));
-  // The same for the status index (store/status-index.ts: the moderation queue): built once per data directory.
-  store.statusIndex.ready().catch((err: unknown) => app.log.warn({ err }, 'the status index failed'));
-  // The effective setting: settings.json (changed through the admin API) overrides the config's.
-  const moderation = await ctx.moderation();
-  app.log.info({ port, dataDir: config.dataDir, moderation, connectionCap }, 'quire is listening');
-  return { url: `http://${shownHost}:${port}`, host: config.host, port, config, app, store, close, closed };
+  return { close, closed };
 }
 
 /**
