@@ -14,7 +14,7 @@ import { importTable } from './import.js';
 import { loadAverage, type Machine } from './machine.js';
 import { PAYLOAD_BYTES } from './ops.js';
 import { sameSecondTable } from './same-second.js';
-import { serviceTable } from './service.js';
+import { serviceTable } from './service-report.js';
 import type { SpecialResults } from './specials.js';
 import type { Startup } from './startup.js';
 import { fmtRate, fmtRatio, fmtSeconds, median } from './stats.js';

@@ -1,0 +1,93 @@
+/** What the service case measures, and its table in the report. */
+import type { LoadTool } from './load.js';
+import { fmtRate, fmtRatio } from './stats.js';
+
+/** A filesystem the POSTs are measured on. */
+export interface Place {
+  label: string;
+  /** What `df -T` says it is. */
+  fs: string;
+  /**
+   * Gets ext4's TOPDIR flag where it can: each round's library, quire and bare directories, and their warm-ups,
+   * then land in block groups of their own. On ext4 without a journal every create scans past the inodes its
+   * group freed in the last seconds (lib/scratch.ts), and each publish frees its temp's inode: in one group,
+   * each phase ran behind the thousands of inodes the phase before it had just freed (createUnique measured
+   * anywhere from 2000/s to 6900/s in back-to-back rounds).
+   */
+  dir: string;
+}
+
+export interface PostResult {
+  place: Place;
+  /** Medians over the rounds. */
+  postRate: number;
+  libraryRate: number;
+  /** node:http doing one createUnique per POST and nothing else. */
+  barePostRate: number;
+  /** Median of the per-round ratios POST / createUnique. */
+  ratio: number;
+  /** Median of the per-round ratios bare POST / createUnique: the ceiling of any HTTP service here. */
+  bareRatio: number;
+  /** Issue 15: POSTs with notifications on, delivered by no process (the outbox append alone). */
+  appendRate: number;
+  /** Median of the per-round ratios append / off. */
+  appendRatio: number;
+  /** Issue 15: POSTs with notifications on, a webhook per event delivered by the same process. */
+  notifyRate: number;
+  /** Median of the per-round ratios notifications on / off. */
+  notifyRatio: number;
+  /** Issue 16: median of the per-window ratios quire POST / bare node:http + createUnique (alternating windows). */
+  ceilingRatio: number;
+  /** Fastify with a validated body and one createUnique per POST: the framework's own cost. */
+  fastifyRate: number;
+  /** Median of the per-window ratios Fastify / bare node:http. */
+  fastifyRatio: number;
+  /** Issue 17: p50 latency (ms) of one POST at a time, quire and bare node:http (alternating windows). */
+  p50: { quire: number; bare: number };
+  posts: number;
+  bad: number;
+}
+
+export interface GetResult {
+  getRate: number;
+  bareRate: number;
+  ratio: number;
+  threadBytes: number;
+  bad: number;
+}
+
+export interface ServiceResult {
+  tool: LoadTool;
+  posts: PostResult[];
+  get: GetResult;
+  /** Places that could not be measured, and why. */
+  skipped: string[];
+}
+
+/** The service case's table, in Markdown: a row per figure, with its ratio and target. */
+export function serviceTable(service: ServiceResult): string[] {
+  const rows = ['| what | req/s or ms | ratio | target |', '|---|--:|--:|---|'];
+  for (const p of service.posts) {
+    const where = `${p.place.label}: ${p.place.fs}`;
+    rows.push(
+      `| durable POST /api/comments, 32 connections, ${where} | ${fmtRate(p.postRate)} | ` +
+        `${fmtRatio(p.ratio)} of createUnique with 32 in flight there (${fmtRate(p.libraryRate)}/s) | — |`,
+      `| the ceiling there: bare node:http doing one durable createUnique per POST, nothing else (alternating ` +
+        `windows with quire) | ${fmtRate(p.barePostRate)} | quire is ${fmtRatio(p.ceilingRatio)} of it | >= 0.85 (issue 16) |`,
+      `| Fastify with a validated body doing the same, nothing else (same windows) | ${fmtRate(p.fastifyRate)} | ` +
+        `${fmtRatio(p.fastifyRatio)} of bare node:http | — |`,
+      `| issue 15: quire with notifications on, the outbox append before each answer (delivered by no process: ` +
+        `notify.deliver false; same windows) | ${fmtRate(p.appendRate)} | ${fmtRatio(p.appendRatio)} of notifications off | >= 0.85 |`,
+      `| issue 15: the same, with a webhook per event delivered by the same process | ` +
+        `${fmtRate(p.notifyRate)} | ${fmtRatio(p.notifyRatio)} of notifications off | — |`,
+      `| issue 17: one POST at a time (1 connection), p50 latency, quire against bare node:http (alternating ` +
+        `windows) | ${p.p50.quire.toFixed(2)} ms vs ${p.p50.bare.toFixed(2)} ms | ${fmtRatio(p.p50.quire / p.p50.bare)} | <= 1.2 |`,
+    );
+  }
+  const g = service.get;
+  rows.push(
+    `| GET /api/comments, a 200-comment page (${Math.round(g.threadBytes / 1024)} KiB), 10 connections | ` +
+      `${fmtRate(g.getRate)} | ${fmtRatio(g.ratio)} of bare node:http with the same bytes (${fmtRate(g.bareRate)}/s) | >= 0.5 |`,
+  );
+  return rows;
+}
