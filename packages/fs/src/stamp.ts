@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { validatePath } from './args.js';
+import { isLocalFilesystem } from './local-fs.js';
 
 /**
  * What a cached thing was read from: the stat(2) of a file or directory, taken *before* reading it. A cache
@@ -28,8 +30,10 @@ function statOf(file: string): fs.BigIntStats | undefined | null {
 
 /** stat(2), synchronously: a couple of microseconds for an inode in the cache, cheaper than a threadpool trip. */
 export function stampOf(file: string): Stamp {
-  validatePath(file, 'file', 'stampOf');
-  const st = statOf(file);
+  return stampFrom(validatePath(file, 'file', 'stampOf'), statOf(file));
+}
+
+function stampFrom(file: string, st: fs.BigIntStats | undefined | null): Stamp {
   if (st === undefined || st === null) return { path: file, st, newestNs: 0n };
   // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
   return { path: file, st, newestNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs };
@@ -78,7 +82,15 @@ export const SETTLE_MS = 100;
 /** The same for a whole-millisecond stamp, which may come from a filesystem that keeps (two) seconds. */
 export const SETTLE_COARSE_MS = 2_100;
 
+/**
+ * stat(2) for the async API. On a local filesystem (isLocalFilesystem) it runs on the caller's thread: the kernel
+ * answers from its inode and dentry caches in a few microseconds, where a threadpool trip costs tens to hundreds
+ * (two thread wake-ups, each waiting for a CPU on a loaded machine); a POST made three such trips in a row (the
+ * settings, the nonce's claim, the publish). Elsewhere (NFS, FUSE) a stat may be a round trip to a server, and
+ * runs on the threadpool.
+ */
 async function statOfAsync(file: string): Promise<fs.BigIntStats | undefined | null> {
+  if (await isLocalFilesystem(path.dirname(file))) return statOf(file);
   try {
     return await fs.promises.stat(file, { bigint: true });
   } catch (err) {
@@ -87,18 +99,15 @@ async function statOfAsync(file: string): Promise<fs.BigIntStats | undefined | n
 }
 
 /**
- * stampOf on the threadpool: for callers on an event loop that a slow filesystem (a network one, where a stat
- * may be a round trip to the server) must not stall.
+ * stampOf for callers on an event loop that a slow filesystem (a network one, where a stat may be a round trip
+ * to the server) must not stall: on the threadpool there, on the caller's thread on a local filesystem.
  */
 export async function stampAsync(file: string): Promise<Stamp> {
   validatePath(file, 'file', 'stampAsync');
-  const st = await statOfAsync(file);
-  if (st === undefined || st === null) return { path: file, st, newestNs: 0n };
-  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
-  return { path: file, st, newestNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs };
+  return stampFrom(file, await statOfAsync(file));
 }
 
-/** unchanged on the threadpool (as stampAsync). */
+/** unchanged for the async API (where its stat runs: as stampAsync). */
 export async function unchangedAsync(s: Stamp): Promise<boolean> {
   return s.st !== null && sameStat(s.st, await statOfAsync(s.path));
 }
