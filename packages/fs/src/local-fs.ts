@@ -20,8 +20,10 @@ const KNOWN_MAX = 1024;
 /**
  * Whether `dir` is on a local filesystem (ext4, xfs, btrfs, tmpfs, ramfs, f2fs, zfs, overlayfs: statfs(2) asked once
  * per directory): one whose locks the kernel keeps in memory and whose stat of a directory sees every change at
- * once, as no network filesystem's attribute cache promises. false when it cannot be told (a missing directory,
- * asked again next time; other platforms, whose statfs numbers differ).
+ * once, as no network filesystem's attribute cache promises. A missing directory is answered for by its nearest
+ * existing ancestor, on whose filesystem it would be made (a directory that exists only sometimes, such as
+ * the `.nonces` of a thread nobody retried in, must not cost a statfs per call). false when it cannot be told
+ * (another error, asked again next time; other platforms, whose statfs numbers differ).
  */
 export function isLocalFilesystem(dir: string): Promise<boolean> {
   let answer = known.get(dir);
@@ -29,8 +31,9 @@ export function isLocalFilesystem(dir: string): Promise<boolean> {
     if (known.size >= KNOWN_MAX) known.clear();
     answer = fs.promises.statfs(dir).then(
       (s) => process.platform === 'linux' && LOCAL.has(Number(s.type)),
-      () => {
-        // Asked again next time: the directory may not be there yet.
+      (err: NodeJS.ErrnoException) => {
+        const parent = path.dirname(dir);
+        if (err.code === 'ENOENT' && parent !== dir) return isLocalFilesystem(parent);
         known.delete(dir);
         return false;
       },

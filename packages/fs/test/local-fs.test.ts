@@ -11,7 +11,7 @@ import { hasCommand, isRoot, requireOrSkip, tempDir, unmountQuietly } from '@qui
 /** ext4, xfs, btrfs, tmpfs: what a CI machine's temp directory is. */
 const LOCAL_TYPES = [0xef53, 0x58465342, 0x9123683e, 0x01021994];
 
-test('the temp directory is on a local filesystem; a missing directory cannot be told', async (t) => {
+test('the temp directory is on a local filesystem, and so is a missing directory in it', async (t) => {
   const type = fs.statfsSync(os.tmpdir()).type;
   if (
     !requireOrSkip(
@@ -23,10 +23,11 @@ test('the temp directory is on a local filesystem; a missing directory cannot be
     return;
   const dir = tempDir(t, 'quire-localfs-');
   assert.equal(await isLocalFilesystem(dir), true);
-  assert.equal(await isLocalFilesystem(path.join(dir, 'missing')), false);
-  // Asked again once it exists: a failed lookup is not remembered.
-  fs.mkdirSync(path.join(dir, 'missing'));
-  assert.equal(await isLocalFilesystem(path.join(dir, 'missing')), true);
+  // Answered for by the nearest existing ancestor: where it would be made.
+  assert.equal(await isLocalFilesystem(path.join(dir, 'missing', 'deeper')), true);
+  // A path through a file cannot be told (ENOTDIR).
+  fs.writeFileSync(path.join(dir, 'file'), '');
+  assert.equal(await isLocalFilesystem(path.join(dir, 'file', 'below')), false);
 });
 
 test('a FUSE mount (bindfs) of a local directory is not local: its attribute cache may hide changes', async (t) => {

@@ -22,12 +22,12 @@ import {
 } from './helpers.js';
 
 /** The stat calls of `op` on `file`, and how many ran on the main thread (the one that ran execve). */
-async function statThreads(t: TestContext, op: string, file: string) {
+async function statThreads(t: TestContext, op: string, file: string, exists = true) {
   const log = path.join(tempDir(t, 'quire-stamp-log-'), 'strace.log');
   const args = ['-f', '-qq', '-o', log, '-e', 'trace=execve,statx,newfstatat,stat,lstat'];
   const r = await waitExit(spawnFixtureTraced(args, 'nfs-ops', [op, file]));
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { ok: true, value: true });
+  assert.deepEqual(JSON.parse(r.stdout), { ok: true, value: exists });
   const calls = parseStrace(fs.readFileSync(log, 'utf8'));
   const main = calls.find((c) => c.name === 'execve')?.tid;
   const stats = calls.filter((c) => c.name !== 'execve' && c.args.includes(file));
@@ -47,11 +47,15 @@ test("on a local filesystem stampAsync and unchangedAsync stat on the caller's t
   // ext4, xfs, btrfs, tmpfs: what a CI machine's temp directory is.
   if (!requireOrSkip(t, [0xef53, 0x58465342, 0x9123683e, 0x01021994].includes(type), `temp dir fs ${type}`))
     return;
-  const file = record(tempDir(t, 'quire-stamp-'));
+  const dir = tempDir(t, 'quire-stamp-');
+  const file = record(dir);
   for (const op of ['stampAsync', 'unchangedAsync']) {
     const { stats, onMain } = await statThreads(t, op, file);
     assert.equal(onMain, stats, `${op}: ${stats - onMain} of ${stats} stats off the main thread`);
   }
+  // In a directory that does not exist (yet): its ancestor's filesystem answers.
+  const { stats, onMain } = await statThreads(t, 'stampAsync', path.join(dir, 'missing', 'file'), false);
+  assert.equal(onMain, stats, 'a stamp in a missing directory was taken off the main thread');
 });
 
 test('on a FUSE mount (bindfs) stampAsync and unchangedAsync stat on the threadpool', async (t) => {
