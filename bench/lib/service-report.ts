@@ -42,8 +42,11 @@ export interface PostResult {
   fastifyRate: number;
   /** Median of the per-window ratios Fastify / bare node:http. */
   fastifyRatio: number;
-  /** Issue 17: p50 latency (ms) of one POST at a time, quire and bare node:http (alternating windows). */
-  p50: { quire: number; bare: number };
+  /**
+   * Issue 17: p50 latency (ms) of one POST at a time, quire, bare node:http and Fastify each doing one
+   * createUnique per POST (alternating windows).
+   */
+  p50: { quire: number; bare: number; fastify: number };
   posts: number;
   bad: number;
 }
@@ -82,6 +85,8 @@ export function serviceTable(service: ServiceResult): string[] {
         `${fmtRate(p.notifyRate)} | ${fmtRatio(p.notifyRatio)} of notifications off | — |`,
       `| issue 17: one POST at a time (1 connection), p50 latency, quire against bare node:http (alternating ` +
         `windows) | ${p.p50.quire.toFixed(2)} ms vs ${p.p50.bare.toFixed(2)} ms | ${fmtRatio(p.p50.quire / p.p50.bare)} | <= 1.2 |`,
+      `| the same for Fastify with a validated body doing one createUnique per POST, nothing else (same windows) | ` +
+        `${p.p50.fastify.toFixed(2)} ms | ${fmtRatio(p.p50.fastify / p.p50.bare)} of bare node:http | — |`,
     );
   }
   const g = service.get;

@@ -183,7 +183,7 @@ interface Round {
   append: number;
   appendRatio: number;
   notify: number;
-  p50: { quire: number; bare: number };
+  p50: { quire: number; bare: number; fastify: number };
   n: number;
   bad: number;
 }
@@ -192,7 +192,7 @@ interface Round {
  * One round on one filesystem: the library's durable createUnique with 32 calls in flight; then, side by side
  * in alternating windows of 32 connections, quire (notifications off), quire with the outbox append (issue 15),
  * bare node:http + createUnique (the ceiling, issue 16) and Fastify + createUnique; then quire with delivery on;
- * then one POST at a time, quire against the bare server (issue 17's p50).
+ * then one POST at a time, quire against the bare server (issue 17's p50) and Fastify doing the same as the bare one.
  */
 async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfig: (d: boolean) => string) {
   await libraryRate(path.join(place.dir, `library-${r}-warm`), o.warmOps, 32);
@@ -223,6 +223,7 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
     [
       { args: ['quire', quireDir(dir('one'))], warm: 'page' },
       { args: ['bare-post', dir('one-bare')], warm: 'path' },
+      { args: ['fastify-post', dir('one-fastify')], warm: 'path' },
     ],
     1,
     4,
@@ -243,7 +244,11 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
     append: median(append),
     appendRatio: windowRatio(append, post),
     notify: median(on.rates[0] as number[]),
-    p50: { quire: median(one.p50s[0] as number[]), bare: median(one.p50s[1] as number[]) },
+    p50: {
+      quire: median(one.p50s[0] as number[]),
+      bare: median(one.p50s[1] as number[]),
+      fastify: median(one.p50s[2] as number[]),
+    },
     n: post.reduce((a, x) => a + x * o.postSeconds, 0),
     bad: side.bad + on.bad + one.bad,
   };
@@ -253,7 +258,7 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
       `(${round.fastifyRatio.toFixed(2)}), createUnique ${lib.toFixed(0)}/s, with the outbox append ` +
       `${round.append.toFixed(0)}/s (${round.appendRatio.toFixed(2)} of off), with delivery too ` +
       `${round.notify.toFixed(0)}/s; one at a time p50 ${round.p50.quire.toFixed(2)} ms vs bare ` +
-      `${round.p50.bare.toFixed(2)} ms (round ${r + 1})` +
+      `${round.p50.bare.toFixed(2)} ms, Fastify ${round.p50.fastify.toFixed(2)} ms (round ${r + 1})` +
       (round.bad > 0 ? `; ${round.bad} answers not 2xx: this round is not valid` : ''),
   );
   return round;
@@ -295,7 +300,7 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     ceilingRatio: med((x) => x.ceilingRatio),
     fastifyRate: med((x) => x.fastify),
     fastifyRatio: med((x) => x.fastifyRatio),
-    p50: { quire: med((x) => x.p50.quire), bare: med((x) => x.p50.bare) },
+    p50: { quire: med((x) => x.p50.quire), bare: med((x) => x.p50.bare), fastify: med((x) => x.p50.fastify) },
     posts: Math.round(rounds.reduce((a, x) => a + x.n, 0)),
     bad: rounds.reduce((a, x) => a + x.bad, 0),
   };
