@@ -120,6 +120,22 @@ test('author names lose bidi controls and invisible characters; moderator names 
   }
   checkNotReserved('Administrator', reserved);
   checkNotReserved(null, reserved);
+  // Printable ASCII takes a short way; it must end where the long one does (NFKC, spaces, case, punctuation).
+  for (const n of ['  a  b  c ', 'x\u00a0y', "Ann-Marie O'Neil", 'A_D_M_I_N!', '~admin~', 'ad min']) {
+    const long = n
+      .replace(/\p{Cf}/gu, '')
+      .normalize('NFKC')
+      .replace(/\s+/gu, ' ')
+      .trim();
+    assert.equal(cleanName(n), long, JSON.stringify(n));
+  }
+  for (const n of ['A_D_M_I_N!', '~admin~', 'ad min', 'ADMIN\u00a0']) {
+    assert.throws(
+      () => checkNotReserved(n, reserved),
+      (e: unknown) => e instanceof ProblemError,
+      n,
+    );
+  }
 });
 
 test('password checks run one at a time off the threadpool; a flood past the queue is refused at once', async () => {

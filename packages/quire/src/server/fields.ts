@@ -80,17 +80,35 @@ const FORMAT_CHARS = /\p{Cf}/gu;
 export function cleanName(v: string | null | undefined, field = 'author'): string | null {
   const t = cleanLine(v, field);
   if (t === null) return null;
-  const name = t.replace(FORMAT_CHARS, '').normalize('NFKC').replace(/\s+/gu, ' ').trim();
+  // Printable ASCII holds no format character and is its own NFKC form: most names, at a fraction of the cost.
+  const name = (PRINTABLE_ASCII.test(t) ? t : t.replace(FORMAT_CHARS, '').normalize('NFKC'))
+    .replace(/\s+/gu, ' ')
+    .trim();
   return name === '' ? null : name;
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /** What two names are compared by: letters and digits of their NFKC case fold, nothing else. */
 function nameKey(name: string): string {
+  if (PRINTABLE_ASCII.test(name)) return name.toLowerCase().replace(/[^a-z0-9]/g, '');
   return name
     .normalize('NFKC')
     .toLowerCase()
     .normalize('NFKC')
     .replace(/[^\p{L}\p{N}]/gu, '');
+}
+
+/** The keys of a list of reserved names (the config's, so computed once per list). */
+const reservedKeySets = new WeakMap<readonly string[], Set<string>>();
+
+function reservedKeys(reserved: readonly string[]): Set<string> {
+  let keys = reservedKeySets.get(reserved);
+  if (keys === undefined) {
+    keys = new Set(reserved.map(nameKey));
+    reservedKeySets.set(reserved, keys);
+  }
+  return keys;
 }
 
 /**
@@ -101,7 +119,7 @@ function nameKey(name: string): string {
 export function checkNotReserved(name: string | null, reserved: readonly string[]): void {
   if (name === null) return;
   const key = nameKey(name);
-  if (key !== '' && reserved.some((r) => nameKey(r) === key)) {
+  if (key !== '' && reservedKeys(reserved).has(key)) {
     throw new ProblemError(400, 'reserved-name', 'that name is reserved for the site’s moderators');
   }
 }
