@@ -21,6 +21,12 @@ const KEEP = 1000;
 const PRUNE_EVERY = 100;
 /** Entries per index record at most: a record is read whole. */
 const BATCH_MAX = 64;
+/**
+ * How long a note waits for others to share its record. Posts one at a time would otherwise cost a record each,
+ * and, once the index is full, an unlink each. This process's reads of the index do not wait (newestApproved
+ * writes what is gathering first); other processes see a note this much later.
+ */
+const GATHER_MS = 25;
 /** Marks an index built from the threads (or started empty on a new data directory). */
 const COMPLETE = '.complete';
 
@@ -40,12 +46,16 @@ export class RecentIndex {
   private spool: Promise<Spool> | undefined;
   private notes = 0;
   /** Notes go into records together (line-batch.ts), at most BATCH_MAX to a record. */
-  private readonly batcher = new LineBatcher(async (body) => {
-    const spool = await this.open();
-    const { id } = await spool.append(body);
-    if (++this.notes % PRUNE_EVERY === 0) await this.prune(spool);
-    return id;
-  }, BATCH_MAX);
+  private readonly batcher = new LineBatcher(
+    async (body) => {
+      const spool = await this.open();
+      const { id } = await spool.append(body);
+      if (++this.notes % PRUNE_EVERY === 0) await this.prune(spool);
+      return id;
+    },
+    BATCH_MAX,
+    GATHER_MS,
+  );
 
   constructor(
     dataDir: string,
@@ -57,8 +67,8 @@ export class RecentIndex {
   /**
    * A comment was written: if it is now approved, it goes into the index, soon. Never fails or waits for
    * anything: the writer's answer does not wait for derived data, while this process's own reads of the index
-   * wait for every note made before them (newestApproved), so they never miss one. Notes that arrive while a
-   * record is being written go together into the next one (at most BATCH_MAX entries).
+   * wait for every note made before them (newestApproved), so they never miss one. Notes made within GATHER_MS
+   * of each other, or while a record is being written, go together into one record (at most BATCH_MAX entries).
    */
   note(threadId: string, stem: string, record: CommentRecord): void {
     this.version++;
