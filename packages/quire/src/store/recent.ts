@@ -32,7 +32,8 @@ const COMPLETE = '.complete';
  * not grow with the site. Derived data: written without fsync, and rebuilt from the threads when DATA/recent/ has
  * no `.complete` mark (a data directory from before the index, or one whose rebuild was cut short); deleting the
  * directory is always safe. An entry says "look here": what a comment is now is read from its thread, so an entry
- * whose comment was hidden or deleted since is skipped, and duplicates are harmless.
+ * whose comment was hidden or deleted since is skipped, and duplicates are harmless. Entries noted just before a
+ * crash or power cut can be lost (the writer answered first): `quire fsck --repair` adds them (checkRecentIndex).
  */
 export class RecentIndex {
   /** Bumped by every change this process makes to any comment: lets caches of the feed know they are stale. */
@@ -65,7 +66,7 @@ export class RecentIndex {
     this.version++;
     if (record.status !== 'approved') return;
     this.batcher.add(JSON.stringify({ threadId, stem })).catch(() => {
-      // Derived data: a missed entry leaves a comment out of the site feed, and a rebuild brings it back.
+      // Derived data: a missed entry leaves a comment out of the site feed until fsck --repair adds it.
     });
   }
 
