@@ -30,16 +30,21 @@ export class StoreLedger {
   late = 0;
   /** Posts begun and not acknowledged before the cut: at most this many comments may be there unlogged. */
   inFlightPosts = 0;
+  /** Steps begun before the cut and not acknowledged before it: the cut landed while they were under way. */
+  inFlight = 0;
   readonly comments = new Map<string, Expected>();
   readonly findings: string[] = [];
 
   /** Reads one writer's log; only acknowledgements stamped before `cutAt` count (readStamped). */
   read(writer: number, text: string, cutAt: bigint): void {
     let begun = 0;
+    let open = 0;
     for (const { before, fields } of readStamped(text, cutAt)) {
       const [op, threadId = '', b = '', c = ''] = fields;
       const key = `${threadId}/${b}`;
       if (!before && (op === 'P' || op === 'U' || op === 'V')) this.late++;
+      if (before && (op === 'p' || op === 'u' || op === 'v')) open++;
+      if (before && (op === 'P' || op === 'U' || op === 'V')) open--;
       if (op === 'p') begun++;
       else if (op === 'P') {
         begun--;
@@ -58,6 +63,7 @@ export class StoreLedger {
       }
     }
     this.inFlightPosts += begun;
+    this.inFlight += open;
   }
 }
 

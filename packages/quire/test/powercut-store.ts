@@ -40,6 +40,8 @@ export interface StoreCutOptions {
   /** false: the writers' store does not fsync (the control run, which must show losses). */
   durable?: boolean;
   broken?: PowerCutWriterSpec['broken'];
+  /** SIGKILL only: the writers are killed upon the acknowledgement and the power stays on (no shutdown, reboot). */
+  kill?: boolean;
 }
 
 /** One cut's outcome. */
@@ -47,6 +49,8 @@ export interface StoreCut {
   cut: number;
   acked: number;
   late: number;
+  /** Steps under way at the cut (begun, not acknowledged before it). */
+  inFlight: number;
   comments: number;
   /** Lines of `quire fsck --repair` that repaired something. */
   repaired: string[];
@@ -63,7 +67,7 @@ export class StoreCuts {
   private closing: Promise<void> | undefined;
 
   constructor(opts: StoreCutOptions) {
-    this.opts = { writers: 2, lanes: 2, minAcks: 0, maxAcks: 40, durable: true, ...opts };
+    this.opts = { writers: 2, lanes: 2, minAcks: 0, maxAcks: 40, durable: true, kill: false, ...opts };
     this.disk = new LoopImage(opts.fs, opts.workDir);
     this.logs = path.join(opts.workDir, 'logs');
     this.disk.create();
@@ -99,7 +103,7 @@ export class StoreCuts {
     const dataDir = path.join(this.disk.mnt, 'data');
     await CommentStore.open(dataDir);
     const cutAt = await this.runWriters(dataDir, randomInt(this.opts.minAcks, this.opts.maxAcks + 1));
-    await this.disk.reboot();
+    if (!this.opts.kill) await this.disk.reboot();
 
     const ledger = new StoreLedger();
     for (let w = 0; w < this.opts.writers; w++) {
@@ -126,6 +130,7 @@ export class StoreCuts {
       cut: n,
       acked: ledger.acked,
       late: ledger.late,
+      inFlight: ledger.inFlight,
       comments: truth.status.size,
       repaired: fsck.stdout.split('\n').filter((l) => l.startsWith('repaired')),
       findings,
@@ -142,21 +147,20 @@ export class StoreCuts {
    * them. Resolves to the moment of the cut once all have exited. A writer that ends before the cut fails it.
    */
   private async runWriters(dataDir: string, plannedAt: number): Promise<bigint> {
-    const shutter = new Shutter(this.disk.mnt);
-    this.children.add(shutter.process);
+    const shutter = this.opts.kill ? null : new Shutter(this.disk.mnt);
+    if (shutter) this.children.add(shutter.process);
     const writers: ChildProcess[] = [];
     let ready = 0;
     let acks = 0;
     let cutting: Promise<void> | undefined;
     let cutAt: bigint | undefined;
+    const moment = (at: bigint) => {
+      cutAt = at;
+    };
     const fire = () => {
-      cutting ??= shutter
-        .cut((at) => {
-          cutAt = at;
-        })
-        .finally(() => {
-          for (const c of writers) c.kill('SIGKILL');
-        });
+      cutting ??= (shutter?.cut(moment) ?? Promise.resolve(moment(process.hrtime.bigint()))).finally(() => {
+        for (const c of writers) c.kill('SIGKILL');
+      });
     };
     const ended: string[] = [];
     const exits = Array.from({ length: this.opts.writers }, (_, w) => {
@@ -190,7 +194,7 @@ export class StoreCuts {
     });
     await Promise.all(exits);
     await cutting;
-    this.children.delete(shutter.process);
+    if (shutter) this.children.delete(shutter.process);
     if (ended.length > 0) throw new Error(ended.join('\n'));
     if (cutAt === undefined) throw new Error('internal: the writers ended without a cut');
     return cutAt;
