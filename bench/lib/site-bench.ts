@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import {
   send,
 } from './site-probe.js';
 import { fmtMs, MB, type Row, report } from './site-report.js';
+import { wholeSiteRows } from './site-whole.js';
 import { median } from './stats.js';
 
 const quireBin = fileURLToPath(new URL('../../../packages/quire/bin/quire.cjs', import.meta.url));
@@ -338,24 +338,6 @@ async function readEveryThread(site: Site, s: SiteServer): Promise<void> {
   await Promise.all(Array.from({ length: 16 }, lane));
 }
 
-/** `quire fsck DATA` and `quire export`, page cache warm, against a read of every comment file. */
-function wholeSite(site: Site): Row[] {
-  const timed = (args: string[]) => {
-    const started = performance.now();
-    // fsck exits 1 when it finds something to report: the time is what counts here.
-    spawnSync(process.execPath, [quireBin, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
-    return performance.now() - started;
-  };
-  const bareMs = bare(['all', site.dir]);
-  const fsck = timed(['fsck', site.dir]);
-  const exp = timed(['export', '--data', site.dir]);
-  const what = 'readdir of every thread + read of every comment (warm)';
-  return [
-    { what: 'quire fsck DATA (warm)', quire: fsck, baseline: bareMs, baselineWhat: what },
-    { what: 'quire export (warm)', quire: exp, baseline: bareMs, baselineWhat: what },
-  ];
-}
-
 /** The `site` case (issue 16): the generated site, then every measurement against its baseline. Markdown. */
 export async function siteBench(o: SiteBenchOptions): Promise<string> {
   const p = siteParams(o.scale);
@@ -423,7 +405,7 @@ export async function siteBench(o: SiteBenchOptions): Promise<string> {
   await server.stop();
   if (want('whole')) {
     o.progress('[site] quire fsck and quire export');
-    rows.push(...wholeSite(site));
+    rows.push(...wholeSiteRows(site, quireBin));
   }
   return report(o.quick, site, indexSeconds, rows, { idle, afterAll, underLoad }, mixed);
 }

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createMarker, QuireError } from '@quire/fs';
+import { cannotMountImages, mountExt4Image } from '@quire/testkit';
 import { onLines, requireOrSkip, spawnFixtureWithStdin, tempDir, waitExit } from './helpers.js';
-import { cannotMountImages, mountExt4Image } from './mounts.js';
 
 const isCode = (code: string) => (err: unknown) => err instanceof QuireError && err.code === code;
 

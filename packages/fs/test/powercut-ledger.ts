@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isTempName, type Spool } from '@quire/fs';
+import { readStamped } from '@quire/testkit';
 import { sha256, unseal } from './helpers.js';
 import { keyedHeader, keyOf, payload, versionOf } from './powercut-payloads.js';
 
@@ -46,18 +47,12 @@ export class Ledger {
   }
 
   /**
-   * Reads one writer's log. Only acknowledgements stamped before `cutAt` (the moment just before the shutdown
-   * was asked for) count: a process outlives a shutdown, unlike a power cut, and the kernel can still report
-   * success for a while (on xfs, fsync of a directory fd opened before the shutdown returns 0 although nothing
-   * more reaches the log). Later acknowledgements are treated as operations in flight at the cut.
+   * Reads one writer's log (readStamped). Only acknowledgements stamped before `cutAt` (the moment just before
+   * the shutdown was asked for) count; later ones are treated as operations in flight at the cut.
    */
   read(writer: number, text: string, cutAt: bigint): void {
-    // A line without its newline was cut short by the SIGKILL: ignore it, as its write(2) never completed.
-    const lines = text.split('\n').slice(0, -1);
-    for (const line of lines) {
-      const [stamp = '', ...f] = line.split(' ');
+    for (const { before, fields: f, line } of readStamped(text, cutAt)) {
       const [op, a = '', b = '', c = ''] = f;
-      const before = /^\d+$/.test(stamp) && BigInt(stamp) < cutAt;
       if (!before && (op === 'A' || op === 'K' || op === 'R' || op === 'U')) {
         this.late++;
         continue;

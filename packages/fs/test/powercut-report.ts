@@ -1,5 +1,5 @@
 /** What one cut found, the totals of a campaign, and the tables printed of them. */
-import type { FsType } from './powercut-image.js';
+import type { FsType } from '@quire/testkit';
 
 // ---- results ----
 

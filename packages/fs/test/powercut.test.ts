@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { createUniqueSync } from '@quire/fs';
-import { hasCommand, isRoot, requireOrSkip } from './helpers.js';
+import { hasCommand, isRoot, LoopImage, requireOrSkip } from '@quire/testkit';
 import {
   type CampaignOptions,
   type CutReport,
@@ -24,7 +24,6 @@ import {
   PowerCutCampaign,
   type Totals,
 } from './powercut.js';
-import { LoopImage } from './powercut-image.js';
 
 const CUTS = 20;
 const CONTROL_CUTS = 3;

@@ -1,6 +1,6 @@
 /**
  * The power-cut campaign, shared by powercut.test.ts and the `npm run crash-campaign` script
- * (powercut-campaign.ts). Its parts: the disk (powercut-image.ts), the payloads (powercut-payloads.ts), the check
+ * (powercut-campaign.ts). Its parts: the disk (LoopImage) and the shutter (Shutter) from @quire/testkit, the payloads (powercut-payloads.ts), the check
  * against the writers' logs (powercut-ledger.ts), the counts and tables (powercut-report.ts); the cut itself here.
  *
  * One cut, on a real kernel filesystem (docs/durability.md, "How we cut the power";
@@ -33,19 +33,19 @@
  * What a shutdown simulates: everything the filesystem had not submitted to the device is gone, as after a
  * power cut with a device that honours flushes. It cannot show a device that lies about flushes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSpool } from '@quire/fs';
-import { hasCommand, isRoot, onLines, sha256, spawnFixture, waitExit } from './helpers.js';
-import { type FsType, LoopImage } from './powercut-image.js';
+import { cannotCutPower, type FsType, LoopImage, Shutter } from '@quire/testkit';
+import { onLines, sha256, spawnFixture, waitExit } from './helpers.js';
 import { Ledger, repairAndRetry, verify } from './powercut-ledger.js';
 import { type CutWriterSpec, payload, pickSize, SUFFIX } from './powercut-payloads.js';
 import { addCut, type CutReport, emptyTotals, type Totals } from './powercut-report.js';
 
-export { FS_TYPES, type FsType } from './powercut-image.js';
+export { FS_TYPES, type FsType } from '@quire/testkit';
 export {
   addCut,
   type CutReport,
@@ -63,17 +63,8 @@ export const DEFAULT_LANES = 2;
 /** The cut comes upon the k-th acknowledgement, k drawn from 0..maxAcks (0: as soon as all writers are up). */
 export const DEFAULT_MAX_ACKS = 48;
 
-const TOOLS = ['losetup', 'mount', 'umount', 'mkfs.ext4', 'mkfs.xfs', 'xfs_io'];
-
 /** Why a campaign cannot run here, or null when it can. */
-export function cannotRun(): string | null {
-  if (!isRoot) return 'power-cut campaign needs root (losetup, mount and the shutdown ioctl)';
-  const missing = TOOLS.filter((c) => !hasCommand(c));
-  if (missing.length > 0) {
-    return `power-cut campaign needs ${missing.join(', ')} (apt-get install -y xfsprogs e2fsprogs mount)`;
-  }
-  return null;
-}
+export const cannotRun = cannotCutPower;
 
 /**
  * Calls `fn` now, after a few turns of the event loop, or after a timer of a few milliseconds, at random. It
@@ -332,28 +323,18 @@ export class PowerCutCampaign {
   }
 
   /**
-   * Starts xfs_io now, waiting for its command on stdin, so that the shutdown follows the moment taken as the
-   * cut within a pipe write, not a process start. The function returned takes that moment (passed to
-   * `onMoment`), shuts the filesystem down, and SIGKILLs `children` however the shutdown went.
+   * Starts xfs_io now (Shutter), so that the cut follows its moment within a pipe write. The function returned
+   * takes that moment (passed to `onMoment`), shuts the filesystem down, and SIGKILLs `children` however the
+   * shutdown went.
    */
   private armShutter(children: ChildProcess[], onMoment: (at: bigint) => void): () => Promise<void> {
     if (this.closed) throw new Error('power-cut campaign closed; not starting xfs_io');
-    const mnt = this.disk.mnt;
-    const shutter = spawn('xfs_io', ['-x', mnt], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.children.add(shutter);
-    shutter.stdin!.on('error', () => {}); // EPIPE if it died early; its exit status tells
-    const shutterExit = waitExit(shutter).finally(() => this.children.delete(shutter));
+    const shutter = new Shutter(this.disk.mnt);
+    this.children.add(shutter.process);
+    shutter.done().finally(() => this.children.delete(shutter.process));
     return async () => {
       try {
-        onMoment(process.hrtime.bigint());
-        shutter.stdin!.write('shutdown\n');
-        shutter.stdin!.end('quit\n');
-        const x = await shutterExit;
-        if (x.code !== 0 || x.stdout.trim() !== '' || x.stderr.trim() !== '') {
-          throw new Error(
-            `xfs_io -x -c shutdown ${mnt} failed (${x.code ?? x.signal}): ${x.stdout}${x.stderr}`,
-          );
-        }
+        await shutter.cut(onMoment);
       } finally {
         // The writers' operations fail with EIO from now on; kill them wherever they are.
         for (const c of children) c.kill('SIGKILL');

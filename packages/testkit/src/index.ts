@@ -4,7 +4,17 @@
  */
 export { type Exit, waitExit } from './child.js';
 export { hasCommand, isRoot, requireOrSkip } from './env.js';
-export { mountTmpfs, unmountQuietly } from './mounts.js';
+export {
+  FS_TYPES,
+  type FsType,
+  IMAGE_BYTES,
+  LoopImage,
+  mkfsCommand,
+  mountOptions,
+  sh,
+} from './loop-image.js';
+export { cannotMountImages, mountExt4Image, mountTmpfs, unmountQuietly } from './mounts.js';
+export { cannotCutPower, readStamped, Shutter, type StampedLine, StampedLog } from './power-cut.js';
 export { prng } from './random.js';
 export {
   type CachingProfile,

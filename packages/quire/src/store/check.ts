@@ -17,7 +17,8 @@ import {
   stampOf,
 } from '@quire/fs';
 import type { DataCheckOptions, DataIssue, DataProblem, DataReport } from './check-types.js';
-import { COMMENT_STEM, STATUSES } from './records.js';
+import { checkRecentIndex, RECENT_KEEP, type RecentEntry } from './recent.js';
+import { COMMENT_STEM, compareStems, STATUSES } from './records.js';
 import { checkStatusIndex, type Found, INDEXED } from './status-index.js';
 import { INDEX_NAMES, rebuildIndex } from './thread-index.js';
 import { mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, stemOf } from './threads.js';
@@ -72,6 +73,8 @@ class Checker {
   votes = 0;
   /** Every comment of a status the status index keeps, for that index. */
   readonly indexed: Found[] = [];
+  /** The newest approved comments (RECENT_KEEP of them, once trimmed), for the recent-comments index. */
+  approved: RecentEntry[] = [];
 
   constructor(
     readonly dataDir: string,
@@ -127,6 +130,9 @@ export async function checkDataDir(dir: string, opts: DataCheckOptions = {}): Pr
     const p = await checkStatusIndex(c.dataDir, c.indexed, c.repair);
     const what = `${p.missing} comment(s) missing from the status index (the queue, spam, deleted), ${p.stale} stale`;
     if (p.missing > 0 || (p.stale > 0 && c.repair)) c.found(STATUS, 'incomplete', what, p.repaired);
+    const r = await checkRecentIndex(c.dataDir, newestOf(c.approved), c.repair);
+    const lacks = `${r.missing} of the newest approved comment(s) missing from the recent-comments index (the feed)`;
+    if (r.missing > 0) c.found(RECENT, 'incomplete', lacks, r.repaired);
   }
   return {
     dataDir: c.dataDir,
@@ -281,6 +287,10 @@ async function checkComment(c: Checker, rel: string, spool: Spool, stem: string)
   c.comments++;
   const status = INDEXED.find((st) => st === v.status);
   if (status !== undefined) c.indexed.push({ threadId: path.basename(rel), stem, status });
+  if (v.status === 'approved') {
+    c.approved.push({ threadId: path.basename(rel), stem });
+    if (c.approved.length >= 2 * RECENT_KEEP) c.approved = newestOf(c.approved);
+  }
   const missing = RECORD_FIELDS.filter((f) => !(f in v));
   if (v.v !== undefined && v.v !== 1) missing.push('v');
   if (v.status !== undefined && !STATUSES.includes(v.status as never)) missing.push('status');
@@ -291,6 +301,11 @@ async function checkComment(c: Checker, rel: string, spool: Spool, stem: string)
       `missing or invalid: ${[...new Set(missing)].join(', ')} (the service fills in neutral values)`,
     );
   return typeof v.parent === 'string' && COMMENT_STEM.test(v.parent) ? v.parent : null;
+}
+
+/** The newest RECENT_KEEP of `entries`, newest first. */
+function newestOf(entries: RecentEntry[]): RecentEntry[] {
+  return entries.sort((a, b) => compareStems(b.stem, a.stem)).slice(0, RECENT_KEEP);
 }
 
 /**

@@ -5,7 +5,7 @@ import { type CommentRecord, compareStems, type ThreadMeta } from './records.js'
 import { isMissing, type StoredComment, StoreUnavailableError, type Threads } from './threads.js';
 
 /** A comment that became public, as the index keeps it: which thread, which comment. */
-interface RecentEntry {
+export interface RecentEntry {
   threadId: string;
   stem: string;
 }
@@ -17,7 +17,8 @@ export interface RecentComment extends StoredComment {
 }
 
 /** Entries kept; older ones are deleted now and then (PRUNE_EVERY notes), so every read and prune is bounded. */
-const KEEP = 1000;
+export const RECENT_KEEP = 1000;
+const KEEP = RECENT_KEEP;
 const PRUNE_EVERY = 100;
 /** Entries per index record at most: a record is read whole. */
 const BATCH_MAX = 64;
@@ -37,7 +38,8 @@ const COMPLETE = '.complete';
  * not grow with the site. Derived data: written without fsync, and rebuilt from the threads when DATA/recent/ has
  * no `.complete` mark (a data directory from before the index, or one whose rebuild was cut short); deleting the
  * directory is always safe. An entry says "look here": what a comment is now is read from its thread, so an entry
- * whose comment was hidden or deleted since is skipped, and duplicates are harmless.
+ * whose comment was hidden or deleted since is skipped, and duplicates are harmless. Entries noted just before a
+ * crash or power cut can be lost (the writer answered first): `quire fsck --repair` adds them (checkRecentIndex).
  */
 export class RecentIndex {
   /** Bumped by every change this process makes to any comment: lets caches of the feed know they are stale. */
@@ -74,7 +76,7 @@ export class RecentIndex {
     this.version++;
     if (record.status !== 'approved') return;
     this.batcher.add(JSON.stringify({ threadId, stem })).catch(() => {
-      // Derived data: a missed entry leaves a comment out of the site feed, and a rebuild brings it back.
+      // Derived data: a missed entry leaves a comment out of the site feed until fsck --repair adds it.
     });
   }
 
@@ -180,6 +182,35 @@ export class RecentIndex {
     // record lock spool.delete takes cost four more round trips to the threadpool per entry.
     for (const id of ids.slice(KEEP)) await removeFile(path.join(spool.dir, id), { durable: false });
   }
+}
+
+/**
+ * fsck's check of DATA/recent/ against `newest`, the newest approved comments (at most RECENT_KEEP) its scan
+ * found: how many the index lacks. An entry is noted after the writer has answered and without fsync, so a crash
+ * or a power cut can lose the last ones. With `repair`, the missing ones are appended (nothing is removed: safe
+ * beside a running service, whose reads sort entries by comment). An index not yet built (no `.complete`) is
+ * built by the service's first read: nothing to check.
+ */
+export async function checkRecentIndex(
+  dataDir: string,
+  newest: readonly RecentEntry[],
+  repair: boolean,
+): Promise<{ missing: number; repaired: boolean }> {
+  const dir = path.join(dataDir, 'recent');
+  if ((await readComplete(path.join(dir, COMPLETE)).catch(() => null)) === null)
+    return { missing: 0, repaired: false };
+  const spool = await openSpool(dir, { suffix: '.json', durable: false, create: false });
+  const have = new Set<string>();
+  for (const id of await spool.list()) {
+    for (const e of parseEntries(await spool.get(id).catch(() => null))) have.add(`${e.threadId}/${e.stem}`);
+  }
+  const missing = newest.filter((e) => !have.has(`${e.threadId}/${e.stem}`));
+  if (!repair || missing.length === 0) return { missing: missing.length, repaired: false };
+  for (let i = 0; i < missing.length; i += BATCH_MAX) {
+    const lines = missing.slice(i, i + BATCH_MAX).map((e) => `${JSON.stringify(e)}\n`);
+    await spool.append(lines.join(''));
+  }
+  return { missing: missing.length, repaired: true };
 }
 
 /** The entries of an index record, a JSON line each; lines that do not parse are skipped. */

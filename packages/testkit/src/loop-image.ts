@@ -1,5 +1,5 @@
 /**
- * The power-cut campaign's disk: an image file on a loop device of its own, formatted afresh, mounted on a
+ * A power-cut campaign's disk (packages/fs/test/powercut.ts, packages/quire/test/powercut-*.test.ts): an image file on a loop device of its own, formatted afresh, mounted on a
  * directory of its own. Any number of campaigns (two `npm test` runs, a test and `npm run crash-campaign`) can
  * share one machine: the images and mount point lie in the caller's mkdtemp directory, `losetup --find --show`
  * hands each attach the first free device, every mkfs gives the filesystem a fresh random UUID, and xfs is
