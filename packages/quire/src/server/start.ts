@@ -106,8 +106,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   setMarkdownCacheBytes(config.cache.markdownBytes);
   const app = await buildApp(ctx, opts.logger ?? {});
   app.addHook('onClose', async () => ctx.notify?.close());
-  // The recent-comments notes of the last requests, written after their answers (store/recent.ts).
-  app.addHook('onClose', () => store.settled());
+  // The recent-comments notes of the last requests, written after their answers, and this process's writer mark
+  // removed: a clean end (store/recent.ts).
+  app.addHook('onClose', () => store.recent.close());
   const connectionCap = guardConnections(app, config);
   if (opts.setup !== undefined) await opts.setup(app);
   await app.listen({ port: config.port, host: config.host });

@@ -1,8 +1,18 @@
 import path from 'node:path';
-import { makeDir, openSpool, readComplete, removeFile, replaceFile, type Spool } from '@quire/fs';
+import {
+  hostId,
+  listNames,
+  makeDir,
+  openSpool,
+  readComplete,
+  removeFile,
+  replaceFile,
+  type Spool,
+} from '@quire/fs';
 import { LineBatcher, linesOf } from './line-batch.js';
 import { type CommentRecord, compareStems, type ThreadMeta } from './records.js';
 import { isMissing, type StoredComment, StoreUnavailableError, type Threads } from './threads.js';
+import { FOREIGN_MARK_MS, writerGone } from './writer-marks.js';
 
 /** A comment that became public, as the index keeps it: which thread, which comment. */
 export interface RecentEntry {
@@ -30,6 +40,10 @@ const BATCH_MAX = 64;
 const GATHER_MS = 25;
 /** Marks an index built from the threads (or started empty on a new data directory). */
 const COMPLETE = '.complete';
+/** Each writing process's mark, `.writers/<host id>+<pid>` (RecentIndex says why). */
+const WRITERS = '.writers';
+/** How often a writer refreshes its mark, so that other hosts can tell it lives (FOREIGN_MARK_MS). */
+const REFRESH_MS = FOREIGN_MARK_MS / 6;
 
 /**
  * The site's recent comments, kept as records of their own: DATA/recent/ is a spool with one small record
@@ -39,7 +53,11 @@ const COMPLETE = '.complete';
  * no `.complete` mark (a data directory from before the index, or one whose rebuild was cut short); deleting the
  * directory is always safe. An entry says "look here": what a comment is now is read from its thread, so an entry
  * whose comment was hidden or deleted since is skipped, and duplicates are harmless. Entries noted just before a
- * crash or power cut can be lost (the writer answered first): `quire fsck --repair` adds them (checkRecentIndex).
+ * crash or power cut can be lost (the writer answered first). So a process that writes comments leaves a mark,
+ * `.writers/<host>+<pid>` (durable when the store is), before its first write, and removes it when it closes;
+ * the next process to open the index that finds a mark whose writer is dead (writer-marks.ts) adds the newest
+ * approved comments of every thread again in the background, then removes the mark. `quire fsck --repair` adds
+ * missing entries too (checkRecentIndex).
  */
 export class RecentIndex {
   /** Bumped by every change this process makes to any comment: lets caches of the feed know they are stale. */
@@ -47,6 +65,11 @@ export class RecentIndex {
   private readonly dir: string;
   private spool: Promise<Spool> | undefined;
   private notes = 0;
+  /** This process's writer mark, made before its first write (writing()). */
+  private mark: Promise<string | undefined> | undefined;
+  private refresh: NodeJS.Timeout | undefined;
+  /** The catch-up after a dead writer, running in the background. */
+  private catchingUp: Promise<void> = Promise.resolve();
   /** Notes go into records together (line-batch.ts), at most BATCH_MAX to a record. */
   private readonly batcher = new LineBatcher(
     async (body) => {
@@ -62,8 +85,40 @@ export class RecentIndex {
   constructor(
     dataDir: string,
     private readonly threads: Threads,
+    private readonly durable = true,
   ) {
     this.dir = path.join(dataDir, 'recent');
+  }
+
+  /**
+   * Resolves once this process's writer mark exists: awaited before every write that may make a comment public.
+   * Made once per process (a durable create), then a settled promise. A mark that cannot be made leaves the
+   * write alone: derived data never stops a comment.
+   */
+  writing(): Promise<unknown> {
+    this.mark ??= (async () => {
+      const writers = path.join(this.dir, WRITERS);
+      for (const dir of [this.dir, writers]) await makeDir(dir, { durable: this.durable, parents: false });
+      const file = path.join(writers, `${hostId()}+${process.pid}`);
+      await replaceFile(file, '', { durable: this.durable });
+      this.refresh = setInterval(() => {
+        replaceFile(file, '', { durable: false }).catch(() => {});
+      }, REFRESH_MS).unref();
+      return file;
+    })().catch(() => {
+      this.mark = undefined;
+      return undefined;
+    });
+    return this.mark;
+  }
+
+  /** Writes every note made so far, then removes this process's writer mark: a clean end, nothing to catch up. */
+  async close(): Promise<void> {
+    await this.idle();
+    const file = await this.mark;
+    clearInterval(this.refresh);
+    this.mark = undefined;
+    if (file !== undefined) await removeFile(file, { durable: this.durable }).catch(() => {});
   }
 
   /**
@@ -80,9 +135,10 @@ export class RecentIndex {
     });
   }
 
-  /** Resolves once every note made so far is in a record (or given up). */
-  idle(): Promise<void> {
-    return this.batcher.idle();
+  /** Resolves once every note made so far is in a record (or given up), and any catch-up under way is done. */
+  async idle(): Promise<void> {
+    await this.batcher.idle();
+    await this.catchingUp;
   }
 
   /** The newest `max` approved comments of the site, reading at most a few times `max` index entries. */
@@ -141,7 +197,7 @@ export class RecentIndex {
       if (!built) {
         await this.rebuild(spool);
         await replaceFile(complete, '', { durable: false });
-      }
+      } else this.catchingUp = this.catchUp(spool);
       return spool;
     })();
     // A failed open is tried again by the next call.
@@ -149,6 +205,21 @@ export class RecentIndex {
       this.spool = undefined;
     });
     return this.spool;
+  }
+
+  /** Dead writers' marks: their last notes may be lost, so the newest comments are added again, then they go. */
+  private async catchUp(spool: Spool): Promise<void> {
+    const writers = path.join(this.dir, WRITERS);
+    const dead: string[] = [];
+    for (const name of await listNames(writers).catch(() => [])) {
+      const [host, pid] = name.split('+');
+      const file = path.join(writers, name);
+      if (host !== undefined && pid !== undefined && (await writerGone(file, host, Number(pid))))
+        dead.push(file);
+    }
+    if (dead.length === 0) return;
+    await this.rebuild(spool).catch(() => {});
+    for (const file of dead) await removeFile(file, { durable: false }).catch(() => {});
   }
 
   /** Once per data directory: the newest approved comments of every thread, oldest first, into the index. */

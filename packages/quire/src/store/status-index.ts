@@ -3,7 +3,6 @@ import path from 'node:path';
 import {
   createExclusive,
   hostId,
-  isProcessAlive,
   isQuireError,
   listNames,
   makeDir,
@@ -20,6 +19,7 @@ import {
   parseCommentId,
 } from './records.js';
 import { StoreUnavailableError, Threads } from './threads.js';
+import { writerGone } from './writer-marks.js';
 
 /** The statuses the index keeps: every one but approved (the recent-comments index keeps the newest of those). */
 export const INDEXED = ['pending', 'spam', 'deleted'] as const;
@@ -57,11 +57,6 @@ export type Found = CommentRef & { status: IndexedStatus };
 const COMPLETE = '.complete';
 /** Writers' marks: `<threadId>+<host id>+<pid>+<salt><n>`, one per change under way (StatusIndex says why). */
 const WRITING = '.writing';
-/**
- * A mark of another host (whose writer cannot be asked whether it lives) older than this is a dead writer's:
- * as for @quire/fs's temps, far longer than any one write takes.
- */
-const FOREIGN_MARK_MS = 3_600_000;
 /** Comment records read at once while a page is verified. */
 const VERIFY_AT_ONCE = 16;
 
@@ -298,13 +293,7 @@ export class StatusIndex {
       const [threadId, host, pid] = name.split('+');
       if (threadId === undefined || host === undefined || pid === undefined) continue;
       const file = path.join(this.writing, name);
-      let gone: boolean;
-      if (host === hostId()) gone = Number(pid) !== process.pid && !isProcessAlive(Number(pid));
-      else {
-        const st = (await stampAsync(file)).st;
-        gone = st != null && Date.now() - Number(st.mtimeMs) > FOREIGN_MARK_MS;
-      }
-      if (gone) dead.push({ file, threadId });
+      if (await writerGone(file, host, Number(pid))) dead.push({ file, threadId });
     }
     return dead;
   }

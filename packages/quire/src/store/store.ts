@@ -91,7 +91,7 @@ export class CommentStore {
     const locks = new PostLocks(opts.lockWaitMs ?? 5_000);
     this.admission = new Admission(this.threads, locks, this.summaries, this.durable, this.clock);
     this.settingsFile = new SettingsFile(path.join(dataDir, 'settings.json'), this.durable);
-    this.recent = new RecentIndex(dataDir, this.threads);
+    this.recent = new RecentIndex(dataDir, this.threads, this.durable);
     this.statusIndex = new StatusIndex(dataDir, this.threads, this.durable, async (id) =>
       [...(await this.view(id)).entries].map(([stem, e]): [string, CommentRecord['status']] => [
         stem,
@@ -198,6 +198,7 @@ export class CommentStore {
   ): Promise<AddResult> {
     return this.statusIndex
       .guard(threadId, record.status === 'pending', async () => {
+        await this.recent.writing();
         const r = await this.admission.add(threadId, meta, record, opts);
         if (r.created) this.recent.note(threadId, r.stem, r.record);
         // A comment posted public has no entry to make (nor one to remove: its name is new).
@@ -241,6 +242,7 @@ export class CommentStore {
   ): Promise<CommentRecord | null> {
     // Any update may give its comment an indexed status (a verdict, a delete, an edit under review): marked.
     return this.statusIndex.guard(threadId, true, async () => {
+      await this.recent.writing();
       const updated = await this.threads.update(threadId, stem, fn);
       if (updated === null) return { result: null, noted: true };
       this.summaries.noteWritten(threadId, stem, updated);
