@@ -111,8 +111,12 @@ export class StoreCuts {
     }
     const truth = readTruth(dataDir);
     const findings = [...ledger.findings, ...checkFiles(ledger, truth)];
-    // As the service finds the directory after a restart: its own stale detection, no repair.
-    findings.push(...(await checkShown(await CommentStore.open(dataDir), truth, false)));
+    // As the service finds the directory after a restart: its own stale detection, no repair. The feed's index
+    // catches up after the dead writers in the background (store/recent.ts): settled() waits for it.
+    const restarted = await CommentStore.open(dataDir);
+    await restarted.recent.newestApproved(1);
+    await restarted.settled();
+    findings.push(...(await checkShown(restarted, truth, true)));
     const fsck = await waitExit(spawn(process.execPath, [bin, 'fsck', dataDir, '--repair']));
     // A thread directory made by a first post the cut interrupted is reported for the admin to remove.
     const left = fsck.stdout.split('\n').filter((l) => l.startsWith('found\t'));
