@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { validatePath } from './args.js';
-import { isLocalFilesystem } from './local-fs.js';
 
 /**
  * What a cached thing was read from: the stat(2) of a file or directory, taken *before* reading it. A cache
@@ -82,15 +80,7 @@ export const SETTLE_MS = 100;
 /** The same for a whole-millisecond stamp, which may come from a filesystem that keeps (two) seconds. */
 export const SETTLE_COARSE_MS = 2_100;
 
-/**
- * stat(2) for the async API. On a local filesystem (isLocalFilesystem) it runs on the caller's thread: the kernel
- * answers from its inode and dentry caches in a few microseconds, where a threadpool trip costs tens to hundreds
- * (two thread wake-ups, each waiting for a CPU on a loaded machine); a POST made three such trips in a row (the
- * settings, the nonce's claim, the publish). Elsewhere (NFS, FUSE) a stat may be a round trip to a server, and
- * runs on the threadpool.
- */
 async function statOfAsync(file: string): Promise<fs.BigIntStats | undefined | null> {
-  if (await isLocalFilesystem(path.dirname(file))) return statOf(file);
   try {
     return await fs.promises.stat(file, { bigint: true });
   } catch (err) {
@@ -99,15 +89,15 @@ async function statOfAsync(file: string): Promise<fs.BigIntStats | undefined | n
 }
 
 /**
- * stampOf for callers on an event loop that a slow filesystem (a network one, where a stat may be a round trip
- * to the server) must not stall: on the threadpool there, on the caller's thread on a local filesystem.
+ * stampOf on the threadpool: for callers on an event loop that a slow filesystem (a network one, where a stat
+ * may be a round trip to the server; a local disk, for an inode not in the cache) must not stall.
  */
 export async function stampAsync(file: string): Promise<Stamp> {
   validatePath(file, 'file', 'stampAsync');
   return stampFrom(file, await statOfAsync(file));
 }
 
-/** unchanged for the async API (where its stat runs: as stampAsync). */
+/** unchanged on the threadpool (as stampAsync). */
 export async function unchangedAsync(s: Stamp): Promise<boolean> {
   return s.st !== null && sameStat(s.st, await statOfAsync(s.path));
 }
