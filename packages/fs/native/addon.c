@@ -5,11 +5,10 @@
  * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
  * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. The async
  * calls run on the addon's own threads (pool.c) and come back through a thread-safe function; should no
- * thread start, on libuv's pool. Plain C and node_api.h only (Node-API version 6), so one build serves every
- * Node >= 20.
+ * thread start, on libuv's pool. readSync and read (addon-read.c) are readComplete's. Plain C and
+ * node_api.h only (Node-API version 6), so one build serves every Node >= 20.
  */
-#define NAPI_VERSION 6
-#include <node_api.h>
+#include "addon-read.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +30,7 @@ struct job {
   double *out;
 };
 
-static char *get_string(napi_env env, napi_value v) {
+char *addon_string(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
   char *s = malloc(len + 1);
@@ -85,11 +84,11 @@ static int read_args(napi_env env, napi_value *a, struct publish_req *r, double 
   memset(r, 0, sizeof *r);
   if (napi_get_value_int32(env, a[0], &i32) != napi_ok) goto bad;
   r->kind = i32;
-  r->dir = get_string(env, a[1]);
-  r->target = get_string(env, a[2]);
-  r->tmp = get_string(env, a[3]);
-  r->stamp = get_string(env, a[4]);
-  r->suffix = get_string(env, a[5]);
+  r->dir = addon_string(env, a[1]);
+  r->target = addon_string(env, a[2]);
+  r->tmp = addon_string(env, a[3]);
+  r->stamp = addon_string(env, a[4]);
+  r->suffix = addon_string(env, a[5]);
   if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix) goto bad;
   if (get_bytes(env, a[6], &r->data, &r->len) != 0) goto bad;
   if (napi_get_value_bool(env, a[7], &b) != napi_ok) goto bad;
@@ -409,6 +408,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"placeSync", NULL, place_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"place", NULL, place_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"abort", NULL, abort_prepared, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readSync", NULL, read_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"read", NULL, read_async, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -7,22 +7,20 @@
  * the rest of the program's I/O.
  *
  * pool_submit runs on the event loop, so it does as little as it can there: it wakes no thread when one that
- * has just finished a task will look at the queue anyway, and at most MAX_LOOP_WAKES at a time otherwise; a
- * woken thread wakes the next while tasks are left (a futex wake costs the caller a syscall, and often its
- * CPU: the woken thread may be put on it and run first). A thread that finishes a task watches the queue for
- * a short, bounded time (SPIN_NS) before it sleeps, if no other does already: a caller making one call at a
- * time submits its next task tens of microseconds after the last one's answer, and the watching thread takes
- * it without any wake-up. The cost: at most SPIN_NS of one thread's CPU after a task that nothing follows.
+ * has just finished a task will look at the queue before it sleeps (counted from just before it answers, since
+ * the answer is what brings the next task: a caller making one call at a time finds that thread most of the
+ * time), and at most MAX_LOOP_WAKES at a time otherwise; a woken thread wakes the next while tasks are left.
+ * A futex wake costs the caller a syscall and often its CPU: the woken thread may be put on it and run first.
+ * A short spin of the finished thread before it sleeps (up to 30 or 150 us) was tried and measured slower on
+ * a loaded 2-vCPU machine (0.76-0.94x in paired runs): the spinning thread takes the CPU the event loop needs.
  */
 #define _GNU_SOURCE
 #include "pool.h"
 
 #include <pthread.h>
 #include <stddef.h>
-#include <time.h>
 
 #define MAX_THREADS 64
-#define SPIN_NS 150000L
 #define MAX_LOOP_WAKES 2
 
 /* Adaptive where glibc has it: a short spin before sleeping on the lock, which workers hold for nanoseconds. */
@@ -34,35 +32,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
 static struct pool_task *head, *tail;
 /* Under the lock: threads and idle ones (asleep on `work`), woken (signalled but not yet running), queued
- * tasks. Atomic: returning, threads that finished a task and will look at the queue before they sleep
- * (counted from just before they answer, since the answer is what brings the next task); spinners, those of
- * them watching it for SPIN_NS (at most one). */
-static int threads, idle, woken, queued, returning, spinners;
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
-
-static long now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
-/* Watches the queue, without the lock, for up to SPIN_NS, unless another thread does already. */
-static void spin_for_work(void) {
-  if (__atomic_load_n(&head, __ATOMIC_ACQUIRE)) return;
-  if (__atomic_add_fetch(&spinners, 1, __ATOMIC_ACQ_REL) == 1) {
-    long until = now_ns() + SPIN_NS;
-    while (!__atomic_load_n(&head, __ATOMIC_ACQUIRE) && now_ns() < until)
-      for (int i = 0; i < 32; i++) cpu_relax();
-  }
-  __atomic_sub_fetch(&spinners, 1, __ATOMIC_ACQ_REL);
-}
+ * tasks. Atomic: returning, threads that finished a task and will look at the queue before they sleep. */
+static int threads, idle, woken, queued, returning;
 
 /* Under the lock: whether the tasks queued are more than the threads about to take them. */
 static int short_of_takers(void) {
@@ -80,7 +51,7 @@ static void *worker(void *unused) {
       if (woken > 0) woken--;
     }
     struct pool_task *t = head;
-    __atomic_store_n(&head, t->next, __ATOMIC_RELEASE);
+    head = t->next;
     if (!head) tail = NULL;
     queued--;
     int wake = short_of_takers() && idle > woken;
@@ -90,7 +61,6 @@ static void *worker(void *unused) {
     t->run(t);
     __atomic_add_fetch(&returning, 1, __ATOMIC_SEQ_CST);
     t->done(t);
-    spin_for_work();
     pthread_mutex_lock(&lock);
     __atomic_sub_fetch(&returning, 1, __ATOMIC_SEQ_CST);
   }
@@ -101,7 +71,7 @@ int pool_submit(struct pool_task *t) {
   t->next = NULL;
   pthread_mutex_lock(&lock);
   if (tail) tail->next = t;
-  else __atomic_store_n(&head, t, __ATOMIC_RELEASE);
+  else head = t;
   tail = t;
   queued++;
   int ok = 1, wake = 0;
