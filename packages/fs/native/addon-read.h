@@ -1,7 +1,7 @@
 /* The Node-API face of read.c (addon-read.c), and what it shares with addon.c. */
 #ifndef QUIRE_ADDON_READ_H
 #define QUIRE_ADDON_READ_H
-#define NAPI_VERSION 6
+#define NAPI_VERSION 8
 #include <node_api.h>
 
 /* readSync(path, out): the data as a Buffer, or undefined; out: [state, errno, syscall] (read.h). */
