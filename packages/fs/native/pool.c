@@ -4,7 +4,9 @@
  * only 4 of them wait on the disk at once, where the disk merges many. A thread is started when a task finds
  * none idle, up to MAX_THREADS; threads then wait for work for the life of the process (they hold no
  * resources, and the process exits regardless). Keeping publishes off libuv's pool also leaves that pool to
- * the rest of the program's I/O.
+ * the rest of the program's I/O. Since they outlive any one Node environment, the addon is linked `-z nodelete`
+ * (binding.gyp): a worker thread that loaded it alone and exits must not unload the code they run
+ * (worker-exit.test.ts; before, SIGSEGV).
  *
  * pool_submit runs on the event loop, so it does as little as it can there: it wakes no thread when one that
  * has just finished a task will look at the queue before it sleeps (counted from just before it answers, since
