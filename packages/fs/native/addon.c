@@ -4,15 +4,16 @@
  * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. For a beforePublish
  * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
  * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. The async
- * calls run on the addon's own threads (pool.c) and come back through a thread-safe function; should no
- * thread start, on libuv's pool. Plain C and node_api.h only (Node-API version 6), so one build serves every
- * Node >= 20.
+ * calls run on the addon's own threads (pool.c) and come back through back.c; should no
+ * thread start, on libuv's pool. readSync and read (addon-read.c) are readComplete's. Plain C and
+ * node_api.h only (Node-API version 8), so one build serves every Node >= 20.
  */
-#define NAPI_VERSION 6
-#include <node_api.h>
+#include "addon-read.h"
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "back.h"
 #include "pool.h"
 #include "publish.h"
 
@@ -23,7 +24,8 @@ enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
 
 struct job {
   struct pool_task task; /* first: a job is its task */
-  napi_threadsafe_function tsfn;
+  struct back_item back; /* how it is answered */
+  struct back *way;
   struct publish_req *req;
   int phase, failed;
   napi_async_work work;
@@ -31,7 +33,11 @@ struct job {
   double *out;
 };
 
-static char *get_string(napi_env env, napi_value v) {
+static struct job *job_of(struct back_item *it) {
+  return (struct job *)((char *)it - offsetof(struct job, back));
+}
+
+char *addon_string(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
   char *s = malloc(len + 1);
@@ -85,11 +91,11 @@ static int read_args(napi_env env, napi_value *a, struct publish_req *r, double 
   memset(r, 0, sizeof *r);
   if (napi_get_value_int32(env, a[0], &i32) != napi_ok) goto bad;
   r->kind = i32;
-  r->dir = get_string(env, a[1]);
-  r->target = get_string(env, a[2]);
-  r->tmp = get_string(env, a[3]);
-  r->stamp = get_string(env, a[4]);
-  r->suffix = get_string(env, a[5]);
+  r->dir = addon_string(env, a[1]);
+  r->target = addon_string(env, a[2]);
+  r->tmp = addon_string(env, a[3]);
+  r->stamp = addon_string(env, a[4]);
+  r->suffix = addon_string(env, a[5]);
   if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix) goto bad;
   if (get_bytes(env, a[6], &r->data, &r->len) != 0) goto bad;
   if (napi_get_value_bool(env, a[7], &b) != napi_ok) goto bad;
@@ -248,12 +254,6 @@ static napi_value abort_prepared(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Per Node environment (main thread, each worker): the way back from the addon's threads. */
-struct instance {
-  napi_threadsafe_function tsfn;
-  int inflight; /* the tsfn keeps the loop alive only while jobs are out */
-};
-
 static void execute(napi_env env, void *data) {
   struct job *j = data;
   if (j->phase == PHASE_ALL) publish_run(j->req);
@@ -287,39 +287,32 @@ static void run_task(struct pool_task *t) {
   execute(NULL, t);
 }
 
-static void task_done(struct pool_task *t) {
-  struct job *j = (struct job *)t;
-  if (napi_call_threadsafe_function(j->tsfn, j, napi_tsfn_nonblocking) != napi_ok) {
-    /* The environment is going away: nobody is left to answer. The file is published or not, as reported. */
-    if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(j->req);
-    if (j->phase != PHASE_PLACE) drop_req(j->req);
-    free(j);
-  }
+/* A job that cannot be answered (its environment is going away): the file is published or not, as reported. */
+static void drop_job(struct back_item *it) {
+  struct job *j = job_of(it);
+  if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(j->req);
+  if (j->phase != PHASE_PLACE) drop_req(j->req);
+  free(j);
 }
 
-/* On the JS thread, for each job an addon thread finished. */
-static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
-  struct instance *inst = context;
-  struct job *j = data;
-  if (env == NULL) {
-    if (j->phase != PHASE_PLACE) drop_req(j->req);
-    free(j);
-    return;
-  }
-  if (--inst->inflight == 0) napi_unref_threadsafe_function(env, inst->tsfn);
-  complete_job(env, j);
+static void deliver_job(napi_env env, struct back_item *it) {
+  complete_job(env, job_of(it));
+}
+
+static void task_done(struct pool_task *t) {
+  struct job *j = (struct job *)t;
+  back_send(j->way, &j->back);
 }
 
 static int submit(napi_env env, struct job *j) {
-  struct instance *inst = NULL;
-  if (napi_get_instance_data(env, (void **)&inst) != napi_ok || !inst || !inst->tsfn) return -1;
-  j->tsfn = inst->tsfn;
+  struct back *way = NULL;
+  if (napi_get_instance_data(env, (void **)&way) != napi_ok || !way) return -1;
+  j->way = way;
   j->task.run = run_task;
   j->task.done = task_done;
-  if (inst->inflight++ == 0) napi_ref_threadsafe_function(env, inst->tsfn);
-  if (pool_submit(&j->task) == 0) return 0;
-  if (--inst->inflight == 0) napi_unref_threadsafe_function(env, inst->tsfn);
-  return -1;
+  if (pool_submit(&j->task) != 0) return -1;
+  back_expect(way); /* answers are delivered on this thread, so none before this */
+  return 0;
 }
 
 /* Queues `phase` of `r`; cb is called with a handle (a prepare that succeeded) or undefined. */
@@ -344,29 +337,10 @@ static void queue(napi_env env, int phase, struct publish_req *r, napi_value dat
   if (napi_queue_async_work(env, j->work) != napi_ok) napi_throw_error(env, NULL, "quire_fs: cannot queue");
 }
 
-static void release_instance(napi_env env, void *data, void *hint) {
-  struct instance *inst = data;
-  free(inst);
-}
-
-static void release_tsfn(void *arg) {
-  struct instance *inst = arg;
-  if (inst->tsfn) napi_release_threadsafe_function(inst->tsfn, napi_tsfn_abort);
-  inst->tsfn = NULL;
-}
-
-/* The thread-safe function this environment's jobs come back through (none: libuv's pool is used). */
+/* The way back this environment's jobs come through (back.c); none: libuv's pool is used. */
 static void make_instance(napi_env env) {
-  struct instance *inst = calloc(1, sizeof *inst);
-  if (!inst) return;
-  napi_value name;
-  napi_create_string_utf8(env, "quire_fs.done", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, inst, call_js, &inst->tsfn) !=
-      napi_ok)
-    inst->tsfn = NULL;
-  else napi_unref_threadsafe_function(env, inst->tsfn);
-  napi_set_instance_data(env, inst, release_instance, NULL);
-  napi_add_env_cleanup_hook(env, release_tsfn, inst);
+  struct back *way = back_open(env, deliver_job, drop_job);
+  if (way) napi_set_instance_data(env, way, NULL, NULL);
 }
 
 static napi_value start_async(napi_env env, napi_callback_info info, int phase) {
@@ -409,6 +383,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"placeSync", NULL, place_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"place", NULL, place_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"abort", NULL, abort_prepared, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readSync", NULL, read_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"read", NULL, read_async, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

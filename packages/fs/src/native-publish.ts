@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 
 /** The addon's two functions; see native/addon.c for the argument order and `out`. */
-interface Binding {
+export interface Binding {
   publishSync(...args: unknown[]): void;
   publish(...args: unknown[]): void;
   prepareSync(...args: unknown[]): Prepared | undefined;
@@ -21,6 +21,8 @@ interface Binding {
   placeSync(handle: Prepared, out: Float64Array): void;
   place(handle: Prepared, out: Float64Array, cb: () => void): void;
   abort(handle: Prepared): void;
+  readSync(file: string, out: Float64Array): Buffer | undefined;
+  read(file: string, out: Float64Array, cb: (data: Buffer | undefined) => void): void;
 }
 
 /** A publish whose data is written and fsynced but not yet named (the addon's handle; opaque). */
@@ -74,7 +76,8 @@ function load(): { binding: Binding; file: string } | undefined {
 }
 
 const loaded = load();
-const binding = loaded?.binding;
+/** The addon's functions (undefined: the pure-JS protocol); native-read.ts uses its read calls. */
+export const binding = loaded?.binding;
 
 /**
  * Which publish protocol this process runs: 'native' (the addon, one job on its own threads per call,
@@ -160,20 +163,19 @@ function args(req: NativeRequest, out: Float64Array): unknown[] {
   ];
 }
 
-/** The result in `out`, or the failure as Node's own fs errors look (code, errno, syscall, path). */
+/** An errno from the addon as Node's own fs errors look: code, errno, syscall, path. */
+export function systemError(err: number, syscall: string, at: string | undefined): Error {
+  const code = getSystemErrorName(-err);
+  return Object.assign(new Error(`${code}: ${syscall} '${at}'`), { code, errno: -err, syscall, path: at });
+}
+
+/** The result in `out`, or the failure (systemError). */
 function settle(req: NativeRequest, out: Float64Array): NativeResult {
   const [err, syscall, where, attempts, tmpfile, counter, taken, spread] = out as unknown as number[];
   if (err) {
-    const code = getSystemErrorName(-err!);
     const named = path.join(req.dir, `${req.stamp}-${counter}${req.suffix}`);
     const at = [req.target, req.dir, req.tmp, named, req.dir][where!];
-    const name = SYSCALLS[syscall!] ?? 'unknown';
-    const error = Object.assign(new Error(`${code}: ${name} '${at}'`), {
-      code,
-      errno: -err!,
-      syscall: name,
-      path: at,
-    });
+    const error = systemError(err, SYSCALLS[syscall!] ?? 'unknown', at);
     // The directory fsync after the name was placed (and taken back): not a missing directory to create.
     if (where === 4) Object.defineProperty(error, 'afterPlace', { value: true });
     throw error;

@@ -34,6 +34,7 @@ import {
   nativePublishSync,
   type Prepared,
 } from './native-publish.js';
+import { nativeRead, nativeReadSync } from './native-read.js';
 
 /** One system call (or one caller's hook) that a protocol needs done. */
 export type Op =
@@ -59,7 +60,9 @@ export type Op =
   | { op: 'native'; req: NativeRequest }
   | { op: 'nativePrepare'; req: NativeRequest }
   | { op: 'nativePlace'; req: NativeRequest; handle: Prepared }
-  | { op: 'nativeAbort'; handle: Prepared };
+  | { op: 'nativeAbort'; handle: Prepared }
+  /** One readComplete attempt in the addon: the data, or null (no file, or a writer's lock on it). */
+  | { op: 'nativeRead'; path: string };
 
 interface Results {
   open: number;
@@ -84,6 +87,7 @@ interface Results {
   nativePrepare: Prepared;
   nativePlace: NativeResult;
   nativeAbort: undefined;
+  nativeRead: Buffer | null;
 }
 
 /** A protocol: yields Ops, is resumed with each one's result (or its error thrown in), returns a T. */
@@ -150,6 +154,8 @@ function runSyncOp(op: Op): unknown {
       return nativePlaceSync(op.req, op.handle);
     case 'nativeAbort':
       return nativeAbort(op.handle);
+    case 'nativeRead':
+      return nativeReadSync(op.path);
   }
 }
 
@@ -211,6 +217,8 @@ async function runAsyncOp(op: Op): Promise<unknown> {
       return nativePlace(op.req, op.handle);
     case 'nativeAbort':
       return nativeAbort(op.handle);
+    case 'nativeRead':
+      return nativeRead(op.path);
   }
 }
 
