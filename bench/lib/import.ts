@@ -101,7 +101,10 @@ function rssOf(pid: number): number {
 /** The highest of each fifth of `samples`. */
 function fifths(samples: readonly number[]): number[] {
   return Array.from({ length: 5 }, (_, k) => {
-    const part = samples.slice(Math.floor((k * samples.length) / 5), Math.floor(((k + 1) * samples.length) / 5));
+    const part = samples.slice(
+      Math.floor((k * samples.length) / 5),
+      Math.floor(((k + 1) * samples.length) / 5),
+    );
     return Math.max(0, ...part);
   });
 }

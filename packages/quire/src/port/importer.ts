@@ -168,7 +168,7 @@ export class Importer {
   private release(c: SourceComment): void {
     if (c.parent !== null && !this.inFlight.has(c.parent)) {
       const parent = this.held.get(c.parent);
-      if (parent === undefined) return this.lookUp(c);
+      if (parent === undefined) return void this.lookUp(c);
       this.held.delete(c.parent);
       this.release(parent);
       if (!this.inFlight.has(c.parent)) return void this.waitFor(c);
@@ -268,11 +268,7 @@ export class Importer {
   }
 
   /** The record of `c`, then its keyed append and its likes. */
-  private async append(
-    c: SourceComment,
-    t: GoodThread,
-    parent: string | null,
-  ): Promise<string | null> {
+  private async append(c: SourceComment, t: GoodThread, parent: string | null): Promise<string | null> {
     const record = this.recordOf(c, t.threadId, parent);
     this.summary.count(c.status);
     if (this.opts.dryRun === true) {
