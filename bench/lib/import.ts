@@ -17,11 +17,28 @@ export interface ImportResult {
   /** `quire import disqus`, durable: the whole command (start, parse, appends). */
   importSeconds: number;
   importRssKiB: number;
+  /** The import's RSS sampled every 250 ms: the highest in each fifth of its run (flat memory: about equal). */
+  rssFifthsKiB: number[];
   /** The floor: createUnique (durable) of the same number of comment-sized files, 64 in flight, no parsing. */
   bareSeconds: number;
 }
 
-/** A Disqus export of `n` comments on `pages` pages, two a second, every third a reply to the one before. */
+/**
+ * How far back the far replies reach: farther than the importer's appends in flight, so their parent's name is
+ * no longer in its memory (a real export's replies come hours or days after their parent).
+ */
+const FAR = 30_000;
+
+/** The post comment `i` replies to (same page), or -1. */
+function parentOf(i: number): number {
+  if (i % 6 === 2) return i - 1;
+  return i % 6 === 5 && i > FAR ? i - FAR - 1 : -1;
+}
+
+/**
+ * A Disqus export of `n` comments on `pages` pages, two a second; every sixth a reply to the one before, every
+ * sixth (past the first FAR) a reply to one FAR comments earlier.
+ */
 function writeDisqus(file: string, n: number, pages: number): void {
   const out = fs.openSync(file, 'w');
   fs.writeSync(
@@ -36,9 +53,10 @@ function writeDisqus(file: string, n: number, pages: number): void {
   const filler = 'lorem ipsum dolor sit amet '.repeat(10);
   let buf = '';
   for (let i = 0; i < n; i++) {
-    const parent = i % 3 === 2 ? `<parent dsq:id="c${i - 1}"/>` : '';
+    const p = parentOf(i);
+    const parent = p < 0 ? '' : `<parent dsq:id="c${p}"/>`;
     const at = new Date(Date.UTC(2012, 0, 1) + Math.floor(i / 2) * 1000).toISOString().replace(/\.\d+Z/, 'Z');
-    buf += `<post dsq:id="c${i}"><message><![CDATA[<p>comment ${i}, ${filler}</p>]]></message><createdAt>${at}</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam><author><name>n${i}</name><email>u${i}@example.org</email></author><ipAddress>192.0.2.${i % 250}</ipAddress><thread dsq:id="t${(parent === '' ? i : i - 1) % pages}"/>${parent}</post>\n`;
+    buf += `<post dsq:id="c${i}"><message><![CDATA[<p>comment ${i}, ${filler}</p>]]></message><createdAt>${at}</createdAt><isDeleted>false</isDeleted><isSpam>false</isSpam><author><name>n${i}</name><email>u${i}@example.org</email></author><ipAddress>192.0.2.${i % 250}</ipAddress><thread dsq:id="t${(p < 0 ? i : p) % pages}"/>${parent}</post>\n`;
     if (buf.length > 1 << 20) {
       fs.writeSync(out, buf);
       buf = '';
@@ -63,20 +81,55 @@ async function bare(root: string, n: number, pages: number): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-/** Runs `quire import disqus` on a generated file into a fresh data directory: seconds and the summary. */
-function runImport(file: string, data: string): Promise<{ seconds: number; comments: number; rss: number }> {
+interface ImportRun {
+  seconds: number;
+  comments: number;
+  orphans: number;
+  rss: number;
+  samples: number[];
+}
+
+/** The resident set of process `pid` now, KiB (0 once it is gone). */
+function rssOf(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The highest of each fifth of `samples`. */
+function fifths(samples: readonly number[]): number[] {
+  return Array.from({ length: 5 }, (_, k) => {
+    const part = samples.slice(
+      Math.floor((k * samples.length) / 5),
+      Math.floor(((k + 1) * samples.length) / 5),
+    );
+    return Math.max(0, ...part);
+  });
+}
+
+/** Runs `quire import disqus` on a generated file into a fresh data directory: seconds, summary, RSS samples. */
+function runImport(file: string, data: string): Promise<ImportRun> {
   const started = performance.now();
+  const samples: number[] = [];
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [bin, 'import', 'disqus', file, '--data', data, '--json'],
       { maxBuffer: 1 << 26 },
       (err, stdout) => {
+        clearInterval(sampler);
         if (err !== null) return reject(err);
-        const s = JSON.parse(stdout) as { comments: number; maxRssKiB: number };
-        resolve({ seconds: (performance.now() - started) / 1000, comments: s.comments, rss: s.maxRssKiB });
+        const s = JSON.parse(stdout) as { comments: number; orphans: number; maxRssKiB: number };
+        const seconds = (performance.now() - started) / 1000;
+        resolve({ seconds, comments: s.comments, orphans: s.orphans, rss: s.maxRssKiB, samples });
       },
     );
+    const sampler = setInterval(() => {
+      const kib = child.pid === undefined ? 0 : rssOf(child.pid);
+      if (kib > 0) samples.push(kib);
+    }, 250);
   });
 }
 
@@ -87,12 +140,15 @@ export async function importBench(root: string, n: number, pages: number): Promi
   const bareSeconds = await bare(path.join(root, 'bare'), n, pages);
   const r = await runImport(file, path.join(root, 'data'));
   if (r.comments !== n) throw new Error(`import: ${r.comments} comments of ${n}`);
+  // Every parent is in the file, on the reply's page: a reply put at top level was not found.
+  if (r.orphans !== 0) throw new Error(`import: ${r.orphans} replies lost their parent`);
   return {
     comments: n,
     pages,
     xmlBytes: fs.statSync(file).size,
     importSeconds: r.seconds,
     importRssKiB: r.rss,
+    rssFifthsKiB: fifths(r.samples),
     bareSeconds,
   };
 }
@@ -105,5 +161,7 @@ export function importTable(r: ImportResult): string {
     '|---|--:|--:|--:|--:|',
     `| createUnique, durable, ${IN_FLIGHT} in flight (bare floor: no parsing, no key) | ${r.bareSeconds.toFixed(1)} | ${rate(r.bareSeconds)} | 1.00× | |`,
     `| quire import disqus (${(r.xmlBytes / 1e6).toFixed(0)} MB XML, durable, keyed) | ${r.importSeconds.toFixed(1)} | ${rate(r.importSeconds)} | ${(r.importSeconds / r.bareSeconds).toFixed(2)}× | ${(r.importRssKiB / 1024).toFixed(0)} MiB |`,
+    '',
+    `RSS of the import over its run (sampled every 250 ms, the highest in each fifth): ${r.rssFifthsKiB.map((k) => (k / 1024).toFixed(0)).join(' / ')} MiB`,
   ].join('\n');
 }

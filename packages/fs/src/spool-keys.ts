@@ -287,6 +287,16 @@ export async function appendWithKey(
   return r as AppendResult;
 }
 
+/** Spool.keyedId: the id recorded for `key`, or null. */
+export async function recordedId(spool: SpoolContext, key: string): Promise<string | null> {
+  checkKey(key);
+  try {
+    return await readKeyId(spool, path.join(spool.dir, KEYS_DIR, `${sha256(key)}.id`));
+  } catch (err) {
+    throw toQuireError(err, 'keyedId');
+  }
+}
+
 /**
  * For check(): the record a key's dead append published without recording its id, or null (the id is there,
  * or there is no intent, or its record was never published: harmless, a retry publishes it). Under the key's lock.

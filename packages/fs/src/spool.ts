@@ -7,7 +7,7 @@ import { createUnique, replaceFile } from './publish.js';
 import { readComplete } from './read.js';
 import { type CheckOptions, type CheckReport, checkSpool } from './spool-check.js';
 import { SpoolContext } from './spool-context.js';
-import { type AppendResult, appendKeyedBatch, appendWithKey } from './spool-keys.js';
+import { type AppendResult, appendKeyedBatch, appendWithKey, recordedId } from './spool-keys.js';
 import { type ListOptions, listIds } from './spool-list.js';
 import { type WatchOptions, watchIds } from './spool-watch.js';
 import { call, runAsync } from './steps.js';
@@ -128,6 +128,15 @@ export class Spool {
       });
     }
     return appendKeyedBatch(items);
+  }
+
+  /**
+   * The id of the record appended with `key`, once that append has finished: one readlink, no lock. null when
+   * the key was never used here, its append is still under way or died half-way, or a power cut took the id
+   * (it is not fsynced): a retry of the append then finds the record again and records its id.
+   */
+  keyedId(key: string): Promise<string | null> {
+    return recordedId(this.#context, key);
   }
 
   /** The record's content, or null if there is no such record. ERR_INVALID_ID for an id of no record. */

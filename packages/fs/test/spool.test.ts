@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createUniqueSync, isQuireError, openSpool, withLock } from '@quire/fs';
+import { createUniqueSync, isQuireError, openSpool, Spool, withLock } from '@quire/fs';
 import { runFixture, sha256, spawnFixture, tempDir, waitExit } from './helpers.js';
 import { ownTemp } from './writers.js';
 
@@ -107,6 +107,26 @@ test('an append retried with the same key returns the first id and writes nothin
   const b = await spool.append('hello', { key: 'nonce-1' });
   assert.deepEqual(b, { id: a.id, created: false });
   assert.deepEqual(await spool.ids(), [a.id]);
+});
+
+test('keyedId names the record of a finished keyed append, and nothing for any other key', async (t) => {
+  const dir = tempDir(t);
+  const spool = await openSpool(dir, { suffix: '.json' });
+  assert.equal(await spool.keyedId('k'), null);
+  const { id } = await spool.append('one', { key: 'k' });
+  const other = await openSpool(dir, { suffix: '.json' });
+  const [b] = await Spool.appendBatch([{ spool: other, data: 'two', key: 'b' }]);
+  assert.equal(await spool.keyedId('k'), id);
+  assert.equal(await spool.keyedId('b'), b?.id, 'an append of another Spool object on the same directory');
+  assert.equal(await spool.keyedId('c'), null);
+  await spool.append('unkeyed');
+  // What a power cut can leave: the intent without its id (not fsynced). The key is not finished here.
+  fs.unlinkSync(path.join(dir, '.keys', `${sha256('k')}.id`));
+  assert.equal(await spool.keyedId('k'), null);
+  // An id naming no record of this spool (another suffix) is not one.
+  fs.symlinkSync('20260101T000000Z-0.txt', path.join(dir, '.keys', `${sha256('x')}.id`));
+  assert.equal(await spool.keyedId('x'), null);
+  await assert.rejects(spool.keyedId(''), (err) => isQuireError(err, 'ERR_INVALID_ARG'));
 });
 
 test('appends with one key racing from 6 processes create exactly one record', async (t) => {

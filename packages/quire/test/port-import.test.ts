@@ -88,6 +88,31 @@ test('--dry-run reports the same and writes nothing; a bad FORMAT is a usage err
   assert.equal(r.code, 2);
 });
 
+test('a reply finds its parent imported by an earlier run; a parent on another page leaves it an orphan', async (t) => {
+  const data = tempDir(t);
+  const line = (id: string, pid: string, page: string, time: string, text: string) =>
+    `${JSON.stringify({ id, pid, text: `<p>${text}</p>`, user: { name: 'A', id: 'a' }, locator: { site: 'r', url: `https://r42.example/${page}/` }, score: 0, time })}\n`;
+  const file = (name: string, ...lines: string[]) => {
+    const f = path.join(tempDir(t), name);
+    fs.writeFileSync(f, gzipSync(`{"version":1,"users":[],"posts":[]}\n${lines.join('')}`));
+    return f;
+  };
+  const first = file('first.gz', line('p1', '', 'one', '2020-01-01T00:00:00Z', 'The parent'));
+  const second = file(
+    'second.gz',
+    line('p2', '', 'two', '2020-01-01T00:00:01Z', 'Elsewhere'),
+    line('r1', 'p1', 'one', '2020-01-02T00:00:00Z', 'Late reply'),
+    line('r2', 'p2', 'one', '2020-01-02T00:00:01Z', 'Across pages'),
+  );
+  await importOk(t, ['remark42', first, '--data', data]);
+  const s = await importOk(t, ['remark42', second, '--data', data]);
+  assert.equal(s.created, 3);
+  assert.equal(s.orphans, 1);
+  const recs = records(data);
+  assert.equal(byText(recs, 'Late reply')[1].parent, byText(recs, 'The parent')[0].split('/')[1]);
+  assert.equal(byText(recs, 'Across pages')[1].parent, null);
+});
+
 test('wordpress: approved, pending, spam, trash with a reply, pingbacks left out', async (t) => {
   const data = tempDir(t);
   const s = await importOk(t, ['wordpress', path.join(FIX, 'wordpress.xml'), '--data', data]);

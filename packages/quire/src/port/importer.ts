@@ -39,6 +39,7 @@ const IN_FLIGHT = 6144;
 const MAX_LIKES = 10_000;
 
 type Thread = { threadId: string; meta: ThreadMeta } | { bad: string };
+type GoodThread = { threadId: string; meta: ThreadMeta };
 /** A placed comment: its thread and its stem (a promise while its append is under way; null if it failed). */
 interface Placed {
   threadId: string;
@@ -48,13 +49,19 @@ interface Placed {
 /**
  * Imports a stream of SourceItems into a store. Each comment is one keyed append (key `FORMAT:id`) stamped with
  * its own time, so a second run, or a run after a crash, finds what was written and adds only what is missing.
- * A reply needs its parent's stem: a reply met before its parent waits for it; a deleted comment is kept (as a
+ * A reply needs its parent's stem: from memory while the parent's append is under way, else from the parent's
+ * keyed append on disk (PortAccess.keyedStem: placed earlier in this run or in an earlier run), so memory does not
+ * grow with the comments imported. A reply met before its parent waits for it; a deleted comment is kept (as a
  * tombstone) only once a reply to it is met; at the end, replies whose parent never came are put at top level.
  */
 export class Importer {
   readonly summary = new Summary();
   private readonly threads = new Map<string, Thread>();
-  private readonly placed = new Map<string, Placed>();
+  /**
+   * Comments whose append is under way; a finished one is found on disk. A dry run writes nothing to find, so
+   * there it keeps every comment placed.
+   */
+  private readonly inFlight = new Map<string, Placed>();
   private readonly held = new Map<string, SourceComment>();
   private readonly waiting = new Map<string, SourceComment[]>();
   private readonly running = new Set<Promise<unknown>>();
@@ -78,6 +85,8 @@ export class Importer {
       // settles, thousands per comment read.
       while (this.running.size >= IN_FLIGHT) await new Promise<void>((resolve) => (this.freed = resolve));
     }
+    // Replies whose parent is being looked up on disk are orphans only if it is not found.
+    while (this.failure === null && this.running.size > 0) await Promise.all(this.running);
     if (this.failure === null) this.finish();
     await Promise.all(this.running);
     if (this.failure !== null) throw this.failure;
@@ -132,7 +141,8 @@ export class Importer {
       return;
     }
     if (c.status === 'deleted' && !this.waiting.has(c.key)) {
-      this.held.set(c.key, c);
+      // A tombstone keeps none of these: not held in memory either.
+      this.held.set(c.key, { ...c, text: '', author: null, email: null, website: null, address: null });
       return;
     }
     this.release(c);
@@ -146,25 +156,40 @@ export class Importer {
       return 'impossible date';
     if (c.status !== 'deleted' && c.text.trim() === '') return 'empty text';
     if (c.text.length > this.opts.textChars) return `text longer than ${this.opts.textChars} characters`;
-    if (this.placed.has(c.key) || this.held.has(c.key)) return `comment ${c.key} appears twice`;
+    // One placed earlier and finished is not in memory: its key finds its copy, as in a re-run.
+    if (this.inFlight.has(c.key) || this.held.has(c.key)) return `comment ${c.key} appears twice`;
     return null;
   }
 
-  /** Places `c` once its parent is placed (placing a held deleted parent first); else it waits. */
+  /**
+   * Places `c` once its parent is placed (placing a held deleted parent first); a parent neither under way nor
+   * held is looked up on disk.
+   */
   private release(c: SourceComment): void {
-    if (c.parent !== null && !this.placed.has(c.parent)) {
+    if (c.parent !== null && !this.inFlight.has(c.parent)) {
       const parent = this.held.get(c.parent);
-      if (parent === undefined) {
-        const list = this.waiting.get(c.parent) ?? [];
-        list.push(c);
-        this.waiting.set(c.parent, list);
-        return;
-      }
+      if (parent === undefined) return void this.lookUp(c);
       this.held.delete(c.parent);
       this.release(parent);
-      if (!this.placed.has(c.parent)) return void this.waitFor(c);
+      if (!this.inFlight.has(c.parent)) return void this.waitFor(c);
     }
-    this.place(c, c.parent === null ? null : (this.placed.get(c.parent) ?? null));
+    this.place(c, c.parent === null ? null : (this.inFlight.get(c.parent) ?? null));
+  }
+
+  /**
+   * The reply `c` waits for its parent while the parent's keyed append is looked up in the reply's thread (done
+   * earlier in this run, or in an earlier one): found, the reply goes under it; else it waits on (the parent may
+   * come later in the file). A parent in another thread is not found there: the reply ends as an orphan.
+   */
+  private lookUp(c: SourceComment): void {
+    this.waitFor(c);
+    const t = this.threads.get(c.thread) as GoodThread;
+    const key = `${this.opts.format}:${c.parent as string}`;
+    this.start(async () => {
+      const stem = await this.store.port.keyedStem(t.threadId, key);
+      if (stem !== null && this.unwait(c)) this.place(c, { threadId: t.threadId, stem });
+      return null;
+    });
   }
 
   private waitFor(c: SourceComment): void {
@@ -173,9 +198,19 @@ export class Importer {
     this.waiting.set(c.parent as string, list);
   }
 
+  /** Takes `c` off its parent's waiting list: false if it is not there (the parent came and released it). */
+  private unwait(c: SourceComment): boolean {
+    const list = this.waiting.get(c.parent as string);
+    const i = list === undefined ? -1 : list.indexOf(c);
+    if (list === undefined || i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0) this.waiting.delete(c.parent as string);
+    return true;
+  }
+
   /** Starts the append of `c` under `parent`, then releases the replies that waited for it. */
   private place(c: SourceComment, parent: Placed | null): void {
-    const t = this.threads.get(c.thread) as { threadId: string; meta: ThreadMeta };
+    const t = this.threads.get(c.thread) as GoodThread;
     const entry: Placed = { threadId: t.threadId, stem: null };
     const second = Math.floor(c.created / 1000);
     const last = this.lastAppend.get(t.threadId);
@@ -190,10 +225,12 @@ export class Importer {
       }
       const stem = await this.append(c, t, parentStem);
       entry.stem = stem;
+      // Its key now finds it on disk (keyedStem); replies placed meanwhile hold the entry itself.
+      if (this.opts.dryRun !== true && this.inFlight.get(c.key) === entry) this.inFlight.delete(c.key);
       return stem;
     });
     this.lastAppend.set(t.threadId, { second, done: entry.stem });
-    this.placed.set(c.key, entry);
+    this.inFlight.set(c.key, entry);
     const replies = this.waiting.get(c.key);
     if (replies === undefined) return;
     this.waiting.delete(c.key);
@@ -231,11 +268,7 @@ export class Importer {
   }
 
   /** The record of `c`, then its keyed append and its likes. */
-  private async append(
-    c: SourceComment,
-    t: { threadId: string; meta: ThreadMeta },
-    parent: string | null,
-  ): Promise<string | null> {
+  private async append(c: SourceComment, t: GoodThread, parent: string | null): Promise<string | null> {
     const record = this.recordOf(c, t.threadId, parent);
     this.summary.count(c.status);
     if (this.opts.dryRun === true) {

@@ -183,6 +183,12 @@ export interface PortAccess {
     record: CommentRecord,
     at: Placement,
   ): Promise<ImportResult>;
+  /**
+   * The stem of the comment imported with `key` into the thread, once its importComment has resolved (in this
+   * run or an earlier one); null if there is none (or it is still under way). One readlink: the keyed append's
+   * own record of the key, so an importer need not keep every comment's name in memory to place later replies.
+   */
+  keyedStem(threadId: string, key: string): Promise<string | null>;
   /** A comment's like files as they are (an export). */
   votes(threadId: string, stem: string): Promise<ImportedVote[]>;
   /** The comments of a thread with any vote files (votes() of any other is []). */
@@ -211,6 +217,10 @@ export function portAccess(
       if (r.outcome !== 'conflict' && record.status !== 'approved')
         await noteStatus(threadId, r.stem, record);
       return r;
+    },
+    async keyedStem(threadId, key) {
+      const id = await (await threads.spool(threadId))?.keyedId(key);
+      return id === undefined || id === null ? null : stemOf(id);
     },
     votes: (threadId, stem) => exportVotes(threads, threadId, stem),
     votedStems: (threadId) => votedStems(threads, threadId),
