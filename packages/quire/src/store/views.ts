@@ -5,6 +5,7 @@ import {
   readComplete,
   replaceFile,
   type Stamp,
+  sameStamp,
   settled,
   stampAsync,
   unchangedAsync,
@@ -45,6 +46,8 @@ export const MAX_THREADS = 10_000;
  * from a snapshot (stems, shared entry objects, the map), 91 B the layout.
  */
 const ENTRY_BYTES = 200;
+/** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot). */
+const NAME_BYTES = 56;
 /** Bytes a parsed record costs beyond its file's length. */
 const RECORD_OVERHEAD = 300;
 
@@ -52,21 +55,50 @@ const RECORD_OVERHEAD = 300;
 export type CacheBudget = Pick<CacheConfig, 'indexBytes' | 'recordBytes'>;
 
 /**
- * A thread as one reader saw it, without its comments' texts: the index of every comment (where it hangs, who
- * may see it, its likes; thread-index.ts), the page, and counts. Shared by every request until a file of the
- * thread changes, so it is frozen; `version` tells derived caches (rendered pages) apart. The records a page
- * shows are read by ThreadViews.records: O(page), not O(thread).
+ * A version of a thread without its index: enough for an answer derived from that version and kept (a rendered
+ * page, server/pagecache.ts), which then needs no index in memory, only the stamps that say it is current.
  */
-export interface ThreadView {
+export interface ThreadHead {
   readonly threadId: string;
-  /** Every comment of the thread by stem, in no particular order. */
-  readonly entries: ReadonlyMap<string, IndexEntry>;
   readonly meta: ThreadMeta | null;
   /** Approved comments: what the public counts. */
   readonly approved: number;
-  /** Different for every load of any thread in this process. */
+  /**
+   * Tells versions of any thread in this process apart: a load that finds the thread as an earlier load of it
+   * found it (the same settled stamps, within MAX_VIEW_AGE_MS of that load) keeps its version, so what was
+   * derived from it stays valid after the index left the cache.
+   */
   readonly version: number;
 }
+
+/**
+ * A thread as one reader saw it, without its comments' texts: the index of every comment (where it hangs, who
+ * may see it, its likes; thread-index.ts), the page, and counts. Shared by every request until a file of the
+ * thread changes, so it is frozen. The records a page shows are read by ThreadViews.records: O(page), not
+ * O(thread).
+ */
+export interface ThreadView extends ThreadHead {
+  /** Every comment of the thread by stem, in no particular order. */
+  readonly entries: ReadonlyMap<string, IndexEntry>;
+}
+
+/** What stays of a load once its index left the cache: its version and what tells whether it is current. */
+interface Head {
+  head: ThreadHead;
+  /** As CachedView's (the same objects). */
+  stamps: Stamp[];
+  settled: boolean;
+  loadedAt: number;
+  listedAt: number;
+  restat: Coalescer<boolean>;
+}
+
+/**
+ * Bytes a Head costs (two stamps of bigint stats, the page's title and URI); heads are kept within
+ * HEAD_BUDGET, about 700 threads: more than the rendered pages (cache.pageBytes) they serve.
+ */
+const HEAD_BYTES = 1_500;
+const HEAD_BUDGET = 1 << 20;
 
 interface CachedView {
   view: ThreadView;
@@ -122,6 +154,7 @@ function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView
 export class ThreadViews {
   private readonly cached: ByteLru<string, CachedView>;
   private readonly recordCache: ByteLru<string, CommentRecord>;
+  private readonly heads = new ByteLru<string, Head>(HEAD_BUDGET);
   private readonly loads = new Map<string, Coalescer<CachedView>>();
   /** Files opened or listed by index loads and record reads: what the bench counts. */
   filesRead = 0;
@@ -143,9 +176,9 @@ export class ThreadViews {
     this.recordCache = new ByteLru(budget.recordBytes);
   }
 
-  /** Bytes the caches hold now. */
+  /** Bytes the caches hold now (the heads are counted with the indexes). */
   get bytes(): { indexBytes: number; recordBytes: number } {
-    return { indexBytes: this.cached.bytes, recordBytes: this.recordCache.bytes };
+    return { indexBytes: this.cached.bytes + this.heads.bytes, recordBytes: this.recordCache.bytes };
   }
 
   /** Records of the thread kept in memory, a hint that spares reads (valid or not); undefined if none. */
@@ -183,6 +216,22 @@ export class ThreadViews {
     if (this.cached.peek(threadId) !== entry) return undefined;
     this.cached.get(threadId);
     return entry.view;
+  }
+
+  /**
+   * The thread's version as it is on disk now, without loading its index if that is not cached: undefined
+   * unless a load of it is known and still current (by the same rules as a cached view: settled, younger than
+   * MAX_VIEW_AGE_MS, its stamps unchanged; a view not listed within listAfterMs counts only on a local
+   * filesystem). The cached view itself when there is one.
+   */
+  async head(threadId: string): Promise<ThreadHead | undefined> {
+    if (this.cached.peek(threadId) !== undefined) return this.validCached(threadId);
+    const h = this.heads.get(threadId);
+    if (!h?.settled || Date.now() - h.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
+    if (Date.now() - h.listedAt >= this.listAfterMs && !(await isLocalFilesystem(this.threads.dir(threadId))))
+      return undefined;
+    if (!(await h.restat.next())) return undefined;
+    return this.heads.peek(threadId) === h ? h.head : undefined;
   }
 
   /** The thread's index as it is on disk now, and its page. */
@@ -241,19 +290,32 @@ export class ThreadViews {
       for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
     }
     const approved = approvedIn(entries, this.cached.peek(threadId)?.view);
+    const prior = this.heads.peek(threadId);
+    // Nothing changed since a settled load still young enough: the same version (pages rendered from it hold).
+    const same =
+      prior?.settled === true &&
+      started - prior.loadedAt < MAX_VIEW_AGE_MS &&
+      prior.stamps.length === stamps.length &&
+      prior.stamps.every((s, i) => sameStamp(s, stamps[i] as Stamp));
+    const loadedAt = same ? prior.loadedAt : started;
+    const version = same ? prior.head.version : ++versions;
+    const restat = new Coalescer(() => stampsUnchanged(stamps));
     const entry: CachedView = {
-      view: Object.freeze({ threadId, entries, meta, approved, version: ++versions }),
+      view: Object.freeze({ threadId, entries, meta, approved, version }),
       stamps,
       settled: settled(stamps, started),
-      loadedAt: started,
+      loadedAt,
       generation,
       base,
       listed,
       listedAt: started,
       relist: new Coalescer(() => this.sameListing(threadId, entry)),
-      restat: new Coalescer(() => stampsUnchanged(stamps)),
+      restat,
     };
-    this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + 500);
+    const head = Object.freeze({ threadId, meta, approved, version });
+    const h: Head = { head, stamps, settled: entry.settled, loadedAt, listedAt: started, restat };
+    this.heads.set(threadId, h, HEAD_BYTES);
+    this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + listed.names.length * NAME_BYTES + 500);
     return entry;
   }
 

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
+import type { ThreadView } from '../../store/store.js';
 import { clientGone } from '../abort.js';
 import { addAvatars } from '../avatars.js';
 import type { ServerContext } from '../context.js';
@@ -103,8 +104,19 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         after = parsed.stem;
       }
       const mine = ownStems(ctx, request, threadId);
-      const [view, moderation] = await Promise.all([ctx.store.view(threadId), ctx.moderation()]);
+      // Without edit tokens the answer depends on the thread's version alone: one kept for it needs no index.
+      const [head, moderation] = await Promise.all([
+        mine.size === 0 ? ctx.store.viewHead(threadId) : undefined,
+        ctx.moderation(),
+      ]);
       const order = q.order ?? 'oldest';
+      // Bound to this page and the client's network (context.ts).
+      const formToken = ctx.formToken(threadId, request.ip).formToken;
+      const keyOf = (pending: string[]) => JSON.stringify([uri, order, after, limit, moderation, pending]);
+      const kept = head === undefined ? undefined : pages.get(threadId, head.version, keyOf([]));
+      if (kept !== undefined) return sendSerialised(reply, PageCache.answer(kept, formToken));
+      const view =
+        head !== undefined && 'entries' in head ? (head as ThreadView) : await ctx.store.view(threadId);
       const opts = { mine, maxDepth: config.limits.maxDepth, order, after, limit };
       // The page is laid out from the thread's index; only the comments it shows are read (O(page)).
       const tree = async () => {
@@ -130,10 +142,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         };
       };
       // Edit tokens change the answer only through pending comments they make visible.
-      const pending = [...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort();
-      const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
-      // Bound to this page and the client's network (context.ts).
-      const formToken = ctx.formToken(threadId, request.ip).formToken;
+      const key = keyOf([...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort());
       const page = pages.get(threadId, view.version, key);
       if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now

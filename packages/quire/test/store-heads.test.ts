@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SETTLE_MS } from '@quire/fs';
+import { CommentStore, threadIdOf } from '../src/index.js';
+import { listComments, startTestServer, T0, tempDir } from './fixtures/srv-helpers.js';
+import { META, PAGE, record } from './fixtures/srv-records.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Longer than @quire/fs's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
+const SETTLE = SETTLE_MS + 50;
+
+test('a thread whose index left the cache keeps its version while unchanged; any change makes a new one', async (t) => {
+  const dir = tempDir(t);
+  // No index is kept at all: every view() loads again, as for a thread pushed out of the budget.
+  const a = await CommentStore.open(dir, {
+    clock: () => T0,
+    cache: { indexBytes: 0, recordBytes: 1 << 20 },
+  });
+  const b = await CommentStore.open(dir, { clock: () => T0 });
+  const threadId = threadIdOf(PAGE);
+  assert.equal(await a.viewHead(threadId), undefined, 'never loaded: unknown');
+  await a.addComment(threadId, META, record('one'), { duplicateWindowMs: 0 });
+  await sleep(SETTLE);
+  const v1 = await a.view(threadId);
+  const read = a.cacheStats().filesRead;
+  const head = await a.viewHead(threadId);
+  assert.equal(head?.version, v1.version, 'the head of the last load');
+  assert.equal(head?.approved, 1);
+  assert.equal('entries' in (head ?? {}), false, 'no index kept');
+  assert.equal(a.cacheStats().filesRead, read, 'nothing read for the head');
+  const again = await a.view(threadId);
+  assert.notEqual(again, v1, 'loaded again (not cached)');
+  assert.equal(again.version, v1.version, 'same files: same version');
+  assert.ok(a.cacheStats().filesRead > read);
+
+  // Another process's comment: the head is no longer current, and the next load is a new version.
+  await b.addComment(threadId, META, record('two'), { duplicateWindowMs: 0 });
+  assert.equal(await a.viewHead(threadId), undefined, 'changed: the head is not current');
+  const v2 = await a.view(threadId);
+  assert.notEqual(v2.version, v1.version);
+  assert.equal(v2.approved, 2);
+  // A like changes only the marks and votes: a new version too.
+  await sleep(SETTLE);
+  const v3 = await a.view(threadId);
+  assert.equal((await a.view(threadId)).version, v3.version, 'settled: the same version again');
+  const [first] = [...v3.entries.keys()];
+  assert.equal(await b.vote(threadId, first as string, 'voter-1'), true);
+  assert.equal(await a.viewHead(threadId), undefined);
+  const v4 = await a.view(threadId);
+  assert.notEqual(v4.version, v3.version);
+  assert.equal(v4.entries.get(first as string)?.likes, 1);
+});
+
+test('a head is not used once older than a view may be (30 s): a hand edit in place is seen then', async (t) => {
+  const dir = tempDir(t);
+  const store = await CommentStore.open(dir, { clock: () => T0, cache: { indexBytes: 0, recordBytes: 0 } });
+  const threadId = threadIdOf(PAGE);
+  await store.addComment(threadId, META, record('one'), { duplicateWindowMs: 0 });
+  await sleep(SETTLE);
+  const v1 = await store.view(threadId);
+  assert.equal((await store.viewHead(threadId))?.version, v1.version);
+  // Views age by the real clock (MAX_VIEW_AGE_MS), not the store's.
+  const realNow = Date.now;
+  t.after(() => {
+    Date.now = realNow;
+  });
+  Date.now = () => realNow() + 31_000;
+  assert.equal(await store.viewHead(threadId), undefined, 'too old to vouch for its pages');
+  assert.notEqual((await store.view(threadId)).version, v1.version, 'too old: a new version');
+});
+
+test('GET /api/comments of an unchanged thread whose index left the cache is answered without reading it', async (t) => {
+  const s = await startTestServer(t, { cache: { indexBytes: 0, recordBytes: 0 } });
+  for (const text of ['one', 'two']) assert.equal((await s.post({ text })).status, 201);
+  await sleep(SETTLE);
+  const first = await listComments(s);
+  const read = s.server.store.cacheStats().filesRead;
+  for (let i = 0; i < 3; i++) assert.deepEqual(await listComments(s), first);
+  assert.equal(s.server.store.cacheStats().filesRead, read, 'a kept page was answered: no index read');
+  // A new comment: the page is made again and shows it.
+  assert.equal((await s.post({ text: 'three' })).status, 201);
+  const after = await listComments(s);
+  assert.deepEqual(
+    after.comments.map((c: { text: string }) => c.text),
+    ['one', 'two', 'three'],
+  );
+  assert.ok(s.server.store.cacheStats().filesRead > read);
+});
