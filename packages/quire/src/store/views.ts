@@ -12,6 +12,7 @@ import {
 } from '@quire/fs';
 import { DEFAULT_CONFIG } from '../config-defaults.js';
 import type { CacheConfig } from '../config-types.js';
+import { Gate } from './gate.js';
 import { ByteLru } from './lru.js';
 import {
   type CommentRecord,
@@ -42,12 +43,14 @@ const MAX_VIEW_AGE_MS = 30_000;
 export const MAX_THREADS = 10_000;
 /**
  * Bytes an index entry costs in memory, with the layout a page of its thread adds (server/forest.ts, kept as
- * long as the entries). Measured for the 50,022 entries of the bench's biggest thread: 92 B the entries read
- * from a snapshot (stems, shared entry objects, the map), 91 B the layout.
+ * long as the entries). Measured (bench/README.md) on the bench's threads of 10,000-50,000 comments: 88-99 B the
+ * entries read from a snapshot (stems, shared entry objects, the map), 94-99 B the layout.
  */
 const ENTRY_BYTES = 200;
-/** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot). */
+/** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot; ~50 measured). */
 const NAME_BYTES = 56;
+/** Index loads at once: each may hold a big thread's entries, names and snapshot until it is done. */
+const LOADS_AT_ONCE = 2;
 /** Bytes a parsed record costs beyond its file's length. */
 const RECORD_OVERHEAD = 300;
 
@@ -124,7 +127,7 @@ interface CachedView {
 }
 
 /** Whether every stamp still matches its file (a stat each, on the threadpool). */
-async function stampsUnchanged(stamps: readonly Stamp[]): Promise<boolean> {
+export async function stampsUnchanged(stamps: readonly Stamp[]): Promise<boolean> {
   return (await Promise.all(stamps.map(unchangedAsync))).every(Boolean);
 }
 
@@ -156,6 +159,8 @@ export class ThreadViews {
   private readonly recordCache: ByteLru<string, CommentRecord>;
   private readonly heads = new ByteLru<string, Head>(HEAD_BUDGET);
   private readonly loads = new Map<string, Coalescer<CachedView>>();
+  /** Loads of different threads under way at once (gate.ts): what they hold is bounded too. */
+  private readonly loading = new Gate(LOADS_AT_ONCE);
   /** Files opened or listed by index loads and record reads: what the bench counts. */
   filesRead = 0;
   /** Listings made to check cached views (listingTrusted). */
@@ -242,7 +247,7 @@ export class ThreadViews {
     let load = this.loads.get(threadId);
     if (load === undefined) {
       load = new Coalescer(
-        () => this.load(threadId, dir),
+        () => this.loading.run(() => this.load(threadId, dir)),
         () => this.loads.delete(threadId),
       );
       this.loads.set(threadId, load);
@@ -392,55 +397,5 @@ export class ThreadViews {
       const record = records.get(stem);
       return record === undefined ? [] : [{ stem, record }];
     });
-  }
-}
-
-/** Settings changed at run time through the admin API. */
-export interface Settings {
-  moderation?: 'off' | 'all';
-}
-
-function parseSettings(buf: Buffer | null): Settings {
-  if (buf === null) return {};
-  try {
-    const v = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
-    return v.moderation === 'off' || v.moderation === 'all' ? { moderation: v.moderation } : {};
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Run-time settings (DATA/settings.json), read again only when its stamp changes (replaceFile gives every
- * version a new inode), under the same rule as thread views. The stat runs on the threadpool: every request
- * that needs the moderation setting checks it, and the event loop must not wait for it (issue 13).
- */
-export class SettingsFile {
-  /** The settings as last read, with a stat of their file shared by concurrent requests (Coalescer: each begun
-   * after the calls it answers, so a change another process made before a call is seen by it). */
-  private cache: { settled: boolean; value: Settings; restat: Coalescer<boolean> } | undefined;
-
-  constructor(
-    private readonly file: string,
-    private readonly durable: boolean,
-  ) {}
-
-  async get(): Promise<Settings> {
-    const c = this.cache;
-    if (c?.settled && (await c.restat.next())) return { ...c.value };
-    const started = Date.now();
-    const stamps = [await stampAsync(this.file)];
-    const value = parseSettings(await readComplete(this.file));
-    this.cache = {
-      settled: settled(stamps, started),
-      value,
-      restat: new Coalescer(() => stampsUnchanged(stamps)),
-    };
-    return { ...value };
-  }
-
-  async save(s: Settings): Promise<void> {
-    this.cache = undefined;
-    await replaceFile(this.file, `${JSON.stringify(s, null, 2)}\n`, { durable: this.durable });
   }
 }
