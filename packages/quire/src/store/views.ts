@@ -3,7 +3,6 @@ import {
   Coalescer,
   isLocalFilesystem,
   readComplete,
-  replaceFile,
   type Stamp,
   sameStamp,
   settled,
