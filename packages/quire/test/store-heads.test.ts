@@ -8,24 +8,31 @@ import { META, PAGE, record } from './fixtures/srv-records.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Longer than @quire/fs's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
 const SETTLE = SETTLE_MS + 50;
+/**
+ * An index budget whose eighth holds one head (1,500 bytes) while the rest (11,200) cannot hold the index of a
+ * thread of MANY comments (~300 bytes each counted): as for a big thread pushed out of the budget.
+ */
+const ONE_HEAD = 12_800;
+const MANY = 60;
 
 test('a thread whose index left the cache keeps its version while unchanged; any change makes a new one', async (t) => {
   const dir = tempDir(t);
-  // No index is kept at all: every view() loads again, as for a thread pushed out of the budget.
+  // The index is not kept: every view() loads again.
   const a = await CommentStore.open(dir, {
     clock: () => T0,
-    cache: { indexBytes: 0, recordBytes: 1 << 20 },
+    cache: { indexBytes: ONE_HEAD, recordBytes: 1 << 20 },
   });
   const b = await CommentStore.open(dir, { clock: () => T0 });
   const threadId = threadIdOf(PAGE);
   assert.equal(await a.viewHead(threadId), undefined, 'never loaded: unknown');
-  await a.addComment(threadId, META, record('one'), { duplicateWindowMs: 0 });
+  for (let i = 0; i < MANY; i++)
+    await b.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
   await sleep(SETTLE);
   const v1 = await a.view(threadId);
   const read = a.cacheStats().filesRead;
   const head = await a.viewHead(threadId);
   assert.equal(head?.version, v1.version, 'the head of the last load');
-  assert.equal(head?.approved, 1);
+  assert.equal(head?.approved, MANY);
   assert.equal('entries' in (head ?? {}), false, 'no index kept');
   assert.equal(a.cacheStats().filesRead, read, 'nothing read for the head');
   const again = await a.view(threadId);
@@ -38,7 +45,7 @@ test('a thread whose index left the cache keeps its version while unchanged; any
   assert.equal(await a.viewHead(threadId), undefined, 'changed: the head is not current');
   const v2 = await a.view(threadId);
   assert.notEqual(v2.version, v1.version);
-  assert.equal(v2.approved, 2);
+  assert.equal(v2.approved, MANY + 1);
   // A like changes only the marks and votes: a new version too.
   await sleep(SETTLE);
   const v3 = await a.view(threadId);
@@ -53,9 +60,13 @@ test('a thread whose index left the cache keeps its version while unchanged; any
 
 test('a head is not used once older than a view may be (30 s): a hand edit in place is seen then', async (t) => {
   const dir = tempDir(t);
-  const store = await CommentStore.open(dir, { clock: () => T0, cache: { indexBytes: 0, recordBytes: 0 } });
+  const store = await CommentStore.open(dir, {
+    clock: () => T0,
+    cache: { indexBytes: ONE_HEAD, recordBytes: 0 },
+  });
   const threadId = threadIdOf(PAGE);
-  await store.addComment(threadId, META, record('one'), { duplicateWindowMs: 0 });
+  for (let i = 0; i < MANY; i++)
+    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
   await sleep(SETTLE);
   const v1 = await store.view(threadId);
   assert.equal((await store.viewHead(threadId))?.version, v1.version);
@@ -70,19 +81,20 @@ test('a head is not used once older than a view may be (30 s): a hand edit in pl
 });
 
 test('GET /api/comments of an unchanged thread whose index left the cache is answered without reading it', async (t) => {
-  const s = await startTestServer(t, { cache: { indexBytes: 0, recordBytes: 0 } });
-  for (const text of ['one', 'two']) assert.equal((await s.post({ text })).status, 201);
+  const s = await startTestServer(t, { cache: { indexBytes: ONE_HEAD, recordBytes: 0 } });
+  const store = s.server.store;
+  const threadId = threadIdOf(PAGE);
+  for (let i = 0; i < MANY; i++)
+    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
   await sleep(SETTLE);
-  const first = await listComments(s);
+  const first = await listComments(s, PAGE);
   const read = s.server.store.cacheStats().filesRead;
-  for (let i = 0; i < 3; i++) assert.deepEqual(await listComments(s), first);
+  for (let i = 0; i < 3; i++) assert.deepEqual(await listComments(s, PAGE), first);
   assert.equal(s.server.store.cacheStats().filesRead, read, 'a kept page was answered: no index read');
   // A new comment: the page is made again and shows it.
-  assert.equal((await s.post({ text: 'three' })).status, 201);
-  const after = await listComments(s);
-  assert.deepEqual(
-    after.comments.map((c: { text: string }) => c.text),
-    ['one', 'two', 'three'],
-  );
+  assert.equal((await s.post({ uri: PAGE, text: 'three' })).status, 201);
+  const after = await listComments(s, PAGE, {}, `&limit=${MANY + 1}`);
+  assert.equal(after.comments.length, MANY + 1);
+  assert.equal(after.comments[MANY].text, 'three');
   assert.ok(s.server.store.cacheStats().filesRead > read);
 });

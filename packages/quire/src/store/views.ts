@@ -96,11 +96,11 @@ interface Head {
 }
 
 /**
- * Bytes a Head costs (two stamps of bigint stats, the page's title and URI); heads are kept within
- * HEAD_BUDGET, about 700 threads: more than the rendered pages (cache.pageBytes) they serve.
+ * Bytes a Head costs (two stamps of bigint stats, the page's title and URI). Heads are counted in the index
+ * budget: an eighth of it (at 4 MiB, about 350 threads; the rendered pages they serve are fewer).
  */
 const HEAD_BYTES = 1_500;
-const HEAD_BUDGET = 1 << 20;
+const HEAD_SHARE = 8;
 
 interface CachedView {
   view: ThreadView;
@@ -156,7 +156,7 @@ function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView
 export class ThreadViews {
   private readonly cached: ByteLru<string, CachedView>;
   private readonly recordCache: ByteLru<string, CommentRecord>;
-  private readonly heads = new ByteLru<string, Head>(HEAD_BUDGET);
+  private readonly heads: ByteLru<string, Head>;
   private readonly loads = new Map<string, Coalescer<CachedView>>();
   /** Loads of different threads under way at once (gate.ts): what they hold is bounded too. */
   private readonly loading = new Gate(LOADS_AT_ONCE);
@@ -176,7 +176,9 @@ export class ThreadViews {
     private readonly listAfterMs: number,
     budget: CacheBudget = DEFAULT_CONFIG.cache,
   ) {
-    this.cached = new ByteLru(budget.indexBytes);
+    const heads = Math.floor(budget.indexBytes / HEAD_SHARE);
+    this.cached = new ByteLru(budget.indexBytes - heads);
+    this.heads = new ByteLru(heads);
     this.recordCache = new ByteLru(budget.recordBytes);
   }
 
