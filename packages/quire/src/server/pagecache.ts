@@ -1,22 +1,22 @@
 import { randomBytes } from 'node:crypto';
 
 /**
- * Serialised answers of GET /api/comments, per thread and view version (CommentStore.view: a new version for
- * every load, and a load follows every change of the thread's files), for callers without edit tokens: what
- * they see depends only on the thread, the page asked for and the moderation setting. Each answer is kept as
- * the bytes before and after its form token, which is the only part that changes with time, and as the whole
- * answer for the latest token. Form tokens are issued per second (ServerContext.formToken), so within a second
- * every request gets the very same Buffer: no tree, Markdown, JSON serialiser or UTF-8 length per request, and
- * no copy of the page either (measured with wrk, a 155 KiB page: 5.9-6.5k GETs/s when each request wrote its
- * token into a buffer lent from a pool, 8.3-9.1k/s from the one shared Buffer; a fresh buffer per request costs
- * more still, in garbage collection). A Buffer handed to a response is never written again, so it needs no
- * lending back.
+ * Serialised answers of GET /api/comments, per thread and version (CommentStore.view: a new version for every
+ * change of the thread's files), for callers without edit tokens: what they see depends only on the thread, the
+ * page asked for and the moderation setting. Each answer is kept once, as the whole answer for the latest form
+ * token, the only part that changes with time, and where that token is in it. Form tokens are issued per second
+ * (ServerContext.formToken), so within a second every request gets the very same Buffer: no tree, Markdown, JSON
+ * serialiser or UTF-8 length per request, and no copy of the page either (measured with wrk, a 155 KiB page:
+ * 5.9-6.5k GETs/s when each request wrote its token into a buffer lent from a pool, 8.3-9.1k/s from the one
+ * shared Buffer; a fresh buffer per request costs more still, in garbage collection). A Buffer handed to a
+ * response is never written again: a new token makes a new Buffer from the parts of the last around it.
  */
 export interface CachedPage {
-  head: Buffer;
-  tail: Buffer;
   /** The whole answer for `token`. */
   body: Buffer;
+  /** Where the token's JSON string starts in `body`, and its bytes. */
+  at: number;
+  length: number;
   token: string;
 }
 
@@ -52,14 +52,14 @@ export class PageCache {
     const slot = `"${TOKEN_SLOT}"`;
     const at = serialised.indexOf(slot);
     if (at < 0) return undefined;
+    const body = Buffer.from(serialised);
     const page: CachedPage = {
-      head: Buffer.from(serialised.slice(0, at)),
-      tail: Buffer.from(serialised.slice(at + slot.length)),
-      body: Buffer.alloc(0),
+      body,
+      at: Buffer.byteLength(serialised.slice(0, at)),
+      length: slot.length,
       token: '',
     };
-    // The parts and one whole answer.
-    const size = 2 * (page.head.length + page.tail.length);
+    const size = body.length;
     let t = this.threads.get(threadId);
     if (t !== undefined && t.version !== version) {
       this.drop(threadId, t);
@@ -87,7 +87,10 @@ export class PageCache {
   /** The whole answer with `token` in its slot: made once per token, then shared (never written again). */
   static answer(page: CachedPage, token: string): Buffer {
     if (page.token !== token) {
-      page.body = Buffer.concat([page.head, Buffer.from(JSON.stringify(token)), page.tail]);
+      const b = page.body;
+      const value = Buffer.from(JSON.stringify(token));
+      page.body = Buffer.concat([b.subarray(0, page.at), value, b.subarray(page.at + page.length)]);
+      page.length = value.length;
       page.token = token;
     }
     return page.body;
