@@ -11,7 +11,7 @@ test('a kept page answers each token with the rest unchanged, shares one Buffer 
     next: null,
   };
   const serialised = JSON.stringify(page);
-  const cache = new PageCache(serialised.length * 2);
+  const cache = new PageCache(Buffer.byteLength(serialised) * 2);
   const kept = cache.put('t1', 1, 'k', serialised);
   assert.ok(kept !== undefined);
   assert.ok(kept.body.length <= Buffer.byteLength(serialised), 'one copy of the page, not parts and a whole');
@@ -22,8 +22,9 @@ test('a kept page answers each token with the rest unchanged, shares one Buffer 
   }
   assert.equal(cache.get('t1', 1, 'k'), kept);
   assert.equal(cache.get('t1', 2, 'k'), undefined, 'another version of the thread');
-  // A second thread's page fits, a third pushes the least recently used out.
+  // Two pages fit in twice a page's bytes; a third pushes the least recently used out.
   assert.ok(cache.put('t2', 1, 'k', serialised) !== undefined);
+  assert.equal(cache.get('t1', 1, 'k'), kept, 'two pages in twice the bytes of one');
   assert.ok(cache.put('t3', 1, 'k', serialised) !== undefined);
-  assert.equal(cache.get('t1', 1, 'k'), undefined, 'over the budget: the oldest went');
+  assert.equal(cache.get('t2', 1, 'k'), undefined, 'over the budget: the least recently used went');
 });
