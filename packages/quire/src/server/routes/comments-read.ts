@@ -143,18 +143,25 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
       };
       // Edit tokens change the answer only through pending comments they make visible.
       const key = keyOf([...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort());
-      const page = pages.get(threadId, view.version, key);
-      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
-      // (the renderer busy, the client gone) is not cached.
-      const built = await tree();
-      await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
-      if (renderTree(built.comments)) {
-        const serialised = reply.serialize(answer(built, TOKEN_SLOT));
-        const fresh = typeof serialised === 'string' && pages.put(threadId, view.version, key, serialised);
-        if (fresh) return sendSerialised(reply, PageCache.answer(fresh, formToken));
+      // (the renderer busy, the client gone) is not kept: answered to this request alone.
+      let own: Tree | undefined;
+      const page = await pages.make(threadId, view.version, key, async () => {
+        const built = await tree();
+        await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
+        const serialised = renderTree(built.comments)
+          ? reply.serialize(answer(built, TOKEN_SLOT))
+          : undefined;
+        if (typeof serialised === 'string') return serialised;
+        own = built;
+        return undefined;
+      });
+      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
+      if (own === undefined) {
+        own = await tree();
+        renderTree(own.comments);
       }
-      return answer(built, formToken);
+      return answer(own, formToken);
     },
   );
 };
