@@ -132,6 +132,14 @@ export async function stampsUnchanged(stamps: readonly Stamp[]): Promise<boolean
 
 let versions = 0;
 
+/**
+ * The shared stat of `stamps`, made outside load(): a closure made there would hold load()'s whole scope (V8
+ * keeps one context per function for all its closures), so a head would keep its thread's index alive.
+ */
+function restatOf(stamps: readonly Stamp[]): Coalescer<boolean> {
+  return new Coalescer(() => stampsUnchanged(stamps));
+}
+
 /** Approved comments of `entries`: from the view they were loaded on top of and what changed, if that is it. */
 function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView | undefined): number {
   const delta = indexDelta(entries);
@@ -305,7 +313,7 @@ export class ThreadViews {
       prior.stamps.every((s, i) => sameStamp(s, stamps[i] as Stamp));
     const loadedAt = same ? prior.loadedAt : started;
     const version = same ? prior.head.version : ++versions;
-    const restat = new Coalescer(() => stampsUnchanged(stamps));
+    const restat = restatOf(stamps);
     const entry: CachedView = {
       view: Object.freeze({ threadId, entries, meta, approved, version }),
       stamps,

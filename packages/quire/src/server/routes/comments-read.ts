@@ -61,6 +61,47 @@ function ownStems(ctx: ServerContext, request: FastifyRequest, threadId: string)
   return mine;
 }
 
+/** The page size and cursor asked for; a 400 problem if out of range or not a comment of this page. */
+function pageQuery(
+  config: QuireConfig,
+  q: { limit?: string; after?: string },
+  threadId: string,
+): { limit: number; after: string | null } {
+  const limit = q.limit === undefined ? config.limits.pageSize : Number(q.limit);
+  if (limit < 1 || limit > config.limits.maxPageSize) {
+    throw new ProblemError(400, 'invalid-request', `limit must be 1-${config.limits.maxPageSize}`);
+  }
+  if (q.after === undefined) return { limit, after: null };
+  const parsed = parseCommentId(q.after);
+  if (parsed === null || parsed.threadId !== threadId) {
+    throw new ProblemError(400, 'invalid-request', 'after is not a comment of this page');
+  }
+  return { limit, after: parsed.stem };
+}
+
+/** The answer of GET /api/comments for a page of `view` (its shape: listAnswer). */
+function listBody(
+  config: QuireConfig,
+  view: ThreadView,
+  uri: string,
+  tree: Tree,
+  formToken: string,
+  moderation: 'off' | 'all',
+) {
+  return {
+    uri,
+    threadId: view.threadId,
+    title: view.meta?.title ?? null,
+    total: tree.total,
+    comments: tree.comments,
+    next: tree.next === null ? null : formatCommentId(view.threadId, tree.next),
+    formToken,
+    moderation,
+    editWindowSeconds: config.editWindowSeconds,
+    minComposeSeconds: config.spam.requireFormToken ? config.spam.minComposeSeconds : 0,
+  };
+}
+
 /** Sends JSON serialised already (a cached page): no schema applies to its bytes. */
 function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body);
@@ -91,18 +132,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
     async (request, reply) => {
       const q = request.query;
       const { uri, threadId } = ctx.page(q.uri);
-      const limit = q.limit === undefined ? config.limits.pageSize : Number(q.limit);
-      if (limit < 1 || limit > config.limits.maxPageSize) {
-        throw new ProblemError(400, 'invalid-request', `limit must be 1-${config.limits.maxPageSize}`);
-      }
-      let after: string | null = null;
-      if (q.after !== undefined) {
-        const parsed = parseCommentId(q.after);
-        if (parsed === null || parsed.threadId !== threadId) {
-          throw new ProblemError(400, 'invalid-request', 'after is not a comment of this page');
-        }
-        after = parsed.stem;
-      }
+      const { limit, after } = pageQuery(config, q, threadId);
       const mine = ownStems(ctx, request, threadId);
       // Without edit tokens the answer depends on the thread's version alone: one kept for it needs no index.
       const [head, moderation] = await Promise.all([
@@ -127,20 +157,7 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         addAvatars(avatars, built.comments, (id) => records.get(id.slice(id.lastIndexOf('_') + 1)));
         return built;
       };
-      const answer = (tree: Tree, token: string) => {
-        return {
-          uri,
-          threadId,
-          title: view.meta?.title ?? null,
-          total: tree.total,
-          comments: tree.comments,
-          next: tree.next === null ? null : formatCommentId(threadId, tree.next),
-          formToken: token,
-          moderation,
-          editWindowSeconds: config.editWindowSeconds,
-          minComposeSeconds: config.spam.requireFormToken ? config.spam.minComposeSeconds : 0,
-        };
-      };
+      const answer = (tree: Tree, token: string) => listBody(config, view, uri, tree, token, moderation);
       // Edit tokens change the answer only through pending comments they make visible.
       const key = keyOf([...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort());
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
