@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { SETTLE_MS } from '@quire/fs';
 import { CommentStore, threadIdOf } from '../src/index.js';
 import { listComments, startTestServer, T0, tempDir } from './fixtures/srv-helpers.js';
@@ -97,4 +99,23 @@ test('GET /api/comments of an unchanged thread whose index left the cache is ans
   assert.equal(after.comments.length, MANY + 1);
   assert.equal(after.comments[MANY].text, 'three');
   assert.ok(s.server.store.cacheStats().filesRead > read);
+});
+
+test("a head does not keep its thread's index alive", async (t) => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const store = await CommentStore.open(tempDir(t), {
+    clock: () => T0,
+    cache: { indexBytes: ONE_HEAD, recordBytes: 0 },
+  });
+  const threadId = threadIdOf(PAGE);
+  for (let i = 0; i < MANY; i++)
+    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
+  await sleep(SETTLE);
+  const entries = new WeakRef((await store.view(threadId)).entries);
+  assert.ok((await store.viewHead(threadId)) !== undefined, 'the head is kept');
+  // Out of this turn's stack, then collected: only the head could still hold the entries.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  assert.equal(entries.deref(), undefined, 'the index of a thread not kept was collected');
 });
