@@ -4,6 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashPassword } from 'quire';
+import type { Site } from './site.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serverScript = path.join(here, '..', 'site-server.js');
@@ -222,4 +223,18 @@ export async function countOpens(
     .filter((l) => l.includes(`"${under}`) && !l.includes('= -1'));
   fs.rmSync(path.dirname(log), { recursive: true, force: true });
   return opened.length;
+}
+
+/**
+ * A restarted server, its code warmed by one GET of another page, then the page cache dropped: the data a
+ * request reads is cold, as after a reboot or a long idle, while the server's own code (which a bare script
+ * does not have to load) is not counted.
+ */
+export async function restart(server: SiteServer | null, site: Site): Promise<SiteServer> {
+  await server?.stop();
+  const s = await SiteServer.start(site.dir);
+  const smallest = site.threads[site.threads.length - 1]?.uri as string;
+  await send(s.url, 'GET', `/api/comments?uri=${encodeURIComponent(smallest)}`);
+  dropCaches();
+  return s;
 }

@@ -48,6 +48,7 @@ export {
   SETTLE_COARSE_MS,
   SETTLE_MS,
   type Stamp,
+  sameStamp,
   settled,
   stampAsync,
   stampOf,

@@ -42,6 +42,14 @@ export function unchanged(s: Stamp): boolean {
   return s.st !== null && sameStat(s.st, statOf(s.path));
 }
 
+/**
+ * Whether two stamps of the same path, taken at different times, describe the same version of it (neither
+ * failed): a read made under the later one sees what a read under the earlier one saw, if that one was settled.
+ */
+export function sameStamp(a: Stamp, b: Stamp): boolean {
+  return a.path === b.path && a.st !== null && sameStat(a.st, b.st);
+}
+
 /** Whether a stamp's stat `a` (not failed) and a new one `b` describe the same version of the path. */
 function sameStat(a: fs.BigIntStats | undefined, b: fs.BigIntStats | undefined | null): boolean {
   if (a === undefined || b === undefined || b === null) return a === b;

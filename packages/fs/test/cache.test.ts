@@ -10,6 +10,7 @@ import {
   SETTLE_COARSE_MS,
   SETTLE_MS,
   type Stamp,
+  sameStamp,
   settled,
   stampOf,
   unchanged,
@@ -86,6 +87,18 @@ test('a stamp is unchanged until its file is replaced or its directory gains or 
   fs.writeFileSync(path.join(dir, 'g'), '');
   assert.equal(unchanged(again), false, 'a new name in the directory');
   assert.throws(() => stampOf(''), /ERR_INVALID_ARG|non-empty/);
+});
+
+test('sameStamp: two stamps of a path agree until its directory gains a name; a failed or missing one', async (t) => {
+  const dir = tempDir(t);
+  const a = stampOf(dir);
+  assert.equal(sameStamp(a, stampOf(dir)), true, 'nothing changed');
+  fs.writeFileSync(path.join(dir, 'f'), '');
+  assert.equal(sameStamp(a, stampOf(dir)), false, 'a new name');
+  const missing = stampOf(path.join(dir, 'none'));
+  assert.equal(sameStamp(missing, stampOf(path.join(dir, 'none'))), true, 'still missing');
+  assert.equal(sameStamp(missing, stampOf(path.join(dir, 'f'))), false, 'another path');
+  assert.equal(sameStamp({ ...a, st: null }, { ...a, st: null }), false, 'a failed stat vouches for nothing');
 });
 
 test('the settle rule: only stamps older than the granularity before the read are trusted', () => {

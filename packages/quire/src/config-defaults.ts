@@ -129,10 +129,10 @@ export const DEFAULT_CONFIG: QuireConfig = {
   avatars: { gravatar: false },
   // Issue 16 (scale): see config-types.ts.
   cache: {
-    indexBytes: 16 << 20,
-    recordBytes: 4 << 20,
+    indexBytes: 4 << 20,
+    recordBytes: 2 << 20,
     pageBytes: 4 << 20,
-    markdownBytes: 4 << 20,
-    summaryBytes: 4 << 20,
+    markdownBytes: 2 << 20,
+    summaryBytes: 2 << 20,
   },
 };

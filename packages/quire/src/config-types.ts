@@ -298,11 +298,15 @@ export interface NotifyConfig {
 
 /**
  * Bytes each cache of the service may hold, whatever the site's size (least recently used entries go first).
- * Their sum plus the process itself (about 100 MB: Node, its modules, a worker thread; run with the V8 flags of
- * deploy/quire.service) is the service's memory.
+ * Their sum plus the process itself (about 80 MB idle: Node, its modules; run with the V8 flags of
+ * deploy/quire.service) and what requests in flight hold is the service's memory (docs/comment-service.md).
  */
 export interface CacheConfig {
-  /** Thread indexes (about 200 bytes per comment of each thread kept): a 50,000-comment thread takes 10 MB. */
+  /**
+   * Thread indexes with their page layouts and listed names (256 bytes counted per comment of each thread kept,
+   * ~240 measured: a 50,000-comment thread takes 13 MB and is only kept with a budget that big), and an eighth
+   * of it for the heads of threads whose index left (1,500 bytes each: what tells a kept page is current).
+   */
   indexBytes: number;
   /** Parsed comment records (the comments of recently shown pages). */
   recordBytes: number;

@@ -12,6 +12,25 @@ const NO_ORIGINS_WARNING =
   'quire serve: WARNING: of ANY site, and anyone can create threads. On the internet, set QUIRE_ORIGINS to\n' +
   'quire serve: WARNING: your site, e.g. QUIRE_ORIGINS=https://blog.example.org\n';
 
+/**
+ * What docs/comment-service.md ("Memory") runs the service with. None can be set from inside the process (V8
+ * sizes its heap, glibc its arenas, before any JavaScript runs; measured), and Node 20 cannot exec itself anew
+ * without a second process for the service's lifetime: so `quire serve` says what is missing instead.
+ */
+const MEMORY_SETTINGS = ['--max-semi-space-size=1', '--max-old-space-size=128', 'MALLOC_ARENA_MAX=2'];
+
+/** The memory settings this process runs without (flags given to node or in NODE_OPTIONS; the environment). */
+export function missingMemorySettings(
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return MEMORY_SETTINGS.filter((s) => {
+    const [name] = s.split('=') as [string];
+    return name.startsWith('--') ? !given.some((a) => a.split('=')[0] === name) : env[name] === undefined;
+  });
+}
+
 /** `quire serve`: the comment service. The server itself is imported only when it runs, not for --help. */
 export const command: Command = {
   usage: 'quire serve [--data DIR] [--port N] [--host ADDR] [--config FILE] [--admin-password-file FILE]',
@@ -66,6 +85,12 @@ Examples:
         onWarning: (message) => process.stderr.write(`quire serve: warning: ${message}\n`),
       });
       if (server.config.origins.length === 0) process.stderr.write(NO_ORIGINS_WARNING);
+      const missing = missingMemorySettings();
+      if (missing.length > 0)
+        process.stderr.write(
+          `quire serve: note: running without ${missing.join(' ')} (about 30 MB more memory); ` +
+            'deploy/quire.service sets them (docs/comment-service.md, "Memory")\n',
+        );
       process.stderr.write(`quire serve: listening on ${server.url}\n`);
       await server.closed;
       return EXIT.ok;

@@ -1,22 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { Gate } from '../store/gate.js';
 
 /**
- * Serialised answers of GET /api/comments, per thread and view version (CommentStore.view: a new version for
- * every load, and a load follows every change of the thread's files), for callers without edit tokens: what
- * they see depends only on the thread, the page asked for and the moderation setting. Each answer is kept as
- * the bytes before and after its form token, which is the only part that changes with time, and as the whole
- * answer for the latest token. Form tokens are issued per second (ServerContext.formToken), so within a second
- * every request gets the very same Buffer: no tree, Markdown, JSON serialiser or UTF-8 length per request, and
- * no copy of the page either (measured with wrk, a 155 KiB page: 5.9-6.5k GETs/s when each request wrote its
- * token into a buffer lent from a pool, 8.3-9.1k/s from the one shared Buffer; a fresh buffer per request costs
- * more still, in garbage collection). A Buffer handed to a response is never written again, so it needs no
- * lending back.
+ * Serialised answers of GET /api/comments, per thread and version (CommentStore.view: a new version for every
+ * change of the thread's files), for callers without edit tokens: what they see depends only on the thread, the
+ * page asked for and the moderation setting. Each answer is kept once, as the whole answer for the latest form
+ * token, the only part that changes with time, and where that token is in it. Form tokens are issued per second
+ * (ServerContext.formToken), so within a second every request gets the very same Buffer: no tree, Markdown, JSON
+ * serialiser or UTF-8 length per request, and no copy of the page either (measured with wrk, a 155 KiB page:
+ * 5.9-6.5k GETs/s when each request wrote its token into a buffer lent from a pool, 8.3-9.1k/s from the one
+ * shared Buffer; a fresh buffer per request costs more still, in garbage collection). A Buffer handed to a
+ * response is never written again: a new token makes a new Buffer from the parts of the last around it.
  */
 export interface CachedPage {
-  head: Buffer;
-  tail: Buffer;
   /** The whole answer for `token`. */
   body: Buffer;
+  /** Where the token's JSON string starts in `body`, and its bytes. */
+  at: number;
+  length: number;
   token: string;
 }
 
@@ -31,13 +32,50 @@ interface ThreadPages {
   bytes: number;
 }
 
+/**
+ * Pages made at once. A page not kept costs its records' reads, Markdown and serialisation on the event loop:
+ * 64 requests for 64 different pages all making theirs at once only fill each turn of the loop with more of
+ * that work (the event-loop delay every request then waits), not finish sooner on the same CPUs.
+ */
+const MAKES_AT_ONCE = 4;
+
 /** The answers kept, least recently used thread first, at most `maxBytes` in all (config `cache.pageBytes`). */
 export class PageCache {
   /** Least recently used first. */
   private readonly threads = new Map<string, ThreadPages>();
   private bytes = 0;
+  /** Pages being made, by thread, version and key: concurrent requests for one page share its making. */
+  private readonly making = new Map<string, Promise<CachedPage | undefined>>();
+  private readonly gate = new Gate(MAKES_AT_ONCE);
 
   constructor(private readonly maxBytes: number) {}
+
+  /**
+   * The page kept for `key`, else made by `make` (serialised with TOKEN_SLOT as its form token; undefined: not
+   * to be kept) and kept: one making per page at a time, shared by whoever asks meanwhile, and at most
+   * MAKES_AT_ONCE pages made at once. Undefined when the making kept nothing.
+   */
+  make(
+    threadId: string,
+    version: number,
+    key: string,
+    make: () => Promise<string | undefined>,
+  ): Promise<CachedPage | undefined> {
+    const kept = this.get(threadId, version, key);
+    if (kept !== undefined) return Promise.resolve(kept);
+    const id = JSON.stringify([threadId, version, key]);
+    let making = this.making.get(id);
+    if (making === undefined) {
+      making = this.gate
+        .run(async () => {
+          const s = this.get(threadId, version, key) === undefined ? await make() : undefined;
+          return s === undefined ? this.get(threadId, version, key) : this.put(threadId, version, key, s);
+        })
+        .finally(() => this.making.delete(id));
+      this.making.set(id, making);
+    }
+    return making;
+  }
 
   get(threadId: string, version: number, key: string): CachedPage | undefined {
     const t = this.threads.get(threadId);
@@ -52,14 +90,14 @@ export class PageCache {
     const slot = `"${TOKEN_SLOT}"`;
     const at = serialised.indexOf(slot);
     if (at < 0) return undefined;
+    const body = Buffer.from(serialised);
     const page: CachedPage = {
-      head: Buffer.from(serialised.slice(0, at)),
-      tail: Buffer.from(serialised.slice(at + slot.length)),
-      body: Buffer.alloc(0),
+      body,
+      at: Buffer.byteLength(serialised.slice(0, at)),
+      length: slot.length,
       token: '',
     };
-    // The parts and one whole answer.
-    const size = 2 * (page.head.length + page.tail.length);
+    const size = body.length;
     let t = this.threads.get(threadId);
     if (t !== undefined && t.version !== version) {
       this.drop(threadId, t);
@@ -87,7 +125,10 @@ export class PageCache {
   /** The whole answer with `token` in its slot: made once per token, then shared (never written again). */
   static answer(page: CachedPage, token: string): Buffer {
     if (page.token !== token) {
-      page.body = Buffer.concat([page.head, Buffer.from(JSON.stringify(token)), page.tail]);
+      const b = page.body;
+      const value = Buffer.from(JSON.stringify(token));
+      page.body = Buffer.concat([b.subarray(0, page.at), value, b.subarray(page.at + page.length)]);
+      page.length = value.length;
       page.token = token;
     }
     return page.body;

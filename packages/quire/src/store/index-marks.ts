@@ -1,6 +1,7 @@
 /** A thread index's change marks (a spool of stems changed since the snapshot), and its listings compared. */
 import path from 'node:path';
 import { isQuireError, listNames, makeDir, openSpool, Spool } from '@quire/fs';
+import { SLICE_ROWS, yieldLoop } from './index-snapshot.js';
 import { COMMENT_STEM, compareStems } from './records.js';
 import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
 
@@ -142,10 +143,10 @@ function insertions(names: readonly string[], old: readonly string[]): string[] 
 /**
  * The record stems among a thread directory's names that `known` lacks, and the known stems not among them.
  * With the names the load of `known` listed (`hint`), usually a walk of string comparisons; else one pass that
- * looks every name up (no set of every name): a reload of a 50,000-comment thread must cost little of the
- * event loop.
+ * looks every name up (no set of every name), in slices of SLICE_ROWS names: a load of a 50,000-comment thread
+ * must not hold the event loop for the ~10 ms that pass takes.
  */
-export function diffNames(
+export async function diffNames(
   names: readonly string[],
   known: ReadonlyMap<string, unknown> | undefined,
   hint?: ListingHint,
@@ -165,7 +166,10 @@ export function diffNames(
     return { added: added.sort(compareStems), removed: [] };
   }
   let seen = 0;
-  for (const n of names) if (fresh(n)) seen++;
+  for (let i = 0; i < names.length; i++) {
+    if (fresh(names[i] as string)) seen++;
+    if (i % SLICE_ROWS === SLICE_ROWS - 1) await yieldLoop();
+  }
   const removed: string[] = [];
   if (known !== undefined && seen < known.size) {
     const present = new Set(names);

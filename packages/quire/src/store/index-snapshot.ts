@@ -30,13 +30,13 @@ export interface Snapshot {
  * 2.2 MB and 65 ms of the event loop; this is 1.5 MB, read in slices.
  */
 const MAGIC = Buffer.from('quire-index-2\n', 'latin1');
-/** Rows per slice of the event loop when reading or writing a snapshot (about a millisecond each). */
-const SLICE_ROWS = 4096;
+/** Rows (or names) per slice of the event loop when reading or writing a snapshot (about a millisecond each). */
+export const SLICE_ROWS = 4096;
 const NO_PARENT = -1;
 const OTHER_PARENT = -2;
 
 /** Lets other callbacks run between slices of a long parse or serialisation. */
-const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const yieldLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The legacy JSON form (`{"v":1,"gen":...,"rows":[[stem, parent, status, likes], ...]}`). */
 function parseLegacy(buf: Buffer): Snapshot | null {

@@ -20,18 +20,20 @@ import {
 } from './records.js';
 import { type Actor, checkMayChange, deleted, edited, judged, restored } from './rules.js';
 import { Hmacs, loadSecret } from './secret.js';
+import { type Settings, SettingsFile } from './settings-file.js';
 import { StatusIndex } from './status-index.js';
 import type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
-import { type Settings, SettingsFile, type ThreadView, ThreadViews } from './views.js';
+import { type ThreadHead, type ThreadView, ThreadViews } from './views.js';
 
 export type { AddCommentOptions, AddResult } from './admission.js';
 export type { EventSink, StoreEvent } from './events.js';
 export type { Actor } from './rules.js';
+export type { Settings } from './settings-file.js';
 export type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
-export type { Settings, ThreadView } from './views.js';
+export type { ThreadHead, ThreadView } from './views.js';
 
 /**
  * The comment store: plain files under one data directory, safe for several server processes (and, on a
@@ -155,6 +157,11 @@ export class CommentStore {
   /** The whole thread as on disk now (comments, likes, page); cached while unchanged, never older than the call. */
   view(threadId: string): Promise<ThreadView> {
     return this.views.get(threadId);
+  }
+
+  /** The thread's version as on disk now if known without loading its index (ThreadViews.head), else undefined. */
+  viewHead(threadId: string): Promise<ThreadHead | undefined> {
+    return this.views.head(threadId);
   }
 
   /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */

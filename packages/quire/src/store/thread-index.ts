@@ -176,7 +176,7 @@ async function list(place: IndexPlace, base?: IndexBase, fresh = false): Promise
     marks: marks.marks,
     marksSpool: marks.spool,
     listed: { names, marks: marks.marks.map((m) => m.id) },
-    ...diffNames(names, snapshot?.entries, snapshot === null ? undefined : snap?.hint),
+    ...(await diffNames(names, snapshot?.entries, snapshot === null ? undefined : snap?.hint)),
     snapshotStamp: snap?.stamp ?? (await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE))),
     since: snap?.since ?? 0,
   };

@@ -3,14 +3,15 @@ import {
   Coalescer,
   isLocalFilesystem,
   readComplete,
-  replaceFile,
   type Stamp,
+  sameStamp,
   settled,
   stampAsync,
   unchangedAsync,
 } from '@quire/fs';
 import { DEFAULT_CONFIG } from '../config-defaults.js';
 import type { CacheConfig } from '../config-types.js';
+import { Gate } from './gate.js';
 import { ByteLru } from './lru.js';
 import {
   type CommentRecord,
@@ -41,10 +42,14 @@ const MAX_VIEW_AGE_MS = 30_000;
 export const MAX_THREADS = 10_000;
 /**
  * Bytes an index entry costs in memory, with the layout a page of its thread adds (server/forest.ts, kept as
- * long as the entries). Measured for the 50,022 entries of the bench's biggest thread: 92 B the entries read
- * from a snapshot (stems, shared entry objects, the map), 91 B the layout.
+ * long as the entries). Measured (bench/README.md) on the bench's threads of 10,000-50,000 comments: 88-99 B the
+ * entries read from a snapshot (stems, shared entry objects, the map), 94-99 B the layout.
  */
 const ENTRY_BYTES = 200;
+/** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot; ~50 measured). */
+const NAME_BYTES = 56;
+/** Index loads at once: each may hold a big thread's entries, names and snapshot until it is done. */
+const LOADS_AT_ONCE = 2;
 /** Bytes a parsed record costs beyond its file's length. */
 const RECORD_OVERHEAD = 300;
 
@@ -52,21 +57,50 @@ const RECORD_OVERHEAD = 300;
 export type CacheBudget = Pick<CacheConfig, 'indexBytes' | 'recordBytes'>;
 
 /**
- * A thread as one reader saw it, without its comments' texts: the index of every comment (where it hangs, who
- * may see it, its likes; thread-index.ts), the page, and counts. Shared by every request until a file of the
- * thread changes, so it is frozen; `version` tells derived caches (rendered pages) apart. The records a page
- * shows are read by ThreadViews.records: O(page), not O(thread).
+ * A version of a thread without its index: enough for an answer derived from that version and kept (a rendered
+ * page, server/pagecache.ts), which then needs no index in memory, only the stamps that say it is current.
  */
-export interface ThreadView {
+export interface ThreadHead {
   readonly threadId: string;
-  /** Every comment of the thread by stem, in no particular order. */
-  readonly entries: ReadonlyMap<string, IndexEntry>;
   readonly meta: ThreadMeta | null;
   /** Approved comments: what the public counts. */
   readonly approved: number;
-  /** Different for every load of any thread in this process. */
+  /**
+   * Tells versions of any thread in this process apart: a load that finds the thread as an earlier load of it
+   * found it (the same settled stamps, within MAX_VIEW_AGE_MS of that load) keeps its version, so what was
+   * derived from it stays valid after the index left the cache.
+   */
   readonly version: number;
 }
+
+/**
+ * A thread as one reader saw it, without its comments' texts: the index of every comment (where it hangs, who
+ * may see it, its likes; thread-index.ts), the page, and counts. Shared by every request until a file of the
+ * thread changes, so it is frozen. The records a page shows are read by ThreadViews.records: O(page), not
+ * O(thread).
+ */
+export interface ThreadView extends ThreadHead {
+  /** Every comment of the thread by stem, in no particular order. */
+  readonly entries: ReadonlyMap<string, IndexEntry>;
+}
+
+/** What stays of a load once its index left the cache: its version and what tells whether it is current. */
+interface Head {
+  head: ThreadHead;
+  /** As CachedView's (the same objects). */
+  stamps: Stamp[];
+  settled: boolean;
+  loadedAt: number;
+  listedAt: number;
+  restat: Coalescer<boolean>;
+}
+
+/**
+ * Bytes a Head costs (two stamps of bigint stats, the page's title and URI). Heads are counted in the index
+ * budget: an eighth of it (at 4 MiB, about 350 threads; the rendered pages they serve are fewer).
+ */
+const HEAD_BYTES = 1_500;
+const HEAD_SHARE = 8;
 
 interface CachedView {
   view: ThreadView;
@@ -92,11 +126,19 @@ interface CachedView {
 }
 
 /** Whether every stamp still matches its file (a stat each, on the threadpool). */
-async function stampsUnchanged(stamps: readonly Stamp[]): Promise<boolean> {
+export async function stampsUnchanged(stamps: readonly Stamp[]): Promise<boolean> {
   return (await Promise.all(stamps.map(unchangedAsync))).every(Boolean);
 }
 
 let versions = 0;
+
+/**
+ * The shared stat of `stamps`, made outside load(): a closure made there would hold load()'s whole scope (V8
+ * keeps one context per function for all its closures), so a head would keep its thread's index alive.
+ */
+function restatOf(stamps: readonly Stamp[]): Coalescer<boolean> {
+  return new Coalescer(() => stampsUnchanged(stamps));
+}
 
 /** Approved comments of `entries`: from the view they were loaded on top of and what changed, if that is it. */
 function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView | undefined): number {
@@ -122,7 +164,10 @@ function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView
 export class ThreadViews {
   private readonly cached: ByteLru<string, CachedView>;
   private readonly recordCache: ByteLru<string, CommentRecord>;
+  private readonly heads: ByteLru<string, Head>;
   private readonly loads = new Map<string, Coalescer<CachedView>>();
+  /** Loads of different threads under way at once (gate.ts): what they hold is bounded too. */
+  private readonly loading = new Gate(LOADS_AT_ONCE);
   /** Files opened or listed by index loads and record reads: what the bench counts. */
   filesRead = 0;
   /** Listings made to check cached views (listingTrusted). */
@@ -139,13 +184,15 @@ export class ThreadViews {
     private readonly listAfterMs: number,
     budget: CacheBudget = DEFAULT_CONFIG.cache,
   ) {
-    this.cached = new ByteLru(budget.indexBytes);
+    const heads = Math.floor(budget.indexBytes / HEAD_SHARE);
+    this.cached = new ByteLru(budget.indexBytes - heads);
+    this.heads = new ByteLru(heads);
     this.recordCache = new ByteLru(budget.recordBytes);
   }
 
-  /** Bytes the caches hold now. */
+  /** Bytes the caches hold now (the heads are counted with the indexes). */
   get bytes(): { indexBytes: number; recordBytes: number } {
-    return { indexBytes: this.cached.bytes, recordBytes: this.recordCache.bytes };
+    return { indexBytes: this.cached.bytes + this.heads.bytes, recordBytes: this.recordCache.bytes };
   }
 
   /** Records of the thread kept in memory, a hint that spares reads (valid or not); undefined if none. */
@@ -185,6 +232,22 @@ export class ThreadViews {
     return entry.view;
   }
 
+  /**
+   * The thread's version as it is on disk now, without loading its index if that is not cached: undefined
+   * unless a load of it is known and still current (by the same rules as a cached view: settled, younger than
+   * MAX_VIEW_AGE_MS, its stamps unchanged; a view not listed within listAfterMs counts only on a local
+   * filesystem). The cached view itself when there is one.
+   */
+  async head(threadId: string): Promise<ThreadHead | undefined> {
+    if (this.cached.peek(threadId) !== undefined) return this.validCached(threadId);
+    const h = this.heads.get(threadId);
+    if (!h?.settled || Date.now() - h.loadedAt >= MAX_VIEW_AGE_MS) return undefined;
+    if (Date.now() - h.listedAt >= this.listAfterMs && !(await isLocalFilesystem(this.threads.dir(threadId))))
+      return undefined;
+    if (!(await h.restat.next())) return undefined;
+    return this.heads.peek(threadId) === h ? h.head : undefined;
+  }
+
   /** The thread's index as it is on disk now, and its page. */
   async get(threadId: string): Promise<ThreadView> {
     const dir = this.threads.dir(threadId);
@@ -193,7 +256,7 @@ export class ThreadViews {
     let load = this.loads.get(threadId);
     if (load === undefined) {
       load = new Coalescer(
-        () => this.load(threadId, dir),
+        () => this.loading.run(() => this.load(threadId, dir)),
         () => this.loads.delete(threadId),
       );
       this.loads.set(threadId, load);
@@ -241,19 +304,32 @@ export class ThreadViews {
       for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
     }
     const approved = approvedIn(entries, this.cached.peek(threadId)?.view);
+    const prior = this.heads.peek(threadId);
+    // Nothing changed since a settled load still young enough: the same version (pages rendered from it hold).
+    const same =
+      prior?.settled === true &&
+      started - prior.loadedAt < MAX_VIEW_AGE_MS &&
+      prior.stamps.length === stamps.length &&
+      prior.stamps.every((s, i) => sameStamp(s, stamps[i] as Stamp));
+    const loadedAt = same ? prior.loadedAt : started;
+    const version = same ? prior.head.version : ++versions;
+    const restat = restatOf(stamps);
     const entry: CachedView = {
-      view: Object.freeze({ threadId, entries, meta, approved, version: ++versions }),
+      view: Object.freeze({ threadId, entries, meta, approved, version }),
       stamps,
       settled: settled(stamps, started),
-      loadedAt: started,
+      loadedAt,
       generation,
       base,
       listed,
       listedAt: started,
       relist: new Coalescer(() => this.sameListing(threadId, entry)),
-      restat: new Coalescer(() => stampsUnchanged(stamps)),
+      restat,
     };
-    this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + 500);
+    const head = Object.freeze({ threadId, meta, approved, version });
+    const h: Head = { head, stamps, settled: entry.settled, loadedAt, listedAt: started, restat };
+    this.heads.set(threadId, h, HEAD_BYTES);
+    this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + listed.names.length * NAME_BYTES + 500);
     return entry;
   }
 
@@ -330,55 +406,5 @@ export class ThreadViews {
       const record = records.get(stem);
       return record === undefined ? [] : [{ stem, record }];
     });
-  }
-}
-
-/** Settings changed at run time through the admin API. */
-export interface Settings {
-  moderation?: 'off' | 'all';
-}
-
-function parseSettings(buf: Buffer | null): Settings {
-  if (buf === null) return {};
-  try {
-    const v = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
-    return v.moderation === 'off' || v.moderation === 'all' ? { moderation: v.moderation } : {};
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Run-time settings (DATA/settings.json), read again only when its stamp changes (replaceFile gives every
- * version a new inode), under the same rule as thread views. The stat runs on the threadpool: every request
- * that needs the moderation setting checks it, and the event loop must not wait for it (issue 13).
- */
-export class SettingsFile {
-  /** The settings as last read, with a stat of their file shared by concurrent requests (Coalescer: each begun
-   * after the calls it answers, so a change another process made before a call is seen by it). */
-  private cache: { settled: boolean; value: Settings; restat: Coalescer<boolean> } | undefined;
-
-  constructor(
-    private readonly file: string,
-    private readonly durable: boolean,
-  ) {}
-
-  async get(): Promise<Settings> {
-    const c = this.cache;
-    if (c?.settled && (await c.restat.next())) return { ...c.value };
-    const started = Date.now();
-    const stamps = [await stampAsync(this.file)];
-    const value = parseSettings(await readComplete(this.file));
-    this.cache = {
-      settled: settled(stamps, started),
-      value,
-      restat: new Coalescer(() => stampsUnchanged(stamps)),
-    };
-    return { ...value };
-  }
-
-  async save(s: Settings): Promise<void> {
-    this.cache = undefined;
-    await replaceFile(this.file, `${JSON.stringify(s, null, 2)}\n`, { durable: this.durable });
   }
 }

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
+import type { ThreadView } from '../../store/store.js';
 import { clientGone } from '../abort.js';
 import { addAvatars } from '../avatars.js';
 import type { ServerContext } from '../context.js';
@@ -60,6 +61,47 @@ function ownStems(ctx: ServerContext, request: FastifyRequest, threadId: string)
   return mine;
 }
 
+/** The page size and cursor asked for; a 400 problem if out of range or not a comment of this page. */
+function pageQuery(
+  config: QuireConfig,
+  q: { limit?: string; after?: string },
+  threadId: string,
+): { limit: number; after: string | null } {
+  const limit = q.limit === undefined ? config.limits.pageSize : Number(q.limit);
+  if (limit < 1 || limit > config.limits.maxPageSize) {
+    throw new ProblemError(400, 'invalid-request', `limit must be 1-${config.limits.maxPageSize}`);
+  }
+  if (q.after === undefined) return { limit, after: null };
+  const parsed = parseCommentId(q.after);
+  if (parsed === null || parsed.threadId !== threadId) {
+    throw new ProblemError(400, 'invalid-request', 'after is not a comment of this page');
+  }
+  return { limit, after: parsed.stem };
+}
+
+/** The answer of GET /api/comments for a page of `view` (its shape: listAnswer). */
+function listBody(
+  config: QuireConfig,
+  view: ThreadView,
+  uri: string,
+  tree: Tree,
+  formToken: string,
+  moderation: 'off' | 'all',
+) {
+  return {
+    uri,
+    threadId: view.threadId,
+    title: view.meta?.title ?? null,
+    total: tree.total,
+    comments: tree.comments,
+    next: tree.next === null ? null : formatCommentId(view.threadId, tree.next),
+    formToken,
+    moderation,
+    editWindowSeconds: config.editWindowSeconds,
+    minComposeSeconds: config.spam.requireFormToken ? config.spam.minComposeSeconds : 0,
+  };
+}
+
 /** Sends JSON serialised already (a cached page): no schema applies to its bytes. */
 function sendSerialised(reply: FastifyReply, body: Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(body);
@@ -90,21 +132,21 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
     async (request, reply) => {
       const q = request.query;
       const { uri, threadId } = ctx.page(q.uri);
-      const limit = q.limit === undefined ? config.limits.pageSize : Number(q.limit);
-      if (limit < 1 || limit > config.limits.maxPageSize) {
-        throw new ProblemError(400, 'invalid-request', `limit must be 1-${config.limits.maxPageSize}`);
-      }
-      let after: string | null = null;
-      if (q.after !== undefined) {
-        const parsed = parseCommentId(q.after);
-        if (parsed === null || parsed.threadId !== threadId) {
-          throw new ProblemError(400, 'invalid-request', 'after is not a comment of this page');
-        }
-        after = parsed.stem;
-      }
+      const { limit, after } = pageQuery(config, q, threadId);
       const mine = ownStems(ctx, request, threadId);
-      const [view, moderation] = await Promise.all([ctx.store.view(threadId), ctx.moderation()]);
+      // Without edit tokens the answer depends on the thread's version alone: one kept for it needs no index.
+      const [head, moderation] = await Promise.all([
+        mine.size === 0 ? ctx.store.viewHead(threadId) : undefined,
+        ctx.moderation(),
+      ]);
       const order = q.order ?? 'oldest';
+      // Bound to this page and the client's network (context.ts).
+      const formToken = ctx.formToken(threadId, request.ip).formToken;
+      const keyOf = (pending: string[]) => JSON.stringify([uri, order, after, limit, moderation, pending]);
+      const kept = head === undefined ? undefined : pages.get(threadId, head.version, keyOf([]));
+      if (kept !== undefined) return sendSerialised(reply, PageCache.answer(kept, formToken));
+      const view =
+        head !== undefined && 'entries' in head ? (head as ThreadView) : await ctx.store.view(threadId);
       const opts = { mine, maxDepth: config.limits.maxDepth, order, after, limit };
       // The page is laid out from the thread's index; only the comments it shows are read (O(page)).
       const tree = async () => {
@@ -115,37 +157,28 @@ export const commentReadRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async
         addAvatars(avatars, built.comments, (id) => records.get(id.slice(id.lastIndexOf('_') + 1)));
         return built;
       };
-      const answer = (tree: Tree, token: string) => {
-        return {
-          uri,
-          threadId,
-          title: view.meta?.title ?? null,
-          total: tree.total,
-          comments: tree.comments,
-          next: tree.next === null ? null : formatCommentId(threadId, tree.next),
-          formToken: token,
-          moderation,
-          editWindowSeconds: config.editWindowSeconds,
-          minComposeSeconds: config.spam.requireFormToken ? config.spam.minComposeSeconds : 0,
-        };
-      };
+      const answer = (tree: Tree, token: string) => listBody(config, view, uri, tree, token, moderation);
       // Edit tokens change the answer only through pending comments they make visible.
-      const pending = [...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort();
-      const key = JSON.stringify([uri, order, after, limit, moderation, pending]);
-      // Bound to this page and the client's network (context.ts).
-      const formToken = ctx.formToken(threadId, request.ip).formToken;
-      const page = pages.get(threadId, view.version, key);
-      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
+      const key = keyOf([...mine].filter((s) => view.entries.get(s)?.status === 'pending').sort());
       // Only this page's texts are rendered, long ones on workers; a page with a text shown escaped for now
-      // (the renderer busy, the client gone) is not cached.
-      const built = await tree();
-      await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
-      if (renderTree(built.comments)) {
-        const serialised = reply.serialize(answer(built, TOKEN_SLOT));
-        const fresh = typeof serialised === 'string' && pages.put(threadId, view.version, key, serialised);
-        if (fresh) return sendSerialised(reply, PageCache.answer(fresh, formToken));
+      // (the renderer busy, the client gone) is not kept: answered to this request alone.
+      let own: Tree | undefined;
+      const page = await pages.make(threadId, view.version, key, async () => {
+        const built = await tree();
+        await prepareMarkdown(treeTexts(built.comments), clientGone(reply));
+        const serialised = renderTree(built.comments)
+          ? reply.serialize(answer(built, TOKEN_SLOT))
+          : undefined;
+        if (typeof serialised === 'string') return serialised;
+        own = built;
+        return undefined;
+      });
+      if (page !== undefined) return sendSerialised(reply, PageCache.answer(page, formToken));
+      if (own === undefined) {
+        own = await tree();
+        renderTree(own.comments);
       }
-      return answer(built, formToken);
+      return answer(own, formToken);
     },
   );
 };

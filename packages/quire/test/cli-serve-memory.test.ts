@@ -1,0 +1,43 @@
+/** `quire serve` says which of the deploy files' memory settings it runs without (docs/comment-service.md). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { missingMemorySettings } from '../src/cli/serve.js';
+import { start, tempDir } from './fixtures/cli-helpers.js';
+
+test('the memory settings missing: flags given to node or in NODE_OPTIONS, and MALLOC_ARENA_MAX', () => {
+  const all = ['--max-semi-space-size=1', '--max-old-space-size=128', 'MALLOC_ARENA_MAX=2'];
+  assert.deepEqual(missingMemorySettings([], {}), all);
+  assert.deepEqual(
+    missingMemorySettings(['--max-old-space-size=256'], {
+      NODE_OPTIONS: '--trace-warnings --max-semi-space-size=2',
+      MALLOC_ARENA_MAX: '4',
+    }),
+    [],
+    'any value the operator chose counts',
+  );
+  assert.deepEqual(missingMemorySettings(['--max-semi-space-size', '1'], {}), all.slice(1));
+});
+
+test('quire serve run without them says so once it listens; with them, nothing', async (t) => {
+  const env = (extra: NodeJS.ProcessEnv) => {
+    const e: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env))
+      if (!k.startsWith('QUIRE_') && k !== 'NODE_OPTIONS' && k !== 'MALLOC_ARENA_MAX') e[k] = v;
+    return { ...e, QUIRE_LOG_LEVEL: 'silent', QUIRE_ORIGINS: 'https://blog.example.org', ...extra };
+  };
+  for (const [extra, note] of [
+    [{}, true],
+    [{ NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=128', MALLOC_ARENA_MAX: '2' }, false],
+  ] as const) {
+    const s = start(t, ['serve', '--data', tempDir(t), '--port', '0', '--host', '127.0.0.1'], env(extra));
+    await s.stderrMatch(/listening on/);
+    s.child.kill('SIGTERM');
+    const { stderr } = await s.done;
+    if (note)
+      assert.match(
+        stderr,
+        /note: running without --max-semi-space-size=1 --max-old-space-size=128 MALLOC_ARENA_MAX=2/,
+      );
+    else assert.doesNotMatch(stderr, /note/);
+  }
+});
