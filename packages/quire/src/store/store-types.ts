@@ -33,3 +33,12 @@ export interface FeedEntry extends StoredComment {
   threadId: string;
   meta: ThreadMeta | null;
 }
+
+/** What the store's caches have read so far and hold now (CommentStore.cacheStats): for tests and the bench. */
+export interface CacheStats {
+  filesRead: number;
+  listings: number;
+  indexBytes: number;
+  recordBytes: number;
+  summaryBytes: number;
+}

@@ -22,7 +22,7 @@ import { type Actor, checkMayChange, deleted, edited, judged, restored } from '.
 import { Hmacs, loadSecret } from './secret.js';
 import { type Settings, SettingsFile } from './settings-file.js';
 import { StatusIndex } from './status-index.js';
-import type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
+import type { CacheStats, FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 import { Summaries } from './summaries.js';
 import { type StoredComment, StoreError, Threads } from './threads.js';
 import { type ThreadHead, type ThreadView, ThreadViews } from './views.js';
@@ -31,7 +31,7 @@ export type { AddCommentOptions, AddResult } from './admission.js';
 export type { EventSink, StoreEvent } from './events.js';
 export type { Actor } from './rules.js';
 export type { Settings } from './settings-file.js';
-export type { FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
+export type { CacheStats, FeedEntry, ModeratedComment, StoreOptions } from './store-types.js';
 export { type StoredComment, StoreError, type StoreErrorCode, StoreUnavailableError } from './threads.js';
 export type { ThreadHead, ThreadView } from './views.js';
 
@@ -165,13 +165,7 @@ export class CommentStore {
   }
 
   /** Files the thread caches have read so far, and the bytes they hold now: for tests and the bench. */
-  cacheStats(): {
-    filesRead: number;
-    listings: number;
-    indexBytes: number;
-    recordBytes: number;
-    summaryBytes: number;
-  } {
+  cacheStats(): CacheStats {
     const { filesRead, listings } = this.views;
     return { filesRead, listings, ...this.views.bytes, summaryBytes: this.summaries.bytes };
   }
