@@ -76,7 +76,7 @@ export class ModerationLists {
     const all: ModeratedComment[] = [];
     for (const threadId of q.threadIds) {
       const view = await this.views.get(threadId);
-      for (const c of await this.views.withStatus(view, q.status))
+      for (const c of await this.views.records.withStatus(view, q.status))
         all.push(moderatedOf(threadId, view.meta, c, c.likes, c.parent, this.clock()));
     }
     all.sort(newestFirst);

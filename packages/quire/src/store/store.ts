@@ -149,7 +149,7 @@ export class CommentStore {
    * are skipped. The records are shared with other readers: do not modify them.
    */
   async comments(threadId: string, stems?: readonly string[]): Promise<StoredComment[]> {
-    if (stems === undefined) return this.views.stored(await this.view(threadId));
+    if (stems === undefined) return this.views.records.stored(await this.view(threadId));
     const spool = await this.threads.spool(threadId);
     return spool === null ? [] : this.threads.readRecords(spool, stems);
   }
@@ -172,7 +172,7 @@ export class CommentStore {
 
   /** The records of the given comments of a view (a page's): from memory or read, O(stems). */
   pageRecords(view: ThreadView, stems: readonly string[]): Promise<Map<string, CommentRecord>> {
-    return this.views.records(view, stems);
+    return this.views.records.read(view, stems);
   }
 
   /** Stems of a thread's comments, in id order, optionally newest first and limited. */
@@ -306,7 +306,7 @@ export class CommentStore {
     let erased = 0;
     for (const threadId of threadIds ?? (await this.threadIds())) {
       const now = this.clock();
-      for (const c of await this.views.withStatus(await this.view(threadId), 'deleted')) {
+      for (const c of await this.views.records.withStatus(await this.view(threadId), 'deleted')) {
         if (c.record.restore === undefined || restorableUntil(c.record, now) !== null) continue;
         const after = await this.updateComment(threadId, c.stem, (cur) => {
           const kept = forgetExpired(cur, now);

@@ -13,13 +13,7 @@ import { DEFAULT_CONFIG } from '../config-defaults.js';
 import type { CacheConfig } from '../config-types.js';
 import { Gate } from './gate.js';
 import { ByteLru } from './lru.js';
-import {
-  type CommentRecord,
-  compareStems,
-  parseRecord,
-  parseThreadMeta,
-  type ThreadMeta,
-} from './records.js';
+import { type CommentRecord, parseThreadMeta, type ThreadMeta } from './records.js';
 import {
   INDEX_MARKS,
   type IndexBase,
@@ -29,9 +23,9 @@ import {
   type Listed,
   listedSame,
   loadIndex,
-  NON_EMPTY,
 } from './thread-index.js';
-import { mapLimit, READ_CONCURRENCY, recordName, type StoredComment, type Threads } from './threads.js';
+import type { Threads } from './threads.js';
+import { ViewRecords } from './view-records.js';
 
 /**
  * A view older than this is read again even if no stamp changed: the stamps cannot see a file edited in place
@@ -50,8 +44,6 @@ const ENTRY_BYTES = 200;
 const NAME_BYTES = 56;
 /** Index loads at once: each may hold a big thread's entries, names and snapshot until it is done. */
 const LOADS_AT_ONCE = 2;
-/** Bytes a parsed record costs beyond its file's length. */
-const RECORD_OVERHEAD = 300;
 
 /** How much memory the store's caches may hold (config `cache`; the defaults are DEFAULT_CONFIG's). */
 export type CacheBudget = Pick<CacheConfig, 'indexBytes' | 'recordBytes'>;
@@ -163,13 +155,14 @@ function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView
  */
 export class ThreadViews {
   private readonly cached: ByteLru<string, CachedView>;
-  private readonly recordCache: ByteLru<string, CommentRecord>;
+  /** The parsed records of shown comments (view-records.ts). */
+  readonly records: ViewRecords;
   private readonly heads: ByteLru<string, Head>;
   private readonly loads = new Map<string, Coalescer<CachedView>>();
   /** Loads of different threads under way at once (gate.ts): what they hold is bounded too. */
   private readonly loading = new Gate(LOADS_AT_ONCE);
-  /** Files opened or listed by index loads and record reads: what the bench counts. */
-  filesRead = 0;
+  /** Files opened or listed by index loads. */
+  private indexFilesRead = 0;
   /** Listings made to check cached views (listingTrusted). */
   listings = 0;
 
@@ -187,12 +180,17 @@ export class ThreadViews {
     const heads = Math.floor(budget.indexBytes / HEAD_SHARE);
     this.cached = new ByteLru(budget.indexBytes - heads);
     this.heads = new ByteLru(heads);
-    this.recordCache = new ByteLru(budget.recordBytes);
+    this.records = new ViewRecords(threads, budget.recordBytes);
   }
 
   /** Bytes the caches hold now (the heads are counted with the indexes). */
   get bytes(): { indexBytes: number; recordBytes: number } {
-    return { indexBytes: this.cached.bytes + this.heads.bytes, recordBytes: this.recordCache.bytes };
+    return { indexBytes: this.cached.bytes + this.heads.bytes, recordBytes: this.records.bytes };
+  }
+
+  /** Files opened or listed by index loads and record reads: what the bench counts. */
+  get filesRead(): number {
+    return this.indexFilesRead + this.records.filesRead;
   }
 
   /** Records of the thread kept in memory, a hint that spares reads (valid or not); undefined if none. */
@@ -201,7 +199,7 @@ export class ThreadViews {
   ): { meta: ThreadMeta | null; byStem: { get(stem: string): CommentRecord | undefined } } | undefined {
     const entry = this.cached.peek(threadId);
     if (entry === undefined) return undefined;
-    return { meta: entry.view.meta, byStem: { get: (stem) => this.recordCache.peek(`${threadId}/${stem}`) } };
+    return { meta: entry.view.meta, byStem: { get: (stem) => this.records.peek(threadId, stem) } };
   }
 
   /**
@@ -296,12 +294,12 @@ export class ThreadViews {
       entries = loaded.entries;
       generation = loaded.generation;
       listed = loaded.listed;
-      this.filesRead += loaded.filesRead + 1;
+      this.indexFilesRead += loaded.filesRead + 1;
       base = loaded;
       // A snapshot another process wrote may hide changes this one's records predate (their marks are gone).
       if (before !== undefined && before.generation !== generation && !loaded.wroteSnapshot)
-        this.forgetRecords(threadId);
-      for (const [stem, r] of loaded.read) this.keepRecord(threadId, stem, r);
+        this.records.forget(threadId);
+      for (const [stem, r] of loaded.read) this.records.keep(threadId, stem, r);
     }
     const approved = approvedIn(entries, this.cached.peek(threadId)?.view);
     const prior = this.heads.peek(threadId);
@@ -339,72 +337,5 @@ export class ThreadViews {
     if (!(await listedSame(this.place(threadId), entry.listed).catch(() => false))) return false;
     entry.listedAt = started;
     return true;
-  }
-
-  private keepRecord(threadId: string, stem: string, r: CommentRecord): void {
-    this.recordCache.set(`${threadId}/${stem}`, r, RECORD_OVERHEAD + 2 * r.text.length);
-  }
-
-  private forgetRecords(threadId: string): void {
-    const prefix = `${threadId}/`;
-    this.recordCache.deleteWhere((k) => k.startsWith(prefix));
-  }
-
-  /**
-   * The records of the given comments of a view, from memory when the view's load vouched for them, else read
-   * (at most READ_CONCURRENCY at once). A comment removed since is left out.
-   */
-  async records(view: ThreadView, stems: readonly string[]): Promise<Map<string, CommentRecord>> {
-    const out = new Map<string, CommentRecord>();
-    const missing: string[] = [];
-    for (const s of stems) {
-      const r = this.recordCache.get(`${view.threadId}/${s}`);
-      if (r === undefined) missing.push(s);
-      else out.set(s, r);
-    }
-    if (missing.length === 0) return out;
-    const dir = this.threads.dir(view.threadId);
-    this.filesRead += missing.length;
-    await mapLimit(missing, READ_CONCURRENCY, async (stem) => {
-      const buf = await readComplete(path.join(dir, recordName(stem)), NON_EMPTY);
-      const r = buf === null ? null : parseRecord(buf);
-      if (r === null) return;
-      out.set(stem, r);
-      this.keepRecord(view.threadId, stem, r);
-    });
-    return out;
-  }
-
-  /**
-   * The comments of a view whose index says `status` (or all), read now with their parents: what a moderator's
-   * list shows. Only those records are read; one whose file says otherwise by now is left out.
-   */
-  async withStatus(
-    view: ThreadView,
-    status: CommentRecord['status'] | 'all',
-  ): Promise<(StoredComment & { parent: CommentRecord | undefined; likes: number })[]> {
-    const stems = [...view.entries]
-      .filter(([, e]) => status === 'all' || e.status === status)
-      .map(([s]) => s);
-    const parents = stems.flatMap((s) => view.entries.get(s)?.parent ?? []);
-    const records = await this.records(view, [...new Set([...stems, ...parents])]);
-    return stems.flatMap((stem) => {
-      const record = records.get(stem);
-      if (record === undefined || (status !== 'all' && record.status !== status)) return [];
-      const parent = record.parent === null ? undefined : records.get(record.parent);
-      return [{ stem, record, parent, likes: view.entries.get(stem)?.likes ?? 0 }];
-    });
-  }
-
-  /** The given comments of a view (default: all, in id order) as StoredComments, in the order given (records()). */
-  async stored(
-    view: ThreadView,
-    stems = [...view.entries.keys()].sort(compareStems),
-  ): Promise<StoredComment[]> {
-    const records = await this.records(view, stems);
-    return stems.flatMap((stem) => {
-      const record = records.get(stem);
-      return record === undefined ? [] : [{ stem, record }];
-    });
   }
 }
