@@ -17,6 +17,20 @@ const SETTLE = SETTLE_MS + 50;
 const ONE_HEAD = 12_800;
 const MANY = 60;
 
+/** MANY comments posted to PAGE through `store`, then time for their stamps to settle; the thread's id. */
+async function filled(store: CommentStore): Promise<string> {
+  const threadId = threadIdOf(PAGE);
+  for (let i = 0; i < MANY; i++)
+    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
+  await sleep(SETTLE);
+  return threadId;
+}
+
+/** A store whose index budget keeps one head and no index of MANY comments, nor any record. */
+function headOnlyStore(dir: string): Promise<CommentStore> {
+  return CommentStore.open(dir, { clock: () => T0, cache: { indexBytes: ONE_HEAD, recordBytes: 0 } });
+}
+
 test('a thread whose index left the cache keeps its version while unchanged; any change makes a new one', async (t) => {
   const dir = tempDir(t);
   // The index is not kept: every view() loads again.
@@ -25,11 +39,8 @@ test('a thread whose index left the cache keeps its version while unchanged; any
     cache: { indexBytes: ONE_HEAD, recordBytes: 1 << 20 },
   });
   const b = await CommentStore.open(dir, { clock: () => T0 });
-  const threadId = threadIdOf(PAGE);
-  assert.equal(await a.viewHead(threadId), undefined, 'never loaded: unknown');
-  for (let i = 0; i < MANY; i++)
-    await b.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
-  await sleep(SETTLE);
+  assert.equal(await a.viewHead(threadIdOf(PAGE)), undefined, 'never loaded: unknown');
+  const threadId = await filled(b);
   const v1 = await a.view(threadId);
   const read = a.cacheStats().filesRead;
   const head = await a.viewHead(threadId);
@@ -62,14 +73,8 @@ test('a thread whose index left the cache keeps its version while unchanged; any
 
 test('a head is not used once older than a view may be (30 s): a hand edit in place is seen then', async (t) => {
   const dir = tempDir(t);
-  const store = await CommentStore.open(dir, {
-    clock: () => T0,
-    cache: { indexBytes: ONE_HEAD, recordBytes: 0 },
-  });
-  const threadId = threadIdOf(PAGE);
-  for (let i = 0; i < MANY; i++)
-    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
-  await sleep(SETTLE);
+  const store = await headOnlyStore(dir);
+  const threadId = await filled(store);
   const v1 = await store.view(threadId);
   assert.equal((await store.viewHead(threadId))?.version, v1.version);
   // Views age by the real clock (MAX_VIEW_AGE_MS), not the store's.
@@ -84,11 +89,7 @@ test('a head is not used once older than a view may be (30 s): a hand edit in pl
 
 test('GET /api/comments of an unchanged thread whose index left the cache is answered without reading it', async (t) => {
   const s = await startTestServer(t, { cache: { indexBytes: ONE_HEAD, recordBytes: 0 } });
-  const store = s.server.store;
-  const threadId = threadIdOf(PAGE);
-  for (let i = 0; i < MANY; i++)
-    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
-  await sleep(SETTLE);
+  await filled(s.server.store);
   const first = await listComments(s, PAGE);
   const read = s.server.store.cacheStats().filesRead;
   for (let i = 0; i < 3; i++) assert.deepEqual(await listComments(s, PAGE), first);
@@ -104,14 +105,8 @@ test('GET /api/comments of an unchanged thread whose index left the cache is ans
 test("a head does not keep its thread's index alive", async (t) => {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
-  const store = await CommentStore.open(tempDir(t), {
-    clock: () => T0,
-    cache: { indexBytes: ONE_HEAD, recordBytes: 0 },
-  });
-  const threadId = threadIdOf(PAGE);
-  for (let i = 0; i < MANY; i++)
-    await store.addComment(threadId, META, record(`c${i}`), { duplicateWindowMs: 0 });
-  await sleep(SETTLE);
+  const store = await headOnlyStore(tempDir(t));
+  const threadId = await filled(store);
   const entries = new WeakRef((await store.view(threadId)).entries);
   assert.ok((await store.viewHead(threadId)) !== undefined, 'the head is kept');
   // Out of this turn's stack, then collected: only the head could still hold the entries.
