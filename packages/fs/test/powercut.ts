@@ -39,7 +39,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openSpool } from '@quire/fs';
-import { cannotCutPower, type FsType, LoopImage, Shutter } from '@quire/testkit';
+import { type CutRunOptions, cannotCutPower, type FsType, LoopImage, Shutter } from '@quire/testkit';
 import { onLines, sha256, spawnFixture, waitExit } from './helpers.js';
 import { Ledger, repairAndRetry, verify } from './powercut-ledger.js';
 import { type CutWriterSpec, payload, pickSize, SUFFIX } from './powercut-payloads.js';
@@ -88,21 +88,9 @@ function jitter(fn: () => void): void {
 
 // ---- the campaign ----
 
-export interface CampaignOptions {
-  fs: FsType;
+/** CutRunOptions (@quire/testkit): minAcks and maxAcks default to 0 and 48 here. */
+export interface CampaignOptions extends CutRunOptions {
   cuts: number;
-  /** Where the image, mount point and logs go; must not be inside a mount of this campaign. */
-  workDir: string;
-  writers?: number;
-  lanes?: number;
-  /** The cut comes upon the k-th acknowledgement, k drawn from minAcks..maxAcks (defaults 0 and 48). */
-  minAcks?: number;
-  maxAcks?: number;
-  /**
-   * Default true. false makes the writers' spool non-durable (no fsync at all): a control, under which the
-   * campaign must report losses, showing that it can.
-   */
-  durable?: boolean;
   /** Called after each cut, e.g. to print progress. */
   onCut?: (r: CutReport) => void;
 }

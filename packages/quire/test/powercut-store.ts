@@ -21,24 +21,14 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type FsType, LoopImage, Shutter, waitExit } from '@quire/testkit';
+import { type CutRunOptions, LoopImage, Shutter, waitExit } from '@quire/testkit';
 import { CommentStore } from '../src/index.js';
 import { bin } from './fixtures/cli-helpers.js';
 import type { PowerCutWriterSpec } from './fixtures/powercut-writer.js';
 import { spawnFixture } from './fixtures/srv-helpers.js';
 import { checkFiles, checkShown, readTruth, StoreLedger } from './powercut-check.js';
 
-export interface StoreCutOptions {
-  fs: FsType;
-  /** Where the image, mount point and logs go: a fresh directory of the caller's (mkdtemp). */
-  workDir: string;
-  writers?: number;
-  lanes?: number;
-  /** The cut comes upon the k-th acknowledgement, k drawn from minAcks..maxAcks. */
-  minAcks?: number;
-  maxAcks?: number;
-  /** false: the writers' store does not fsync (the control run, which must show losses). */
-  durable?: boolean;
+export interface StoreCutOptions extends CutRunOptions {
   broken?: PowerCutWriterSpec['broken'];
   /** SIGKILL only: the writers are killed upon the acknowledgement and the power stays on (no shutdown, reboot). */
   kill?: boolean;
@@ -124,11 +114,10 @@ export class StoreCuts {
     if (fsck.code !== 0 && !left.every(inFlight))
       findings.push(`other: quire fsck --repair exited ${fsck.code}: ${fsck.stdout}${fsck.stderr}`);
     const after = readTruth(dataDir);
-    findings.push(
-      ...(await checkShown(await CommentStore.open(dataDir), after, true)).map(
-        (l) => `${l} (after fsck --repair)`,
-      ),
-    );
+    const reopened = await CommentStore.open(dataDir);
+    findings.push(...(await checkShown(reopened, after, true)).map((l) => `${l} (after fsck --repair)`));
+    // Its feed index's look for dead writers runs in the background: done before the unmount (else: busy).
+    await reopened.settled();
     await this.disk.eject();
     return {
       cut: n,

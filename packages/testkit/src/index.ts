@@ -14,7 +14,14 @@ export {
   sh,
 } from './loop-image.js';
 export { cannotMountImages, mountExt4Image, mountTmpfs, unmountQuietly } from './mounts.js';
-export { cannotCutPower, readStamped, Shutter, type StampedLine, StampedLog } from './power-cut.js';
+export {
+  type CutRunOptions,
+  cannotCutPower,
+  readStamped,
+  Shutter,
+  type StampedLine,
+  StampedLog,
+} from './power-cut.js';
 export { prng } from './random.js';
 export {
   type CachingProfile,

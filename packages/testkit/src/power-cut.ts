@@ -12,8 +12,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { waitExit } from './child.js';
 import { hasCommand, isRoot } from './env.js';
+import type { FsType } from './loop-image.js';
 
 const TOOLS = ['losetup', 'mount', 'umount', 'mkfs.ext4', 'mkfs.xfs', 'xfs_io'];
+
+/** What a power-cut run takes in both campaigns (@quire/fs's spools, quire's store). */
+export interface CutRunOptions {
+  fs: FsType;
+  /** Where the image, mount point and logs go: a fresh directory of the caller's, not inside a mount of the run. */
+  workDir: string;
+  writers?: number;
+  lanes?: number;
+  /** The cut comes upon the k-th acknowledgement, k drawn from minAcks..maxAcks. */
+  minAcks?: number;
+  maxAcks?: number;
+  /** Default true. false: the writers do not fsync (a control, which must show losses: the run can see them). */
+  durable?: boolean;
+}
 
 /** Why a power-cut campaign cannot run here (root, system tools), or null when it can. */
 export function cannotCutPower(): string | null {
