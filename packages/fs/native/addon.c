@@ -17,7 +17,7 @@
 #include "pool.h"
 #include "publish.h"
 
-#define ARGC 15
+#define ARGC 16
 #define OUT_LEN 8
 
 enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
@@ -77,12 +77,13 @@ static void free_req(struct publish_req *r) {
   free(r->tmp);
   free(r->stamp);
   free(r->suffix);
+  free(r->if_absent);
   free(r->linked);
   free(r->owned);
 }
 
 /* Reads the arguments (kind, dir, target, tmp, stamp, suffix, data, durable, dirSync, mode, counter, taken,
- * spread, noTmpfile, out) into `r`. Throws a TypeError and returns -1 on a malformed call: JS checks every
+ * spread, noTmpfile, ifAbsent ('' for none), out) into `r`. Throws a TypeError and returns -1 on a malformed call: JS checks every
  * argument before, so that is a bug in the library, not in its caller. */
 static int read_args(napi_env env, napi_value *a, struct publish_req *r, double **out) {
   int32_t i32;
@@ -110,7 +111,13 @@ static int read_args(napi_env env, napi_value *a, struct publish_req *r, double 
   r->spread = (long)i64;
   if (napi_get_value_bool(env, a[13], &b) != napi_ok) goto bad;
   r->no_tmpfile = b;
-  if (get_f64s(env, a[14], out) != 0) goto bad;
+  r->if_absent = addon_string(env, a[14]);
+  if (!r->if_absent) goto bad;
+  if (r->if_absent[0] == '\0') {
+    free(r->if_absent);
+    r->if_absent = NULL;
+  }
+  if (get_f64s(env, a[15], out) != 0) goto bad;
   return 0;
 bad:
   free_req(r);

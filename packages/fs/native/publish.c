@@ -231,9 +231,26 @@ int publish_prepare(struct publish_req *r) {
   return 0;
 }
 
+/*
+ * The caller's precondition (ifAbsent), looked at as late as can be: just before the name is placed. Sound only
+ * under a lock of the caller's that whoever makes the path also holds; then no one can make it in between.
+ */
+static int check_absent(struct publish_req *r) {
+  if (r->if_absent == NULL) return 0;
+  struct stat st;
+  if (lstat(r->if_absent, &st) == 0) return fail(r, EEXIST, SC_LSTAT, WHERE_IF_ABSENT);
+  if (errno == ENOENT || errno == ENOTDIR) return 0;
+  return fail(r, errno, SC_LSTAT, WHERE_IF_ABSENT);
+}
+
 int publish_place(struct publish_req *r) {
   int fd = r->fd;
   r->fd = -1;
+  if (check_absent(r) != 0) {
+    close(fd);
+    undo(r);
+    return -1;
+  }
   /* A named temp is closed before it is placed, an unnamed one after: linkat needs its descriptor. */
   if (!r->tmpfile && close(fd) != 0) {
     fail(r, errno, SC_CLOSE, WHERE_TARGET);

@@ -7,10 +7,10 @@
 
 enum { KIND_UNIQUE = 0, KIND_EXCLUSIVE = 1, KIND_REPLACE = 2 };
 /* The syscall that failed, as JS names it in the error (SYSCALL_NAMES in src/native-publish.ts). */
-enum { SC_OPEN = 1, SC_WRITE, SC_FSYNC, SC_FCHMOD, SC_FCHOWN, SC_CLOSE, SC_LINK, SC_RENAME, SC_UNLINK, SC_STAT };
+enum { SC_OPEN = 1, SC_WRITE, SC_FSYNC, SC_FCHMOD, SC_FCHOWN, SC_CLOSE, SC_LINK, SC_RENAME, SC_UNLINK, SC_STAT, SC_LSTAT };
 /* What the failed call's `path` is: the target, its directory, the named temp, the unique name tried, or the
  * directory in its fsync after the name was placed (told apart: a missing directory there is no cue to mkdir). */
-enum { WHERE_TARGET = 0, WHERE_DIR = 1, WHERE_TEMP = 2, WHERE_NAME = 3, WHERE_DIR_SYNC = 4 };
+enum { WHERE_TARGET = 0, WHERE_DIR = 1, WHERE_TEMP = 2, WHERE_NAME = 3, WHERE_DIR_SYNC = 4, WHERE_IF_ABSENT = 5 };
 
 struct publish_req {
   /* in */
@@ -27,6 +27,7 @@ struct publish_req {
   int dir_sync; /* fsync the directory before returning */
   int mode;     /* -1: none given */
   int no_tmpfile;
+  char *if_absent; /* absolute, or NULL: nothing is placed while this path exists (EEXIST, WHERE_IF_ABSENT) */
   double counter; /* unique: the first counter to try; out: the one linked */
   double taken;   /* unique: highest counter known taken (in and out) */
   long spread;    /* unique: the probe's spread (in and out) */

@@ -7,6 +7,7 @@ import { constants } from 'node:os';
  * - `ERR_INVALID_ARG` for arguments of the wrong type or shape;
  * - `ERR_DATA_SOURCE` when the caller's chunk iterator threw (the original error is `cause`);
  * - `ERR_BEFORE_PUBLISH` when the caller's `beforePublish` hook threw or rejected (its error is `cause`);
+ * - `ERR_PRECONDITION` when a writer's `ifAbsent` path existed just before the name would have been placed;
  * - `ERR_LOCK_TIMEOUT` and `ERR_ABORTED` for locks that were not granted in time or whose wait was aborted;
  * - `ERR_INCOMPLETE_READ` when a read kept being refused by the caller's `accept` check (see readComplete).
  * Network filesystems add `ESTALE` and `ENOTCONN`: reads retry them for a while first (`attempts` tells how
@@ -17,6 +18,7 @@ export type QuireErrorCode =
   | 'ERR_INVALID_ARG'
   | 'ERR_DATA_SOURCE'
   | 'ERR_BEFORE_PUBLISH'
+  | 'ERR_PRECONDITION'
   | 'ERR_LOCK_TIMEOUT'
   | 'ERR_ABORTED'
   | 'ERR_INVALID_ID'
@@ -79,6 +81,15 @@ export function errnoCode(err: unknown): string | undefined {
 /** ERR_INVALID_ARG with `message`. */
 export function invalidArg(message: string): QuireError {
   return new QuireError('ERR_INVALID_ARG', message);
+}
+
+/** A writer's `ifAbsent` path was there just before the name would have been placed: nothing was published. */
+export function preconditionFailed(what: string, file: string, cause?: unknown): QuireError {
+  return new QuireError('ERR_PRECONDITION', `${what}: ${file} exists (ifAbsent): nothing was published`, {
+    path: file,
+    syscall: 'lstat',
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 /** Turns whatever a step threw into a QuireError, keeping the errno name as the code. */

@@ -115,6 +115,8 @@ export interface NativeRequest {
   counter: number;
   taken: number;
   spread: number;
+  /** Nothing is placed while this path exists (WriteOptions.ifAbsent). */
+  ifAbsent: string | undefined;
 }
 
 /** What a native publish did. */
@@ -141,6 +143,7 @@ const SYSCALLS = [
   'rename',
   'unlink',
   'stat',
+  'lstat',
 ];
 
 function args(req: NativeRequest, out: Float64Array): unknown[] {
@@ -159,6 +162,7 @@ function args(req: NativeRequest, out: Float64Array): unknown[] {
     req.taken,
     req.spread,
     noTmpfile,
+    req.ifAbsent ?? '',
     out,
   ];
 }
@@ -174,10 +178,12 @@ function settle(req: NativeRequest, out: Float64Array): NativeResult {
   const [err, syscall, where, attempts, tmpfile, counter, taken, spread] = out as unknown as number[];
   if (err) {
     const named = path.join(req.dir, `${req.stamp}-${counter}${req.suffix}`);
-    const at = [req.target, req.dir, req.tmp, named, req.dir][where!];
+    const at = [req.target, req.dir, req.tmp, named, req.dir, req.ifAbsent][where!];
     const error = systemError(err, SYSCALLS[syscall!] ?? 'unknown', at);
     // The directory fsync after the name was placed (and taken back): not a missing directory to create.
     if (where === 4) Object.defineProperty(error, 'afterPlace', { value: true });
+    // The caller's ifAbsent path was there: not a failure of the filesystem (publish-native.ts says so).
+    if (where === 5) Object.defineProperty(error, 'ifAbsent', { value: true });
     throw error;
   }
   return { attempts: attempts!, tmpfile: tmpfile === 1, counter: counter!, taken: taken!, spread: spread! };

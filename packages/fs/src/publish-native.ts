@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Content } from './data.js';
 import { makeDirSteps } from './dir.js';
-import { errnoCode, QuireError } from './errors.js';
+import { errnoCode, preconditionFailed, QuireError } from './errors.js';
 import { CounterProbe, formatName } from './names.js';
 import { hasNative, type NativeRequest, type NativeResult } from './native-publish.js';
 import { call, type Steps } from './steps.js';
@@ -23,6 +23,7 @@ export interface NativeCall {
     mkdir: boolean;
     mode: number | undefined;
     beforePublish: (() => unknown) | undefined;
+    ifAbsent: string | undefined;
   };
 }
 
@@ -97,6 +98,7 @@ export function* nativeSteps(
           counter,
           taken,
           spread,
+          ifAbsent: settings.ifAbsent,
         },
         settings.beforePublish,
       );
@@ -111,6 +113,9 @@ export function* nativeSteps(
         if (!settings.mkdir) throw missingDir(what, dir, err);
         yield* makeDirSteps(dir, settings.durable, what);
         continue;
+      }
+      if ((err as { ifAbsent?: boolean }).ifAbsent === true && code === 'EEXIST') {
+        throw preconditionFailed(what, settings.ifAbsent as string, err);
       }
       if (kind === 'exclusive' && code === 'EEXIST') {
         throw new QuireError('EEXIST', `${what}: ${target} already exists`, {

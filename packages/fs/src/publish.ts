@@ -2,7 +2,7 @@ import path from 'node:path';
 import { optionFields, validatePath } from './args.js';
 import { type Content, type Data, type SyncData, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
-import { errnoCode, invalidArg, QuireError } from './errors.js';
+import { errnoCode, invalidArg, preconditionFailed, QuireError } from './errors.js';
 import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type TimeSource } from './names.js';
 import { missingDir, nativeSteps, runsNatively } from './publish-native.js';
 import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
@@ -39,6 +39,15 @@ export interface WriteOptions {
    */
   beforePublish?: () => unknown;
   /**
+   * A path that must not exist when the file takes its name: looked at (lstat) after the data is complete and
+   * fsynced and after beforePublish, just before the name is placed; if it exists, nothing is published (the
+   * temp is dropped) and the call rejects with ERR_PRECONDITION. One look, not a transaction: it means something
+   * only when the caller holds a lock that whoever makes the path holds too (a comment service looks for a
+   * retry's marker this way, under the nonce's lock, in the same trip to the threadpool as the publish). A
+   * missing parent directory counts as absent. Relative paths are resolved against the working directory.
+   */
+  ifAbsent?: string;
+  /**
    * Create the directory (and its parents) when it is missing; durably, when the write is durable (each new
    * directory's parent is fsynced, see makeDir). Default false: a missing directory rejects with ENOENT naming
    * the directory.
@@ -73,10 +82,11 @@ interface WriteSettings {
   mkdir: boolean;
   mode: number | undefined;
   beforePublish: (() => unknown) | undefined;
+  ifAbsent: string | undefined;
 }
 
 function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteSettings {
-  const { durable, syncDir, mkdir, mode, beforePublish } = optionFields(what, opts);
+  const { durable, syncDir, mkdir, mode, beforePublish, ifAbsent } = optionFields(what, opts);
   if (mode !== undefined && (!Number.isInteger(mode) || Number(mode) < 0 || Number(mode) > 0o7777)) {
     throw invalidArg(`mode must be an integer from 0 to 0o7777, got ${String(mode)}`);
   }
@@ -94,6 +104,7 @@ function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteS
     mkdir: mkdir === true,
     mode: mode as number | undefined,
     beforePublish: beforePublish as (() => unknown) | undefined,
+    ifAbsent: ifAbsent === undefined ? undefined : path.resolve(validatePath(ifAbsent, 'ifAbsent', what)),
   };
 }
 
@@ -123,6 +134,18 @@ function* openTemp(dir: string, settings: WriteSettings): Steps<{ tmp: string; f
       yield* makeDirSteps(dir, settings.durable, settings.what);
     }
   }
+}
+
+/** WriteOptions.ifAbsent, in the JS protocol (native/publish.c does the same in its job): one lstat. */
+function* requireAbsent(what: string, file: string): Steps<void> {
+  try {
+    yield* call({ op: 'lstat', path: file });
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw err;
+  }
+  throw preconditionFailed(what, file);
 }
 
 /**
@@ -159,6 +182,7 @@ function* publish(
     }
     yield* call({ op: 'close', fd });
     if (settings.beforePublish) yield* call({ op: 'hook', fn: settings.beforePublish });
+    if (settings.ifAbsent !== undefined) yield* requireAbsent(settings.what, settings.ifAbsent);
     const placed = yield* placement.place(tmp);
     if (placement.kind === 'link') {
       linked = placed.path;

@@ -40,6 +40,8 @@ export interface AppendOptions {
   key?: string;
   /** As createUnique's: runs before the record takes its name; if it throws, nothing is appended. */
   beforePublish?: () => unknown;
+  /** As createUnique's: nothing is appended while this path exists (ERR_PRECONDITION). Not with `key`. */
+  ifAbsent?: string;
 }
 
 /** One append of Spool.appendBatch. */
@@ -101,9 +103,12 @@ export class Spool {
    */
   async append(data: Data, opts: AppendOptions = {}): Promise<AppendResult> {
     if (opts.key === undefined) {
-      const r = await createUnique(this.dir, data, this.#context.writeOptions(opts.beforePublish));
+      const write = this.#context.writeOptions(opts.beforePublish);
+      if (opts.ifAbsent !== undefined) write.ifAbsent = opts.ifAbsent;
+      const r = await createUnique(this.dir, data, write);
       return { id: r.name, created: true };
     }
+    if (opts.ifAbsent !== undefined) throw invalidArg('Spool.append: ifAbsent cannot be combined with key');
     return appendWithKey(this.#context, data, opts.key, opts.beforePublish);
   }
 
