@@ -12,8 +12,10 @@ import {
   type Stamp,
   sameStamp,
   settled,
+  stampAsync,
   stampOf,
   unchanged,
+  unchangedAsync,
 } from '@quire/fs';
 import { tempDir } from './helpers.js';
 
@@ -87,6 +89,26 @@ test('a stamp is unchanged until its file is replaced or its directory gains or 
   fs.writeFileSync(path.join(dir, 'g'), '');
   assert.equal(unchanged(again), false, 'a new name in the directory');
   assert.throws(() => stampOf(''), /ERR_INVALID_ARG|non-empty/);
+});
+
+test('stampAsync and unchangedAsync answer as stampOf and unchanged: missing, failed, present, replaced', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'f');
+  const missing = await stampAsync(file);
+  assert.equal(missing.st, undefined, 'a missing path is undefined, not a failure');
+  assert.equal(missing.newestNs, 0n);
+  assert.equal(await unchangedAsync(missing), true, 'still missing');
+  await replaceFile(file, 'one');
+  assert.equal(await unchangedAsync(missing), false, 'created');
+  const present = await stampAsync(file);
+  assert.equal(sameStamp(present, stampOf(file)), true, 'the same stat as the sync call');
+  assert.equal(await unchangedAsync(present), true);
+  await replaceFile(file, 'two');
+  assert.equal(await unchangedAsync(present), false, 'replaced: a new inode');
+  const failed = await stampAsync(path.join(file, 'under-a-file'));
+  assert.equal(failed.st, null, 'ENOTDIR is a failed stat, not a missing path');
+  assert.equal(await unchangedAsync(failed), false, 'a failed stat vouches for nothing');
+  await assert.rejects(stampAsync(''), /ERR_INVALID_ARG|non-empty/);
 });
 
 test('sameStamp: two stamps of a path agree until its directory gains a name; a failed or missing one', async (t) => {
