@@ -133,3 +133,37 @@ test('a nonce posted through one process is recognised by another that had alrea
   assert.equal(raced[0]?.stem, raced[1]?.stem);
   assert.equal((await a.comments(threadId)).length, 3);
 });
+
+test("a first attempt after its retry gets the retry's comment with the duplicate and parent checks on; after a retry that died, it posts", async (t) => {
+  const dir = tempDir(t);
+  const threadId = threadIdOf(PAGE);
+  const a = await CommentStore.open(dir, { clock: () => T0 });
+  const b = await CommentStore.open(dir, { clock: () => T0 });
+  const checks = { duplicateWindowMs: 60_000 };
+  const parent = await a.addComment(threadId, META, record('the parent'), checks);
+  const reply = (text: string, nonce: string) => record(text, { nonce, parent: parent.stem });
+  // The retry's comment is a duplicate of the late first attempt: the first attempt must get it back.
+  const retry = await a.addComment(threadId, META, reply('same words', 'n-dup'), { ...checks, attempt: 2 });
+  const late = await b.addComment(threadId, META, reply('same words', 'n-dup'), { ...checks, attempt: 1 });
+  assert.equal(late.created, false);
+  assert.equal(late.stem, retry.stem);
+  // Another text under the same nonce after the retry: refused as a reuse, not posted.
+  await assert.rejects(
+    b.addComment(threadId, META, reply('other words', 'n-dup'), { ...checks, attempt: 1 }),
+    (err: Error & { code?: string }) => err.code === 'nonce-reused',
+  );
+  // A retry that claimed its nonce and died before publishing: the late first attempt still posts, once.
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  fs.writeFileSync(path.join(dir, 'threads', threadId, '.nonces', sha('n-died')), '');
+  const alone = await b.addComment(threadId, META, reply('posted alone', 'n-died'), { ...checks, attempt: 1 });
+  assert.equal(alone.created, true);
+  const again = await a.addComment(threadId, META, reply('posted alone', 'n-died'), { ...checks, attempt: 2 });
+  assert.equal(again.created, false);
+  assert.equal(again.stem, alone.stem);
+  // A first attempt refused as a real duplicate (another nonce, no claim) stays refused.
+  await assert.rejects(
+    b.addComment(threadId, META, reply('posted alone', 'n-fresh'), { ...checks, attempt: 1 }),
+    (err: Error & { code?: string }) => err.code === 'duplicate',
+  );
+  assert.equal((await a.comments(threadId)).length, 3);
+});

@@ -1,5 +1,5 @@
 import { isQuireError, type Lock, type Spool } from '@quire/fs';
-import { claimNonce, nonceClaimed } from './nonce-claims.js';
+import { claimNonce, firstAttemptLook, nonceClaimed } from './nonce-claims.js';
 import type { PostLocks } from './post-locks.js';
 import { type CommentRecord, serialiseRecord, type ThreadMeta } from './records.js';
 import { type Summaries, summarise, type ThreadSummaries } from './summaries.js';
@@ -30,7 +30,12 @@ interface Post {
   readonly record: CommentRecord;
   readonly opts: AddCommentOptions;
   /** Whether this post made a new claim; undefined when there is nothing to look for (a first attempt). */
-  readonly claim: Promise<boolean> | undefined;
+  claim: Promise<boolean> | undefined;
+  /**
+   * A first attempt's nonce claim path, not looked at yet: its publish requires it absent, and a refusal looks
+   * before it stands (overtaken). undefined once looked at, and for every other post.
+   */
+  unseen?: string | undefined;
   /** The thread's summaries, once a check has used them. */
   summaries?: ThreadSummaries;
   /** Whether `summaries` were brought up to date by a listing begun after every lock was granted. */
@@ -80,7 +85,8 @@ export class Admission {
    *   once since this process started, without a listing per post.
    * A client that numbers its attempts (`opts.attempt`) spares first attempts both: a first attempt has no
    * earlier comment to find, so it claims nothing and looks for nothing (unless a retry overtook it: it finds the
-   * retry's claim); a later attempt claims (for first attempts still under way) and always lists.
+   * retry's claim, looked for by its publish itself, `ifAbsent`, and by a refusal before it stands); a later
+   * attempt claims (for first attempts still under way) and always lists.
    * Hits are confirmed by reading the file. The claim is made on the threadpool while the record is written,
    * and step 1 runs just before the record takes its name (beforePublish), unless a duplicate check or a
    * parent check comes first: a retry must get its comment back, not a refusal caused by that very comment.
@@ -117,7 +123,9 @@ export class Admission {
       if (opts.duplicateWindowMs > 0) held.push(await this.locks.text(spool.dir, record.textHash));
       if (record.nonce !== null) held.push(await this.locks.nonce(spool.dir, record.nonce));
       const claim = record.nonce === null ? undefined : await this.claim(spool.dir, record.nonce, opts);
-      return await this.admit({ threadId, spool, record, opts, claim: claim?.made, listedUnderLocks: false });
+      const post: Post = { threadId, spool, record, opts, claim: claim?.made, listedUnderLocks: false };
+      if (typeof claim?.unseen === 'string') post.unseen = claim.unseen;
+      return await this.admit(post);
     } finally {
       // Off the event loop, as they were taken (post-locks.ts); both at once (a release never waits).
       await Promise.all(held.map((lock) => lock.release()));
@@ -134,9 +142,30 @@ export class Admission {
       if (replayed !== undefined) return replayed;
       earlierRuledOut = true;
     }
-    if (opts.duplicateWindowMs > 0) await this.refuseDuplicate(post);
-    if (record.parent !== null) await this.requireParent(post.threadId, record.parent);
-    return this.publish(post, earlierRuledOut);
+    try {
+      if (opts.duplicateWindowMs > 0) await this.refuseDuplicate(post);
+      if (record.parent !== null) await this.requireParent(post.threadId, record.parent);
+      return await this.publish(post, earlierRuledOut);
+    } catch (err) {
+      if (!(await this.overtaken(post, err))) throw err;
+      // Claimed by a retry that came first: the way a claimed post goes, from step 1.
+      return this.admit(post);
+    }
+  }
+
+  /**
+   * Whether a first attempt's refusal was caused by a retry that overtook it: its publish found the retry's
+   * claim (ERR_PRECONDITION), or a check refused it and the claim is there (the retry's comment may be the very
+   * duplicate). Then post.claim says so. Looks at most once per post.
+   */
+  private async overtaken(post: Post, err: unknown): Promise<boolean> {
+    if (post.unseen === undefined) return false;
+    post.unseen = undefined;
+    const claimed =
+      isQuireError(err, 'ERR_PRECONDITION') ||
+      (err instanceof StoreError && (await nonceClaimed(post.spool.dir, post.record.nonce as string)));
+    if (claimed) post.claim = Promise.resolve(false);
+    return claimed;
   }
 
   /**
@@ -147,7 +176,7 @@ export class Admission {
     dir: string,
     nonce: string,
     opts: AddCommentOptions,
-  ): Promise<{ made: Promise<boolean> } | undefined> {
+  ): Promise<{ made?: Promise<boolean>; unseen?: string } | undefined> {
     if (opts.attempt !== 1) {
       // A numbered retry's claim is made durable: a first attempt delivered after a power cut must find it.
       const made = claimNonce(dir, nonce, opts.attempt !== undefined && this.durable);
@@ -155,8 +184,11 @@ export class Admission {
       made.catch(() => {});
       return { made };
     }
-    // A retry came first (a slow network can deliver the first attempt last): look, as a retry does.
-    return (await nonceClaimed(dir, nonce)) ? { made: Promise.resolve(false) } : undefined;
+    // A retry may have come first (a slow network can deliver the first attempt last): look, as a retry does,
+    // in the publish's own trip (unseen) where the thread allows.
+    const look = await firstAttemptLook(dir, nonce);
+    if (typeof look === 'string') return { unseen: look };
+    return look ? { made: Promise.resolve(false) } : undefined;
   }
 
   /** Step 1: the earlier attempt with this post's nonce, if there is one. */
@@ -201,8 +233,8 @@ export class Admission {
     };
     let id: string;
     try {
-      id = (await post.spool.append(serialiseRecord(post.record), earlierRuledOut ? {} : { beforePublish }))
-        .id;
+      const guard = earlierRuledOut ? (post.unseen === undefined ? {} : { ifAbsent: post.unseen }) : { beforePublish };
+      id = (await post.spool.append(serialiseRecord(post.record), guard)).id;
     } catch (err) {
       if (replayed !== undefined && isQuireError(err, 'ERR_BEFORE_PUBLISH')) return replayed;
       throw unwrapHook(err);

@@ -59,6 +59,17 @@ export async function claimNonce(dir: string, nonce: string, durable: boolean): 
 }
 
 /**
+ * How a first attempt learns whether a retry overtook it (it holds the nonce's lock, as every claimer does):
+ * usually the claim's path, which its publish then requires absent (@quire/fs `ifAbsent`: one lstat in the
+ * publish's own trip to the threadpool, just before the name is taken, instead of a trip of its own before it);
+ * in a thread with an earlier version's marks (`.keys`), whether the nonce is claimed, looked up now.
+ */
+export async function firstAttemptLook(dir: string, nonce: string): Promise<string | boolean> {
+  if (await hasLegacyMarks(dir)) return nonceClaimed(dir, nonce);
+  return path.join(dir, CLAIMS, nonceHash(nonce));
+}
+
+/**
  * Whether `nonce` has a claim, without making one: a stat, no change to the filesystem. A
  * first attempt asks under the nonce's lock; every later attempt claims under that lock before it looks, so a
  * first attempt that finds no claim was not overtaken by any retry, and one that finds a claim looks too.
