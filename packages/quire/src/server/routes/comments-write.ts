@@ -77,9 +77,8 @@ async function draftOf(
   request: FastifyRequest,
   body: PostBody,
   threadId: string,
-  moderation: 'off' | 'all',
   signal: AbortSignal,
-): Promise<{ draft: CommentDraft; title: string | null }> {
+): Promise<{ draft: Omit<CommentDraft, 'status'>; title: string | null }> {
   const { config } = ctx;
   const text = cleanText(body.text);
   const author = authorName(ctx, body.author);
@@ -97,7 +96,6 @@ async function draftOf(
   }
   await checkLinks(ctx, text, true, signal);
   const parent = parentStem(ctx, body.parent, threadId);
-  const status: CommentDraft['status'] = moderation === 'all' ? 'pending' : 'approved';
   const notify = body.notify === true;
   const draft = {
     parent,
@@ -106,7 +104,6 @@ async function draftOf(
     notify,
     website,
     text,
-    status,
     address: request.ip,
     nonce: body.nonce,
   };
@@ -147,16 +144,20 @@ function shown(ctx: ServerContext, threadId: string, stem: string, r: CommentRec
 /** POST /api/comments: a new comment (or, for a retried nonce, the first one). */
 async function postComment(ctx: ServerContext, request: FastifyRequest, body: PostBody, signal: AbortSignal) {
   const { config, store } = ctx;
-  // The setting is looked up while the limit is counted: each may wait for the threadpool, and neither for
-  // the other.
-  const [, moderation] = await Promise.all([ctx.rateLimit('posts', clientKey(request.ip)), ctx.moderation()]);
+  // The setting's stat runs on the threadpool while the limit is counted and the draft is checked and made
+  // (CPU): a post waits for it only where its status is set, and only if it takes longer than all that.
+  const moderation = ctx.moderation();
+  // Awaited below, or never if the post is refused first: its failure must not go unhandled meanwhile.
+  moderation.catch(() => {});
+  await ctx.rateLimit('posts', clientKey(request.ip));
   const page = ctx.page(body.uri);
   const { uri, threadId } = page;
   checkOrigin(config, uri);
   checkNotSpam(ctx, request, body, threadId);
-  const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, moderation, signal);
+  const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, signal);
   const title = await admitNewThread(ctx, request, page, clientTitle, draft.parent, signal);
-  const result = await store.postComment(threadId, { uri, title }, draft, {
+  const status = (await moderation) === 'all' ? 'pending' : 'approved';
+  const result = await store.postComment(threadId, { uri, title }, { ...draft, status }, {
     duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
     ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
   });
