@@ -47,8 +47,30 @@ export interface PostResult {
    * createUnique per POST (alternating windows).
    */
   p50: { quire: number; bare: number; fastify: number };
+  /** Issue 16: CPU per POST at 32 connections (medians of the rounds' window medians). */
+  cpu: PostCpu;
   posts: number;
   bad: number;
+}
+
+/**
+ * CPU time per 2xx POST at 32 connections, µs: each server process (every thread: event loop, threadpool,
+ * the addon's threads, GC) and the load generator. On two vCPUs shared by all of them, POSTs/s is bounded by
+ * vCPUs / (server + generator), which is what the ceiling ratio is made of.
+ */
+export interface PostCpu {
+  quire: number;
+  bare: number;
+  fastify: number;
+  generator: number;
+}
+
+/**
+ * The server CPU per POST that 0.85× of the bare server's rate leaves quire where the CPUs are the limit:
+ * rate ∝ 1 / (server + generator), so quire may spend (bare + generator) / 0.85 − generator.
+ */
+export function ceilingBudgetUs(c: PostCpu): number {
+  return (c.bare + c.generator) / 0.85 - c.generator;
 }
 
 export interface GetResult {
@@ -65,6 +87,22 @@ export interface ServiceResult {
   get: GetResult;
   /** Places that could not be measured, and why. */
   skipped: string[];
+}
+
+/** Issue 16: where the POSTs' CPU goes, and what the 0.85× target leaves quire of it. */
+function cpuRows(c: PostCpu, bareRate: number): string[] {
+  const us = (x: number) => `${x.toFixed(0)} µs`;
+  const busy = ((c.bare + c.generator) * bareRate) / 1e6;
+  return [
+    `| issue 16: CPU per POST at 32 connections, the server process (every thread), quire / bare node:http / ` +
+      `Fastify (same windows) | ${us(c.quire)} / ${us(c.bare)} / ${us(c.fastify)} | quire ${fmtRatio(c.quire / c.bare)} ` +
+      `of bare, ${fmtRatio(c.quire / c.fastify)} of Fastify | — |`,
+    `| the load generator's CPU per POST (same windows); vCPUs busy with bare + generator at bare's rate | ` +
+      `${us(c.generator)} | ${busy.toFixed(2)} vCPUs | — |`,
+    `| what 0.85× of bare leaves quire's server per POST where the vCPUs are the limit: (bare + generator) / 0.85 − ` +
+      `generator | ${us(ceilingBudgetUs(c))} | quire uses ${fmtRatio(c.quire / ceilingBudgetUs(c))} of it; Fastify alone ` +
+      `${fmtRatio(c.fastify / ceilingBudgetUs(c))} | — |`,
+  ];
 }
 
 /** The service case's table, in Markdown: a row per figure, with its ratio and target. */
@@ -87,6 +125,7 @@ export function serviceTable(service: ServiceResult): string[] {
         `windows) | ${p.p50.quire.toFixed(2)} ms vs ${p.p50.bare.toFixed(2)} ms | ${fmtRatio(p.p50.quire / p.p50.bare)} | <= 1.2 |`,
       `| the same for Fastify with a validated body doing one createUnique per POST, nothing else (same windows) | ` +
         `${p.p50.fastify.toFixed(2)} ms | ${fmtRatio(p.p50.fastify / p.p50.bare)} of bare node:http | — |`,
+      ...cpuRows(p.cpu, p.barePostRate),
     );
   }
   const g = service.get;

@@ -4,10 +4,11 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createUnique } from '@quire/fs';
+import { generatorCpuUs, processCpuUs } from './cpu.js';
 import { type LoadResult, type LoadTool, runLoad } from './load.js';
 import { fsType } from './machine.js';
 import { spreadSubdirs } from './scratch.js';
-import type { GetResult, Place, PostResult, ServiceResult } from './service-report.js';
+import type { GetResult, Place, PostCpu, PostResult, ServiceResult } from './service-report.js';
 import { median } from './stats.js';
 
 const worker = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'service-worker.js');
@@ -115,10 +116,15 @@ interface Contender {
   warm: 'page' | 'path';
 }
 
-/** Each contender's rates (2xx answers/s) and p50 latencies (ms), one per window, and the answers not 2xx. */
+/**
+ * Each contender's rates (2xx answers/s), p50 latencies (ms) and CPU per 2xx answer (µs: the server process,
+ * every thread; `genCpu`: the load generator), one per window, and the answers not 2xx.
+ */
 interface Windows {
   rates: number[][];
   p50s: number[][];
+  cpu: number[][];
+  genCpu: number[][];
   bad: number;
 }
 
@@ -145,14 +151,19 @@ async function alternating(
       return runLoad(o.tool, { url, connections, seconds: secs, postComments: page }, o.scratch);
     };
     for (let i = 0; i < servers.length; i++) await load(i, true, o.warmSeconds);
-    const out: Windows = { rates: contenders.map(() => []), p50s: contenders.map(() => []), bad: 0 };
+    const each = () => contenders.map((): number[] => []);
+    const out: Windows = { rates: each(), p50s: each(), cpu: each(), genCpu: each(), bad: 0 };
     const order = contenders.map((_, i) => i);
     for (let w = 0; w < windows; w++) {
       for (const i of w % 2 === 0 ? order : [...order].reverse()) {
+        const pid = servers[i]?.child.pid;
+        const [server0, gen0] = [processCpuUs(pid), generatorCpuUs()];
         const r = await load(i, false, seconds);
         out.bad += bad(r);
         out.rates[i]?.push(r.ok / r.seconds);
         out.p50s[i]?.push(r.p50Ms);
+        out.cpu[i]?.push((processCpuUs(pid) - server0) / r.ok);
+        out.genCpu[i]?.push((generatorCpuUs() - gen0) / r.ok);
       }
     }
     return out;
@@ -184,6 +195,7 @@ interface Round {
   appendRatio: number;
   notify: number;
   p50: { quire: number; bare: number; fastify: number };
+  cpu: PostCpu;
   n: number;
   bad: number;
 }
@@ -249,6 +261,12 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
       bare: median(one.p50s[1] as number[]),
       fastify: median(one.p50s[2] as number[]),
     },
+    cpu: {
+      quire: median(side.cpu[0] as number[]),
+      bare: median(side.cpu[2] as number[]),
+      fastify: median(side.cpu[3] as number[]),
+      generator: median(side.genCpu.flat()),
+    },
     n: post.reduce((a, x) => a + x * o.postSeconds, 0),
     bad: side.bad + on.bad + one.bad,
   };
@@ -258,7 +276,9 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
       `(${round.fastifyRatio.toFixed(2)}), createUnique ${lib.toFixed(0)}/s, with the outbox append ` +
       `${round.append.toFixed(0)}/s (${round.appendRatio.toFixed(2)} of off), with delivery too ` +
       `${round.notify.toFixed(0)}/s; one at a time p50 ${round.p50.quire.toFixed(2)} ms vs bare ` +
-      `${round.p50.bare.toFixed(2)} ms, Fastify ${round.p50.fastify.toFixed(2)} ms (round ${r + 1})` +
+      `${round.p50.bare.toFixed(2)} ms, Fastify ${round.p50.fastify.toFixed(2)} ms; CPU per POST: quire ` +
+      `${round.cpu.quire.toFixed(0)} µs, bare ${round.cpu.bare.toFixed(0)}, Fastify ${round.cpu.fastify.toFixed(0)}, ` +
+      `load generator ${round.cpu.generator.toFixed(0)} (round ${r + 1})` +
       (round.bad > 0 ? `; ${round.bad} answers not 2xx: this round is not valid` : ''),
   );
   return round;
@@ -301,6 +321,12 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
     fastifyRate: med((x) => x.fastify),
     fastifyRatio: med((x) => x.fastifyRatio),
     p50: { quire: med((x) => x.p50.quire), bare: med((x) => x.p50.bare), fastify: med((x) => x.p50.fastify) },
+    cpu: {
+      quire: med((x) => x.cpu.quire),
+      bare: med((x) => x.cpu.bare),
+      fastify: med((x) => x.cpu.fastify),
+      generator: med((x) => x.cpu.generator),
+    },
     posts: Math.round(rounds.reduce((a, x) => a + x.n, 0)),
     bad: rounds.reduce((a, x) => a + x.bad, 0),
   };
