@@ -1,6 +1,7 @@
-import { type TSchema, type TUnsafe, Type } from 'typebox';
+import type { TSchema, TUnsafe } from 'typebox';
 import type { QuireConfig } from '../config.js';
 import { COMMENT_ID_PATTERN } from '../store/records.js';
+import { Type } from './json-schema.js';
 
 /**
  * JSON schemas shared by the routes, written with TypeBox so that each route's schema is also the TypeScript

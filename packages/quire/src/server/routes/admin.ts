@@ -1,13 +1,13 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { clientKey } from '../../store/address.js';
 import { COMMENT_ID_PATTERN } from '../../store/records.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { cleanEmail, cleanLine, cleanText, cleanWebsite } from '../fields.js';
+import { Type } from '../json-schema.js';
 import { prepareMarkdown } from '../markdown.js';
 import { verifyPassword } from '../password.js';
 import { ProblemError } from '../problem.js';

@@ -1,7 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import type { QuireConfig } from '../../config.js';
 import { COMMENT_ID_PATTERN, formatCommentId, parseCommentId } from '../../store/records.js';
 import type { ThreadView } from '../../store/store.js';
@@ -9,6 +8,7 @@ import { clientGone } from '../abort.js';
 import { addAvatars } from '../avatars.js';
 import type { ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
+import { Type } from '../json-schema.js';
 import { prepareMarkdown } from '../markdown.js';
 import { PageCache, TOKEN_SLOT } from '../pagecache.js';
 import { ProblemError } from '../problem.js';

@@ -1,7 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox, Static } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
 import { type CommentDraft, type CommentRecord, formatCommentId } from '../../store/records.js';
 import type { Actor } from '../../store/store.js';
@@ -10,6 +9,7 @@ import { addAvatars } from '../avatars.js';
 import { formTokenInvalid, type ServerContext } from '../context.js';
 import { editTokens } from '../edit-tokens.js';
 import { checkNotReserved, cleanEmail, cleanLine, cleanName, cleanText, cleanWebsite } from '../fields.js';
+import { Type } from '../json-schema.js';
 import { countLinks, renderMarkdownAsync } from '../markdown.js';
 import { admitNewThread, checkOrigin } from '../new-thread.js';
 import { ProblemError } from '../problem.js';
@@ -157,10 +157,15 @@ async function postComment(ctx: ServerContext, request: FastifyRequest, body: Po
   const { draft, title: clientTitle } = await draftOf(ctx, request, body, threadId, signal);
   const title = await admitNewThread(ctx, request, page, clientTitle, draft.parent, signal);
   const status = (await moderation) === 'all' ? 'pending' : 'approved';
-  const result = await store.postComment(threadId, { uri, title }, { ...draft, status }, {
-    duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
-    ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
-  });
+  const result = await store.postComment(
+    threadId,
+    { uri, title },
+    { ...draft, status },
+    {
+      duplicateWindowMs: config.spam.duplicateWindowSeconds * 1000,
+      ...(body.attempt === undefined ? {} : { attempt: body.attempt }),
+    },
+  );
   const id = formatCommentId(threadId, result.stem);
   const editableUntil = Date.parse(result.record.created) + config.editWindowSeconds * 1000;
   const likes = result.created ? 0 : await store.likesOf(threadId, result.stem);

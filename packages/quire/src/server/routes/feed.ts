@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { formatCommentId } from '../../store/records.js';
 import type { FeedEntry } from '../../store/store.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
+import { Type } from '../json-schema.js';
 import { prepareMarkdown, renderMarkdown } from '../markdown.js';
 import { problemResponses } from '../schemas.js';
 import { baseUrl, type RoutesOptions } from './plugin.js';

@@ -1,10 +1,10 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { clientKey } from '../../store/address.js';
 import { clientGone } from '../abort.js';
 import type { ServerContext } from '../context.js';
 import { storageHealth } from '../health.js';
+import { Type } from '../json-schema.js';
 import { renderMarkdownAsync } from '../markdown.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses } from '../schemas.js';

@@ -1,8 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
+import { Type } from '../json-schema.js';
 import { type LinkAction, readActionToken, readUnsubscribeToken } from '../notify/links.js';
 import type { Notifications } from '../notify/service.js';
 import { escapeHtml } from '../notify/templates.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { EXPORT_FORMATS, type ExportFormat, exportStream } from '../../port/export.js';
+import { Type } from '../json-schema.js';
 import { ProblemError } from '../problem.js';
 import { problemResponses, stringEnum } from '../schemas.js';
 import { requireAdmin } from './admin.js';

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { Type } from 'typebox';
 import type { ServerContext } from '../context.js';
+import { Type } from '../json-schema.js';
 import { ProblemError } from '../problem.js';
 import { baseUrl, type TypedApp } from './plugin.js';
 
