@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
-import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ConnectionsConfig } from '../config.js';
 import { clientKey, truncateIp } from '../store/address.js';
@@ -9,6 +8,7 @@ import type { ServerContext } from './context.js';
 import { addRequestDeadline, lockWaitProblem } from './deadlines.js';
 import { EDIT_TOKEN_HEADER } from './edit-tokens.js';
 import { storageHealth } from './health.js';
+import { openApiDocument } from './openapi.js';
 import {
   clientErrorHandler,
   errorHandler,
@@ -202,25 +202,9 @@ function addRequestHooks(app: FastifyInstance, ctx: ServerContext): void {
   });
 }
 
-/** The OpenAPI document (GET /api/openapi.json) and CORS for the configured origins. */
+/** The OpenAPI document (GET /api/openapi.json, openapi.ts) and CORS for the configured origins. */
 async function registerOpenApiAndCors(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'quire comments',
-        version: '0.1.0',
-        description:
-          'Self-hosted blog comments stored as plain files. Errors are RFC 9457 application/problem+json ' +
-          'with a stable `code`.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'from POST /api/admin/login' },
-        },
-      },
-    },
-  });
+  openApiDocument(app);
   await app.register(cors, {
     origin: ctx.config.origins.length === 0 ? false : ctx.config.origins,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'PUT'],

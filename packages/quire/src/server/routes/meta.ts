@@ -127,16 +127,10 @@ function healthRoute(app: TypedApp, ctx: ServerContext): void {
   );
 }
 
-/** GET /api/openapi.json. */
-function openApiRoute(app: TypedApp): void {
-  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-}
-
-/** Counts of several pages, Markdown previews, form tokens, the health check and the OpenAPI document. */
+/** Counts of several pages, Markdown previews, form tokens and the health check. */
 export const metaRoutes: FastifyPluginAsyncTypebox<RoutesOptions> = async (app, { ctx }) => {
   countsRoute(app, ctx);
   previewRoute(app, ctx);
   formTokenRoute(app, ctx);
   healthRoute(app, ctx);
-  openApiRoute(app);
 };
