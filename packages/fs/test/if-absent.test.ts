@@ -36,7 +36,11 @@ test('createUnique with ifAbsent: published while the path is missing (or its di
   assert.deepEqual(fs.readdirSync(out).sort(), [first.name, second.name].sort(), 'no record, no temp left');
   fs.rmSync(marker);
   fs.symlinkSync('nowhere', marker);
-  await assert.rejects(createUnique(out, 'five', { ifAbsent: marker }), isCode('ERR_PRECONDITION'), 'a dangling symlink exists');
+  await assert.rejects(
+    createUnique(out, 'five', { ifAbsent: marker }),
+    isCode('ERR_PRECONDITION'),
+    'a dangling symlink exists',
+  );
 });
 
 test('ifAbsent is looked at after beforePublish: a hook that makes the path vetoes the publish', async (t) => {
@@ -78,7 +82,10 @@ test('ifAbsent: a look that fails otherwise fails the call with its errno; a bad
   await assert.rejects(createUnique(out, 'x', { ifAbsent: path.join(loop, 'm') }), isCode('ELOOP'));
   assert.deepEqual(fs.readdirSync(out), []);
   await assert.rejects(createUnique(out, 'x', { ifAbsent: '' }), isCode('ERR_INVALID_ARG'));
-  await assert.rejects(createUnique(out, 'x', { ifAbsent: 7 as unknown as string }), isCode('ERR_INVALID_ARG'));
+  await assert.rejects(
+    createUnique(out, 'x', { ifAbsent: 7 as unknown as string }),
+    isCode('ERR_INVALID_ARG'),
+  );
   assert.deepEqual(fs.readdirSync(out), []);
 });
 

@@ -21,7 +21,11 @@ test('textHashOf: ASCII texts hash as their NFKC fold; case, white space and loo
     assert.equal(textHashOf(text), slowHash(text), JSON.stringify(text));
   }
   assert.equal(textHashOf('Hello   World\n'), textHashOf('hello world'));
-  assert.equal(textHashOf('ｈｅｌｌｏ ｗｏｒｌｄ'), textHashOf('hello world'), 'full-width letters are NFKC look-alikes');
+  assert.equal(
+    textHashOf('ｈｅｌｌｏ ｗｏｒｌｄ'),
+    textHashOf('hello world'),
+    'full-width letters are NFKC look-alikes',
+  );
   assert.equal(textHashOf('ﬁne'), textHashOf('fine'), 'a ligature folds to its letters');
   assert.equal(textHashOf('\u00aab'), textHashOf('ab'), 'Latin-1 is not ASCII: U+00AA folds to a');
   assert.notEqual(textHashOf('hello world'), textHashOf('hello, world'));

@@ -155,9 +155,15 @@ test("a first attempt after its retry gets the retry's comment with the duplicat
   // A retry that claimed its nonce and died before publishing: the late first attempt still posts, once.
   const sha = (s: string) => createHash('sha256').update(s).digest('hex');
   fs.writeFileSync(path.join(dir, 'threads', threadId, '.nonces', sha('n-died')), '');
-  const alone = await b.addComment(threadId, META, reply('posted alone', 'n-died'), { ...checks, attempt: 1 });
+  const alone = await b.addComment(threadId, META, reply('posted alone', 'n-died'), {
+    ...checks,
+    attempt: 1,
+  });
   assert.equal(alone.created, true);
-  const again = await a.addComment(threadId, META, reply('posted alone', 'n-died'), { ...checks, attempt: 2 });
+  const again = await a.addComment(threadId, META, reply('posted alone', 'n-died'), {
+    ...checks,
+    attempt: 2,
+  });
   assert.equal(again.created, false);
   assert.equal(again.stem, alone.stem);
   // A first attempt refused as a real duplicate (another nonce, no claim) stays refused.

@@ -1,4 +1,4 @@
-import { isQuireError, type Lock, type Spool } from '@quire/fs';
+import { type AppendOptions, isQuireError, type Lock, type Spool } from '@quire/fs';
 import { claimNonce, firstAttemptLook, nonceClaimed } from './nonce-claims.js';
 import type { PostLocks } from './post-locks.js';
 import { type CommentRecord, serialiseRecord, type ThreadMeta } from './records.js';
@@ -233,7 +233,9 @@ export class Admission {
     };
     let id: string;
     try {
-      const guard = earlierRuledOut ? (post.unseen === undefined ? {} : { ifAbsent: post.unseen }) : { beforePublish };
+      // Step 1 done or nothing to find: no hook; a first attempt's claim looked for by the publish itself.
+      let guard: AppendOptions = { beforePublish };
+      if (earlierRuledOut) guard = post.unseen === undefined ? {} : { ifAbsent: post.unseen };
       id = (await post.spool.append(serialiseRecord(post.record), guard)).id;
     } catch (err) {
       if (replayed !== undefined && isQuireError(err, 'ERR_BEFORE_PUBLISH')) return replayed;

@@ -93,13 +93,13 @@ export function parseCommentId(id: string): { threadId: string; stem: string } |
   return { threadId, stem };
 }
 
-/** ASCII text is its own NFKC form. */
-const ASCII = /^[\x00-\x7f]*$/;
+/** Any character beyond ASCII (surrogates included); ASCII text is its own NFKC form. */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Case- and whitespace-folded SHA-256 of a comment's text. */
 export function textHashOf(text: string): string {
   // The ASCII test skips ICU's normalisation: 40 % of this function's time for most comments (measured).
-  const nfkc = ASCII.test(text) ? text : text.normalize('NFKC');
+  const nfkc = NON_ASCII.test(text) ? text.normalize('NFKC') : text;
   const folded = nfkc.toLowerCase().replace(/\s+/g, ' ').trim();
   return createHash('sha256').update(folded).digest('hex').slice(0, 32);
 }
