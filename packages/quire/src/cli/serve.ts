@@ -16,16 +16,10 @@ const NO_ORIGINS_WARNING =
  * What docs/comment-service.md ("Memory") runs the service with. None can be set from inside the process (V8
  * sizes its heap, glibc its arenas, before any JavaScript runs; measured), and Node 20 cannot exec itself anew
  * without a second process for the service's lifetime: so `quire serve` says what is missing instead.
- * --optimize-for-size cannot be in NODE_OPTIONS (Node refuses it there): it goes on node's command line.
  */
-const MEMORY_SETTINGS = [
-  '--max-semi-space-size=1',
-  '--max-old-space-size=128',
-  '--optimize-for-size',
-  'MALLOC_ARENA_MAX=2',
-];
+const MEMORY_SETTINGS = ['--max-semi-space-size=1', '--max-old-space-size=128', 'MALLOC_ARENA_MAX=2'];
 
-/** A V8 flag's name as V8 reads it: `--optimize_for_size` and `--optimize-for-size` are the same flag. */
+/** A V8 flag's name as V8 reads it: `--max_old_space_size` and `--max-old-space-size` are the same flag. */
 const flagName = (arg: string) => (arg.split('=')[0] as string).replaceAll('_', '-');
 
 /** The memory settings this process runs without (flags given to node or in NODE_OPTIONS; the environment). */
@@ -97,7 +91,7 @@ Examples:
       const missing = missingMemorySettings();
       if (missing.length > 0)
         process.stderr.write(
-          `quire serve: note: running without ${missing.join(' ')} (tens of MB more memory); ` +
+          `quire serve: note: running without ${missing.join(' ')} (about 30 MB more memory); ` +
             'deploy/quire.service sets them (docs/comment-service.md, "Memory")\n',
         );
       process.stderr.write(`quire serve: listening on ${server.url}\n`);
