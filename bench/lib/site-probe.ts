@@ -35,7 +35,7 @@ export const SERVER_NODE_OPTIONS =
 
 /**
  * Flags on the server's command line, for those NODE_OPTIONS may not carry (QUIRE_BENCH_NODE_ARGS, none by
- * default: --optimize-for-size measured 10 MB less RSS under load but a third less throughput, bench/README.md).
+ * default: --optimize-for-size measured 3-11 MB less RSS, and 23-33 % less throughput, bench/README.md).
  */
 export const SERVER_NODE_ARGS = (process.env.QUIRE_BENCH_NODE_ARGS ?? '')
   .split(/\s+/)
