@@ -4,7 +4,7 @@
 // file and cache counters. Exits on SIGTERM.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { startServer } from 'quire';
+import { DEFAULT_CONFIG, startServer } from 'quire';
 
 const [dataDir] = process.argv.slice(2);
 const limit = { max: 1e9, windowSeconds: 1 };
@@ -16,6 +16,10 @@ const s = await startServer({
   logger: false,
   config: {
     adminPasswordHash: process.env.QUIRE_BENCH_ADMIN_HASH ?? null,
+    // Budgets other than the defaults, to weigh memory against CPU: QUIRE_BENCH_BUDGETS='{"pageBytes":2097152}'.
+    ...(process.env.QUIRE_BENCH_BUDGETS === undefined
+      ? {}
+      : { cache: { ...DEFAULT_CONFIG.cache, ...(JSON.parse(process.env.QUIRE_BENCH_BUDGETS) as object) } }),
     spam: { requireFormToken: false, minComposeSeconds: 0, duplicateWindowSeconds: 0, maxLinks: 100 },
     rateLimits: {
       requests: limit,

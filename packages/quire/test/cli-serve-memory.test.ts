@@ -8,12 +8,12 @@ test('the memory settings missing: flags given to node or in NODE_OPTIONS, and M
   const all = ['--max-semi-space-size=1', '--max-old-space-size=128', 'MALLOC_ARENA_MAX=2'];
   assert.deepEqual(missingMemorySettings([], {}), all);
   assert.deepEqual(
-    missingMemorySettings(['--max-old-space-size=256'], {
+    missingMemorySettings(['--max_old_space_size=256'], {
       NODE_OPTIONS: '--trace-warnings --max-semi-space-size=2',
       MALLOC_ARENA_MAX: '4',
     }),
     [],
-    'any value the operator chose counts',
+    'any value the operator chose counts, in either spelling of a V8 flag',
   );
   assert.deepEqual(missingMemorySettings(['--max-semi-space-size', '1'], {}), all.slice(1));
 });
@@ -25,11 +25,16 @@ test('quire serve run without them says so once it listens; with them, nothing',
       if (!k.startsWith('QUIRE_') && k !== 'NODE_OPTIONS' && k !== 'MALLOC_ARENA_MAX') e[k] = v;
     return { ...e, QUIRE_LOG_LEVEL: 'silent', QUIRE_ORIGINS: 'https://blog.example.org', ...extra };
   };
-  for (const [extra, note] of [
-    [{}, true],
-    [{ NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=128', MALLOC_ARENA_MAX: '2' }, false],
+  for (const [extra, nodeArgs, note] of [
+    [{}, [], true],
+    [
+      { NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=128', MALLOC_ARENA_MAX: '2' },
+      ['--max-old-space-size=96'],
+      false,
+    ],
   ] as const) {
-    const s = start(t, ['serve', '--data', tempDir(t), '--port', '0', '--host', '127.0.0.1'], env(extra));
+    const args = ['serve', '--data', tempDir(t), '--port', '0', '--host', '127.0.0.1'];
+    const s = start(t, args, env(extra), nodeArgs);
     await s.stderrMatch(/listening on/);
     s.child.kill('SIGTERM');
     const { stderr } = await s.done;

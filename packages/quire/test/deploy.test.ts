@@ -1,7 +1,7 @@
 /**
  * deploy/: the systemd unit passes `systemd-analyze verify` and a security review, its descriptor limit matches
  * the connection caps, its writable path is its data directory; the nginx and Caddy examples pass their own
- * checkers; the container file runs the README's commands.
+ * checkers; the container file runs the README's commands; both run node with the memory settings.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { hasCommand, requireOrSkip } from '@quire/testkit';
+import { missingMemorySettings } from '../src/cli/serve.js';
 import { MAX_CONNECTIONS, RESERVED_FDS } from '../src/server/connections.js';
 import { fixturesDir, tempDir } from './fixtures/srv-helpers.js';
 
@@ -116,4 +117,29 @@ test("the container file builds with the README's commands and serves on the dat
   execFileSync(process.execPath, [path.join(REPO, 'packages/quire/bin/quire.cjs'), 'serve', '--help'], {
     stdio: 'ignore',
   });
+});
+
+test('both deploy files run the service with every memory setting quire serve asks for', () => {
+  // The unit: node's flags on ExecStart, the environment from its Environment= lines (quotes as systemd reads).
+  const unit = read('quire.service');
+  const unitArgs = (unitKeys(unit).get('ExecStart') ?? '').split(/\s+/);
+  const unitEnv: NodeJS.ProcessEnv = {};
+  for (const m of unit.matchAll(/^Environment=(?:"([^"]*)"|(.*))$/gm)) {
+    const [k, ...v] = (m[1] ?? m[2] ?? '').split('=');
+    unitEnv[k as string] = v.join('=');
+  }
+  assert.deepEqual(missingMemorySettings(unitArgs.slice(1, unitArgs.indexOf('serve')), unitEnv), []);
+  // The container: CMD's flags, ENV's variables.
+  const file = read('Containerfile');
+  const cmd = JSON.parse(/^CMD (.*)$/m.exec(file)?.[1] ?? '[]') as string[];
+  const env: NodeJS.ProcessEnv = {};
+  for (const line of file.split('\n').filter((l) => l.startsWith('ENV ')))
+    for (const m of line.slice(4).matchAll(/(\w+)=("[^"]*"|\S+)/g))
+      env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
+  assert.deepEqual(missingMemorySettings(cmd.slice(1, -2), env), []);
+  assert.equal(
+    missingMemorySettings(cmd.slice(1, -2), {}).length,
+    3,
+    'without ENV the check sees all missing',
+  );
 });

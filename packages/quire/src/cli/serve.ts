@@ -19,15 +19,18 @@ const NO_ORIGINS_WARNING =
  */
 const MEMORY_SETTINGS = ['--max-semi-space-size=1', '--max-old-space-size=128', 'MALLOC_ARENA_MAX=2'];
 
+/** A V8 flag's name as V8 reads it: `--max_old_space_size` and `--max-old-space-size` are the same flag. */
+const flagName = (arg: string) => (arg.split('=')[0] as string).replaceAll('_', '-');
+
 /** The memory settings this process runs without (flags given to node or in NODE_OPTIONS; the environment). */
 export function missingMemorySettings(
   execArgv: readonly string[] = process.execArgv,
   env: NodeJS.ProcessEnv = process.env,
 ): string[] {
-  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].map(flagName);
   return MEMORY_SETTINGS.filter((s) => {
-    const [name] = s.split('=') as [string];
-    return name.startsWith('--') ? !given.some((a) => a.split('=')[0] === name) : env[name] === undefined;
+    const name = flagName(s);
+    return name.startsWith('--') ? !given.includes(name) : env[s.split('=')[0] as string] === undefined;
   });
 }
 

@@ -1,7 +1,7 @@
 import { DEFAULT_CONFIG } from '../config-defaults.js';
 import { ByteLru } from '../store/lru.js';
 import { renderFull, renderPlain } from './markdown-render.js';
-import { TaskPool, TaskPoolError } from './task-pool.js';
+import { TaskPool, TaskPoolError, WORKER_IDLE_MS } from './task-pool.js';
 
 export { renderPlain } from './markdown-render.js';
 
@@ -66,6 +66,7 @@ function renderPool(lane: RenderLane): TaskPool<string, string> {
       file: new URL('./markdown-worker.js', import.meta.url),
       size: budget.workers,
       maxQueue: budget.maxQueue,
+      idleMs: WORKER_IDLE_MS,
       timeoutMs: budget.timeoutMs,
     });
     pools.set(lane, pool);

@@ -1,6 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import type { ScryptTask } from './password-worker.js';
-import { TaskPool, TaskPoolError } from './task-pool.js';
+import { TaskPool, TaskPoolError, WORKER_IDLE_MS } from './task-pool.js';
 
 /** scrypt parameters: N=2^15, r=8, p=1 (OWASP's minimum for scrypt), 32 MiB of memory per check. */
 const N = 1 << 15;
@@ -53,6 +53,7 @@ const checks = new TaskPool<ScryptTask, Uint8Array>({
   file: new URL('./password-worker.js', import.meta.url),
   size: 1,
   maxQueue: CHECKS_QUEUED,
+  idleMs: WORKER_IDLE_MS,
   timeoutMs: 10_000,
 });
 

@@ -42,8 +42,13 @@ export const MAX_THREADS = 10_000;
 const ENTRY_BYTES = 200;
 /** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot; ~50 measured). */
 const NAME_BYTES = 56;
-/** Index loads at once: each may hold a big thread's entries, names and snapshot until it is done. */
-const LOADS_AT_ONCE = 2;
+/**
+ * Index loads at once: each may hold a big thread's entries, names and snapshot until it is done. One: a load's
+ * work is mostly on the event loop (parsing, the listing's pass), so two at once only interleave their slices;
+ * measured on the 1M site's mixed load (two pairs back to back, load ~3): 131-135 requests/s and an event-loop
+ * p99 of 12-14 ms with one, 126 and 20-21 ms with two, the same RSS.
+ */
+const LOADS_AT_ONCE = 1;
 
 /** How much memory the store's caches may hold (config `cache`; the defaults are DEFAULT_CONFIG's). */
 export type CacheBudget = Pick<CacheConfig, 'indexBytes' | 'recordBytes'>;
