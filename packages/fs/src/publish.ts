@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { optionFields, validatePath } from './args.js';
+import { optionFields, resolvePath, validatePath } from './args.js';
 import { type Content, type Data, type SyncData, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
 import { errnoCode, invalidArg, QuireError } from './errors.js';
@@ -203,7 +203,7 @@ function writeRequest(
   opts: WriteOptions | undefined,
   allowAsync: boolean,
 ): WriteRequest {
-  const target = path.resolve(validatePath(targetArg, targetName, what));
+  const target = resolvePath(validatePath(targetArg, targetName, what));
   const settings = checkWriteOptions(what, opts);
   return { what, target, settings, content: toContent(data, allowAsync) };
 }
