@@ -213,17 +213,31 @@ export function nativePublishSync(req: NativeRequest): NativeResult {
   return settle(req, out);
 }
 
-/** A whole publish as one job on the addon's threads. */
+/**
+ * A whole publish as one job on the addon's threads; `then` gets its result, or undefined and the failure, on
+ * the event loop. `then` must not throw: the addon would report it as an uncaught exception.
+ */
+export function nativePublishThen(
+  req: NativeRequest,
+  then: (done: NativeResult | undefined, err?: unknown) => void,
+): void {
+  const out = new Float64Array(8);
+  start((binding as Binding).publish, req, out, () => {
+    let done: NativeResult;
+    try {
+      done = settle(req, out);
+    } catch (err) {
+      then(undefined, err);
+      return;
+    }
+    then(done);
+  });
+}
+
+/** nativePublishThen as a promise. */
 export function nativePublish(req: NativeRequest): Promise<NativeResult> {
   return new Promise((resolve, reject) => {
-    const out = new Float64Array(8);
-    start((binding as Binding).publish, req, out, () => {
-      try {
-        resolve(settle(req, out));
-      } catch (err) {
-        reject(err);
-      }
-    });
+    nativePublishThen(req, (done, err) => (done ? resolve(done) : reject(err)));
   });
 }
 

@@ -8,7 +8,7 @@ import type { Content } from './data.js';
 import { makeDirSteps } from './dir.js';
 import { errnoCode, QuireError, toQuireError } from './errors.js';
 import { CounterProbe, formatName } from './names.js';
-import { hasNative, type NativeRequest, type NativeResult, nativePublish } from './native-publish.js';
+import { hasNative, type NativeRequest, type NativeResult, nativePublishThen } from './native-publish.js';
 import { call, runAsync, type Steps } from './steps.js';
 import { tempName } from './temp.js';
 
@@ -177,21 +177,27 @@ export function planSteps(plan: Plan): Steps<Placed> {
  * the event loop's time per call, on the path of a caller making one call at a time (bench: issue 17's rows).
  * Anything else runs as steps. Whatever it rejects with comes out a QuireError, as wrapAsync's do.
  */
-export async function writeAsync(what: string, make: () => Plan): Promise<Placed> {
-  try {
-    const plan = make();
-    if (isSteps(plan)) return await runAsync(plan);
-    if (plan.request.settings.beforePublish !== undefined) return await runAsync(nativeSteps(plan));
-    const guess = firstGuess(plan);
-    let done: NativeResult;
+export function writeAsync(what: string, make: () => Plan): Promise<Placed> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => reject(toQuireError(err, what));
+    const steps = (s: Steps<Placed>) => void runAsync(s).then(resolve, fail);
     try {
-      done = await nativePublish(nativeRequest(plan, guess));
+      const plan = make();
+      if (isSteps(plan)) return steps(plan);
+      if (plan.request.settings.beforePublish !== undefined) return steps(nativeSteps(plan));
+      const guess = firstGuess(plan);
+      // The addon's answer settles the caller's promise itself: no promise of the job's own in between.
+      nativePublishThen(nativeRequest(plan, guess), (done, err) => {
+        try {
+          if (done) return resolve(placed(plan, guess, done));
+          mustMakeDir(plan, err, false);
+          steps(nativeSteps(plan, guess, true));
+        } catch (e) {
+          fail(e);
+        }
+      });
     } catch (err) {
-      mustMakeDir(plan, err, false);
-      return await runAsync(nativeSteps(plan, guess, true));
+      fail(err);
     }
-    return placed(plan, guess, done);
-  } catch (err) {
-    throw toQuireError(err, what);
-  }
+  });
 }
