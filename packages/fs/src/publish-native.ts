@@ -172,10 +172,11 @@ export function planSteps(plan: Plan): Steps<Placed> {
 }
 
 /**
- * The async API's driver for a writer call: a native publish with no hook (the common call) is one await of
- * the addon's job, without the step driver, whose generators and turns of the microtask queue were most of
- * the event loop's time per call, on the path of a caller making one call at a time (bench: issue 17's rows).
- * Anything else runs as steps. Whatever it rejects with comes out a QuireError, as wrapAsync's do.
+ * The async API's driver for a writer call: a native publish with no hook (the common call) is one call of
+ * the addon, whose answer settles the returned promise, without the step driver: its generators, promises and
+ * turns of the microtask queue are event-loop time on the path of a caller making one call at a time, several
+ * times more with the caches cold after a durable call's wait (bench/README, issue 17, wave 6). Anything else
+ * runs as steps. Whatever it rejects with comes out a QuireError, as wrapAsync's do.
  */
 export function writeAsync(what: string, make: () => Plan): Promise<Placed> {
   return new Promise((resolve, reject) => {
