@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { invalidArg } from './errors.js';
 
 /**
@@ -11,6 +12,25 @@ export function validatePath(value: unknown, name: string, what: string): string
   }
   if (value.includes('\0')) throw invalidArg(`${what}: ${name} must not contain NUL bytes`);
   return value;
+}
+
+// The last absolute path resolved, and its result: a caller writing again and again into one directory (the
+// common case) resolves it once. Only absolute paths: a relative one depends on the working directory.
+let lastAbsolute = '';
+let lastResolved = '';
+
+/**
+ * path.resolve(p), remembered for the last absolute `p`: path.resolve's pass over the string was, with the CPU's
+ * caches cold after a durable call's fsyncs, one of the larger parts of an async writer's event-loop time.
+ */
+export function resolvePath(p: string): string {
+  if (p === lastAbsolute) return lastResolved;
+  const resolved = path.resolve(p);
+  if (path.isAbsolute(p)) {
+    lastAbsolute = p;
+    lastResolved = resolved;
+  }
+  return resolved;
 }
 
 /** The fields of an options argument; none when it is undefined. */

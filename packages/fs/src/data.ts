@@ -16,6 +16,7 @@ export type Content =
 
 /** One chunk as a Buffer over the same memory; ERR_INVALID_ARG for anything that is not a chunk. */
 export function toBytes(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk; // already one: no new view to make
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   // All bytes of the view, not `length` elements: a Uint16Array(4) is 8 bytes.
   if (ArrayBuffer.isView(chunk)) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);

@@ -146,8 +146,17 @@ const SYSCALLS = [
   'lstat',
 ];
 
-function args(req: NativeRequest, out: Float64Array): unknown[] {
-  return [
+/**
+ * Calls one of the addon's publish functions with `req`'s arguments in the order addon.c reads them, then `cb`
+ * for the async ones: as a plain call, since an array spread into the call would be built on every call.
+ */
+function start<R>(
+  fn: (...args: unknown[]) => R,
+  req: NativeRequest,
+  out: Float64Array,
+  cb?: (handle: Prepared | undefined) => void,
+): R {
+  return fn(
     KINDS[req.kind],
     req.dir,
     req.target,
@@ -164,7 +173,8 @@ function args(req: NativeRequest, out: Float64Array): unknown[] {
     noTmpfile,
     req.ifAbsent ?? '',
     out,
-  ];
+    cb,
+  );
 }
 
 /** An errno from the addon as Node's own fs errors look: code, errno, syscall, path. */
@@ -175,18 +185,26 @@ export function systemError(err: number, syscall: string, at: string | undefined
 
 /** The result in `out`, or the failure (systemError). */
 function settle(req: NativeRequest, out: Float64Array): NativeResult {
-  const [err, syscall, where, attempts, tmpfile, counter, taken, spread] = out as unknown as number[];
+  // Indexed, not destructured: destructuring a typed array runs its iterator, on every call's path.
+  const err = out[0] as number;
   if (err) {
-    const named = path.join(req.dir, `${req.stamp}-${counter}${req.suffix}`);
-    const at = [req.target, req.dir, req.tmp, named, req.dir, req.ifAbsent][where!];
-    const error = systemError(err, SYSCALLS[syscall!] ?? 'unknown', at);
+    const where = out[2] as number;
+    const named = path.join(req.dir, `${req.stamp}-${out[5]}${req.suffix}`);
+    const at = [req.target, req.dir, req.tmp, named, req.dir, req.ifAbsent][where];
+    const error = systemError(err, SYSCALLS[out[1] as number] ?? 'unknown', at);
     // The directory fsync after the name was placed (and taken back): not a missing directory to create.
     if (where === 4) Object.defineProperty(error, 'afterPlace', { value: true });
     // The caller's ifAbsent path was there: not a failure of the filesystem (publish-native.ts says so).
     if (where === 5) Object.defineProperty(error, 'ifAbsent', { value: true });
     throw error;
   }
-  return { attempts: attempts!, tmpfile: tmpfile === 1, counter: counter!, taken: taken!, spread: spread! };
+  return {
+    attempts: out[3] as number,
+    tmpfile: out[4] === 1,
+    counter: out[5] as number,
+    taken: out[6] as number,
+    spread: out[7] as number,
+  };
 }
 
 /** Whether the addon is loaded. */
@@ -197,28 +215,42 @@ export function hasNative(): boolean {
 /** A whole publish on this thread. */
 export function nativePublishSync(req: NativeRequest): NativeResult {
   const out = new Float64Array(8);
-  (binding as Binding).publishSync(...args(req, out));
+  start((binding as Binding).publishSync, req, out);
   return settle(req, out);
 }
 
-/** A whole publish as one job on the addon's threads. */
+/**
+ * A whole publish as one job on the addon's threads; `then` gets its result, or undefined and the failure, on
+ * the event loop. `then` must not throw: the addon would report it as an uncaught exception.
+ */
+export function nativePublishThen(
+  req: NativeRequest,
+  then: (done: NativeResult | undefined, err?: unknown) => void,
+): void {
+  const out = new Float64Array(8);
+  start((binding as Binding).publish, req, out, () => {
+    let done: NativeResult;
+    try {
+      done = settle(req, out);
+    } catch (err) {
+      then(undefined, err);
+      return;
+    }
+    then(done);
+  });
+}
+
+/** nativePublishThen as a promise. */
 export function nativePublish(req: NativeRequest): Promise<NativeResult> {
   return new Promise((resolve, reject) => {
-    const out = new Float64Array(8);
-    (binding as Binding).publish(...args(req, out), () => {
-      try {
-        resolve(settle(req, out));
-      } catch (err) {
-        reject(err);
-      }
-    });
+    nativePublishThen(req, (done, err) => (done ? resolve(done) : reject(err)));
   });
 }
 
 /** The first half of a publish, for a beforePublish hook: the data written and fsynced, no name yet. */
 export function nativePrepareSync(req: NativeRequest): Prepared {
   const out = new Float64Array(8);
-  const handle = (binding as Binding).prepareSync(...args(req, out));
+  const handle = start((binding as Binding).prepareSync, req, out);
   settle(req, out);
   return handle as Prepared;
 }
@@ -227,7 +259,7 @@ export function nativePrepareSync(req: NativeRequest): Prepared {
 export function nativePrepare(req: NativeRequest): Promise<Prepared> {
   return new Promise((resolve, reject) => {
     const out = new Float64Array(8);
-    (binding as Binding).prepare(...args(req, out), (handle: Prepared | undefined) => {
+    start((binding as Binding).prepare, req, out, (handle) => {
       try {
         settle(req, out);
         resolve(handle as Prepared);

@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { optionFields, validatePath } from './args.js';
+import { optionFields, resolvePath, validatePath } from './args.js';
 import { type Content, type Data, type SyncData, toContent } from './data.js';
 import { makeDirSteps } from './dir.js';
 import { errnoCode, invalidArg, preconditionFailed, QuireError } from './errors.js';
 import { CounterProbe, checkSuffix, formatName, formatStamp, resolveTime, type TimeSource } from './names.js';
-import { missingDir, nativeSteps, runsNatively } from './publish-native.js';
-import { call, type Steps, wrapAsync, wrapSync } from './steps.js';
+import { missingDir, type Plan, planSteps, runsNatively, writeAsync } from './publish-native.js';
+import { call, type Steps, wrapSync } from './steps.js';
 import { tempName } from './temp.js';
 import { retrying } from './transient.js';
 
@@ -227,17 +227,18 @@ function writeRequest(
   opts: WriteOptions | undefined,
   allowAsync: boolean,
 ): WriteRequest {
-  const target = path.resolve(validatePath(targetArg, targetName, what));
+  const target = resolvePath(validatePath(targetArg, targetName, what));
   const settings = checkWriteOptions(what, opts);
   return { what, target, settings, content: toContent(data, allowAsync) };
 }
 
-function* uniqueSteps(request: WriteRequest, opts: CreateUniqueOptions | undefined): Steps<WriteResult> {
+/** What a createUnique does: one native publish, or the JS protocol's steps (so for the other writers). */
+function uniquePlan(request: WriteRequest, opts: CreateUniqueOptions | undefined): Plan {
   const dir = request.target;
   const suffix = checkSuffix(opts?.suffix);
   const stamp = formatStamp(resolveTime(opts?.time));
-  if (runsNatively(request)) return yield* nativeSteps('unique', dir, request, { stamp, suffix });
-  return yield* publish(dir, request, {
+  if (runsNatively(request)) return { kind: 'unique', dir, request, unique: { stamp, suffix } };
+  return publish(dir, request, {
     kind: 'link',
     *place(tmp) {
       const probe = new CounterProbe(`${dir}\0${suffix}`, stamp);
@@ -261,10 +262,10 @@ function* uniqueSteps(request: WriteRequest, opts: CreateUniqueOptions | undefin
   });
 }
 
-function* exclusiveSteps(request: WriteRequest): Steps<WriteResult> {
+function exclusivePlan(request: WriteRequest): Plan {
   const { what, target: file } = request;
-  if (runsNatively(request)) return yield* nativeSteps('exclusive', path.dirname(file), request);
-  return yield* publish(path.dirname(file), request, {
+  if (runsNatively(request)) return { kind: 'exclusive', dir: path.dirname(file), request };
+  return publish(path.dirname(file), request, {
     kind: 'link',
     *place(tmp) {
       try {
@@ -284,9 +285,13 @@ function* exclusiveSteps(request: WriteRequest): Steps<WriteResult> {
   });
 }
 
+function replacePlan(request: WriteRequest): Plan {
+  if (runsNatively(request)) return { kind: 'replace', dir: path.dirname(request.target), request };
+  return replaceSteps(request);
+}
+
 function* replaceSteps(request: WriteRequest): Steps<WriteResult> {
   const { target: file, settings } = request;
-  if (runsNatively(request)) return yield* nativeSteps('replace', path.dirname(file), request);
   let existing: { mode: number; uid: number; gid: number } | undefined;
   try {
     const st = yield* retrying({ op: 'stat', path: file });
@@ -322,15 +327,15 @@ function* replaceSteps(request: WriteRequest): Steps<WriteResult> {
  * When the promise resolves (durable, the default), content and name survive a power cut.
  */
 export function createUnique(dir: string, data: Data, opts?: CreateUniqueOptions): Promise<WriteResult> {
-  return wrapAsync('createUnique', () =>
-    uniqueSteps(writeRequest('createUnique', 'dir', dir, data, opts, true), opts),
+  return writeAsync('createUnique', () =>
+    uniquePlan(writeRequest('createUnique', 'dir', dir, data, opts, true), opts),
   );
 }
 
 /** Sync createUnique. Takes bytes or a sync iterable of chunks. */
 export function createUniqueSync(dir: string, data: SyncData, opts?: CreateUniqueOptions): WriteResult {
   return wrapSync('createUniqueSync', () =>
-    uniqueSteps(writeRequest('createUniqueSync', 'dir', dir, data, opts, false), opts),
+    planSteps(uniquePlan(writeRequest('createUniqueSync', 'dir', dir, data, opts, false), opts)),
   );
 }
 
@@ -339,15 +344,15 @@ export function createUniqueSync(dir: string, data: SyncData, opts?: CreateUniqu
  * A concurrent reader sees no file, then the complete file.
  */
 export function createExclusive(file: string, data: Data, opts?: WriteOptions): Promise<WriteResult> {
-  return wrapAsync('createExclusive', () =>
-    exclusiveSteps(writeRequest('createExclusive', 'path', file, data, opts, true)),
+  return writeAsync('createExclusive', () =>
+    exclusivePlan(writeRequest('createExclusive', 'path', file, data, opts, true)),
   );
 }
 
 /** Sync createExclusive. Takes bytes or a sync iterable of chunks. */
 export function createExclusiveSync(file: string, data: SyncData, opts?: WriteOptions): WriteResult {
   return wrapSync('createExclusiveSync', () =>
-    exclusiveSteps(writeRequest('createExclusiveSync', 'path', file, data, opts, false)),
+    planSteps(exclusivePlan(writeRequest('createExclusiveSync', 'path', file, data, opts, false))),
   );
 }
 
@@ -360,11 +365,12 @@ const replaceQueues = new Map<string, Promise<unknown>>();
  */
 export function replaceFile(file: string, data: Data, opts?: WriteOptions): Promise<WriteResult> {
   const key = typeof file === 'string' ? path.resolve(file) : '';
-  // The queue's tail never rejects, so each call starts once the one before it has settled either way.
-  const before = replaceQueues.get(key) ?? Promise.resolve();
-  const mine = before.then(() =>
-    wrapAsync('replaceFile', () => replaceSteps(writeRequest('replaceFile', 'path', file, data, opts, true))),
-  );
+  const run = () =>
+    writeAsync('replaceFile', () => replacePlan(writeRequest('replaceFile', 'path', file, data, opts, true)));
+  // The queue's tail never rejects, so each call starts once the one before it has settled either way; with
+  // none pending for the path, at once (a turn of the microtask queue less for a caller one call at a time).
+  const before = replaceQueues.get(key);
+  const mine = before === undefined ? run() : before.then(run);
   const tail = mine.catch(() => {});
   replaceQueues.set(key, tail);
   void tail.then(() => {
@@ -376,6 +382,6 @@ export function replaceFile(file: string, data: Data, opts?: WriteOptions): Prom
 /** Sync replaceFile. Takes bytes or a sync iterable of chunks. */
 export function replaceFileSync(file: string, data: SyncData, opts?: WriteOptions): WriteResult {
   return wrapSync('replaceFileSync', () =>
-    replaceSteps(writeRequest('replaceFileSync', 'path', file, data, opts, false)),
+    planSteps(replacePlan(writeRequest('replaceFileSync', 'path', file, data, opts, false))),
   );
 }

@@ -98,10 +98,14 @@ export function hostId(): string {
 const salt = randomBytes(3).toString('hex');
 let seq = 0;
 
+// What every temp name of this module instance starts and ends with, made once.
+const tempHead = `${PREFIX}${process.pid}-${salt}`;
+const tempTail = `+${HOST_ID}`;
+
 /** A fresh temp name for this process. */
 export function tempName(): string {
   seq = (seq + 1) & 0xffffff;
-  return `${PREFIX}${process.pid}-${salt}${seq.toString(16).padStart(6, '0')}+${HOST_ID}`;
+  return `${tempHead}${seq.toString(16).padStart(6, '0')}${tempTail}`;
 }
 
 /** True for every name this library uses for temps. */
