@@ -108,7 +108,8 @@ static int read_args(napi_env env, napi_value *a, struct publish_req *r, double 
   r->tmp = addon_string(env, a[3]);
   r->stamp = addon_string(env, a[4]);
   r->suffix = addon_string(env, a[5]);
-  if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix) goto bad;
+  r->if_absent = addon_string(env, a[14]); /* '' for none */
+  if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix || !r->if_absent) goto bad;
   if (get_bytes(env, a[6], &r->data, &r->len) != 0) goto bad;
   if (napi_get_value_bool(env, a[7], &b) != napi_ok) goto bad;
   r->durable = b;
@@ -122,12 +123,6 @@ static int read_args(napi_env env, napi_value *a, struct publish_req *r, double 
   r->spread = (long)i64;
   if (napi_get_value_bool(env, a[13], &b) != napi_ok) goto bad;
   r->no_tmpfile = b;
-  r->if_absent = addon_string(env, a[14]);
-  if (!r->if_absent) goto bad;
-  if (r->if_absent[0] == '\0') {
-    free(r->if_absent);
-    r->if_absent = NULL;
-  }
   if (get_f64s(env, a[15], out) != 0) goto bad;
   return 0;
 bad:

@@ -236,7 +236,7 @@ int publish_prepare(struct publish_req *r) {
  * under a lock of the caller's that whoever makes the path also holds; then no one can make it in between.
  */
 static int check_absent(struct publish_req *r) {
-  if (r->if_absent == NULL) return 0;
+  if (r->if_absent == NULL || r->if_absent[0] == '\0') return 0;
   struct stat st;
   if (lstat(r->if_absent, &st) == 0) return fail(r, EEXIST, SC_LSTAT, WHERE_IF_ABSENT);
   if (errno == ENOENT || errno == ENOTDIR) return 0;

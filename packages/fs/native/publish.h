@@ -27,7 +27,7 @@ struct publish_req {
   int dir_sync; /* fsync the directory before returning */
   int mode;     /* -1: none given */
   int no_tmpfile;
-  char *if_absent; /* absolute, or NULL: nothing is placed while this path exists (EEXIST, WHERE_IF_ABSENT) */
+  char *if_absent; /* absolute, or '' or NULL for none: nothing is placed while it exists (WHERE_IF_ABSENT) */
   double counter; /* unique: the first counter to try; out: the one linked */
   double taken;   /* unique: highest counter known taken (in and out) */
   long spread;    /* unique: the probe's spread (in and out) */
