@@ -85,6 +85,9 @@ interface WriteSettings {
   ifAbsent: string | undefined;
 }
 
+/** A path made absolute: resolved only when relative (a new path each call, so resolvePath's memory would not serve). */
+const absolute = (p: string) => (path.isAbsolute(p) ? p : path.resolve(p));
+
 function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteSettings {
   const { durable, syncDir, mkdir, mode, beforePublish, ifAbsent } = optionFields(what, opts);
   if (mode !== undefined && (!Number.isInteger(mode) || Number(mode) < 0 || Number(mode) > 0o7777)) {
@@ -104,7 +107,7 @@ function checkWriteOptions(what: string, opts: WriteOptions | undefined): WriteS
     mkdir: mkdir === true,
     mode: mode as number | undefined,
     beforePublish: beforePublish as (() => unknown) | undefined,
-    ifAbsent: ifAbsent === undefined ? undefined : path.resolve(validatePath(ifAbsent, 'ifAbsent', what)),
+    ifAbsent: ifAbsent === undefined ? undefined : absolute(validatePath(ifAbsent, 'ifAbsent', what)),
   };
 }
 
@@ -364,7 +367,8 @@ const replaceQueues = new Map<string, Promise<unknown>>();
  * complete, never a mix and never no file. Async calls from one process to one path complete in call order.
  */
 export function replaceFile(file: string, data: Data, opts?: WriteOptions): Promise<WriteResult> {
-  const key = typeof file === 'string' ? path.resolve(file) : '';
+  // resolvePath: the same path writeRequest resolves then, so that one is remembered, not computed twice.
+  const key = typeof file === 'string' ? resolvePath(file) : '';
   const run = () =>
     writeAsync('replaceFile', () => replacePlan(writeRequest('replaceFile', 'path', file, data, opts, true)));
   // The queue's tail never rejects, so each call starts once the one before it has settled either way; with

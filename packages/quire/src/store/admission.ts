@@ -122,10 +122,16 @@ export class Admission {
       // Text before nonce, and the nonce lock last: whoever holds it waits for no other lock, so no cycles.
       if (opts.duplicateWindowMs > 0) held.push(await this.locks.text(spool.dir, record.textHash));
       if (record.nonce !== null) held.push(await this.locks.nonce(spool.dir, record.nonce));
-      const claim = record.nonce === null ? undefined : await this.claim(spool.dir, record.nonce, opts);
-      const post: Post = { threadId, spool, record, opts, claim: claim?.made, listedUnderLocks: false };
-      if (typeof claim?.unseen === 'string') post.unseen = claim.unseen;
-      return await this.admit(post);
+      const claim = record.nonce === null ? {} : await this.claim(spool.dir, record.nonce, opts);
+      return await this.admit({
+        threadId,
+        spool,
+        record,
+        opts,
+        claim: undefined,
+        listedUnderLocks: false,
+        ...claim,
+      });
     } finally {
       // Off the event loop, as they were taken (post-locks.ts); both at once (a release never waits).
       await Promise.all(held.map((lock) => lock.release()));
@@ -169,26 +175,26 @@ export class Admission {
   }
 
   /**
-   * The claim a post with a nonce makes (`made`: whether it made a new one, awaited later), or undefined when
-   * it has nothing to look for (a first attempt).
+   * What a post with a nonce knows of its claim: `claim` (whether it made a new one, awaited later), or for a
+   * first attempt `unseen` (the claim's path, for its publish to require absent), or nothing to look for.
    */
   private async claim(
     dir: string,
     nonce: string,
     opts: AddCommentOptions,
-  ): Promise<{ made?: Promise<boolean>; unseen?: string } | undefined> {
+  ): Promise<Pick<Post, 'claim' | 'unseen'>> {
     if (opts.attempt !== 1) {
       // A numbered retry's claim is made durable: a first attempt delivered after a power cut must find it.
       const made = claimNonce(dir, nonce, opts.attempt !== undefined && this.durable);
       // Awaited later, or never if the post is refused first: a failed claim must not go unhandled meanwhile.
       made.catch(() => {});
-      return { made };
+      return { claim: made };
     }
     // A retry may have come first (a slow network can deliver the first attempt last): look, as a retry does,
     // in the publish's own trip (unseen) where the thread allows.
     const look = await firstAttemptLook(dir, nonce);
-    if (typeof look === 'string') return { unseen: look };
-    return look ? { made: Promise.resolve(false) } : undefined;
+    if (typeof look === 'string') return { claim: undefined, unseen: look };
+    return { claim: look ? Promise.resolve(false) : undefined };
   }
 
   /** Step 1: the earlier attempt with this post's nonce, if there is one. */
