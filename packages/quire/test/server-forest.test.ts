@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommentStore, threadIdOf } from '../src/index.js';
-import { advanceForest, type Forest, forestOf, type Listed, publicTop } from '../src/server/forest.js';
+import {
+  advanceForest,
+  type Forest,
+  forestOf,
+  type Listed,
+  publicTop,
+  stemOf,
+} from '../src/server/forest.js';
 import { planPage, type TreeOptions } from '../src/server/views.js';
 import { prng, tempDir } from './fixtures/srv-helpers.js';
 import { META, PAGE, record } from './fixtures/srv-records.js';
@@ -13,10 +20,11 @@ const STATUSES = ['approved', 'approved', 'approved', 'pending', 'spam', 'delete
 
 /** Everything a page can depend on, by stem: the tree parent, depth and shown flag, the top level, the count. */
 function described(f: Forest): unknown {
-  const rows = f.stems
-    .map((s, i) => [s, f.stems[f.parent[i] as number] ?? null, f.depth[i], f.shown[i], f.visible[i]])
-    .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-  return { rows, top: publicTop(f).map((i) => f.stems[i]), total: f.total };
+  const rows = Array.from({ length: f.rows.size }, (_, i) => {
+    const p = f.parent[i] as number;
+    return [stemOf(f, i), p < 0 ? null : stemOf(f, p), f.depth[i], f.shown[i], f.visible[i]];
+  }).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  return { rows, top: publicTop(f).map((i) => stemOf(f, i)), total: f.total };
 }
 
 test('a forest advanced by each change equals one laid out afresh, whatever the changes', () => {

@@ -11,11 +11,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Longer than @quire/fs's SETTLE_MS: a view loaded after this since the last change is trusted while unchanged. */
 const SETTLE = SETTLE_MS + 50;
 /**
- * An index budget whose eighth holds one head (1,500 bytes) while the rest (11,200) cannot hold the index of a
- * thread of MANY comments (~300 bytes each counted): as for a big thread pushed out of the budget.
+ * An index budget whose eighth holds one head (1,500 bytes) while the rest (10,500) cannot hold the index of a
+ * thread of MANY comments (~80-130 bytes each counted: rows, layout, listed names): as for a big thread pushed
+ * out of the budget.
  */
-const ONE_HEAD = 12_800;
-const MANY = 60;
+const ONE_HEAD = 12_000;
+const MANY = 150;
 
 /** MANY comments posted to PAGE through `store`, then time for their stamps to settle; the thread's id. */
 async function filled(store: CommentStore): Promise<string> {

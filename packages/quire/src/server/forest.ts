@@ -1,4 +1,5 @@
-import { type CommentRecord, compareStems } from '../store/records.js';
+import { IndexRows, NO_ROW } from '../store/index-rows.js';
+import type { CommentRecord } from '../store/records.js';
 
 /** What the tree needs of a comment before it is read: where it hangs, who may see it, its likes (IndexEntry). */
 export interface Listed {
@@ -9,19 +10,17 @@ export interface Listed {
 
 /**
  * A thread's comments as a forest, built from its index (no record read), with what the public sees of it.
- * Comments are numbered in the order they joined; every relation is an array of numbers. It is kept from one
- * version of a thread's index to the next and advanced by what changed (advanceForest): a new comment or a
- * verdict costs a few array operations, not a layout of the whole thread (15-40 ms for 50,000 comments).
+ * Comments are numbered as the rows of the index (the order they joined); every relation is a typed array of
+ * numbers. It is kept from one version of a thread's index to the next and advanced by what changed
+ * (advanceForest): a new comment or a verdict costs a few array operations, not a layout of the whole thread
+ * (15-40 ms for 50,000 comments).
  */
 export interface Forest {
-  stems: string[];
-  /** The number of each stem. */
-  index: StemIndex;
-  /** The record's parent stem, as the forest was told it. */
-  rawParent: (string | null)[];
+  /** The index it was laid out from or last advanced to: comment i is its row i (stem, record's parent). */
+  rows: IndexRows;
   /** The parent in the tree (-1 at top level): the record's, unless that parent is missing or on a cycle. */
-  parent: number[];
-  depth: number[];
+  parent: Int32Array;
+  depth: Int32Array;
   /** Comments naming comment i as parent, in stem order (a cycle member may have another tree parent). */
   children: (number[] | undefined)[];
   /** Top-level comments in stem order. */
@@ -32,51 +31,11 @@ export interface Forest {
   visible: Uint8Array;
   shown: Uint8Array;
   /** Shown replies (with this comment as tree parent) of each comment. */
-  shownKids: number[];
+  shownKids: Int32Array;
   /** Visible comments. */
   total: number;
   /** The shown roots in stem order, made when asked after a change. */
   top: number[] | null;
-}
-
-/**
- * The number of each comment of a forest by its stem. While the stems are in stem order (a thread's index keeps
- * them so, and new comments come last) a binary search finds it, with no map of every stem: building one was
- * most of a layout's time (20 ms for 50,000) and 40 bytes a comment. A stem joining out of order makes the map.
- */
-export class StemIndex {
-  private map: Map<string, number> | null = null;
-
-  constructor(private readonly stems: readonly string[]) {
-    for (let i = 1; i < stems.length && this.map === null; i++)
-      if (stemOrder(stems[i - 1] as string, stems[i] as string) >= 0) this.makeMap();
-  }
-
-  get(stem: string): number | undefined {
-    if (this.map !== null) return this.map.get(stem);
-    let lo = 0;
-    let hi = this.stems.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = stemOrder(this.stems[mid] as string, stem);
-      if (c === 0) return mid;
-      if (c < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return undefined;
-  }
-
-  /** Tells that `stem` was just added as the last of the stems. */
-  added(stem: string): void {
-    const i = this.stems.length - 1;
-    if (this.map !== null) this.map.set(stem, i);
-    else if (i > 0 && stemOrder(this.stems[i - 1] as string, stem) >= 0) this.makeMap();
-  }
-
-  private makeMap(): void {
-    this.map = new Map();
-    for (let i = 0; i < this.stems.length; i++) this.map.set(this.stems[i] as string, i);
-  }
 }
 
 /** The comments shown (visible ones, and hidden ones with shown replies), their top level sorted, and the count. */
@@ -86,28 +45,23 @@ export interface Shown {
   total: number;
 }
 
-/** compareStems, without parsing when the stems are of one length (then they compare as strings): most are. */
-function stemOrder(a: string, b: string): number {
-  if (a.length !== b.length) return compareStems(a, b);
-  return a < b ? -1 : a > b ? 1 : 0;
+/** The stem of comment i. */
+export function stemOf(f: Forest, i: number): string {
+  return f.rows.stemAt(i);
 }
 
-const byStemOf = (stems: readonly string[]) => (a: number, b: number) =>
-  stemOrder(stems[a] as string, stems[b] as string);
-
 /** Inserts `i` into `list` (sorted by stem) where it belongs: at the end when it is the newest, as usual. */
-function insertSorted(list: number[], i: number, stems: readonly string[]): void {
+function insertSorted(list: number[], i: number, rows: IndexRows): void {
   const last = list[list.length - 1];
-  if (last === undefined || stemOrder(stems[last] as string, stems[i] as string) < 0) {
+  if (last === undefined || rows.compareRows(last, i) < 0) {
     list.push(i);
     return;
   }
-  const by = byStemOf(stems);
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (by(list[mid] as number, i) < 0) lo = mid + 1;
+    if (rows.compareRows(list[mid] as number, i) < 0) lo = mid + 1;
     else hi = mid;
   }
   list.splice(lo, 0, i);
@@ -153,67 +107,65 @@ const SLICE = 4096;
  * pass, so that a caller on the event loop can let other callbacks run between slices (forestOfSliced).
  */
 function* layoutSteps(entries: ReadonlyMap<string, Listed>): Generator<void, Forest> {
-  const stems = [...entries.keys()];
-  const n = stems.length;
+  const rows = IndexRows.from(entries);
+  const n = rows.size;
+  const cap = room(n);
   const f: Forest = {
-    stems,
-    index: new StemIndex(stems),
-    rawParent: new Array<string | null>(n).fill(null),
-    parent: new Array<number>(n).fill(-1),
-    depth: new Array<number>(n).fill(-1),
+    rows,
+    parent: new Int32Array(cap).fill(-1),
+    depth: new Int32Array(cap).fill(-1),
     children: new Array<number[] | undefined>(n),
     roots: [],
     missing: new Set(),
-    visible: new Uint8Array(Math.max(16, n * 2)),
-    shown: new Uint8Array(Math.max(16, n * 2)),
-    shownKids: new Array<number>(n).fill(0),
+    visible: new Uint8Array(cap),
+    shown: new Uint8Array(cap),
+    shownKids: new Int32Array(cap),
     total: 0,
     top: null,
   };
   const raw = new Int32Array(n).fill(-1);
   // Each pass is a plain function over a slice: V8 optimises those, not a loop inside a generator.
   const passes = [
-    (from: number, to: number) => linkParents(f, entries, raw, from, to),
+    (from: number, to: number) => linkParents(f, raw, from, to),
     (from: number, to: number) => placeRoots(f, raw, false, from, to),
     (from: number, to: number) => placeRoots(f, raw, true, from, to),
     (from: number, to: number) => {
-      for (let i = from; i < to; i++)
-        setVisible(f, i, entries.get(stems[i] as string)?.status === 'approved');
+      for (let i = from; i < to; i++) setVisible(f, i, rows.statusAt(i) === 'approved');
     },
   ];
+  const by = (a: number, b: number) => rows.compareRows(a, b);
   for (const pass of passes) {
     for (let from = 0; from < n; from += SLICE) {
       pass(from, Math.min(n, from + SLICE));
       if (from + SLICE < n) yield;
     }
-    if (pass === passes[0]) {
-      const by = byStemOf(stems);
+    if (pass === passes[0])
       for (const list of f.children) if (list !== undefined && !isSorted(list, by)) list.sort(by);
-    }
   }
-  const by = byStemOf(f.stems);
   if (!isSorted(f.roots, by)) f.roots.sort(by);
   return f;
 }
 
+/** Room for n comments and some to join. */
+const room = (n: number) => n + (n >> 3) + 16;
+
+/** The tree's parent of comment i as its record names it: NO_ROW for none, one not in the thread, or itself. */
+function recordParent(rows: IndexRows, i: number): number {
+  const p = rows.parentRow(i);
+  return p === i ? NO_ROW : p;
+}
+
 /** The record's parent of each comment in [from, to), as a number (-1: none, missing, or itself). */
-function linkParents(
-  f: Forest,
-  entries: ReadonlyMap<string, Listed>,
-  raw: Int32Array,
-  from: number,
-  to: number,
-): void {
+function linkParents(f: Forest, raw: Int32Array, from: number, to: number): void {
   for (let i = from; i < to; i++) {
-    const stem = f.stems[i] as string;
-    const p = entries.get(stem)?.parent ?? null;
-    f.rawParent[i] = p;
-    const pi = p === null || p === stem ? undefined : f.index.get(p);
-    if (p !== null && pi === undefined) f.missing.add(p);
-    if (pi !== undefined) {
-      childrenOf(f, pi).push(i);
-      raw[i] = pi;
+    const pi = recordParent(f.rows, i);
+    if (pi === NO_ROW) {
+      const p = f.rows.parentStem(i);
+      if (p !== null && f.rows.parentRow(i) === NO_ROW) f.missing.add(p);
+      continue;
     }
+    childrenOf(f, pi).push(i);
+    raw[i] = pi;
   }
 }
 
@@ -260,42 +212,50 @@ export async function forestOfSliced(entries: ReadonlyMap<string, Listed>): Prom
   }
 }
 
-/** Whether `advanceForest` can take this change, or the forest must be laid out again. */
-function canAdvance(f: Forest, entries: ReadonlyMap<string, Listed>, changed: readonly string[]): boolean {
+/**
+ * Whether `advanceForest` can take this change to `next` (the rows of the forest's, with `changed` set and new
+ * ones appended in that order), or the forest must be laid out again.
+ */
+function canAdvance(f: Forest, next: IndexRows, changed: readonly string[]): boolean {
+  let added = 0;
   for (const stem of changed) {
-    const i = f.index.get(stem);
-    const e = entries.get(stem);
-    if (e === undefined) return false;
-    // A parent appearing that replies were waiting for, or a record whose parent changed (hand edits only).
-    if (i === undefined ? f.missing.has(stem) : f.rawParent[i] !== e.parent) return false;
+    const i = f.rows.row(stem);
+    const j = next.row(stem);
+    if (j === NO_ROW) return false;
+    if (i === NO_ROW) {
+      // A parent appearing that replies were waiting for, a row out of place, or a parent joining after it.
+      if (f.missing.has(stem) || j !== f.rows.size + added++) return false;
+      const p = next.parentRow(j);
+      if (p > j) return false;
+      // A record whose parent changed (hand edits only).
+    } else if (i !== j || f.rows.parentStem(i) !== next.parentStem(j)) return false;
   }
-  return true;
+  return next.size === f.rows.size + added;
 }
 
-function grow(a: Uint8Array, n: number): Uint8Array {
+function grow<T extends Uint8Array | Int32Array>(a: T, n: number, fill: number): T {
   if (n <= a.length) return a;
-  const b = new Uint8Array(n * 2);
+  const b = new (a.constructor as new (n: number) => T)(room(n));
+  b.fill(fill);
   b.set(a);
   return b;
 }
 
-/** Adds a new comment (its parent, if any, already in the forest), hidden until setVisible. */
-function addComment(f: Forest, stem: string, e: Listed): number {
-  const i = f.stems.length;
-  f.stems.push(stem);
-  f.index.added(stem);
-  f.rawParent.push(e.parent);
-  const p = e.parent === null || e.parent === stem ? -1 : (f.index.get(e.parent) ?? -1);
-  if (e.parent !== null && p === -1) f.missing.add(e.parent);
-  f.parent.push(p);
-  f.depth.push(p < 0 ? 0 : (f.depth[p] as number) + 1);
+/** Adds comment i, new in f.rows (its parent, if any, already in the forest), hidden until setVisible. */
+function addComment(f: Forest, i: number): void {
+  const p = recordParent(f.rows, i);
+  const named = f.rows.parentStem(i);
+  if (named !== null && f.rows.parentRow(i) === NO_ROW) f.missing.add(named);
+  f.parent = grow(f.parent, i + 1, -1);
+  f.depth = grow(f.depth, i + 1, -1);
+  f.shownKids = grow(f.shownKids, i + 1, 0);
+  f.visible = grow(f.visible, i + 1, 0);
+  f.shown = grow(f.shown, i + 1, 0);
+  f.parent[i] = p;
+  f.depth[i] = p < 0 ? 0 : (f.depth[p] as number) + 1;
   f.children.push(undefined);
-  f.shownKids.push(0);
-  f.visible = grow(f.visible, i + 1);
-  f.shown = grow(f.shown, i + 1);
-  if (p < 0) insertSorted(f.roots, i, f.stems);
-  else insertSorted(childrenOf(f, p), i, f.stems);
-  return i;
+  if (p < 0) insertSorted(f.roots, i, f.rows);
+  else insertSorted(childrenOf(f, p), i, f.rows);
 }
 
 /**
@@ -310,11 +270,14 @@ export function advanceForest(
   changed: readonly string[],
   removed: readonly string[],
 ): boolean {
-  if (removed.length > 0 || !canAdvance(f, entries, changed)) return false;
+  const next = IndexRows.from(entries);
+  if (removed.length > 0 || !canAdvance(f, next, changed)) return false;
+  const known = f.rows.size;
+  f.rows = next;
   for (const stem of changed) {
-    const e = entries.get(stem) as Listed;
-    const i = f.index.get(stem) ?? addComment(f, stem, e);
-    setVisible(f, i, e.status === 'approved');
+    const i = next.row(stem);
+    if (i >= known) addComment(f, i);
+    setVisible(f, i, next.statusAt(i) === 'approved');
   }
   return true;
 }
@@ -340,7 +303,7 @@ export function shownWith(f: Forest, mine: readonly number[]): Shown {
     while (shown[s] === 0) {
       shown[s] = 1;
       const p = f.parent[s] as number;
-      if (p < 0) insertSorted(top, s, f.stems);
+      if (p < 0) insertSorted(top, s, f.rows);
       if (p < 0) break;
       s = p;
     }

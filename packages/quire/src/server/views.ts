@@ -1,7 +1,7 @@
 import type { AdminComment, PublicComment } from '../api-types.js';
+import { NO_ROW } from '../store/index-rows.js';
 import { type CommentRecord, compareStems, formatCommentId } from '../store/records.js';
 import type { ModeratedComment } from '../store/store.js';
-import type { IndexEntry } from '../store/thread-index.js';
 import { indexDelta } from '../store/thread-index.js';
 import {
   advanceForest,
@@ -11,6 +11,7 @@ import {
   type Listed,
   publicTop,
   shownWith,
+  stemOf,
 } from './forest.js';
 import { renderedNow, renderMarkdown } from './markdown.js';
 
@@ -119,7 +120,7 @@ export interface Tree {
 }
 
 const byName = compareStems;
-const stemOf = (id: string) => id.slice(id.lastIndexOf('_') + 1);
+const stemOfId = (id: string) => id.slice(id.lastIndexOf('_') + 1);
 
 /**
  * The forest of each version of a thread's index. A version loaded on top of another (thread-index.ts
@@ -134,7 +135,7 @@ const headOf = new WeakMap<Forest, ReadonlyMap<string, Listed>>();
 function laidOutNow(entries: ReadonlyMap<string, Listed>): Forest | undefined {
   const f = laidOut.get(entries);
   if (f !== undefined) return f;
-  const delta = indexDelta(entries as ReadonlyMap<string, IndexEntry>);
+  const delta = indexDelta(entries);
   const from = delta?.from.deref();
   const before = from === undefined ? undefined : laidOut.get(from);
   if (delta === undefined || before === undefined || headOf.get(before) !== from) return undefined;
@@ -184,13 +185,8 @@ export interface PagePlan {
 }
 
 /** The first position in `top` (comment numbers in stem order, read backwards for `newest`) past `after`. */
-function startAfter(
-  stems: readonly string[],
-  top: readonly number[],
-  after: string,
-  order: 'oldest' | 'newest',
-): number {
-  const stemAt = (k: number) => stems[top[k] as number] as string;
+function startAfter(f: Forest, top: readonly number[], after: string, order: 'oldest' | 'newest'): number {
+  const stemAt = (k: number) => stemOf(f, top[k] as number);
   let lo = 0;
   let hi = top.length;
   while (lo < hi) {
@@ -213,28 +209,26 @@ export function planPage(entries: ReadonlyMap<string, Listed>, opts: TreeOptions
   const f = layout(entries);
   // The forest's own verdicts: a forest advanced past these entries shows its newer comments as they are.
   const isVisible = (s: string) => {
-    const i = f.index.get(s);
-    return (
-      (i !== undefined && f.visible[i] === 1) || (opts.mine.has(s) && entries.get(s)?.status === 'pending')
-    );
+    const i = f.rows.row(s);
+    return (i !== NO_ROW && f.visible[i] === 1) || (opts.mine.has(s) && entries.get(s)?.status === 'pending');
   };
   // Only a caller with pending comments of their own sees another tree than the public's.
   const mine = [...opts.mine].flatMap((s) => {
-    const i = f.index.get(s);
-    return i !== undefined && entries.get(s)?.status === 'pending' ? [i] : [];
+    const i = f.rows.row(s);
+    return i !== NO_ROW && entries.get(s)?.status === 'pending' ? [i] : [];
   });
   const { shown, top, total } =
     mine.length > 0 ? shownWith(f, mine) : { shown: f.shown, top: publicTop(f), total: f.total };
-  const at = (k: number) => f.stems[(opts.order === 'newest' ? top[top.length - 1 - k] : top[k]) as number];
-  const from = opts.after === null ? 0 : startAfter(f.stems, top, opts.after, opts.order);
+  const at = (k: number) => stemOf(f, (opts.order === 'newest' ? top[top.length - 1 - k] : top[k]) as number);
+  const from = opts.after === null ? 0 : startAfter(f, top, opts.after, opts.order);
   const page: string[] = [];
   for (let k = from; k < Math.min(top.length, from + opts.limit); k++) page.push(at(k) as string);
   const stems: string[] = [];
   for (const root of page) {
-    const queue = [f.index.get(root) as number];
+    const queue = [f.rows.row(root)];
     for (let q = 0; q < queue.length; q++) {
       const s = queue[q] as number;
-      stems.push(f.stems[s] as string);
+      stems.push(stemOf(f, s));
       for (const c of f.children[s] ?? []) if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
     }
   }
@@ -266,9 +260,9 @@ export function buildTree(
   const container = new Map<string, PublicComment | null>();
   for (const s of plan.stems) {
     const r = records.get(s);
-    const i = f.index.get(s) as number;
+    const i = f.rows.row(s);
     const p = f.parent[i] as number;
-    const parent = p < 0 ? null : (f.stems[p] as string);
+    const parent = p < 0 ? null : stemOf(f, p);
     if (r === undefined || (parent !== null && !container.has(parent))) continue;
     const node = publicComment(threadId, s, r, entries.get(s)?.likes ?? 0, !plan.isVisible(s), false);
     nodes.set(s, node);
@@ -278,7 +272,7 @@ export function buildTree(
     container.set(s, (f.depth[i] as number) < maxDepth ? node : holder);
   }
   for (const node of nodes.values()) {
-    if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOf(a.id), stemOf(b.id)));
+    if (node.replies.length > 1) node.replies.sort((a, b) => byName(stemOfId(a.id), stemOfId(b.id)));
   }
   const comments = plan.top.flatMap((s) => {
     const n = nodes.get(s);

@@ -1,24 +1,13 @@
-import { type CommentStatus, compareStems, STATUSES } from './records.js';
+import { type IndexEntry, IndexRows, indexEntry, NO_ROW } from './index-rows.js';
+import { type CommentStatus, STATUSES } from './records.js';
+import { stemKey, stemKeyOf, stemLength, writeStem } from './stem-keys.js';
 
-/** What listing a thread needs of a comment, without reading it: where it hangs, who may see it, its likes. */
-export interface IndexEntry {
-  readonly parent: string | null;
-  readonly status: CommentStatus;
-  readonly likes: number;
-}
-
-/** The entry of a top-level comment without likes, one per status: most entries are one of these, shared. */
-const PLAIN = new Map(STATUSES.map((status) => [status, Object.freeze({ parent: null, status, likes: 0 })]));
-
-/** An entry; a top-level one without likes is shared (an object per comment is a third of an index's memory). */
-export function indexEntry(parent: string | null, status: CommentStatus, likes: number): IndexEntry {
-  return (parent === null && likes === 0 ? PLAIN.get(status) : undefined) ?? { parent, status, likes };
-}
+export { type IndexEntry, IndexRows, indexEntry };
 
 /** A snapshot as read: its generation and its entries, in the order written. */
 export interface Snapshot {
   gen: string;
-  entries: Map<string, IndexEntry>;
+  entries: IndexRows;
   /** Read from the JSON form of earlier versions: to be written anew in this one. */
   legacy: boolean;
 }
@@ -32,7 +21,6 @@ export interface Snapshot {
 const MAGIC = Buffer.from('quire-index-2\n', 'latin1');
 /** Rows (or names) per slice of the event loop when reading or writing a snapshot (about a millisecond each). */
 export const SLICE_ROWS = 4096;
-const NO_PARENT = -1;
 const OTHER_PARENT = -2;
 
 /** Lets other callbacks run between slices of a long parse or serialisation. */
@@ -43,12 +31,12 @@ function parseLegacy(buf: Buffer): Snapshot | null {
   try {
     const v = JSON.parse(buf.toString('utf8')) as { v?: unknown; gen?: unknown; rows?: unknown };
     if (v.v !== 1 || typeof v.gen !== 'string' || !Array.isArray(v.rows)) return null;
-    const entries = new Map<string, IndexEntry>();
+    const entries = new IndexRows(v.rows.length);
     for (const row of v.rows as unknown[]) {
       if (!Array.isArray(row)) return null;
       const [stem, parent, status, likes] = row as [unknown, unknown, CommentStatus, unknown];
-      if (typeof stem !== 'string' || !STATUSES.includes(status)) return null;
-      if (parent !== null && typeof parent !== 'string') return null;
+      if (typeof stem !== 'string' || stemKey(stem) === null || !STATUSES.includes(status)) return null;
+      if (parent !== null && (typeof parent !== 'string' || stemKey(parent) === null)) return null;
       if (typeof likes !== 'number') return null;
       entries.set(stem, indexEntry(parent, status, likes));
     }
@@ -69,6 +57,14 @@ class Cursor {
     this.at += 1 + n;
     return s;
   }
+  /** A stem's key, read from its bytes (no string made); null if it is not a comment stem. */
+  key(): [number, number] | null {
+    const n = this.buf[this.at];
+    if (n === undefined || this.at + 1 + n > this.buf.length) return null;
+    const key = stemKeyOf(this.buf, this.at + 1, this.at + 1 + n);
+    this.at += 1 + n;
+    return key;
+  }
   int(): number | null {
     if (this.at + 4 > this.buf.length) return null;
     const v = this.buf.readInt32LE(this.at);
@@ -85,22 +81,26 @@ class Cursor {
   }
 }
 
-/** One row: its stem, its parent (a row number, or a stem, or none), its status and likes; null if damaged. */
-function readRow(
-  c: Cursor,
-): { stem: string; ref: number | string | null; status: CommentStatus; likes: number } | null {
-  const stem = c.str();
+/** One row into `rows`: its stem, its parent (a row number, or a stem, or none), its status and likes. */
+function readRow(c: Cursor, rows: IndexRows): boolean {
+  const key = c.key();
   const p = c.int();
-  if (stem === null || stem === '' || p === null) return null;
-  const ref = p === OTHER_PARENT ? c.str() : p === NO_PARENT ? null : p;
-  const status = STATUSES[c.byte() ?? -1];
+  if (key === null || p === null) return false;
+  const other = p === OTHER_PARENT ? c.str() : null;
+  const status = c.byte();
   const likes = c.int();
-  if (ref === null && p === OTHER_PARENT) return null;
-  if (status === undefined || likes === null || likes < 0) return null;
-  return { stem, ref, status, likes };
+  if (p === OTHER_PARENT && (other === null || stemKey(other) === null)) return false;
+  if (status === null || status >= STATUSES.length || likes === null || likes < 0) return false;
+  if (p < OTHER_PARENT) return false;
+  const r = rows.append(key[0], key[1], p === OTHER_PARENT ? NO_ROW : p, status, likes);
+  if (other !== null) rows.setOutsideParent(r, other);
+  return true;
 }
 
-/** Reads a snapshot, a slice of rows at a time; null when there is none or it is damaged (then rebuilt). */
+/**
+ * Reads a snapshot, a slice of rows at a time, straight into the index's rows (no string or object per row);
+ * null when there is none or it is damaged (then rebuilt).
+ */
 export async function parseSnapshot(buf: Buffer | null): Promise<Snapshot | null> {
   if (buf === null) return null;
   if (buf[0] === 0x7b) return parseLegacy(buf);
@@ -109,23 +109,13 @@ export async function parseSnapshot(buf: Buffer | null): Promise<Snapshot | null
   c.at = MAGIC.length;
   const gen = c.str();
   const n = c.int();
-  if (gen === null || n === null || n < 0) return null;
-  const stems: string[] = [];
-  const rows: NonNullable<ReturnType<typeof readRow>>[] = [];
+  if (gen === null || n === null || n < 0 || n > buf.length) return null;
+  const entries = new IndexRows(n);
   for (let i = 0; i < n; i++) {
     if (i % SLICE_ROWS === SLICE_ROWS - 1) await yieldLoop();
-    const row = readRow(c);
-    if (row === null) return null;
-    stems.push(row.stem);
-    rows.push(row);
+    if (!readRow(c, entries)) return null;
   }
-  if (!c.done) return null;
-  const entries = new Map<string, IndexEntry>();
-  for (const r of rows) {
-    const parent = typeof r.ref === 'number' ? stems[r.ref] : r.ref;
-    if (parent === undefined) return null;
-    entries.set(r.stem, indexEntry(parent, r.status, r.likes));
-  }
+  if (!c.done || !entries.check()) return null;
   return { gen, entries, legacy: false };
 }
 
@@ -134,12 +124,12 @@ export async function serialiseSnapshot(
   gen: string,
   entries: ReadonlyMap<string, IndexEntry>,
 ): Promise<Buffer> {
-  const row = new Map<string, number>();
+  const rows = IndexRows.from(entries);
+  const n = rows.size;
   let size = MAGIC.length + 1 + gen.length + 4;
-  for (const [stem, e] of entries) {
-    row.set(stem, row.size);
-    size += 1 + stem.length + 4 + 1 + 4;
-    if (e.parent !== null && !entries.has(e.parent)) size += 1 + e.parent.length;
+  for (let r = 0; r < n; r++) {
+    size += 1 + stemLength(rows.keyAt(r)[1]) + 4 + 1 + 4;
+    if (rows.parentRow(r) === NO_ROW) size += 1 + (rows.parentStem(r)?.length ?? -1);
   }
   const buf = Buffer.allocUnsafe(size);
   let at = MAGIC.copy(buf, 0);
@@ -148,27 +138,18 @@ export async function serialiseSnapshot(
     at += buf.write(s, at, 'latin1');
   };
   str(gen);
-  at = buf.writeInt32LE(entries.size, at);
-  let i = 0;
-  for (const [stem, e] of entries) {
-    if (i++ % SLICE_ROWS === SLICE_ROWS - 1) await yieldLoop();
-    str(stem);
-    const p = e.parent === null ? NO_PARENT : (row.get(e.parent) ?? OTHER_PARENT);
-    at = buf.writeInt32LE(p, at);
-    if (p === OTHER_PARENT) str(e.parent as string);
-    at = buf.writeUInt8(STATUSES.indexOf(e.status), at);
-    at = buf.writeInt32LE(e.likes, at);
+  at = buf.writeInt32LE(n, at);
+  for (let r = 0; r < n; r++) {
+    if (r % SLICE_ROWS === SLICE_ROWS - 1) await yieldLoop();
+    const [time, seq] = rows.keyAt(r);
+    at = buf.writeUInt8(stemLength(seq), at);
+    at = writeStem(buf, at, time, seq);
+    const p = rows.parentRow(r);
+    const other = p === NO_ROW ? rows.parentStem(r) : null;
+    at = buf.writeInt32LE(other !== null ? OTHER_PARENT : p, at);
+    if (other !== null) str(other);
+    at = buf.writeUInt8(rows.statusCode(r), at);
+    at = buf.writeInt32LE(rows.likesAt(r), at);
   }
   return buf;
-}
-
-/** Whether the stems are in stem order (stems of one length compare as strings: one pass, no parsing). */
-export function inStemOrder(entries: ReadonlyMap<string, unknown>): boolean {
-  let prev: string | undefined;
-  for (const stem of entries.keys()) {
-    if (prev !== undefined && (prev.length === stem.length ? prev > stem : compareStems(prev, stem) > 0))
-      return false;
-    prev = stem;
-  }
-  return true;
 }

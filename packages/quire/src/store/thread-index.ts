@@ -13,16 +13,11 @@ import {
   stampAsync,
   unchangedAsync,
 } from '@quire/fs';
-import {
-  type IndexEntry,
-  indexEntry,
-  inStemOrder,
-  parseSnapshot,
-  serialiseSnapshot,
-} from './index-snapshot.js';
+import { type IndexEntry, IndexRows, indexEntry, NO_ROW } from './index-rows.js';
+import { parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
 import { type CommentRecord, compareStems, parseRecord } from './records.js';
 
-export type { IndexEntry };
+export { type IndexEntry, IndexRows };
 
 import {
   diffNames,
@@ -54,7 +49,7 @@ const COMPACT_AT = 32;
 /** A thread's index as one load found it. */
 export interface LoadedIndex {
   /** Every comment of the thread, by stem. */
-  entries: Map<string, IndexEntry>;
+  entries: IndexRows;
   /** The records this load read (new or changed comments): a hint for the record cache. */
   read: Map<string, CommentRecord>;
   /** Identifies the snapshot the load started from: when it changes, cached records of the thread may be old. */
@@ -78,28 +73,35 @@ export interface LoadedIndex {
  * them may be advanced by `changed` and `removed` instead of being made again from every entry).
  */
 export interface IndexDelta {
-  readonly from: WeakRef<ReadonlyMap<string, IndexEntry>>;
+  readonly from: WeakRef<IndexRows>;
   /** Stems added or changed, in stem order. */
   readonly changed: readonly string[];
   readonly removed: readonly string[];
 }
 
-const deltas = new WeakMap<ReadonlyMap<string, IndexEntry>, IndexDelta>();
+const deltas = new WeakMap<object, IndexDelta>();
 
 /** What changed between the entries a load built on and `entries`; undefined for a load made afresh. */
-export function indexDelta(entries: ReadonlyMap<string, IndexEntry>): IndexDelta | undefined {
+export function indexDelta(entries: object): IndexDelta | undefined {
   return deltas.get(entries);
 }
 
 /**
  * What a load may start from instead of the snapshot: the last load of this process, if the snapshot is still
  * the file it read (a stat). Its entries are the snapshot's plus what it read since; marks still there are
- * read again. This spares parsing the snapshot (65 ms of CPU for 50,000 comments) on every reload.
+ * read again. This spares parsing the snapshot (65 ms of CPU for 50,000 comments) on every reload. Not the
+ * records the load read: a cached view must not keep them past the record cache's budget.
  */
 export type IndexBase = Pick<
   LoadedIndex,
   'entries' | 'generation' | 'snapshotStamp' | 'unsnapshotted' | 'listed' | 'unread'
 >;
+
+/** The part of a load the next one may build on. */
+export function baseOf(l: LoadedIndex): IndexBase {
+  const { entries, generation, snapshotStamp, unsnapshotted, listed, unread } = l;
+  return { entries, generation, snapshotStamp, unsnapshotted, listed, unread };
+}
 
 /** The index's files of a thread: dot names the store makes, which fsck must know. */
 export const INDEX_NAMES: readonly string[] = [INDEX_DIR, INDEX_MARKS];
@@ -112,9 +114,9 @@ export const NON_EMPTY = { accept: (b: Buffer) => b.length > 0 };
 
 /** What a load starts from: the snapshot, the marks and the thread's record names, read together. */
 interface Listing {
-  snapshot: { gen: string; entries: Map<string, IndexEntry> } | null;
+  snapshot: { gen: string; entries: IndexRows } | null;
   /** The entries of the load this one builds on, when the snapshot is theirs (a copy): a delta can be told. */
-  base: ReadonlyMap<string, IndexEntry> | null;
+  base: IndexRows | null;
   marks: Mark[];
   marksSpool: Spool | null;
   listed: Listed;
@@ -131,10 +133,10 @@ interface SnapshotRead {
   /** The base's listing, when the entries are the base's. */
   hint?: ListingHint;
   gen: string;
-  entries: Map<string, IndexEntry> | null;
+  entries: IndexRows | null;
   stamp: Stamp;
   since: number;
-  base: ReadonlyMap<string, IndexEntry> | null;
+  base: IndexRows | null;
 }
 
 async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Promise<SnapshotRead> {
@@ -142,7 +144,7 @@ async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Pro
   if (base?.snapshotStamp.st != null && (await unchangedAsync(base.snapshotStamp)))
     return {
       gen: base.generation,
-      entries: new Map(base.entries),
+      entries: base.entries.clone(),
       stamp: base.snapshotStamp,
       since: base.unsnapshotted,
       base: base.entries,
@@ -157,7 +159,7 @@ async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Pro
         entries: snap.entries,
         stamp,
         // A snapshot of an earlier version, or out of stem order, is written anew by this load.
-        since: snap.legacy || !inStemOrder(snap.entries) ? COMPACT_AT : 0,
+        since: snap.legacy || !snap.entries.inStemOrder ? COMPACT_AT : 0,
         base: null,
       };
 }
@@ -211,7 +213,7 @@ async function countLikes(place: IndexPlace, stem: string): Promise<number> {
 async function readInto(
   place: IndexPlace,
   stems: readonly string[],
-  entries: Map<string, IndexEntry>,
+  entries: IndexRows,
   read: Map<string, CommentRecord>,
 ): Promise<{ files: number; dropped: string[] }> {
   // Likes only of comments with a vote directory: one listing of `.votes` instead of one per comment.
@@ -235,25 +237,30 @@ async function readInto(
     got.set(stem, record === null ? null : { record, likes });
   });
   const dropped: string[] = [];
+  const gone = new Set<number>();
   for (const stem of stems) {
     const g = got.get(stem);
     if (g == null) {
-      if (entries.delete(stem)) dropped.push(stem);
+      const r = entries.row(stem);
+      if (r !== NO_ROW) gone.add(r);
+      if (r !== NO_ROW) dropped.push(stem);
       continue;
     }
     read.set(stem, g.record);
     entries.set(stem, indexEntry(g.record.parent, g.record.status, g.likes));
   }
+  entries.remove(gone);
   return { files, dropped };
 }
 
 /** One load from a listing: the snapshot's entries (a copy of its own), minus names gone, plus what changed. */
 async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
-  const entries = l.snapshot?.entries ?? new Map<string, IndexEntry>();
-  for (const s of l.removed) entries.delete(s);
+  const entries = l.snapshot?.entries ?? new IndexRows();
+  entries.remove(new Set(l.removed.map((s) => entries.row(s)).filter((r) => r !== NO_ROW)));
   const read = new Map<string, CommentRecord>();
   const stems = toRead(l);
   const got = await readInto(place, stems, entries, read);
+  entries.trim();
   if (l.base !== null)
     deltas.set(entries, {
       from: new WeakRef(l.base),
@@ -299,10 +306,10 @@ async function tryLock(place: IndexPlace): Promise<Lock | null> {
  */
 async function compact(place: IndexPlace, loaded: LoadedIndex, l: Listing): Promise<void> {
   const gen = randomBytes(8).toString('hex');
-  if (!inStemOrder(loaded.entries)) {
+  if (!loaded.entries.inStemOrder) {
     // Once per thread whose snapshot came from an earlier version (its rows in any order), or after a comment
     // joined out of order (a clock stepped back): a layout then needs no sort of the whole thread.
-    const sorted = new Map([...loaded.entries].sort(([a], [b]) => compareStems(a, b)));
+    const sorted = loaded.entries.sorted();
     const delta = deltas.get(loaded.entries);
     if (delta !== undefined) deltas.set(sorted, delta);
     loaded.entries = sorted;

@@ -15,10 +15,11 @@ import { Gate } from './gate.js';
 import { ByteLru } from './lru.js';
 import { type CommentRecord, parseThreadMeta, type ThreadMeta } from './records.js';
 import {
+  baseOf,
   INDEX_MARKS,
   type IndexBase,
-  type IndexEntry,
   type IndexPlace,
+  IndexRows,
   indexDelta,
   type Listed,
   listedSame,
@@ -35,11 +36,10 @@ const MAX_VIEW_AGE_MS = 30_000;
 /** Threads whose duplicate-check summaries are kept at most (summaries.ts). */
 export const MAX_THREADS = 10_000;
 /**
- * Bytes an index entry costs in memory, with the layout a page of its thread adds (server/forest.ts, kept as
- * long as the entries). Measured (bench/README.md) on the bench's threads of 10,000-50,000 comments: 88-99 B the
- * entries read from a snapshot (stems, shared entry objects, the map), 94-99 B the layout.
+ * Bytes per comment the layout a page of a thread adds to its index (server/forest.ts, kept as long as the
+ * index): its typed arrays and lists of replies. The index's own bytes are its rows' (IndexRows.bytes).
  */
-const ENTRY_BYTES = 200;
+const LAYOUT_BYTES = 48;
 /** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot; ~50 measured). */
 const NAME_BYTES = 56;
 /**
@@ -77,8 +77,8 @@ export interface ThreadHead {
  * O(thread).
  */
 export interface ThreadView extends ThreadHead {
-  /** Every comment of the thread by stem, in no particular order. */
-  readonly entries: ReadonlyMap<string, IndexEntry>;
+  /** Every comment of the thread by stem (rows in the order they joined: stem order, as a rule). */
+  readonly entries: IndexRows;
 }
 
 /** What stays of a load once its index left the cache: its version and what tells whether it is current. */
@@ -138,11 +138,11 @@ function restatOf(stamps: readonly Stamp[]): Coalescer<boolean> {
 }
 
 /** Approved comments of `entries`: from the view they were loaded on top of and what changed, if that is it. */
-function approvedIn(entries: ReadonlyMap<string, IndexEntry>, before: ThreadView | undefined): number {
+function approvedIn(entries: IndexRows, before: ThreadView | undefined): number {
   const delta = indexDelta(entries);
   let n = 0;
   if (delta === undefined || before === undefined || delta.from.deref() !== before.entries) {
-    for (const e of entries.values()) if (e.status === 'approved') n++;
+    for (let r = 0; r < entries.size; r++) if (entries.statusAt(r) === 'approved') n++;
     return n;
   }
   const was = (s: string) => (before.entries.get(s)?.status === 'approved' ? 1 : 0);
@@ -284,7 +284,7 @@ export class ThreadViews {
     const stamps = [await stampAsync(dir)];
     const marksStamp = await stampAsync(path.join(dir, INDEX_MARKS));
     if (marksStamp.st !== undefined) stamps.push(marksStamp);
-    let entries = new Map<string, IndexEntry>();
+    let entries = new IndexRows(1);
     let meta: ThreadMeta | null = null;
     let generation = '';
     let listed: Listed = { names: [], marks: [] };
@@ -300,7 +300,7 @@ export class ThreadViews {
       generation = loaded.generation;
       listed = loaded.listed;
       this.indexFilesRead += loaded.filesRead + 1;
-      base = loaded;
+      base = baseOf(loaded);
       // A snapshot another process wrote may hide changes this one's records predate (their marks are gone).
       if (before !== undefined && before.generation !== generation && !loaded.wroteSnapshot)
         this.records.forget(threadId);
@@ -332,7 +332,11 @@ export class ThreadViews {
     const head = Object.freeze({ threadId, meta, approved, version });
     const h: Head = { head, stamps, settled: entry.settled, loadedAt, listedAt: started, restat };
     this.heads.set(threadId, h, HEAD_BYTES);
-    this.cached.set(threadId, entry, entries.size * ENTRY_BYTES + listed.names.length * NAME_BYTES + 500);
+    this.cached.set(
+      threadId,
+      entry,
+      entries.bytes + entries.size * LAYOUT_BYTES + listed.names.length * NAME_BYTES + 500,
+    );
     return entry;
   }
 

@@ -4,8 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Importer } from '../../port/importer.js';
-import { READERS } from '../../port/readers.js';
 import { IMPORT_FORMATS, type ImportFormat, PortError } from '../../port/source.js';
 import type { Summary } from '../../port/summary.js';
 import type { ServerContext } from '../context.js';
@@ -65,6 +63,11 @@ export class AdminImports {
       const file = path.join(dir, 'upload');
       await saveUpload(body, file);
       const { config, store } = this.ctx;
+      // Loaded on the first import: the readers bring an XML parser (saxes) no other route needs.
+      const [{ Importer }, { READERS }] = await Promise.all([
+        import('../../port/importer.js'),
+        import('../../port/readers.js'),
+      ]);
       const importer = new Importer(store, {
         format: f,
         ...(site === undefined ? {} : { site }),

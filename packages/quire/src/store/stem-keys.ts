@@ -1,0 +1,77 @@
+/** Comment stems as pairs of numbers: how a thread's index (index-rows.ts) and its snapshot hold them. */
+
+const CHAR_0 = 0x30;
+
+/**
+ * A stem (`YYYYMMDDTHHMMSSZ-N`, COMMENT_STEM) as two exact doubles: its 14 time digits and N (at most 15 digits,
+ * no leading zero). The pair orders as compareStems orders the stems and gives the stem back: 16 bytes a comment
+ * instead of a string of ~40 and its slot. Null for anything else.
+ */
+export function stemKey(stem: string): [number, number] | null {
+  const n = stem.length;
+  if (n < 18 || n > 32 || stem[8] !== 'T' || stem[15] !== 'Z' || stem[16] !== '-') return null;
+  if (stem[17] === '0' && n > 18) return null;
+  let time = 0;
+  let seq = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 8 || i === 15 || i === 16) continue;
+    const d = stem.charCodeAt(i) - CHAR_0;
+    if (d < 0 || d > 9) return null;
+    if (i < 15) time = time * 10 + d;
+    else seq = seq * 10 + d;
+  }
+  return [time, seq];
+}
+
+/** The same from a stem's latin1 bytes (a snapshot's rows): no string made. */
+export function stemKeyOf(buf: Uint8Array, from: number, to: number): [number, number] | null {
+  const n = to - from;
+  if (n < 18 || n > 32 || buf[from + 8] !== 0x54 || buf[from + 15] !== 0x5a || buf[from + 16] !== 0x2d)
+    return null;
+  if (buf[from + 17] === CHAR_0 && n > 18) return null;
+  let time = 0;
+  let seq = 0;
+  for (let i = 0; i < n; i++) {
+    if (i === 8 || i === 15 || i === 16) continue;
+    const d = (buf[from + i] as number) - CHAR_0;
+    if (d < 0 || d > 9) return null;
+    if (i < 15) time = time * 10 + d;
+    else seq = seq * 10 + d;
+  }
+  return [time, seq];
+}
+
+/** Characters of the stem of a key. */
+export function stemLength(seq: number): number {
+  let d = 1;
+  for (let x = seq; x >= 10; x = Math.floor(x / 10)) d++;
+  return 17 + d;
+}
+
+/** The stem of a key. */
+export function stemOfKey(time: number, seq: number): string {
+  const t = String(time).padStart(14, '0');
+  return `${t.slice(0, 8)}T${t.slice(8)}Z-${seq}`;
+}
+
+/** Writes the stem of a key into `buf` at `at` as latin1; returns where it ends. */
+export function writeStem(buf: Uint8Array, at: number, time: number, seq: number): number {
+  const end = at + stemLength(seq);
+  let t = time;
+  for (let i = at + 14; i >= at; i--) {
+    if (i === at + 8) {
+      buf[i] = 0x54;
+      continue;
+    }
+    buf[i] = CHAR_0 + (t % 10);
+    t = Math.floor(t / 10);
+  }
+  buf[at + 15] = 0x5a;
+  buf[at + 16] = 0x2d;
+  let s = seq;
+  for (let i = end - 1; i >= at + 17; i--) {
+    buf[i] = CHAR_0 + (s % 10);
+    s = Math.floor(s / 10);
+  }
+  return end;
+}
