@@ -5,6 +5,7 @@ import { SETTLE_MS } from '@quire/fs';
 import { CommentStore, threadIdOf } from '../src/index.js';
 import { type IndexEntry, IndexRows } from '../src/store/index-rows.js';
 import { parseSnapshot, serialiseSnapshot } from '../src/store/index-snapshot.js';
+import { NameList } from '../src/store/name-list.js';
 import { compareStems, STATUSES } from '../src/store/records.js';
 import { stemKey, stemOfKey } from '../src/store/stem-keys.js';
 import { prng, tempDir } from './fixtures/srv-helpers.js';
@@ -160,4 +161,30 @@ test("the cache is charged an index's compact size: a budget of 64 KiB keeps a t
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS + 50));
   const settled = await reader.view(threadId);
   assert.equal(await reader.view(threadId), settled, 'kept in the cache');
+});
+
+test('a listing kept as numbers gives back every name, and tells a name apart without making one', () => {
+  const names = [
+    '20261126T100000Z-2.json',
+    '.index',
+    '20261126T100000Z-10.json',
+    '.tmp-x.json',
+    'notes.txt',
+    '20261126T100000Z-01.json',
+  ];
+  const list = NameList.of(names);
+  assert.deepEqual(
+    Array.from({ length: list.length }, (_, i) => list.at(i)),
+    names,
+  );
+  assert.deepEqual(
+    Array.from({ length: list.length }, (_, i) => list.isDot(i)),
+    [false, true, false, true, false, false],
+  );
+  assert.equal(list.is(0, '20261126T100000Z-2.json'), true);
+  assert.equal(list.is(0, '20261126T100000Z-3.json'), false);
+  assert.equal(list.is(2, '20261126T100000Z-10.jsonx'), false);
+  assert.equal(list.is(4, 'notes.txt'), true);
+  assert.equal(list.is(5, '20261126T100000Z-01.json'), true, 'not a stem: kept as it is');
+  assert.ok(list.bytes < names.length * 16 + 4 * 64 + 1);
 });

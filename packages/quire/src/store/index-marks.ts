@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { isQuireError, listNames, makeDir, openSpool, Spool } from '@quire/fs';
 import { SLICE_ROWS, yieldLoop } from './index-snapshot.js';
+import { NameList } from './name-list.js';
 import { COMMENT_STEM, compareStems } from './records.js';
 import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
 
@@ -64,7 +65,8 @@ export async function markChanged(place: IndexPlace, stem: string, durable: bool
 
 /** The raw listings an index was loaded from. */
 export interface Listed {
-  readonly names: readonly string[];
+  /** The thread directory's names, as listed (NameList.of: kept compact). */
+  readonly names: NameList | readonly string[];
   readonly marks: readonly string[];
 }
 
@@ -72,14 +74,14 @@ export interface Listed {
  * Whether two listings hold the same names in the same order (a directory unchanged lists the same), dot names
  * aside: a writer's temp comes and goes in the thread directory with every post and changes no comment.
  */
-function sameOrder(a: readonly string[], b: readonly string[]): boolean {
+function sameOrder(a: readonly string[], b: NameList): boolean {
   let i = 0;
   let j = 0;
   for (;;) {
     while (i < a.length && (a[i] as string).startsWith('.')) i++;
-    while (j < b.length && (b[j] as string).startsWith('.')) j++;
+    while (j < b.length && b.isDot(j)) j++;
     if (i === a.length || j === b.length) return i === a.length && j === b.length;
-    if (a[i++] !== b[j++]) return false;
+    if (!b.is(j++, a[i++] as string)) return false;
   }
 }
 
@@ -98,41 +100,42 @@ export async function listedSame(place: IndexPlace, listed: Listed): Promise<boo
   const now = marks.filter((m) => m.endsWith(MARK_SUFFIX));
   const before = new Set(listed.marks);
   if (now.length !== before.size || !now.every((m) => before.has(m))) return false;
-  return sameOrder(names, listed.names) || sameNames(names, listed.names);
+  const was = NameList.of(listed.names);
+  return sameOrder(names, was) || sameNames(names, was);
 }
 
 /**
  * The same names, in whatever order (dot names aside): a network filesystem may list a directory nobody changed
  * in another order (a distributed volume merges its bricks' listings), which must not count as a change.
  */
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  const plain = (names: readonly string[]) => names.filter((n) => !n.startsWith('.'));
-  const was = new Set(plain(b));
-  const now = plain(a);
+function sameNames(a: readonly string[], b: NameList): boolean {
+  const was = new Set<string>();
+  for (let j = 0; j < b.length; j++) if (!b.isDot(j)) was.add(b.at(j));
+  const now = a.filter((n) => !n.startsWith('.'));
   return now.length === was.size && now.every((n) => was.has(n));
 }
 
 /** What the load a listing builds on listed, and the stems it listed but could not read (read again). */
 export interface ListingHint {
-  names: readonly string[];
+  names: NameList | readonly string[];
   unread: readonly string[];
 }
 
 /**
  * The names of `names` inserted among `old`, if every name of `old` is still there in the same order (a
  * directory to which names were only added lists the old ones in their order, as a rule); else null. String
- * comparisons only: no hashing, no new strings.
+ * comparisons of a name's stem with a kept one's numbers only: no hashing, no new strings.
  */
-function insertions(names: readonly string[], old: readonly string[]): string[] | null {
+function insertions(names: readonly string[], old: NameList): string[] | null {
   const inserted: string[] = [];
   let j = 0;
   const skipDots = () => {
-    while (j < old.length && (old[j] as string).startsWith('.')) j++;
+    while (j < old.length && old.isDot(j)) j++;
   };
   for (const n of names) {
     if (n.startsWith('.')) continue;
     skipDots();
-    if (j < old.length && n === old[j]) j++;
+    if (j < old.length && old.is(j, n)) j++;
     // Many at once: a name gone or another order shifted the rest; the full comparison is cheaper then.
     else if (inserted.push(n) > 1024) return null;
   }
@@ -159,7 +162,7 @@ export async function diffNames(
     if (COMMENT_STEM.test(stem)) added.push(stem);
     return false;
   };
-  const inserted = hint === undefined ? null : insertions(names, hint.names);
+  const inserted = hint === undefined ? null : insertions(names, NameList.of(hint.names));
   if (inserted !== null && hint !== undefined) {
     for (const n of inserted) fresh(n);
     for (const s of hint.unread) if (!added.includes(s)) added.push(s);

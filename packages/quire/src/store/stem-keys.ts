@@ -5,10 +5,9 @@ const CHAR_0 = 0x30;
 /**
  * A stem (`YYYYMMDDTHHMMSSZ-N`, COMMENT_STEM) as two exact doubles: its 14 time digits and N (at most 15 digits,
  * no leading zero). The pair orders as compareStems orders the stems and gives the stem back: 16 bytes a comment
- * instead of a string of ~40 and its slot. Null for anything else.
+ * instead of a string of ~40 and its slot. Null for anything else. `n`: of the first n characters only.
  */
-export function stemKey(stem: string): [number, number] | null {
-  const n = stem.length;
+export function stemKey(stem: string, n = stem.length): [number, number] | null {
   if (n < 18 || n > 32 || stem[8] !== 'T' || stem[15] !== 'Z' || stem[16] !== '-') return null;
   if (stem[17] === '0' && n > 18) return null;
   let time = 0;

@@ -15,6 +15,7 @@ import {
 } from '@quire/fs';
 import { type IndexEntry, IndexRows, indexEntry, NO_ROW } from './index-rows.js';
 import { parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
+import { NameList } from './name-list.js';
 import { type CommentRecord, compareStems, parseRecord } from './records.js';
 
 export { type IndexEntry, IndexRows };
@@ -177,7 +178,7 @@ async function list(place: IndexPlace, base?: IndexBase, fresh = false): Promise
     base: snapshot === null ? null : (snap?.base ?? null),
     marks: marks.marks,
     marksSpool: marks.spool,
-    listed: { names, marks: marks.marks.map((m) => m.id) },
+    listed: { names: NameList.of(names), marks: marks.marks.map((m) => m.id) },
     ...(await diffNames(names, snapshot?.entries, snapshot === null ? undefined : snap?.hint)),
     snapshotStamp: snap?.stamp ?? (await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE))),
     since: snap?.since ?? 0,

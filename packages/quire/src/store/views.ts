@@ -13,6 +13,7 @@ import { DEFAULT_CONFIG } from '../config-defaults.js';
 import type { CacheConfig } from '../config-types.js';
 import { Gate } from './gate.js';
 import { ByteLru } from './lru.js';
+import { NameList } from './name-list.js';
 import { type CommentRecord, parseThreadMeta, type ThreadMeta } from './records.js';
 import {
   baseOf,
@@ -40,8 +41,6 @@ export const MAX_THREADS = 10_000;
  * index): its typed arrays and lists of replies. The index's own bytes are its rows' (IndexRows.bytes).
  */
 const LAYOUT_BYTES = 48;
-/** Bytes a name listed for a view costs (kept to compare the next listing with: a string and its slot; ~50 measured). */
-const NAME_BYTES = 56;
 /**
  * Index loads at once: each may hold a big thread's entries, names and snapshot until it is done. One: a load's
  * work is mostly on the event loop (parsing, the listing's pass), so two at once only interleave their slices;
@@ -335,7 +334,7 @@ export class ThreadViews {
     this.cached.set(
       threadId,
       entry,
-      entries.bytes + entries.size * LAYOUT_BYTES + listed.names.length * NAME_BYTES + 500,
+      entries.bytes + entries.size * LAYOUT_BYTES + NameList.of(listed.names).bytes + 500,
     );
     return entry;
   }

@@ -1,0 +1,61 @@
+import { stemKey, stemOfKey } from './stem-keys.js';
+import { RECORD_SUFFIX } from './threads.js';
+
+/** Bytes a name costs: two doubles (a record's stem); other names are strings besides. */
+const NAME_BYTES = 16;
+
+/**
+ * A thread directory's names as one load listed them, in the order listed, kept to compare the next listing with
+ * (index-marks.ts). A record's name (`<stem>.json`) is held as its stem's two numbers (16 bytes, stem-keys.ts),
+ * other names (dot names, temps) as strings: a listing of 50,000 names was 2.8 MB of strings, this is 0.8.
+ */
+export class NameList {
+  private readonly time: Float64Array;
+  private readonly seq: Float64Array;
+  private readonly others = new Map<number, string>();
+
+  private constructor(readonly length: number) {
+    this.time = new Float64Array(length);
+    this.seq = new Float64Array(length);
+  }
+
+  static of(names: readonly string[] | NameList): NameList {
+    if (names instanceof NameList) return names;
+    const list = new NameList(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i] as string;
+      const key = n.endsWith(RECORD_SUFFIX) ? stemKey(n, n.length - RECORD_SUFFIX.length) : null;
+      if (key === null) list.others.set(i, n);
+      else {
+        list.time[i] = key[0];
+        list.seq[i] = key[1];
+      }
+    }
+    return list;
+  }
+
+  get bytes(): number {
+    return this.length * NAME_BYTES + this.others.size * 64;
+  }
+
+  /** The i-th name. */
+  at(i: number): string {
+    return (
+      this.others.get(i) ?? `${stemOfKey(this.time[i] as number, this.seq[i] as number)}${RECORD_SUFFIX}`
+    );
+  }
+
+  /** Whether the i-th name is a dot name (the store's own, or a writer's temp). */
+  isDot(i: number): boolean {
+    return this.others.get(i)?.startsWith('.') === true;
+  }
+
+  /** Whether the i-th name is `name` (no string made for a record's name). */
+  is(i: number, name: string): boolean {
+    const other = this.others.get(i);
+    if (other !== undefined) return other === name;
+    if (!name.endsWith(RECORD_SUFFIX)) return false;
+    const key = stemKey(name, name.length - RECORD_SUFFIX.length);
+    return key !== null && key[0] === this.time[i] && key[1] === this.seq[i];
+  }
+}
