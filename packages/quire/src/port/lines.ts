@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { PortError, type ReadMeter } from './source.js';
-import { MAX_RECORD_CHARS } from './xml.js';
+import { MAX_RECORD_CHARS, PortError, type ReadMeter } from './source.js';
 
 /**
  * The lines of a (gzip'd, with `gzip`) text file with their numbers, streamed: a line longer than

@@ -4,6 +4,12 @@ import type { CommentRecord, CommentStatus, ThreadMeta } from '../store/records.
 /** Why an import or export stopped: a file that is not what it says ('malformed'), or a bad argument. */
 export type PortErrorCode = 'malformed' | 'unsupported' | 'bad-argument';
 
+/**
+ * A record larger than this (its text, all fields together; a line of a line-based format) stops the import: no
+ * comment is that long. Here, not in xml.ts: the export route reads lines too and must not load the XML parser.
+ */
+export const MAX_RECORD_CHARS = 4 * 1024 * 1024;
+
 /** A stop, with a one-line message that names the line or record where the input went wrong. */
 export class PortError extends Error {
   override readonly name = 'PortError';

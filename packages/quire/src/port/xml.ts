@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
-import { PortError, type ReadMeter } from './source.js';
+import { MAX_RECORD_CHARS, PortError, type ReadMeter } from './source.js';
 
 /** An element of a record, with its text (text and CDATA of the element itself) and child elements. */
 export interface XmlNode {
@@ -17,8 +17,6 @@ export type XmlEvent =
   | { kind: 'open'; name: string; line: number }
   | { kind: 'field'; name: string; text: string; line: number };
 
-/** A record larger than this (its text, all fields together) stops the import: no comment is that long. */
-export const MAX_RECORD_CHARS = 4 * 1024 * 1024;
 /** Input the parser may hold between two events (one text node, one CDATA section, one comment). */
 const MAX_PENDING_CHARS = MAX_RECORD_CHARS;
 
