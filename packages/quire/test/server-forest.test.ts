@@ -24,7 +24,7 @@ function described(f: Forest): unknown {
     const p = f.parent[i] as number;
     return [stemOf(f, i), p < 0 ? null : stemOf(f, p), f.depth[i], f.shown[i], f.visible[i]];
   }).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-  return { rows, top: publicTop(f).map((i) => stemOf(f, i)), total: f.total };
+  return { rows, top: Array.from(publicTop(f), (i) => stemOf(f, i)), total: f.total };
 }
 
 test('a forest advanced by each change equals one laid out afresh, whatever the changes', () => {

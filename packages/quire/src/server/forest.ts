@@ -21,8 +21,13 @@ export interface Forest {
   /** The parent in the tree (-1 at top level): the record's, unless that parent is missing or on a cycle. */
   parent: Int32Array;
   depth: Int32Array;
-  /** Comments naming comment i as parent, in stem order (a cycle member may have another tree parent). */
-  children: (number[] | undefined)[];
+  /**
+   * Comments naming comment i as parent, in stem order (a cycle member may have another tree parent): as laid
+   * out, kids[kidStart[i]] up to kids[kidStart[i + 1]]; those joined since, in `later` (childrenOf merges them).
+   */
+  kidStart: Int32Array;
+  kids: Int32Array;
+  later: Map<number, number[]>;
   /** Top-level comments in stem order. */
   roots: number[];
   /** Parents named that are not in the thread: a comment of that stem appearing moves its replies. */
@@ -35,13 +40,13 @@ export interface Forest {
   /** Visible comments. */
   total: number;
   /** The shown roots in stem order, made when asked after a change. */
-  top: number[] | null;
+  top: Int32Array | null;
 }
 
 /** The comments shown (visible ones, and hidden ones with shown replies), their top level sorted, and the count. */
 export interface Shown {
   shown: Uint8Array;
-  top: number[];
+  top: ArrayLike<number>;
   total: number;
 }
 
@@ -67,14 +72,58 @@ function insertSorted(list: number[], i: number, rows: IndexRows): void {
   list.splice(lo, 0, i);
 }
 
-/** The list of comments naming `i` as parent, made on first use. */
-function childrenOf(f: Forest, i: number): number[] {
-  let list = f.children[i];
+/** The comments naming `i` as parent, in stem order. */
+export function childrenOf(f: Forest, i: number): Iterable<number> {
+  const laid =
+    i + 1 < f.kidStart.length ? f.kids.subarray(f.kidStart[i], f.kidStart[i + 1]) : f.kids.subarray(0, 0);
+  const later = f.later.get(i);
+  if (later === undefined) return laid;
+  const out: number[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < laid.length || b < later.length) {
+    const x = laid[a];
+    const y = later[b];
+    if (y === undefined || (x !== undefined && f.rows.compareRows(x, y) < 0)) {
+      out.push(x as number);
+      a++;
+    } else {
+      out.push(y);
+      b++;
+    }
+  }
+  return out;
+}
+
+/** The comments naming `i` as parent joined since the layout (a list made on first use). */
+function laterOf(f: Forest, i: number): number[] {
+  let list = f.later.get(i);
   if (list === undefined) {
     list = [];
-    f.children[i] = list;
+    f.later.set(i, list);
   }
   return list;
+}
+
+/**
+ * Every comment's replies from the record parents (`raw`, -1 for none), as one array in row order of parents,
+ * each parent's in stem order: two typed arrays instead of a list per parent (~150 bytes each at first push).
+ */
+function linkChildren(f: Forest, raw: Int32Array): void {
+  const n = raw.length;
+  const start = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) if ((raw[i] as number) >= 0) (start[(raw[i] as number) + 1] as number)++;
+  for (let i = 0; i < n; i++) start[i + 1] = (start[i + 1] as number) + (start[i] as number);
+  const kids = new Int32Array(start[n] as number);
+  const at = start.slice(0, n);
+  for (let i = 0; i < n; i++) {
+    const p = raw[i] as number;
+    if (p >= 0) kids[(at[p] as number)++] = i;
+  }
+  const by = (a: number, b: number) => f.rows.compareRows(a, b);
+  if (!f.rows.inStemOrder) for (let p = 0; p < n; p++) kids.subarray(start[p], start[p + 1]).sort(by);
+  f.kidStart = start;
+  f.kids = kids;
 }
 
 function isSorted(list: readonly number[], by: (a: number, b: number) => number): boolean {
@@ -114,7 +163,9 @@ function* layoutSteps(entries: ReadonlyMap<string, Listed>): Generator<void, For
     rows,
     parent: new Int32Array(cap).fill(-1),
     depth: new Int32Array(cap).fill(-1),
-    children: new Array<number[] | undefined>(n),
+    kidStart: new Int32Array(1),
+    kids: new Int32Array(0),
+    later: new Map(),
     roots: [],
     missing: new Set(),
     visible: new Uint8Array(cap),
@@ -139,8 +190,7 @@ function* layoutSteps(entries: ReadonlyMap<string, Listed>): Generator<void, For
       pass(from, Math.min(n, from + SLICE));
       if (from + SLICE < n) yield;
     }
-    if (pass === passes[0])
-      for (const list of f.children) if (list !== undefined && !isSorted(list, by)) list.sort(by);
+    if (pass === passes[0]) linkChildren(f, raw);
   }
   if (!isSorted(f.roots, by)) f.roots.sort(by);
   return f;
@@ -164,7 +214,6 @@ function linkParents(f: Forest, raw: Int32Array, from: number, to: number): void
       if (p !== null && f.rows.parentRow(i) === NO_ROW) f.missing.add(p);
       continue;
     }
-    childrenOf(f, pi).push(i);
     raw[i] = pi;
   }
 }
@@ -183,7 +232,8 @@ function placeRoots(f: Forest, raw: Int32Array, cycles: boolean, from: number, t
     queue.push(root);
     for (let q = 0; q < queue.length; q++) {
       const s = queue[q] as number;
-      for (const c of f.children[s] ?? []) {
+      for (let k = f.kidStart[s] as number; k < (f.kidStart[s + 1] as number); k++) {
+        const c = f.kids[k] as number;
         if ((f.depth[c] as number) >= 0) continue;
         f.depth[c] = (f.depth[s] as number) + 1;
         f.parent[c] = s;
@@ -253,9 +303,8 @@ function addComment(f: Forest, i: number): void {
   f.shown = grow(f.shown, i + 1, 0);
   f.parent[i] = p;
   f.depth[i] = p < 0 ? 0 : (f.depth[p] as number) + 1;
-  f.children.push(undefined);
   if (p < 0) insertSorted(f.roots, i, f.rows);
-  else insertSorted(childrenOf(f, p), i, f.rows);
+  else insertSorted(laterOf(f, p), i, f.rows);
 }
 
 /**
@@ -283,8 +332,8 @@ export function advanceForest(
 }
 
 /** The public's top level: the shown roots in stem order. */
-export function publicTop(f: Forest): number[] {
-  f.top ??= f.roots.filter((r) => f.shown[r] === 1);
+export function publicTop(f: Forest): Int32Array {
+  f.top ??= Int32Array.from(f.roots.filter((r) => f.shown[r] === 1));
   return f.top;
 }
 

@@ -5,6 +5,7 @@ import type { ModeratedComment } from '../store/store.js';
 import { indexDelta } from '../store/thread-index.js';
 import {
   advanceForest,
+  childrenOf,
   type Forest,
   forestOf,
   forestOfSliced,
@@ -185,7 +186,7 @@ export interface PagePlan {
 }
 
 /** The first position in `top` (comment numbers in stem order, read backwards for `newest`) past `after`. */
-function startAfter(f: Forest, top: readonly number[], after: string, order: 'oldest' | 'newest'): number {
+function startAfter(f: Forest, top: ArrayLike<number>, after: string, order: 'oldest' | 'newest'): number {
   const stemAt = (k: number) => stemOf(f, top[k] as number);
   let lo = 0;
   let hi = top.length;
@@ -229,7 +230,7 @@ export function planPage(entries: ReadonlyMap<string, Listed>, opts: TreeOptions
     for (let q = 0; q < queue.length; q++) {
       const s = queue[q] as number;
       stems.push(stemOf(f, s));
-      for (const c of f.children[s] ?? []) if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
+      for (const c of childrenOf(f, s)) if (shown[c] === 1 && f.parent[c] === s) queue.push(c);
     }
   }
   const more = from + opts.limit < top.length;
