@@ -91,15 +91,25 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
     return c;
   }
 
-  /** Gives back unused room beyond a few rows (an index kept in the cache holds little more than its rows). */
-  trim(): void {
-    if (this.time.length - this.n <= 16) return;
-    const cap = Math.max(1, this.n);
+  /**
+   * Makes room for `k` more rows at once (a load knows how many it may add): a big thread's arrays are then
+   * copied once, to their size, not doubled and trimmed (each copy of a big one is memory malloc may keep).
+   */
+  reserve(k: number): void {
+    if (this.n + k > this.time.length) this.resize(this.n + k);
+  }
+
+  private resize(cap: number): void {
     this.time = grown(this.time, cap);
     this.seq = grown(this.seq, cap);
     this.par = grown(this.par, cap);
     this.st = grown(this.st, cap);
     this.lk = grown(this.lk, cap);
+  }
+
+  /** Gives back unused room beyond a few rows (an index kept in the cache holds little more than its rows). */
+  trim(): void {
+    if (this.time.length - this.n > 16) this.resize(Math.max(1, this.n));
   }
 
   stemAt(row: number): string {
@@ -207,14 +217,7 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
    */
   append(time: number, seq: number, parent: number, status: number, likes: number): number {
     const r = this.n;
-    if (r === this.time.length) {
-      const cap = Math.max(16, r * 2);
-      this.time = grown(this.time, cap);
-      this.seq = grown(this.seq, cap);
-      this.par = grown(this.par, cap);
-      this.st = grown(this.st, cap);
-      this.lk = grown(this.lk, cap);
-    }
+    if (r === this.time.length) this.resize(Math.max(16, r * 2));
     if (r > 0 && this.ordered) {
       const t = (this.time[r - 1] as number) - time;
       if (t > 0 || (t === 0 && (this.seq[r - 1] as number) >= seq)) this.ordered = false;

@@ -260,6 +260,7 @@ async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
   entries.remove(new Set(l.removed.map((s) => entries.row(s)).filter((r) => r !== NO_ROW)));
   const read = new Map<string, CommentRecord>();
   const stems = toRead(l);
+  entries.reserve(stems.length);
   const got = await readInto(place, stems, entries, read);
   entries.trim();
   if (l.base !== null)
