@@ -129,7 +129,7 @@ export const DEFAULT_CONFIG: QuireConfig = {
   avatars: { gravatar: false },
   // Issue 16 (scale): see config-types.ts.
   cache: {
-    indexBytes: 4 << 20,
+    indexBytes: 1 << 20,
     recordBytes: 2 << 20,
     pageBytes: 4 << 20,
     markdownBytes: 2 << 20,
