@@ -49,6 +49,8 @@ export interface PostResult {
   p50: { quire: number; bare: number; fastify: number };
   /** Issue 16: CPU per POST at 32 connections (medians of the rounds' window medians). */
   cpu: PostCpu;
+  /** Issue 17: CPU per POST one at a time, the same servers (the generator's is not needed there). */
+  cpuOne: PostCpu;
   posts: number;
   bad: number;
 }
@@ -71,6 +73,15 @@ export interface PostCpu {
  */
 export function ceilingBudgetUs(c: PostCpu): number {
   return (c.bare + c.generator) / 0.85 - c.generator;
+}
+
+/**
+ * What p50 ≤ 1.2× of the bare server leaves quire, one POST at a time: nothing overlaps then (the request is
+ * read, checked, published, answered, and only then does the next one come), so a POST's latency is the bare
+ * server's plus the server CPU it spends beyond the bare server's, and 1.2× leaves 0.2× bare's p50 for that.
+ */
+export function oneAtATimeBudgetUs(p50BareMs: number): number {
+  return 0.2 * p50BareMs * 1000;
 }
 
 export interface GetResult {
@@ -105,6 +116,20 @@ function cpuRows(c: PostCpu, bareRate: number): string[] {
   ];
 }
 
+/** Issue 17: the CPU one POST at a time spends beyond the bare server's, and what 1.2× of its p50 leaves. */
+function oneAtATimeRows(p: PostResult): string[] {
+  const c = p.cpuOne;
+  const budget = oneAtATimeBudgetUs(p.p50.bare);
+  const us = (x: number) => `${x.toFixed(0)} µs`;
+  return [
+    `| issue 17: CPU per POST one at a time, the server process (every thread), quire / bare node:http / Fastify ` +
+      `(same windows) | ${us(c.quire)} / ${us(c.bare)} / ${us(c.fastify)} | quire ${fmtRatio(c.quire / c.bare)} of bare | — |`,
+    `| what a p50 of 1.2× bare leaves quire's server per POST beyond bare's CPU (nothing overlaps one at a time): ` +
+      `0.2 × bare's p50 | ${us(budget)} | quire spends ${us(c.quire - c.bare)} more than bare (` +
+      `${fmtRatio((c.quire - c.bare) / budget)} of it); Fastify alone ${us(c.fastify - c.bare)} | — |`,
+  ];
+}
+
 /** The service case's table, in Markdown: a row per figure, with its ratio and target. */
 export function serviceTable(service: ServiceResult): string[] {
   const rows = ['| what | req/s or ms | ratio | target |', '|---|--:|--:|---|'];
@@ -125,6 +150,7 @@ export function serviceTable(service: ServiceResult): string[] {
         `windows) | ${p.p50.quire.toFixed(2)} ms vs ${p.p50.bare.toFixed(2)} ms | ${fmtRatio(p.p50.quire / p.p50.bare)} | <= 1.2 |`,
       `| the same for Fastify with a validated body doing one createUnique per POST, nothing else (same windows) | ` +
         `${p.p50.fastify.toFixed(2)} ms | ${fmtRatio(p.p50.fastify / p.p50.bare)} of bare node:http | — |`,
+      ...oneAtATimeRows(p),
       ...cpuRows(p.cpu, p.barePostRate),
     );
   }

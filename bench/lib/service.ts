@@ -196,6 +196,7 @@ interface Round {
   notify: number;
   p50: { quire: number; bare: number; fastify: number };
   cpu: PostCpu;
+  cpuOne: PostCpu;
   n: number;
   bad: number;
 }
@@ -267,6 +268,12 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
       fastify: median(side.cpu[3] as number[]),
       generator: median(side.genCpu.flat()),
     },
+    cpuOne: {
+      quire: median(one.cpu[0] as number[]),
+      bare: median(one.cpu[1] as number[]),
+      fastify: median(one.cpu[2] as number[]),
+      generator: median(one.genCpu.flat()),
+    },
     n: post.reduce((a, x) => a + x * o.postSeconds, 0),
     bad: side.bad + on.bad + one.bad,
   };
@@ -278,7 +285,8 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
       `${round.notify.toFixed(0)}/s; one at a time p50 ${round.p50.quire.toFixed(2)} ms vs bare ` +
       `${round.p50.bare.toFixed(2)} ms, Fastify ${round.p50.fastify.toFixed(2)} ms; CPU per POST: quire ` +
       `${round.cpu.quire.toFixed(0)} µs, bare ${round.cpu.bare.toFixed(0)}, Fastify ${round.cpu.fastify.toFixed(0)}, ` +
-      `load generator ${round.cpu.generator.toFixed(0)} (round ${r + 1})` +
+      `load generator ${round.cpu.generator.toFixed(0)}; one at a time quire ${round.cpuOne.quire.toFixed(0)} µs, bare ` +
+      `${round.cpuOne.bare.toFixed(0)}, Fastify ${round.cpuOne.fastify.toFixed(0)} (round ${r + 1})` +
       (round.bad > 0 ? `; ${round.bad} answers not 2xx: this round is not valid` : ''),
   );
   return round;
@@ -326,6 +334,12 @@ async function postBench(place: Place, o: ServiceOptions): Promise<PostResult> {
       bare: med((x) => x.cpu.bare),
       fastify: med((x) => x.cpu.fastify),
       generator: med((x) => x.cpu.generator),
+    },
+    cpuOne: {
+      quire: med((x) => x.cpuOne.quire),
+      bare: med((x) => x.cpuOne.bare),
+      fastify: med((x) => x.cpuOne.fastify),
+      generator: med((x) => x.cpuOne.generator),
     },
     posts: Math.round(rounds.reduce((a, x) => a + x.n, 0)),
     bad: rounds.reduce((a, x) => a + x.bad, 0),

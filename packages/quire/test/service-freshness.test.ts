@@ -10,24 +10,26 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { hasCommand, isRoot, requireOrSkip, unmountQuietly } from '@quire/testkit';
 import { request, spawnServer } from './fixtures/srv-helpers.js';
 
 const PAGE = 'https://blog.example.org/freshness';
 const LIST = `/api/comments?uri=${encodeURIComponent(PAGE)}`;
 
-/** `dir` mounted with bindfs at a fresh mount point of its own; unmounted when the test ends. */
-function bindMount(t: TestContext, dir: string): string {
+/** `dir` mounted with bindfs at a fresh mount point of its own; `remove` unmounts it and removes the point. */
+function bindMount(dir: string): { mnt: string; remove: () => void } {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-bindfs-'));
   const mnt = path.join(base, 'mnt');
   fs.mkdirSync(mnt);
   execFileSync('bindfs', [dir, mnt]);
-  t.after(() => {
-    unmountQuietly(mnt);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
-  return mnt;
+  return {
+    mnt,
+    remove: () => {
+      unmountQuietly(mnt);
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
 }
 
 async function post(url: string, text: string): Promise<void> {
@@ -45,9 +47,23 @@ async function texts(url: string): Promise<string[]> {
 test('a comment acknowledged by one instance is listed at once by another whose stat is cached', async (t) => {
   if (!requireOrSkip(t, isRoot && hasCommand('bindfs'), 'needs root and bindfs (apt install bindfs)')) return;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quire-fresh-'));
-  t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const servers: Awaited<ReturnType<typeof spawnServer>>[] = [];
+  let mount: ReturnType<typeof bindMount> | undefined;
+  // One hook, in this order: after hooks run in the order they were added, and a server still running (A
+  // writes its feed index after an answer) can add a file to the directory while it is being removed.
+  t.after(async () => {
+    for (const s of servers) {
+      s.child.kill('SIGKILL');
+      await s.exit;
+    }
+    mount?.remove();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
   const a = await spawnServer(t, dataDir);
-  const b = await spawnServer(t, bindMount(t, dataDir), { freshness: { viewListAfterMs: 0 } });
+  servers.push(a);
+  mount = bindMount(dataDir);
+  const b = await spawnServer(t, mount.mnt, { freshness: { viewListAfterMs: 0 } });
+  servers.push(b);
   await post(a.url, 'one');
   // B's cached view is trusted only once the thread directory's stamps are older than the racy-timestamp
   // margin (100 ms, @quire/fs's settled): that is the state this test is about, so wait for it.
