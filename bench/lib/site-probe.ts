@@ -25,13 +25,28 @@ export interface ServerStats {
 }
 
 /**
- * The V8 flags the bench's servers run with (and MALLOC_ARENA_MAX=2): those of deploy/quire.service and
+ * The V8 flags the bench's servers run with (and SERVER_MALLOC): those of deploy/quire.service and
  * deploy/Containerfile, so the memory figures are of the service as deployed. QUIRE_BENCH_NODE_OPTIONS replaces
  * the flags in NODE_OPTIONS, QUIRE_BENCH_NODE_ARGS those on the command line ('' for none), QUIRE_BENCH_ARENAS
  * the arenas.
  */
 export const SERVER_NODE_OPTIONS =
   process.env.QUIRE_BENCH_NODE_OPTIONS ?? '--max-semi-space-size=1 --max-old-space-size=128';
+
+/**
+ * glibc's malloc settings of the deploy files (docs/comment-service.md, "Memory"). QUIRE_BENCH_ARENAS replaces
+ * the arenas; QUIRE_BENCH_MALLOC_THRESHOLD the two thresholds ('' for glibc's own, which rise as big blocks are
+ * freed).
+ */
+export const SERVER_MALLOC: Record<string, string> = (() => {
+  const threshold = process.env.QUIRE_BENCH_MALLOC_THRESHOLD ?? '131072';
+  const env: Record<string, string> = { MALLOC_ARENA_MAX: process.env.QUIRE_BENCH_ARENAS ?? '2' };
+  if (threshold !== '') {
+    env.MALLOC_MMAP_THRESHOLD_ = threshold;
+    env.MALLOC_TRIM_THRESHOLD_ = threshold;
+  }
+  return env;
+})();
 
 /**
  * Flags on the server's command line, for those NODE_OPTIONS may not carry (QUIRE_BENCH_NODE_ARGS, none by
@@ -113,7 +128,7 @@ export class SiteServer {
         ...process.env,
         QUIRE_BENCH_ADMIN_HASH: adminHash,
         NODE_OPTIONS: SERVER_NODE_OPTIONS,
-        MALLOC_ARENA_MAX: process.env.QUIRE_BENCH_ARENAS ?? '2',
+        ...SERVER_MALLOC,
       },
     });
     const lines = lineReader(child);

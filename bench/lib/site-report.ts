@@ -1,6 +1,12 @@
 import type { Site } from './site.js';
 import type { MixedResult } from './site-load.js';
-import { canDropCaches, SERVER_NODE_ARGS, SERVER_NODE_OPTIONS, type ServerStats } from './site-probe.js';
+import {
+  canDropCaches,
+  SERVER_MALLOC,
+  SERVER_NODE_ARGS,
+  SERVER_NODE_OPTIONS,
+  type ServerStats,
+} from './site-probe.js';
 import { renderTable } from './table.js';
 
 /** One row of the `site` table: quire against its baseline, milliseconds. */
@@ -65,8 +71,11 @@ export function report(
     s === null
       ? 'not measured (--site-steps)'
       : `${(s.rss / MB).toFixed(0)} MB (V8 heap ${(s.heapUsed / MB).toFixed(0)} of ${(s.heapTotal / MB).toFixed(0)} MB, external ${(s.external / MB).toFixed(0)} MB; index cache ${(s.indexBytes / MB).toFixed(1)} MB, records ${(s.recordBytes / MB).toFixed(1)} MB)`;
+  const malloc = Object.entries(SERVER_MALLOC)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   out.push(
-    `RSS of the server (${SERVER_NODE_ARGS.length > 0 ? `node ${SERVER_NODE_ARGS.join(' ')}, ` : ''}NODE_OPTIONS='${SERVER_NODE_OPTIONS}', MALLOC_ARENA_MAX=2): idle after start ${mb(rss.idle)}; after a GET of every thread ${mb(rss.afterAll)}; after the mixed load ${mb(rss.underLoad)}. Target <= 100 MB.`,
+    `RSS of the server (${SERVER_NODE_ARGS.length > 0 ? `node ${SERVER_NODE_ARGS.join(' ')}, ` : ''}NODE_OPTIONS='${SERVER_NODE_OPTIONS}', ${malloc}): idle after start ${mb(rss.idle)}; after a GET of every thread ${mb(rss.afterAll)}; after the mixed load ${mb(rss.underLoad)}. Target <= 100 MB.`,
   );
   out.push('');
   if (mixed !== null && rss.underLoad !== null) mixedReport(out, mixed, rss.underLoad);

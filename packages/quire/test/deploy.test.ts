@@ -139,7 +139,7 @@ test('both deploy files run the service with every memory setting quire serve as
   assert.deepEqual(missingMemorySettings(cmd.slice(1, -2), env), []);
   assert.equal(
     missingMemorySettings(cmd.slice(1, -2), {}).length,
-    3,
+    5,
     'without ENV the check sees all missing',
   );
 });

@@ -17,7 +17,13 @@ const NO_ORIGINS_WARNING =
  * sizes its heap, glibc its arenas, before any JavaScript runs; measured), and Node 20 cannot exec itself anew
  * without a second process for the service's lifetime: so `quire serve` says what is missing instead.
  */
-const MEMORY_SETTINGS = ['--max-semi-space-size=1', '--max-old-space-size=128', 'MALLOC_ARENA_MAX=2'];
+const MEMORY_SETTINGS = [
+  '--max-semi-space-size=1',
+  '--max-old-space-size=128',
+  'MALLOC_ARENA_MAX=2',
+  'MALLOC_MMAP_THRESHOLD_=131072',
+  'MALLOC_TRIM_THRESHOLD_=131072',
+];
 
 /** A V8 flag's name as V8 reads it: `--max_old_space_size` and `--max-old-space-size` are the same flag. */
 const flagName = (arg: string) => (arg.split('=')[0] as string).replaceAll('_', '-');
