@@ -25,6 +25,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #define MAX_THREADS 64
 #define MAX_LOOP_WAKES 2
@@ -35,35 +36,60 @@ static pthread_mutex_t lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 #else
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 #endif
-static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+
+/*
+ * A thread asleep waits on a condition of its own, on a stack of idle threads: a wake takes the one that went
+ * to sleep last. With one condition for all (as before, wave 6), glibc woke them about in the order they went
+ * to sleep, so after a burst had started 32 threads a caller making one call at a time had each call run on
+ * another of them (24-28 of 32 in 40 calls), every one with its stack and kernel state cold; the bench's pairs
+ * run such a burst (32 in flight) between their one-at-a-time chunks. Now one thread, still warm, takes them.
+ */
+struct sleeper {
+  pthread_cond_t wake;
+  struct sleeper *below; /* under the lock: the stack of idle threads */
+  int woken;             /* under the lock: taken off the stack by a waker, not yet running */
+};
+
+static struct sleeper *idle_top;
 static struct pool_task *head, *tail;
-/* Under the lock: threads and idle ones (asleep on `work`), woken (signalled but not yet running), queued
- * tasks. Atomic: returning, threads that finished a task and will look at the queue before they sleep. */
-static int threads, idle, woken, queued, returning;
+/* Under the lock: threads, woken ones (taken off the idle stack but not yet running), queued tasks.
+ * Atomic: returning, threads that finished a task and will look at the queue before they sleep. */
+static int threads, woken, queued, returning;
 
 /* Under the lock: whether the tasks queued are more than the threads about to take them. */
 static int short_of_takers(void) {
   return queued > woken + __atomic_load_n(&returning, __ATOMIC_SEQ_CST);
 }
 
-static void *worker(void *unused) {
-  (void)unused;
+/* Under the lock: the thread that went to sleep last, marked woken (its condition is signalled after the
+ * unlock: a thread woken under the lock would at once block on it again); NULL when none is asleep. */
+static struct sleeper *take_sleeper(void) {
+  struct sleeper *s = idle_top;
+  if (!s) return NULL;
+  idle_top = s->below;
+  s->woken = 1;
+  woken++;
+  return s;
+}
+
+static void *worker(void *arg) {
+  struct sleeper *self = arg;
   pthread_mutex_lock(&lock);
   for (;;) {
     while (!head) {
-      idle++;
-      pthread_cond_wait(&work, &lock);
-      idle--;
-      if (woken > 0) woken--;
+      self->woken = 0;
+      self->below = idle_top;
+      idle_top = self;
+      while (!self->woken) pthread_cond_wait(&self->wake, &lock);
+      woken--;
     }
     struct pool_task *t = head;
     head = t->next;
     if (!head) tail = NULL;
     queued--;
-    int wake = short_of_takers() && idle > woken;
-    if (wake) woken++;
+    struct sleeper *next = short_of_takers() ? take_sleeper() : NULL;
     pthread_mutex_unlock(&lock);
-    if (wake) pthread_cond_signal(&work);
+    if (next) pthread_cond_signal(&next->wake);
     t->run(t);
     __atomic_add_fetch(&returning, 1, __ATOMIC_SEQ_CST);
     t->done(t);
@@ -73,6 +99,29 @@ static void *worker(void *unused) {
   return NULL;
 }
 
+/* Under the lock: starts one more thread (it finds the queued task itself); 0 when it could not. */
+static int start_thread(void) {
+  struct sleeper *s = calloc(1, sizeof *s);
+  if (!s) return 0;
+  pthread_cond_init(&s->wake, NULL);
+  pthread_attr_t attr;
+  pthread_t id;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  int ok = pthread_create(&id, &attr, worker, s) == 0;
+  pthread_attr_destroy(&attr);
+  if (!ok) {
+    pthread_cond_destroy(&s->wake);
+    free(s);
+    return 0;
+  }
+  threads++;
+  /* Told apart from libuv's and Node's threads in /proc/PID/task/TID/comm (ps -L, top -H, tests). */
+  pthread_setname_np(id, "quire-fs-io");
+  return 1;
+}
+
 int pool_submit(struct pool_task *t) {
   t->next = NULL;
   pthread_mutex_lock(&lock);
@@ -80,36 +129,21 @@ int pool_submit(struct pool_task *t) {
   else head = t;
   tail = t;
   queued++;
-  int ok = 1, wake = 0;
+  int ok = 1;
+  struct sleeper *wake = NULL;
   if (!short_of_takers()) {
     /* a thread about to look at the queue, or one woken already, takes it */
-  } else if (idle > woken) {
+  } else if (idle_top) {
     /* past MAX_LOOP_WAKES, the threads woken wake the rest */
-    if (woken < MAX_LOOP_WAKES) {
-      woken++;
-      wake = 1;
-    }
-  } else if (threads < MAX_THREADS) {
-    pthread_attr_t attr;
-    pthread_t id;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    if (pthread_create(&id, &attr, worker, NULL) == 0) {
-      threads++;
-      /* Told apart from libuv's and Node's threads in /proc/PID/task/TID/comm (ps -L, top -H, tests). */
-      pthread_setname_np(id, "quire-fs-io");
-    } else {
-      ok = threads > 0; /* queued for a running thread; with none at all, the caller must run it */
-    }
-    pthread_attr_destroy(&attr);
+    if (woken < MAX_LOOP_WAKES) wake = take_sleeper();
+  } else if (threads < MAX_THREADS && !start_thread()) {
+    ok = threads > 0; /* queued for a running thread; with none at all, the caller must run it */
   }
   if (!ok) {
     head = tail = NULL;
     queued = 0;
   }
   pthread_mutex_unlock(&lock);
-  /* Signalled after the unlock: a thread woken under the lock would at once block on it again. */
-  if (wake) pthread_cond_signal(&work);
+  if (wake) pthread_cond_signal(&wake->wake);
   return ok ? 0 : -1;
 }
