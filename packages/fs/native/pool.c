@@ -26,8 +26,13 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define MAX_THREADS 64
+/* linux/futex.h's values, which musl's headers do not carry: FUTEX_WAIT or FUTEX_WAKE | FUTEX_PRIVATE_FLAG. */
+#define FUTEX_WAIT_PRIVATE 128
+#define FUTEX_WAKE_PRIVATE 129
 #define MAX_LOOP_WAKES 2
 
 /* Adaptive where glibc has it: a short spin before sleeping on the lock, which workers hold for nanoseconds. */
@@ -38,17 +43,26 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 #endif
 
 /*
- * A thread asleep waits on a condition of its own, on a stack of idle threads: a wake takes the one that went
- * to sleep last. With one condition for all (as before, wave 6), glibc woke them about in the order they went
- * to sleep, so after a burst had started 32 threads a caller making one call at a time had each call run on
- * another of them (24-28 of 32 in 40 calls), every one with its stack and kernel state cold; the bench's pairs
- * run such a burst (32 in flight) between their one-at-a-time chunks. Now one thread, still warm, takes them.
+ * A thread asleep waits on a futex of its own, on a stack of idle threads: a wake takes the one that went to
+ * sleep last. With one condition variable for all (as before, wave 6), glibc woke them about in the order they
+ * went to sleep, so after a burst had started 32 threads a caller making one call at a time had each call run
+ * on another of them (24-28 of 32 in 40 calls), every one with its stack and kernel state cold; the bench's
+ * pairs run such a burst (32 in flight) between their one-at-a-time chunks. Now one thread, still warm, takes
+ * them. A plain futex rather than a condition variable: a thread leaving pthread_cond_wait holds the mutex
+ * marked contended, so its next unlock was one more futex syscall on every call's path, for nobody.
  */
 struct sleeper {
-  pthread_cond_t wake;
   struct sleeper *below; /* under the lock: the stack of idle threads */
-  int woken;             /* under the lock: taken off the stack by a waker, not yet running */
+  int woken;             /* the futex: set (under the lock) by the waker that took this thread off the stack */
 };
+
+static void futex_wait(int *word) {
+  while (!__atomic_load_n(word, __ATOMIC_ACQUIRE)) syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+}
+
+static void futex_wake(int *word) {
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 static struct sleeper *idle_top;
 static struct pool_task *head, *tail;
@@ -61,13 +75,13 @@ static int short_of_takers(void) {
   return queued > woken + __atomic_load_n(&returning, __ATOMIC_SEQ_CST);
 }
 
-/* Under the lock: the thread that went to sleep last, marked woken (its condition is signalled after the
- * unlock: a thread woken under the lock would at once block on it again); NULL when none is asleep. */
+/* Under the lock: the thread that went to sleep last, marked woken (its futex is woken after the unlock: a
+ * thread woken under the lock would at once block on it again); NULL when none is asleep. */
 static struct sleeper *take_sleeper(void) {
   struct sleeper *s = idle_top;
   if (!s) return NULL;
   idle_top = s->below;
-  s->woken = 1;
+  __atomic_store_n(&s->woken, 1, __ATOMIC_RELEASE);
   woken++;
   return s;
 }
@@ -77,10 +91,12 @@ static void *worker(void *arg) {
   pthread_mutex_lock(&lock);
   for (;;) {
     while (!head) {
-      self->woken = 0;
+      __atomic_store_n(&self->woken, 0, __ATOMIC_RELAXED);
       self->below = idle_top;
       idle_top = self;
-      while (!self->woken) pthread_cond_wait(&self->wake, &lock);
+      pthread_mutex_unlock(&lock);
+      futex_wait(&self->woken);
+      pthread_mutex_lock(&lock);
       woken--;
     }
     struct pool_task *t = head;
@@ -89,7 +105,7 @@ static void *worker(void *arg) {
     queued--;
     struct sleeper *next = short_of_takers() ? take_sleeper() : NULL;
     pthread_mutex_unlock(&lock);
-    if (next) pthread_cond_signal(&next->wake);
+    if (next) futex_wake(&next->woken);
     t->run(t);
     __atomic_add_fetch(&returning, 1, __ATOMIC_SEQ_CST);
     t->done(t);
@@ -103,7 +119,6 @@ static void *worker(void *arg) {
 static int start_thread(void) {
   struct sleeper *s = calloc(1, sizeof *s);
   if (!s) return 0;
-  pthread_cond_init(&s->wake, NULL);
   pthread_attr_t attr;
   pthread_t id;
   pthread_attr_init(&attr);
@@ -112,7 +127,6 @@ static int start_thread(void) {
   int ok = pthread_create(&id, &attr, worker, s) == 0;
   pthread_attr_destroy(&attr);
   if (!ok) {
-    pthread_cond_destroy(&s->wake);
     free(s);
     return 0;
   }
@@ -144,6 +158,6 @@ int pool_submit(struct pool_task *t) {
     queued = 0;
   }
   pthread_mutex_unlock(&lock);
-  if (wake) pthread_cond_signal(&wake->wake);
+  if (wake) futex_wake(&wake->woken);
   return ok ? 0 : -1;
 }
