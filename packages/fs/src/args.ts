@@ -25,12 +25,23 @@ let lastResolved = '';
  */
 export function resolvePath(p: string): string {
   if (p === lastAbsolute) return lastResolved;
-  const resolved = path.resolve(p);
+  const resolved = isResolved(p) ? p : path.resolve(p);
   if (path.isAbsolute(p)) {
     lastAbsolute = p;
     lastResolved = resolved;
   }
   return resolved;
+}
+
+/**
+ * Whether path.resolve(p) is `p` itself: absolute, no empty segment, no segment starting with a dot (so no `.`
+ * or `..`), no trailing slash. Two searches of the string instead of path.resolve's pass that builds a new
+ * one: a caller of createExclusive names a new file on every call, so the memory above does not serve it.
+ */
+export function isResolved(p: string): boolean {
+  if (p.charCodeAt(0) !== 0x2f) return false;
+  if (p.length === 1) return true;
+  return p.charCodeAt(p.length - 1) !== 0x2f && !p.includes('//') && !p.includes('/.');
 }
 
 /** The fields of an options argument; none when it is undefined. */

@@ -207,6 +207,21 @@ function settle(req: NativeRequest, out: Float64Array): NativeResult {
   };
 }
 
+/**
+ * Result arrays no call holds. A new Float64Array(8) lives in V8's heap, and the addon's first look at its memory
+ * (napi_get_typedarray_info) moves it out, an allocation of its own; one taken again is already out. A call
+ * takes one and gives it back once its result is read (the addon writes it only before it answers).
+ */
+const spareOuts: Float64Array[] = [];
+
+function takeOut(): Float64Array {
+  return spareOuts.pop() ?? new Float64Array(8);
+}
+
+function giveBack(out: Float64Array): void {
+  if (spareOuts.length < 64) spareOuts.push(out);
+}
+
 /** Whether the addon is loaded. */
 export function hasNative(): boolean {
   return binding !== undefined;
@@ -214,9 +229,13 @@ export function hasNative(): boolean {
 
 /** A whole publish on this thread. */
 export function nativePublishSync(req: NativeRequest): NativeResult {
-  const out = new Float64Array(8);
-  start((binding as Binding).publishSync, req, out);
-  return settle(req, out);
+  const out = takeOut();
+  try {
+    start((binding as Binding).publishSync, req, out);
+    return settle(req, out);
+  } finally {
+    giveBack(out);
+  }
 }
 
 /**
@@ -227,15 +246,17 @@ export function nativePublishThen(
   req: NativeRequest,
   then: (done: NativeResult | undefined, err?: unknown) => void,
 ): void {
-  const out = new Float64Array(8);
+  const out = takeOut();
   start((binding as Binding).publish, req, out, () => {
     let done: NativeResult;
     try {
       done = settle(req, out);
     } catch (err) {
+      giveBack(out);
       then(undefined, err);
       return;
     }
+    giveBack(out);
     then(done);
   });
 }

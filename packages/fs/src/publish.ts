@@ -359,7 +359,7 @@ export function createExclusiveSync(file: string, data: SyncData, opts?: WriteOp
   );
 }
 
-/** Per resolved path, the settled tail of this process's replaceFile calls, so they complete in call order. */
+/** Per resolved path, the last of this process's replaceFile calls, so they complete in call order. */
 const replaceQueues = new Map<string, Promise<unknown>>();
 
 /**
@@ -371,15 +371,16 @@ export function replaceFile(file: string, data: Data, opts?: WriteOptions): Prom
   const key = typeof file === 'string' ? resolvePath(file) : '';
   const run = () =>
     writeAsync('replaceFile', () => replacePlan(writeRequest('replaceFile', 'path', file, data, opts, true)));
-  // The queue's tail never rejects, so each call starts once the one before it has settled either way; with
-  // none pending for the path, at once (a turn of the microtask queue less for a caller one call at a time).
+  // Each call starts once the one before it has settled either way; with none pending for the path, at once (a
+  // turn of the microtask queue less for a caller one call at a time). One reaction per call forgets the path
+  // once its last call has settled (it also marks the call's rejection handled, as the queue always has).
   const before = replaceQueues.get(key);
-  const mine = before === undefined ? run() : before.then(run);
-  const tail = mine.catch(() => {});
-  replaceQueues.set(key, tail);
-  void tail.then(() => {
-    if (replaceQueues.get(key) === tail) replaceQueues.delete(key);
-  });
+  const mine = before === undefined ? run() : before.then(run, run);
+  replaceQueues.set(key, mine);
+  const forget = () => {
+    if (replaceQueues.get(key) === mine) replaceQueues.delete(key);
+  };
+  void mine.then(forget, forget);
   return mine;
 }
 
