@@ -183,6 +183,12 @@ function quireDir(dir: string): string {
   return dir;
 }
 
+/** The windows' CPU per POST of quire, bare and Fastify (their contenders' indexes) and of the generator. */
+function cpuOf(w: Windows, [quire, bare, fastify]: [number, number, number]): PostCpu {
+  const of = (i: number) => median(w.cpu[i] as number[]);
+  return { quire: of(quire), bare: of(bare), fastify: of(fastify), generator: median(w.genCpu.flat()) };
+}
+
 /** What one round of postBench measured. */
 interface Round {
   post: number;
@@ -262,18 +268,8 @@ async function postRound(place: Place, o: ServiceOptions, r: number, notifyConfi
       bare: median(one.p50s[1] as number[]),
       fastify: median(one.p50s[2] as number[]),
     },
-    cpu: {
-      quire: median(side.cpu[0] as number[]),
-      bare: median(side.cpu[2] as number[]),
-      fastify: median(side.cpu[3] as number[]),
-      generator: median(side.genCpu.flat()),
-    },
-    cpuOne: {
-      quire: median(one.cpu[0] as number[]),
-      bare: median(one.cpu[1] as number[]),
-      fastify: median(one.cpu[2] as number[]),
-      generator: median(one.genCpu.flat()),
-    },
+    cpu: cpuOf(side, [0, 2, 3]),
+    cpuOne: cpuOf(one, [0, 1, 2]),
     n: post.reduce((a, x) => a + x * o.postSeconds, 0),
     bad: side.bad + on.bad + one.bad,
   };
