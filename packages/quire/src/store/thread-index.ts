@@ -243,8 +243,10 @@ async function readInto(
     const g = got.get(stem);
     if (g == null) {
       const r = entries.row(stem);
-      if (r !== NO_ROW) gone.add(r);
-      if (r !== NO_ROW) dropped.push(stem);
+      if (r !== NO_ROW) {
+        gone.add(r);
+        dropped.push(stem);
+      }
       continue;
     }
     read.set(stem, g.record);
