@@ -28,8 +28,6 @@ export interface Forest {
   kidStart: Int32Array;
   kids: Int32Array;
   later: Map<number, number[]>;
-  /** Top-level comments in stem order. */
-  roots: number[];
   /** Parents named that are not in the thread: a comment of that stem appearing moves its replies. */
   missing: Set<string>;
   /** Public visibility (approved) of each comment, and whether it is shown (visible, or a reply is). */
@@ -106,16 +104,19 @@ function laterOf(f: Forest, i: number): number[] {
 }
 
 /**
- * Every comment's replies from the record parents (`raw`, -1 for none), as one array in row order of parents,
- * each parent's in stem order: two typed arrays instead of a list per parent (~150 bytes each at first push).
+ * Every comment's replies from the record parents (in `f.parent` when this runs: -1 for none), as one array in
+ * row order of parents, each parent's in stem order: two typed arrays instead of a list per parent (~150 bytes
+ * each at first push).
  */
-function linkChildren(f: Forest, raw: Int32Array): void {
-  const n = raw.length;
+function linkChildren(f: Forest): void {
+  const n = f.rows.size;
+  const raw = f.parent;
   const start = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) if ((raw[i] as number) >= 0) (start[(raw[i] as number) + 1] as number)++;
   for (let i = 0; i < n; i++) start[i + 1] = (start[i + 1] as number) + (start[i] as number);
   const kids = new Int32Array(start[n] as number);
-  const at = start.slice(0, n);
+  const at = scratch(n);
+  at.set(start.subarray(0, n));
   for (let i = 0; i < n; i++) {
     const p = raw[i] as number;
     if (p >= 0) kids[(at[p] as number)++] = i;
@@ -124,11 +125,6 @@ function linkChildren(f: Forest, raw: Int32Array): void {
   if (!f.rows.inStemOrder) for (let p = 0; p < n; p++) kids.subarray(start[p], start[p + 1]).sort(by);
   f.kidStart = start;
   f.kids = kids;
-}
-
-function isSorted(list: readonly number[], by: (a: number, b: number) => number): boolean {
-  for (let k = 1; k < list.length; k++) if (by(list[k - 1] as number, list[k] as number) > 0) return false;
-  return true;
 }
 
 /** Makes comment `i` visible to the public or not, and what is shown above it follows. */
@@ -166,7 +162,6 @@ function* layoutSteps(entries: ReadonlyMap<string, Listed>): Generator<void, For
     kidStart: new Int32Array(1),
     kids: new Int32Array(0),
     later: new Map(),
-    roots: [],
     missing: new Set(),
     visible: new Uint8Array(cap),
     shown: new Uint8Array(cap),
@@ -174,25 +169,23 @@ function* layoutSteps(entries: ReadonlyMap<string, Listed>): Generator<void, For
     total: 0,
     top: null,
   };
-  const raw = new Int32Array(n).fill(-1);
-  // Each pass is a plain function over a slice: V8 optimises those, not a loop inside a generator.
+  // Each pass is a plain function over a slice: V8 optimises those, not a loop inside a generator. The first
+  // leaves each comment's record parent in f.parent, which the tree's parent is but for cycles (placeRoots).
   const passes = [
-    (from: number, to: number) => linkParents(f, raw, from, to),
-    (from: number, to: number) => placeRoots(f, raw, false, from, to),
-    (from: number, to: number) => placeRoots(f, raw, true, from, to),
+    (from: number, to: number) => linkParents(f, from, to),
+    (from: number, to: number) => placeRoots(f, false, from, to),
+    (from: number, to: number) => placeRoots(f, true, from, to),
     (from: number, to: number) => {
       for (let i = from; i < to; i++) setVisible(f, i, rows.statusAt(i) === 'approved');
     },
   ];
-  const by = (a: number, b: number) => rows.compareRows(a, b);
   for (const pass of passes) {
     for (let from = 0; from < n; from += SLICE) {
       pass(from, Math.min(n, from + SLICE));
       if (from + SLICE < n) yield;
     }
-    if (pass === passes[0]) linkChildren(f, raw);
+    if (pass === passes[0]) linkChildren(f);
   }
-  if (!isSorted(f.roots, by)) f.roots.sort(by);
   return f;
 }
 
@@ -205,8 +198,8 @@ function recordParent(rows: IndexRows, i: number): number {
   return p === i ? NO_ROW : p;
 }
 
-/** The record's parent of each comment in [from, to), as a number (-1: none, missing, or itself). */
-function linkParents(f: Forest, raw: Int32Array, from: number, to: number): void {
+/** The record's parent of each comment in [from, to) into f.parent, as a number (-1: none, missing, or itself). */
+function linkParents(f: Forest, from: number, to: number): void {
   for (let i = from; i < to; i++) {
     const pi = recordParent(f.rows, i);
     if (pi === NO_ROW) {
@@ -214,33 +207,45 @@ function linkParents(f: Forest, raw: Int32Array, from: number, to: number): void
       if (p !== null && f.rows.parentRow(i) === NO_ROW) f.missing.add(p);
       continue;
     }
-    raw[i] = pi;
+    f.parent[i] = pi;
   }
 }
 
 /**
  * The trees of the roots among [from, to), breadth-first: comments without a parent, or with `cycles`, those
- * still unreached, which sit on a cycle (only hand edits make one): its first member becomes a root.
+ * still unreached, which sit on a cycle (only hand edits make one): its first member becomes a root. A reply
+ * reached is given its record's parent, already in f.parent; a root has none.
  */
-function placeRoots(f: Forest, raw: Int32Array, cycles: boolean, from: number, to: number): void {
-  const queue: number[] = [];
+function placeRoots(f: Forest, cycles: boolean, from: number, to: number): void {
+  const queue = scratch(f.rows.size);
   for (let root = from; root < to; root++) {
-    if (cycles ? (f.depth[root] as number) >= 0 : raw[root] !== -1) continue;
-    f.roots.push(root);
+    if (cycles ? (f.depth[root] as number) >= 0 : f.parent[root] !== -1) continue;
+    f.parent[root] = -1;
     f.depth[root] = 0;
-    queue.length = 0;
-    queue.push(root);
-    for (let q = 0; q < queue.length; q++) {
+    queue[0] = root;
+    for (let q = 0, end = 1; q < end; q++) {
       const s = queue[q] as number;
       for (let k = f.kidStart[s] as number; k < (f.kidStart[s + 1] as number); k++) {
         const c = f.kids[k] as number;
         if ((f.depth[c] as number) >= 0) continue;
         f.depth[c] = (f.depth[s] as number) + 1;
         f.parent[c] = s;
-        queue.push(c);
+        queue[end++] = c;
       }
     }
   }
+}
+
+/**
+ * Room for the work of one call of placeRoots (its breadth-first queue) or linkChildren, shared by every layout:
+ * neither spans a yield (layouts under way at once only interleave between calls). A list made per root was
+ * ~150 bytes of garbage a comment; this is one array the size of the biggest thread laid out.
+ */
+let scratchRows = new Int32Array(1024);
+
+function scratch(n: number): Int32Array {
+  if (scratchRows.length < n) scratchRows = new Int32Array(room(n));
+  return scratchRows;
 }
 
 /** The forest of a thread's index entries, laid out whole at once. */
@@ -303,8 +308,7 @@ function addComment(f: Forest, i: number): void {
   f.shown = grow(f.shown, i + 1, 0);
   f.parent[i] = p;
   f.depth[i] = p < 0 ? 0 : (f.depth[p] as number) + 1;
-  if (p < 0) insertSorted(f.roots, i, f.rows);
-  else insertSorted(laterOf(f, p), i, f.rows);
+  if (p >= 0) insertSorted(laterOf(f, p), i, f.rows);
 }
 
 /**
@@ -331,10 +335,26 @@ export function advanceForest(
   return true;
 }
 
-/** The public's top level: the shown roots in stem order. */
+/**
+ * The public's top level: the shown roots (comments without a tree parent) in stem order. Made from the parents
+ * after a change, not kept as a list: one pass over the thread's typed arrays, no array of every root kept or
+ * grown (~20 bytes of garbage a comment at each layout).
+ */
 export function publicTop(f: Forest): Int32Array {
-  f.top ??= Int32Array.from(f.roots.filter((r) => f.shown[r] === 1));
-  return f.top;
+  if (f.top !== null) return f.top;
+  const n = f.rows.size;
+  const order = f.rows.inStemOrder ? null : f.rows.sortedRows();
+  const isTop = (i: number) => (f.parent[i] as number) < 0 && f.shown[i] === 1;
+  let count = 0;
+  for (let k = 0; k < n; k++) if (isTop(order === null ? k : (order[k] as number))) count++;
+  const top = new Int32Array(count);
+  count = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order === null ? k : (order[k] as number);
+    if (isTop(i)) top[count++] = i;
+  }
+  f.top = top;
+  return top;
 }
 
 /**

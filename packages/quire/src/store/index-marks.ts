@@ -1,9 +1,11 @@
 /** A thread index's change marks (a spool of stems changed since the snapshot), and its listings compared. */
 import path from 'node:path';
 import { isQuireError, listNames, makeDir, openSpool, Spool } from '@quire/fs';
+import { type IndexRows, NO_ROW } from './index-rows.js';
 import { SLICE_ROWS, yieldLoop } from './index-snapshot.js';
 import { NameList } from './name-list.js';
-import { COMMENT_STEM, compareStems } from './records.js';
+import { compareStems } from './records.js';
+import { KEY, readStemKey } from './stem-keys.js';
 import { isMissing, mapLimit, READ_CONCURRENCY, RECORD_SUFFIX, recordName } from './threads.js';
 
 /** Marks of comments changed since the snapshot: a spool of records holding a stem each, in the thread directory. */
@@ -149,17 +151,15 @@ function insertions(names: readonly string[], old: NameList): string[] | null {
  * looks every name up (no set of every name), in slices of SLICE_ROWS names: a load of a 50,000-comment thread
  * must not hold the event loop for the ~10 ms that pass takes.
  */
-export async function diffNames(
-  names: readonly string[],
-  known: ReadonlyMap<string, unknown> | undefined,
-  hint?: ListingHint,
-) {
+export async function diffNames(names: readonly string[], known: IndexRows | undefined, hint?: ListingHint) {
   const added: string[] = [];
+  // A known name is looked up by its stem's key (stem-keys.ts): no string made for it; a new one's stem is kept.
   const fresh = (n: string) => {
     if (!n.endsWith(RECORD_SUFFIX) || n.startsWith('.')) return false;
-    const stem = n.slice(0, -RECORD_SUFFIX.length);
-    if (known?.has(stem) === true) return true;
-    if (COMMENT_STEM.test(stem)) added.push(stem);
+    const end = n.length - RECORD_SUFFIX.length;
+    if (!readStemKey(n, end)) return false;
+    if (known !== undefined && known.rowOfKey(KEY[0] as number, KEY[1] as number) !== NO_ROW) return true;
+    added.push(n.slice(0, end));
     return false;
   };
   const inserted = hint === undefined ? null : insertions(names, NameList.of(hint.names));

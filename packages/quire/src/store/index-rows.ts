@@ -1,5 +1,5 @@
 import { type CommentStatus, STATUSES } from './records.js';
-import { stemKey, stemOfKey } from './stem-keys.js';
+import { KEY, readStemKey, stemOfKey } from './stem-keys.js';
 
 /** What listing a thread needs of a comment, without reading it: where it hangs, who may see it, its likes. */
 export interface IndexEntry {
@@ -22,6 +22,14 @@ export const NO_ROW = -1;
 const OUTSIDE = -2;
 /** Bytes a row costs: its stem as two doubles, its parent, status and likes. */
 const ROW_BYTES = 8 + 8 + 4 + 1 + 4;
+
+/**
+ * Rows to make room for when `n` are known: a few more, so that the comments a load reads since the snapshot
+ * (or posted since the last load) join without copying a big thread's arrays again (each copy is garbage).
+ */
+export function roomFor(n: number): number {
+  return n + 16 + (n >> 6);
+}
 
 function grown<T extends Float64Array | Int32Array | Uint8Array | Uint32Array>(a: T, cap: number): T {
   const b = new (a.constructor as new (n: number) => T)(cap);
@@ -79,7 +87,7 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
   /** A copy of its own, with room for `extra` more rows before growing. */
   clone(extra = 16): IndexRows {
     const c = new IndexRows(1);
-    const cap = this.n + extra;
+    const cap = roomFor(this.n + extra);
     c.time = grown(this.time, cap);
     c.seq = grown(this.seq, cap);
     c.par = grown(this.par, cap);
@@ -96,7 +104,7 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
    * copied once, to their size, not doubled and trimmed (each copy of a big one is memory malloc may keep).
    */
   reserve(k: number): void {
-    if (this.n + k > this.time.length) this.resize(this.n + k);
+    if (this.n + k > this.time.length) this.resize(roomFor(this.n + k));
   }
 
   private resize(cap: number): void {
@@ -107,9 +115,9 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
     this.lk = grown(this.lk, cap);
   }
 
-  /** Gives back unused room beyond a few rows (an index kept in the cache holds little more than its rows). */
+  /** Gives back unused room beyond roomFor's (an index kept in the cache holds little more than its rows). */
   trim(): void {
-    if (this.time.length - this.n > 16) this.resize(Math.max(1, this.n));
+    if (this.time.length > roomFor(roomFor(this.n))) this.resize(Math.max(1, roomFor(this.n)));
   }
 
   stemAt(row: number): string {
@@ -118,8 +126,7 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
 
   /** The row of `stem`, or NO_ROW. */
   row(stem: string): number {
-    const key = stemKey(stem);
-    return key === null ? NO_ROW : this.rowOfKey(key[0], key[1]);
+    return readStemKey(stem) ? this.rowOfKey(KEY[0] as number, KEY[1] as number) : NO_ROW;
   }
 
   rowOfKey(time: number, seq: number): number {
@@ -194,10 +201,11 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
 
   /** Adds or changes a comment's row (a new stem joins last); throws for what is not a comment stem. */
   set(stem: string, e: IndexEntry): this {
-    const key = stemKey(stem);
-    if (key === null) throw new TypeError(`not a comment stem: ${stem}`);
-    let r = this.rowOfKey(key[0], key[1]);
-    if (r === NO_ROW) r = this.append(key[0], key[1], NO_ROW, 0, 0);
+    if (!readStemKey(stem)) throw new TypeError(`not a comment stem: ${stem}`);
+    const time = KEY[0] as number;
+    const seq = KEY[1] as number;
+    let r = this.rowOfKey(time, seq);
+    if (r === NO_ROW) r = this.append(time, seq, NO_ROW, 0, 0);
     this.setParent(r, e.parent);
     this.st[r] = STATUSES.indexOf(e.status);
     this.lk[r] = e.likes;
@@ -312,9 +320,13 @@ export class IndexRows implements ReadonlyMap<string, IndexEntry> {
     return out;
   }
 
-  /** The stem's key of a row, for writers of the rows (the snapshot). */
-  keyAt(row: number): [number, number] {
-    return [this.time[row] as number, this.seq[row] as number];
+  /** The stem's key of a row (its time digits and N), for writers of the rows (the snapshot). */
+  timeAt(row: number): number {
+    return this.time[row] as number;
+  }
+
+  seqAt(row: number): number {
+    return this.seq[row] as number;
   }
 
   /** The raw status number of a row (STATUSES' index). */

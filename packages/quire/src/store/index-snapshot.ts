@@ -1,6 +1,6 @@
-import { type IndexEntry, IndexRows, indexEntry, NO_ROW } from './index-rows.js';
+import { type IndexEntry, IndexRows, indexEntry, NO_ROW, roomFor } from './index-rows.js';
 import { type CommentStatus, STATUSES } from './records.js';
-import { stemKey, stemKeyOf, stemLength, writeStem } from './stem-keys.js';
+import { KEY, readStemKeyOf, stemKey, stemLength, writeStem } from './stem-keys.js';
 
 export { type IndexEntry, IndexRows, indexEntry };
 
@@ -57,13 +57,13 @@ class Cursor {
     this.at += 1 + n;
     return s;
   }
-  /** A stem's key, read from its bytes (no string made); null if it is not a comment stem. */
-  key(): [number, number] | null {
+  /** A stem's key, read from its bytes into KEY (no string or array made); false if it is not a comment stem. */
+  key(): boolean {
     const n = this.buf[this.at];
-    if (n === undefined || this.at + 1 + n > this.buf.length) return null;
-    const key = stemKeyOf(this.buf, this.at + 1, this.at + 1 + n);
+    if (n === undefined || this.at + 1 + n > this.buf.length) return false;
+    const ok = readStemKeyOf(this.buf, this.at + 1, this.at + 1 + n);
     this.at += 1 + n;
-    return key;
+    return ok;
   }
   int(): number | null {
     if (this.at + 4 > this.buf.length) return null;
@@ -83,16 +83,19 @@ class Cursor {
 
 /** One row into `rows`: its stem, its parent (a row number, or a stem, or none), its status and likes. */
 function readRow(c: Cursor, rows: IndexRows): boolean {
-  const key = c.key();
+  if (!c.key()) return false;
+  // Taken before anything else reads a key into KEY.
+  const time = KEY[0] as number;
+  const seq = KEY[1] as number;
   const p = c.int();
-  if (key === null || p === null) return false;
+  if (p === null) return false;
   const other = p === OTHER_PARENT ? c.str() : null;
   const status = c.byte();
   const likes = c.int();
   if (p === OTHER_PARENT && (other === null || stemKey(other) === null)) return false;
   if (status === null || status >= STATUSES.length || likes === null || likes < 0) return false;
   if (p < OTHER_PARENT) return false;
-  const r = rows.append(key[0], key[1], p === OTHER_PARENT ? NO_ROW : p, status, likes);
+  const r = rows.append(time, seq, p === OTHER_PARENT ? NO_ROW : p, status, likes);
   if (other !== null) rows.setOutsideParent(r, other);
   return true;
 }
@@ -110,7 +113,7 @@ export async function parseSnapshot(buf: Buffer | null): Promise<Snapshot | null
   const gen = c.str();
   const n = c.int();
   if (gen === null || n === null || n < 0 || n > buf.length) return null;
-  const entries = new IndexRows(n);
+  const entries = new IndexRows(roomFor(n));
   for (let i = 0; i < n; i++) {
     if (i % SLICE_ROWS === SLICE_ROWS - 1) await yieldLoop();
     if (!readRow(c, entries)) return null;
@@ -128,7 +131,7 @@ export async function serialiseSnapshot(
   const n = rows.size;
   let size = MAGIC.length + 1 + gen.length + 4;
   for (let r = 0; r < n; r++) {
-    size += 1 + stemLength(rows.keyAt(r)[1]) + 4 + 1 + 4;
+    size += 1 + stemLength(rows.seqAt(r)) + 4 + 1 + 4;
     if (rows.parentRow(r) === NO_ROW) size += 1 + (rows.parentStem(r)?.length ?? -1);
   }
   const buf = Buffer.allocUnsafe(size);
@@ -141,7 +144,8 @@ export async function serialiseSnapshot(
   at = buf.writeInt32LE(n, at);
   for (let r = 0; r < n; r++) {
     if (r % SLICE_ROWS === SLICE_ROWS - 1) await yieldLoop();
-    const [time, seq] = rows.keyAt(r);
+    const time = rows.timeAt(r);
+    const seq = rows.seqAt(r);
     at = buf.writeUInt8(stemLength(seq), at);
     at = writeStem(buf, at, time, seq);
     const p = rows.parentRow(r);

@@ -33,9 +33,14 @@ export class ByteLru<K, V> {
     return this.entries.get(key)?.value;
   }
 
+  /** Whether an entry of `bytes` would be kept (not bigger than the whole budget). */
+  fits(bytes: number): boolean {
+    return bytes <= this.budget;
+  }
+
   set(key: K, value: V, bytes: number): void {
     this.delete(key);
-    if (bytes > this.budget) return;
+    if (!this.fits(bytes)) return;
     this.entries.set(key, { value, bytes });
     this.total += bytes;
     for (const [k, e] of this.entries) {

@@ -1,4 +1,4 @@
-import { stemKey, stemOfKey } from './stem-keys.js';
+import { KEY, readStemKey, stemOfKey } from './stem-keys.js';
 import { RECORD_SUFFIX } from './threads.js';
 
 /** Bytes a name costs: two doubles (a record's stem); other names are strings besides. */
@@ -24,11 +24,11 @@ export class NameList {
     const list = new NameList(names.length);
     for (let i = 0; i < names.length; i++) {
       const n = names[i] as string;
-      const key = n.endsWith(RECORD_SUFFIX) ? stemKey(n, n.length - RECORD_SUFFIX.length) : null;
-      if (key === null) list.others.set(i, n);
+      if (!n.endsWith(RECORD_SUFFIX) || !readStemKey(n, n.length - RECORD_SUFFIX.length))
+        list.others.set(i, n);
       else {
-        list.time[i] = key[0];
-        list.seq[i] = key[1];
+        list.time[i] = KEY[0] as number;
+        list.seq[i] = KEY[1] as number;
       }
     }
     return list;
@@ -36,6 +36,17 @@ export class NameList {
 
   get bytes(): number {
     return this.length * NAME_BYTES + this.others.size * 64;
+  }
+
+  /** What NameList.of(names).bytes would be, without making it (a listing not kept is never made one). */
+  static bytesOf(names: readonly string[] | NameList): number {
+    if (names instanceof NameList) return names.bytes;
+    let others = 0;
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i] as string;
+      if (!n.endsWith(RECORD_SUFFIX) || !readStemKey(n, n.length - RECORD_SUFFIX.length)) others++;
+    }
+    return names.length * NAME_BYTES + others * 64;
   }
 
   /** The i-th name. */
@@ -55,7 +66,10 @@ export class NameList {
     const other = this.others.get(i);
     if (other !== undefined) return other === name;
     if (!name.endsWith(RECORD_SUFFIX)) return false;
-    const key = stemKey(name, name.length - RECORD_SUFFIX.length);
-    return key !== null && key[0] === this.time[i] && key[1] === this.seq[i];
+    return (
+      readStemKey(name, name.length - RECORD_SUFFIX.length) &&
+      KEY[0] === this.time[i] &&
+      KEY[1] === this.seq[i]
+    );
   }
 }

@@ -3,41 +3,58 @@
 const CHAR_0 = 0x30;
 
 /**
- * A stem (`YYYYMMDDTHHMMSSZ-N`, COMMENT_STEM) as two exact doubles: its 14 time digits and N (at most 15 digits,
- * no leading zero). The pair orders as compareStems orders the stems and gives the stem back: 16 bytes a comment
- * instead of a string of ~40 and its slot. Null for anything else. `n`: of the first n characters only.
+ * Where readStemKey and readStemKeyOf leave the key they read: [time, seq]. One pair for every caller, read
+ * before the next call: a key read per name of a listing or per row of a snapshot then makes no array (a pair
+ * of doubles past the small-integer range was ~63 bytes of garbage each, as much as the rest of a load).
  */
-export function stemKey(stem: string, n = stem.length): [number, number] | null {
-  if (n < 18 || n > 32 || stem[8] !== 'T' || stem[15] !== 'Z' || stem[16] !== '-') return null;
-  if (stem[17] === '0' && n > 18) return null;
+export const KEY = new Float64Array(2);
+
+/**
+ * Reads a stem (`YYYYMMDDTHHMMSSZ-N`, COMMENT_STEM) as two exact doubles into KEY: its 14 time digits and N (at
+ * most 15 digits, no leading zero). The pair orders as compareStems orders the stems and gives the stem back:
+ * 16 bytes a comment instead of a string of ~40 and its slot. False for anything else. `n`: of the first n
+ * characters only.
+ */
+export function readStemKey(stem: string, n = stem.length): boolean {
+  if (n < 18 || n > 32 || stem.charCodeAt(8) !== 0x54 || stem.charCodeAt(15) !== 0x5a) return false;
+  if (stem.charCodeAt(16) !== 0x2d || (stem.charCodeAt(17) === CHAR_0 && n > 18)) return false;
   let time = 0;
   let seq = 0;
   for (let i = 0; i < n; i++) {
     if (i === 8 || i === 15 || i === 16) continue;
     const d = stem.charCodeAt(i) - CHAR_0;
-    if (d < 0 || d > 9) return null;
+    if (d < 0 || d > 9) return false;
     if (i < 15) time = time * 10 + d;
     else seq = seq * 10 + d;
   }
-  return [time, seq];
+  KEY[0] = time;
+  KEY[1] = seq;
+  return true;
+}
+
+/** readStemKey's key as a pair of its own, or null: for callers that keep it. */
+export function stemKey(stem: string, n = stem.length): [number, number] | null {
+  return readStemKey(stem, n) ? [KEY[0] as number, KEY[1] as number] : null;
 }
 
 /** The same from a stem's latin1 bytes (a snapshot's rows): no string made. */
-export function stemKeyOf(buf: Uint8Array, from: number, to: number): [number, number] | null {
+export function readStemKeyOf(buf: Uint8Array, from: number, to: number): boolean {
   const n = to - from;
   if (n < 18 || n > 32 || buf[from + 8] !== 0x54 || buf[from + 15] !== 0x5a || buf[from + 16] !== 0x2d)
-    return null;
-  if (buf[from + 17] === CHAR_0 && n > 18) return null;
+    return false;
+  if (buf[from + 17] === CHAR_0 && n > 18) return false;
   let time = 0;
   let seq = 0;
   for (let i = 0; i < n; i++) {
     if (i === 8 || i === 15 || i === 16) continue;
     const d = (buf[from + i] as number) - CHAR_0;
-    if (d < 0 || d > 9) return null;
+    if (d < 0 || d > 9) return false;
     if (i < 15) time = time * 10 + d;
     else seq = seq * 10 + d;
   }
-  return [time, seq];
+  KEY[0] = time;
+  KEY[1] = seq;
+  return true;
 }
 
 /** Characters of the stem of a key. */

@@ -15,7 +15,6 @@ import {
 } from '@quire/fs';
 import { type IndexEntry, IndexRows, indexEntry, NO_ROW } from './index-rows.js';
 import { parseSnapshot, serialiseSnapshot } from './index-snapshot.js';
-import { NameList } from './name-list.js';
 import { type CommentRecord, compareStems, parseRecord } from './records.js';
 
 export { type IndexEntry, IndexRows };
@@ -115,8 +114,9 @@ export const NON_EMPTY = { accept: (b: Buffer) => b.length > 0 };
 
 /** What a load starts from: the snapshot, the marks and the thread's record names, read together. */
 interface Listing {
+  /** The snapshot's entries; the base's own when it is `base` (never changed: loadFrom copies them). */
   snapshot: { gen: string; entries: IndexRows } | null;
-  /** The entries of the load this one builds on, when the snapshot is theirs (a copy): a delta can be told. */
+  /** The entries of the load this one builds on, when the snapshot is theirs: a delta can be told. */
   base: IndexRows | null;
   marks: Mark[];
   marksSpool: Spool | null;
@@ -145,7 +145,7 @@ async function readSnapshot(place: IndexPlace, base: IndexBase | undefined): Pro
   if (base?.snapshotStamp.st != null && (await unchangedAsync(base.snapshotStamp)))
     return {
       gen: base.generation,
-      entries: base.entries.clone(),
+      entries: base.entries,
       stamp: base.snapshotStamp,
       since: base.unsnapshotted,
       base: base.entries,
@@ -178,7 +178,8 @@ async function list(place: IndexPlace, base?: IndexBase, fresh = false): Promise
     base: snapshot === null ? null : (snap?.base ?? null),
     marks: marks.marks,
     marksSpool: marks.spool,
-    listed: { names: NameList.of(names), marks: marks.marks.map((m) => m.id) },
+    // As listed: made a NameList only if the view is kept (views.ts), not for a big thread's load that is not.
+    listed: { names, marks: marks.marks.map((m) => m.id) },
     ...(await diffNames(names, snapshot?.entries, snapshot === null ? undefined : snap?.hint)),
     snapshotStamp: snap?.stamp ?? (await stampAsync(path.join(place.dir, INDEX_DIR, INDEX_FILE))),
     since: snap?.since ?? 0,
@@ -256,12 +257,16 @@ async function readInto(
   return { files, dropped };
 }
 
-/** One load from a listing: the snapshot's entries (a copy of its own), minus names gone, plus what changed. */
+/**
+ * One load from a listing: the snapshot's entries (the base's copied, with room for what is read: readers keep
+ * the base's), minus names gone, plus what changed.
+ */
 async function loadFrom(place: IndexPlace, l: Listing): Promise<LoadedIndex> {
-  const entries = l.snapshot?.entries ?? new IndexRows();
+  const stems = toRead(l);
+  const snap = l.snapshot?.entries;
+  const entries = snap === undefined ? new IndexRows() : l.base === snap ? snap.clone(stems.length) : snap;
   entries.remove(new Set(l.removed.map((s) => entries.row(s)).filter((r) => r !== NO_ROW)));
   const read = new Map<string, CommentRecord>();
-  const stems = toRead(l);
   entries.reserve(stems.length);
   const got = await readInto(place, stems, entries, read);
   entries.trim();

@@ -338,11 +338,14 @@ export class ThreadViews {
     const head = Object.freeze({ threadId, meta, approved, version });
     const h: Head = { head, stamps, settled: entry.settled, loadedAt, listedAt: started, restat };
     this.heads.set(threadId, h, HEAD_BYTES);
-    this.cached.set(
-      threadId,
-      entry,
-      entries.bytes + entries.size * LAYOUT_BYTES + NameList.of(listed.names).bytes + VIEW_BYTES,
-    );
+    const bytes = entries.bytes + entries.size * LAYOUT_BYTES + NameList.bytesOf(listed.names) + VIEW_BYTES;
+    if (this.cached.fits(bytes)) {
+      // Kept: the listing as numbers (name-list.ts), for the view's checks and the next load's comparison.
+      entry.listed = { names: NameList.of(listed.names), marks: listed.marks };
+      if (base !== null) base.listed = entry.listed;
+    }
+    // Not kept when over the budget, and then no older view of the thread is either.
+    this.cached.set(threadId, entry, bytes);
     return entry;
   }
 
