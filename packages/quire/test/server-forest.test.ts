@@ -11,6 +11,7 @@ import {
   stemOf,
 } from '../src/server/forest.js';
 import { planPage, type TreeOptions } from '../src/server/views.js';
+import { compareStems } from '../src/store/records.js';
 import { prng, tempDir } from './fixtures/srv-helpers.js';
 import { META, PAGE, record } from './fixtures/srv-records.js';
 
@@ -25,6 +26,14 @@ function described(f: Forest): unknown {
     return [stemOf(f, i), p < 0 ? null : stemOf(f, p), f.depth[i], f.shown[i], f.visible[i]];
   }).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
   return { rows, top: Array.from(publicTop(f), (i) => stemOf(f, i)), total: f.total };
+}
+
+/** The public top level by its definition: shown comments without a tree parent, by stem (compareStems). */
+function expectedTop(f: Forest): string[] {
+  const tops: string[] = [];
+  for (let i = 0; i < f.rows.size; i++)
+    if ((f.parent[i] as number) < 0 && f.shown[i] === 1) tops.push(stemOf(f, i));
+  return tops.sort(compareStems);
 }
 
 test('a forest advanced by each change equals one laid out afresh, whatever the changes', () => {
@@ -63,6 +72,11 @@ test('a forest advanced by each change equals one laid out afresh, whatever the 
       }
       assert.ok(advanceForest(f, entries, changed, []), 'an addition or a verdict advances the forest');
       assert.deepEqual(described(f), described(forestOf(entries)), `round ${round}, step ${step}`);
+      // The top level is made from the parents, in stem order even after a comment joined out of order.
+      assert.deepEqual(
+        Array.from(publicTop(f), (i) => stemOf(f, i)),
+        expectedTop(f),
+      );
     }
   }
 });
