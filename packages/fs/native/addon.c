@@ -1,7 +1,8 @@
 /*
  * The Node-API face of publish.c: publishSync(...) runs a publish on the calling thread, publish(..., cb) as
- * one napi_async_work on libuv's pool. Both take the same arguments and report through `out`, a Float64Array
- * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. For a beforePublish
+ * one job on the addon's threads. Both take the same arguments (read_args) and report through `out`, a
+ * Float64Array(8) the caller keeps, which also carries the numbers in: [kind, durable, dirSync, mode, noTmpfile,
+ * counter, taken, spread] in, [errno, syscall, where, attempts, tmpfile, counter, taken, spread] out. For a beforePublish
  * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
  * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. The async
  * calls run on the addon's own threads (pool.c) and come back through back.c; should no
@@ -17,24 +18,35 @@
 #include "pool.h"
 #include "publish.h"
 
-#define ARGC 16
+#define ARGC 8
 #define OUT_LEN 8
+/* The call's strings: dir, target, tmp, stamp, suffix, ifAbsent (arguments 0-5). */
+#define NSTR 6
 
 enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
 
+/*
+ * A publish's one allocation: the job an async call queues, its request, and after them the request's strings
+ * and (async) its copy of the data. A sync call uses the request only; a prepared publish's handle owns the
+ * whole block, and its place reuses the job. One malloc instead of nine on the event loop per call.
+ */
 struct job {
   struct pool_task task; /* first: a job is its task */
   struct back_item back; /* how it is answered */
   struct back *way;
-  struct publish_req *req;
   int phase, failed;
   napi_async_work work;
   napi_ref data_ref, out_ref, cb_ref;
   double *out;
+  struct publish_req req;
 };
 
 static struct job *job_of(struct back_item *it) {
   return (struct job *)((char *)it - offsetof(struct job, back));
+}
+
+static struct job *job_of_req(struct publish_req *r) {
+  return (struct job *)((char *)r - offsetof(struct job, req));
 }
 
 char *addon_string(napi_env env, napi_value v) {
@@ -82,53 +94,96 @@ static int get_f64s(napi_env env, napi_value v, double **out) {
   return 0;
 }
 
-static void free_req(struct publish_req *r) {
-  free(r->dir);
-  free(r->target);
-  free(r->tmp);
-  free(r->stamp);
-  free(r->suffix);
-  free(r->if_absent);
-  free(r->linked);
-  free(r->owned);
+/* A string argument: whole in `buf` when it fits (one walk of the string), else only its length measured. */
+struct text {
+  char buf[1024];
+  size_t len;
+  int fits;
+};
+
+static int measure(napi_env env, napi_value v, struct text *t) {
+  if (napi_get_value_string_utf8(env, v, t->buf, sizeof t->buf, &t->len) != napi_ok) return -1;
+  /* Whole for sure only with room left for one more character (4 bytes at most in UTF-8), as in addon_string. */
+  t->fits = t->len + 4 < sizeof t->buf - 1;
+  if (!t->fits && napi_get_value_string_utf8(env, v, NULL, 0, &t->len) != napi_ok) return -1;
+  return 0;
 }
 
-/* Reads the arguments (kind, dir, target, tmp, stamp, suffix, data, durable, dirSync, mode, counter, taken,
- * spread, noTmpfile, ifAbsent ('' for none), out) into `r`. Throws a TypeError and returns -1 on a malformed call: JS checks every
- * argument before, so that is a bug in the library, not in its caller. */
-static int read_args(napi_env env, napi_value *a, struct publish_req *r, double **out) {
-  int32_t i32;
-  int64_t i64;
-  bool b;
-  memset(r, 0, sizeof *r);
-  if (napi_get_value_int32(env, a[0], &i32) != napi_ok) goto bad;
-  r->kind = i32;
-  r->dir = addon_string(env, a[1]);
-  r->target = addon_string(env, a[2]);
-  r->tmp = addon_string(env, a[3]);
-  r->stamp = addon_string(env, a[4]);
-  r->suffix = addon_string(env, a[5]);
-  r->if_absent = addon_string(env, a[14]); /* '' for none */
-  if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix || !r->if_absent) goto bad;
-  if (get_bytes(env, a[6], &r->data, &r->len) != 0) goto bad;
-  if (napi_get_value_bool(env, a[7], &b) != napi_ok) goto bad;
-  r->durable = b;
-  if (napi_get_value_bool(env, a[8], &b) != napi_ok) goto bad;
-  r->dir_sync = b;
-  if (napi_get_value_int32(env, a[9], &i32) != napi_ok) goto bad;
-  r->mode = i32;
-  if (napi_get_value_double(env, a[10], &r->counter) != napi_ok) goto bad;
-  if (napi_get_value_double(env, a[11], &r->taken) != napi_ok) goto bad;
-  if (napi_get_value_int64(env, a[12], &i64) != napi_ok || i64 < 1) goto bad;
-  r->spread = (long)i64;
-  if (napi_get_value_bool(env, a[13], &b) != napi_ok) goto bad;
-  r->no_tmpfile = b;
-  if (get_f64s(env, a[15], out) != 0) goto bad;
+/* Copies a measured string to `at`; returns where the next one goes. */
+static char *put_text(napi_env env, napi_value v, const struct text *t, char *at) {
+  size_t len;
+  if (t->fits) memcpy(at, t->buf, t->len + 1);
+  else napi_get_value_string_utf8(env, v, at, t->len + 1, &len);
+  return at + t->len + 1;
+}
+
+/* The numbers `out` carries in (see the top): checked, since they come from a typed array, not JS values. */
+static int read_numbers(const double *in, struct publish_req *r) {
+  if (!(in[0] == KIND_UNIQUE || in[0] == KIND_EXCLUSIVE || in[0] == KIND_REPLACE)) return -1;
+  if (!(in[3] >= -1 && in[3] <= 07777 && in[3] == (int)in[3]) || !(in[7] >= 1 && in[7] <= 1 << 30)) return -1;
+  r->kind = (int)in[0];
+  r->durable = in[1] != 0;
+  r->dir_sync = in[2] != 0;
+  r->mode = (int)in[3];
+  r->no_tmpfile = in[4] != 0;
+  r->counter = in[5];
+  r->taken = in[6];
+  r->spread = (long)in[7];
   return 0;
+}
+
+/* Whether the string argument `i` is read: createUnique's target is its directory, read once. */
+static int reads(int kind, int i) {
+  return !(i == 1 && kind == KIND_UNIQUE);
+}
+
+/*
+ * How an async call keeps its data: the caller may change its buffer, or a worker's exit free it, under the
+ * write, so it is copied: into the request's block, or (a prepare, whose handle outlives the write) into a
+ * buffer of its own that is freed once the data is in the file.
+ */
+enum { COPY_NONE, COPY_INLINE, COPY_OWNED };
+
+/*
+ * A new request in one block (struct job) from the arguments (dir, target, tmp, stamp, suffix, ifAbsent ('' for
+ * none), data, out) and the numbers in `out`, the data kept as `copy` says. NULL once it has thrown: a
+ * malformed call is a bug in the library (JS checks every argument before), not its caller's.
+ */
+static struct publish_req *new_req(napi_env env, napi_value *a, double **out, int copy) {
+  struct text t[NSTR];
+  struct publish_req in;
+  const char *data;
+  size_t len, size = sizeof(struct job);
+  if (get_f64s(env, a[7], out) != 0 || read_numbers(*out, &in) != 0 || get_bytes(env, a[6], &data, &len) != 0)
+    goto bad;
+  for (int i = 0; i < NSTR; i++) {
+    if (!reads(in.kind, i)) continue;
+    if (measure(env, a[i], &t[i]) != 0) goto bad;
+    size += t[i].len + 1;
+  }
+  struct job *j = malloc(size + (copy == COPY_INLINE ? len : 0));
+  char *owned = copy == COPY_OWNED ? malloc(len > 0 ? len : 1) : NULL;
+  if (!j || (copy == COPY_OWNED && !owned)) {
+    free(j);
+    free(owned);
+    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
+    return NULL;
+  }
+  memset(j, 0, sizeof *j);
+  struct publish_req *r = &j->req;
+  *r = in;
+  char *at = (char *)(j + 1), **dest[NSTR] = {&r->dir, &r->target, &r->tmp, &r->stamp, &r->suffix, &r->if_absent};
+  for (int i = 0; i < NSTR; i++)
+    if (reads(r->kind, i)) at = put_text(env, a[i], &t[i], *dest[i] = at);
+  if (r->kind == KIND_UNIQUE) r->target = r->dir;
+  r->len = len;
+  r->owned = owned;
+  r->data = copy == COPY_INLINE ? memcpy(at, data, len) : owned ? memcpy(owned, data, len) : data;
+  r->fd = -1;
+  return r;
 bad:
-  free_req(r);
   napi_throw_type_error(env, NULL, "quire_fs: malformed publish arguments");
-  return -1;
+  return NULL;
 }
 
 static void report(struct publish_req *r, double *out) {
@@ -142,9 +197,11 @@ static void report(struct publish_req *r, double *out) {
   out[7] = (double)r->spread;
 }
 
+/* Frees a request and the block it is in. */
 static void drop_req(struct publish_req *r) {
-  free_req(r);
-  free(r);
+  free(r->linked);
+  free(r->owned);
+  free(job_of_req(r));
 }
 
 /* A handle's finalizer: a prepared publish nobody placed or aborted (a bug, or an exit) leaves nothing. */
@@ -154,7 +211,7 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
   drop_req(r);
 }
 
-/* The handle of a prepared publish: a napi_external owning the request until it is placed or aborted. */
+/* The handle of a prepared publish: a napi_external owning the request (its block) until it is dropped. */
 static napi_value make_handle(napi_env env, struct publish_req *r) {
   napi_value h;
   r->data = NULL; /* the data is in the file now: neither the caller's buffer nor a copy is kept */
@@ -173,55 +230,31 @@ static struct publish_req *get_handle(napi_env env, napi_value v) {
   return r->fd >= 0 ? r : NULL;
 }
 
-static struct publish_req *new_req(napi_env env, napi_value *a, double **out) {
-  struct publish_req *r = malloc(sizeof *r);
-  if (!r) {
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
-  }
-  if (read_args(env, a, r, out) != 0) {
-    free(r);
-    return NULL;
-  }
-  r->fd = -1;
-  return r;
-}
-
 static int is_function(napi_env env, napi_value v) {
   napi_valuetype t;
   return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
 }
 
 /*
- * The request a publish call carries (the ARGC arguments read_args takes, then for an async call its callback,
+ * The request a publish call carries (the ARGC arguments new_req takes, then for an async call its callback,
  * left in a[ARGC]): the one place every publish and prepare reads its arguments. NULL once it has thrown.
  */
-static struct publish_req *call_req(napi_env env, napi_callback_info info, int async, napi_value *a,
+static struct publish_req *call_req(napi_env env, napi_callback_info info, int copy, napi_value *a,
                                     double **out) {
+  int async = copy != COPY_NONE;
   size_t argc = ARGC + 1;
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   if (argc < ARGC + (async ? 1 : 0) || (async && !is_function(env, a[ARGC]))) {
     napi_throw_type_error(env, NULL, async ? "quire_fs: publish needs a callback" : "quire_fs: too few arguments");
     return NULL;
   }
-  struct publish_req *r = new_req(env, a, out);
-  if (!r || !async) return r;
-  /* An async call's data is copied: the caller may change its buffer, or a worker's exit free it, under write. */
-  r->owned = malloc(r->len > 0 ? r->len : 1);
-  if (!r->owned) {
-    drop_req(r);
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
-  }
-  memcpy(r->owned, r->data, r->len);
-  r->data = r->owned;
-  return r;
+  return new_req(env, a, out, copy);
 }
 
 static napi_value publish_sync(napi_env env, napi_callback_info info) {
   napi_value a[ARGC + 1];
   double *out;
-  struct publish_req *r = call_req(env, info, 0, a, &out);
+  struct publish_req *r = call_req(env, info, COPY_NONE, a, &out);
   if (!r) return NULL;
   publish_run(r);
   report(r, out);
@@ -232,7 +265,7 @@ static napi_value publish_sync(napi_env env, napi_callback_info info) {
 static napi_value prepare_sync(napi_env env, napi_callback_info info) {
   napi_value a[ARGC + 1];
   double *out;
-  struct publish_req *r = call_req(env, info, 0, a, &out);
+  struct publish_req *r = call_req(env, info, COPY_NONE, a, &out);
   if (!r) return NULL;
   int failed = publish_prepare(r);
   report(r, out);
@@ -269,25 +302,24 @@ static napi_value abort_prepared(napi_env env, napi_callback_info info) {
 
 static void execute(napi_env env, void *data) {
   struct job *j = data;
-  if (j->phase == PHASE_ALL) publish_run(j->req);
-  else if (j->phase == PHASE_PREPARE) j->failed = publish_prepare(j->req) != 0;
-  else publish_place(j->req);
+  if (j->phase == PHASE_ALL) publish_run(&j->req);
+  else if (j->phase == PHASE_PREPARE) j->failed = publish_prepare(&j->req) != 0;
+  else publish_place(&j->req);
 }
 
 static void complete_job(napi_env env, struct job *j) {
   napi_value cb, global, arg;
-  report(j->req, j->out);
+  report(&j->req, j->out);
   napi_get_reference_value(env, j->cb_ref, &cb);
   napi_delete_reference(env, j->cb_ref);
   if (j->data_ref) napi_delete_reference(env, j->data_ref);
   napi_delete_reference(env, j->out_ref);
   if (j->work) napi_delete_async_work(env, j->work);
-  if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, j->req);
+  if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, &j->req);
   else {
-    if (j->phase != PHASE_PLACE) drop_req(j->req);
     napi_get_undefined(env, &arg);
+    if (j->phase != PHASE_PLACE) drop_req(&j->req); /* frees j */
   }
-  free(j);
   napi_get_global(env, &global);
   napi_call_function(env, global, cb, 1, &arg, NULL);
 }
@@ -303,9 +335,8 @@ static void run_task(struct pool_task *t) {
 /* A job that cannot be answered (its environment is going away): the file is published or not, as reported. */
 static void drop_job(struct back_item *it) {
   struct job *j = job_of(it);
-  if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(j->req);
-  if (j->phase != PHASE_PLACE) drop_req(j->req);
-  free(j);
+  if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(&j->req);
+  if (j->phase != PHASE_PLACE) drop_req(&j->req); /* frees j; a place's block is its handle's */
 }
 
 static void deliver_job(napi_env env, struct back_item *it) {
@@ -328,16 +359,13 @@ static int submit(napi_env env, struct job *j) {
   return 0;
 }
 
-/* Queues `phase` of `r`; cb is called with a handle (a prepare that succeeded) or undefined. */
+/* Queues `phase` of `r` as the job of its block; cb is called with a handle (a prepare that succeeded) or undefined. */
 static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, napi_value out, napi_value cb) {
-  struct job *j = calloc(1, sizeof *j);
-  if (!j) {
-    if (phase != PHASE_PLACE) drop_req(r);
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return;
-  }
-  j->req = r;
+  struct job *j = job_of_req(r);
   j->phase = phase;
+  j->failed = 0;
+  j->work = NULL;
+  j->data_ref = NULL;
   get_f64s(env, out, &j->out);
   /* The buffers (or the handle) stay referenced, so alive and in place, until the job is done. */
   if (data) napi_create_reference(env, data, 1, &j->data_ref);
@@ -359,7 +387,7 @@ static void make_instance(napi_env env) {
 static napi_value start_async(napi_env env, napi_callback_info info, int phase) {
   napi_value a[ARGC + 1];
   double *out;
-  struct publish_req *r = call_req(env, info, 1, a, &out);
+  struct publish_req *r = call_req(env, info, phase == PHASE_PREPARE ? COPY_OWNED : COPY_INLINE, a, &out);
   if (r) queue(env, phase, r, NULL, a[ARGC - 1], a[ARGC]);
   return NULL;
 }
