@@ -8,7 +8,7 @@
 napi_value read_sync(napi_env env, napi_callback_info info);
 /* read(path, out, cb): the same as one job on libuv's pool; cb gets the Buffer or undefined. */
 napi_value read_async(napi_env env, napi_callback_info info);
-/* A JS string as a malloc'd UTF-8 C string; NULL if it is not a string (addon.c). */
+/* A JS string as a malloc'd UTF-8 C string; NULL if it is not a string (addon-req.c). */
 char *addon_string(napi_env env, napi_value v);
 
 #endif

@@ -1,207 +1,41 @@
 /*
  * The Node-API face of publish.c: publishSync(...) runs a publish on the calling thread, publish(..., cb) as
- * one job on the addon's threads. Both take the same arguments (read_args) and report through `out`, a
- * Float64Array(8) the caller keeps, which also carries the numbers in: [kind, durable, dirSync, mode, noTmpfile,
- * counter, taken, spread] in, [errno, syscall, where, attempts, tmpfile, counter, taken, spread] out. For a beforePublish
- * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
- * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. The async
+ * one job on the addon's threads. Both take the same arguments (new_req). The numbers go in and the results
+ * come out through `io`, one Float64Array(8) per environment, given once by setup(io): [kind, durable, dirSync,
+ * mode, noTmpfile, counter, taken, spread] in, read by the call; [errno, syscall, where, attempts, tmpfile,
+ * counter, taken, spread] out, written just before a sync call returns or an async call's cb is called (so the
+ * caller reads them first thing). For a beforePublish
+ * hook the publish comes in two halves: prepare[Sync](...[, cb]) gives a handle to the written file (or
+ * nothing, on failure), then place[Sync](handle[, cb]) names it, or abort(handle) drops it. The async
  * calls run on the addon's own threads (pool.c) and come back through back.c; should no
  * thread start, on libuv's pool. readSync and read (addon-read.c) are readComplete's. Plain C and
  * node_api.h only (Node-API version 8), so one build serves every Node >= 20.
  */
-#include "addon-read.h"
 #include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "back.h"
-#include "pool.h"
-#include "publish.h"
+#include "addon-read.h"
+#include "addon-req.h"
 
-#define ARGC 8
-#define OUT_LEN 8
-/* The call's strings: dir, target, tmp, stamp, suffix, ifAbsent (arguments 0-5). */
-#define NSTR 6
-
-enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
-
-/*
- * A publish's one allocation: the job an async call queues, its request, and after them the request's strings
- * and (async) its copy of the data. A sync call uses the request only; a prepared publish's handle owns the
- * whole block, and its place reuses the job. One malloc instead of nine on the event loop per call.
- */
-struct job {
-  struct pool_task task; /* first: a job is its task */
-  struct back_item back; /* how it is answered */
-  struct back *way;
-  int phase, failed;
-  napi_async_work work;
-  napi_ref data_ref, out_ref, cb_ref;
-  double *out;
-  struct publish_req req;
-};
+#define ARGC 7
 
 static struct job *job_of(struct back_item *it) {
   return (struct job *)((char *)it - offsetof(struct job, back));
 }
 
-static struct job *job_of_req(struct publish_req *r) {
-  return (struct job *)((char *)r - offsetof(struct job, req));
-}
-
-char *addon_string(napi_env env, napi_value v) {
-  /* One call for a string that fits the stack buffer (every path in practice), where asking the length first
-   * would walk each string twice: five strings per publish, on the event loop. */
-  char buf[1024];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) return NULL;
-  /* Whole for sure only with room left for one more character (4 bytes at most in UTF-8): a string that did not
-   * fit is cut at a character's boundary, which may be a few bytes short of the buffer's end. */
-  if (len + 4 < sizeof buf - 1) {
-    char *s = malloc(len + 1);
-    if (s) memcpy(s, buf, len + 1);
-    return s;
-  }
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (s && napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) {
-    free(s);
-    return NULL;
-  }
-  return s;
-}
-
-static int get_bytes(napi_env env, napi_value v, const char **data, size_t *len) {
-  napi_typedarray_type type;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_uint8_array)
-    return -1;
-  *data = p;
-  return 0;
-}
-
-static int get_f64s(napi_env env, napi_value v, double **out) {
-  napi_typedarray_type type;
-  size_t len, off;
-  void *p;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &len, &p, &ab, &off) != napi_ok || type != napi_float64_array ||
-      len < OUT_LEN)
-    return -1;
-  *out = p;
-  return 0;
-}
-
-/* A string argument: whole in `buf` when it fits (one walk of the string), else only its length measured. */
-struct text {
-  char buf[1024];
-  size_t len;
-  int fits;
+/* An environment's own: the way back from the addon's threads (none: libuv's pool is used), and `io`. */
+struct instance {
+  struct back *way;
+  napi_ref io_ref; /* held for the environment's life: io's memory stays where `io` points */
+  double *io;
 };
 
-static int measure(napi_env env, napi_value v, struct text *t) {
-  if (napi_get_value_string_utf8(env, v, t->buf, sizeof t->buf, &t->len) != napi_ok) return -1;
-  /* Whole for sure only with room left for one more character (4 bytes at most in UTF-8), as in addon_string. */
-  t->fits = t->len + 4 < sizeof t->buf - 1;
-  if (!t->fits && napi_get_value_string_utf8(env, v, NULL, 0, &t->len) != napi_ok) return -1;
-  return 0;
-}
-
-/* Copies a measured string to `at`; returns where the next one goes. */
-static char *put_text(napi_env env, napi_value v, const struct text *t, char *at) {
-  size_t len;
-  if (t->fits) memcpy(at, t->buf, t->len + 1);
-  else napi_get_value_string_utf8(env, v, at, t->len + 1, &len);
-  return at + t->len + 1;
-}
-
-/* The numbers `out` carries in (see the top): checked, since they come from a typed array, not JS values. */
-static int read_numbers(const double *in, struct publish_req *r) {
-  if (!(in[0] == KIND_UNIQUE || in[0] == KIND_EXCLUSIVE || in[0] == KIND_REPLACE)) return -1;
-  if (!(in[3] >= -1 && in[3] <= 07777 && in[3] == (int)in[3]) || !(in[7] >= 1 && in[7] <= 1 << 30)) return -1;
-  r->kind = (int)in[0];
-  r->durable = in[1] != 0;
-  r->dir_sync = in[2] != 0;
-  r->mode = (int)in[3];
-  r->no_tmpfile = in[4] != 0;
-  r->counter = in[5];
-  r->taken = in[6];
-  r->spread = (long)in[7];
-  return 0;
-}
-
-/* Whether the string argument `i` is read: createUnique's target is its directory, read once. */
-static int reads(int kind, int i) {
-  return !(i == 1 && kind == KIND_UNIQUE);
-}
-
-/*
- * How an async call keeps its data: the caller may change its buffer, or a worker's exit free it, under the
- * write, so it is copied: into the request's block, or (a prepare, whose handle outlives the write) into a
- * buffer of its own that is freed once the data is in the file.
- */
-enum { COPY_NONE, COPY_INLINE, COPY_OWNED };
-
-/*
- * A new request in one block (struct job) from the arguments (dir, target, tmp, stamp, suffix, ifAbsent ('' for
- * none), data, out) and the numbers in `out`, the data kept as `copy` says. NULL once it has thrown: a
- * malformed call is a bug in the library (JS checks every argument before), not its caller's.
- */
-static struct publish_req *new_req(napi_env env, napi_value *a, double **out, int copy) {
-  struct text t[NSTR];
-  struct publish_req in;
-  const char *data;
-  size_t len, size = sizeof(struct job);
-  if (get_f64s(env, a[7], out) != 0 || read_numbers(*out, &in) != 0 || get_bytes(env, a[6], &data, &len) != 0)
-    goto bad;
-  for (int i = 0; i < NSTR; i++) {
-    if (!reads(in.kind, i)) continue;
-    if (measure(env, a[i], &t[i]) != 0) goto bad;
-    size += t[i].len + 1;
-  }
-  struct job *j = malloc(size + (copy == COPY_INLINE ? len : 0));
-  char *owned = copy == COPY_OWNED ? malloc(len > 0 ? len : 1) : NULL;
-  if (!j || (copy == COPY_OWNED && !owned)) {
-    free(j);
-    free(owned);
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
-  }
-  memset(j, 0, sizeof *j);
-  struct publish_req *r = &j->req;
-  *r = in;
-  char *at = (char *)(j + 1), **dest[NSTR] = {&r->dir, &r->target, &r->tmp, &r->stamp, &r->suffix, &r->if_absent};
-  for (int i = 0; i < NSTR; i++)
-    if (reads(r->kind, i)) at = put_text(env, a[i], &t[i], *dest[i] = at);
-  if (r->kind == KIND_UNIQUE) r->target = r->dir;
-  r->len = len;
-  r->owned = owned;
-  r->data = copy == COPY_INLINE ? memcpy(at, data, len) : owned ? memcpy(owned, data, len) : data;
-  r->fd = -1;
-  return r;
-bad:
-  napi_throw_type_error(env, NULL, "quire_fs: malformed publish arguments");
+/* This environment's `io`, or NULL having thrown: setup was not called (a bug in the library). */
+static double *io_of(napi_env env) {
+  struct instance *in = NULL;
+  if (napi_get_instance_data(env, (void **)&in) == napi_ok && in && in->io) return in->io;
+  napi_throw_type_error(env, NULL, "quire_fs: setup(io) first");
   return NULL;
-}
-
-static void report(struct publish_req *r, double *out) {
-  out[0] = r->err;
-  out[1] = r->syscall;
-  out[2] = r->where;
-  out[3] = r->attempts;
-  out[4] = r->tmpfile;
-  out[5] = r->counter;
-  out[6] = r->taken;
-  out[7] = (double)r->spread;
-}
-
-/* Frees a request and the block it is in. */
-static void drop_req(struct publish_req *r) {
-  free(r->linked);
-  free(r->owned);
-  free(job_of_req(r));
 }
 
 /* A handle's finalizer: a prepared publish nobody placed or aborted (a bug, or an exit) leaves nothing. */
@@ -240,35 +74,36 @@ static int is_function(napi_env env, napi_value v) {
  * left in a[ARGC]): the one place every publish and prepare reads its arguments. NULL once it has thrown.
  */
 static struct publish_req *call_req(napi_env env, napi_callback_info info, int copy, napi_value *a,
-                                    double **out) {
+                                    double **io) {
   int async = copy != COPY_NONE;
+  if (!(*io = io_of(env))) return NULL;
   size_t argc = ARGC + 1;
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   if (argc < ARGC + (async ? 1 : 0) || (async && !is_function(env, a[ARGC]))) {
     napi_throw_type_error(env, NULL, async ? "quire_fs: publish needs a callback" : "quire_fs: too few arguments");
     return NULL;
   }
-  return new_req(env, a, out, copy);
+  return new_req(env, a, *io, copy);
 }
 
 static napi_value publish_sync(napi_env env, napi_callback_info info) {
   napi_value a[ARGC + 1];
-  double *out;
-  struct publish_req *r = call_req(env, info, COPY_NONE, a, &out);
+  double *io;
+  struct publish_req *r = call_req(env, info, COPY_NONE, a, &io);
   if (!r) return NULL;
   publish_run(r);
-  report(r, out);
+  report(r, io);
   drop_req(r);
   return NULL;
 }
 
 static napi_value prepare_sync(napi_env env, napi_callback_info info) {
   napi_value a[ARGC + 1];
-  double *out;
-  struct publish_req *r = call_req(env, info, COPY_NONE, a, &out);
+  double *io;
+  struct publish_req *r = call_req(env, info, COPY_NONE, a, &io);
   if (!r) return NULL;
   int failed = publish_prepare(r);
-  report(r, out);
+  report(r, io);
   if (failed) {
     drop_req(r);
     return NULL;
@@ -277,17 +112,17 @@ static napi_value prepare_sync(napi_env env, napi_callback_info info) {
 }
 
 static napi_value place_sync(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
+  size_t argc = 1;
+  napi_value a[1];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  double *out;
-  struct publish_req *r = argc < 2 ? NULL : get_handle(env, a[0]);
-  if (!r || get_f64s(env, a[1], &out) != 0) {
-    napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle and out");
+  double *io = io_of(env);
+  struct publish_req *r = argc < 1 || !io ? NULL : get_handle(env, a[0]);
+  if (!r) {
+    if (io) napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle");
     return NULL;
   }
   publish_place(r);
-  report(r, out);
+  report(r, io);
   return NULL;
 }
 
@@ -309,11 +144,10 @@ static void execute(napi_env env, void *data) {
 
 static void complete_job(napi_env env, struct job *j) {
   napi_value cb, global, arg;
-  report(&j->req, j->out);
+  report(&j->req, j->io);
   napi_get_reference_value(env, j->cb_ref, &cb);
   napi_delete_reference(env, j->cb_ref);
   if (j->data_ref) napi_delete_reference(env, j->data_ref);
-  napi_delete_reference(env, j->out_ref);
   if (j->work) napi_delete_async_work(env, j->work);
   if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, &j->req);
   else {
@@ -349,8 +183,9 @@ static void task_done(struct pool_task *t) {
 }
 
 static int submit(napi_env env, struct job *j) {
-  struct back *way = NULL;
-  if (napi_get_instance_data(env, (void **)&way) != napi_ok || !way) return -1;
+  struct instance *in = NULL;
+  if (napi_get_instance_data(env, (void **)&in) != napi_ok || !in || !in->way) return -1;
+  struct back *way = in->way;
   j->way = way;
   j->task.run = run_task;
   j->task.done = task_done;
@@ -360,16 +195,15 @@ static int submit(napi_env env, struct job *j) {
 }
 
 /* Queues `phase` of `r` as the job of its block; cb is called with a handle (a prepare that succeeded) or undefined. */
-static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, napi_value out, napi_value cb) {
+static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, double *io, napi_value cb) {
   struct job *j = job_of_req(r);
   j->phase = phase;
   j->failed = 0;
   j->work = NULL;
   j->data_ref = NULL;
-  get_f64s(env, out, &j->out);
-  /* The buffers (or the handle) stay referenced, so alive and in place, until the job is done. */
+  j->io = io;
+  /* The handle (for a place) stays referenced, so alive, until the job is done. */
   if (data) napi_create_reference(env, data, 1, &j->data_ref);
-  napi_create_reference(env, out, 1, &j->out_ref);
   napi_create_reference(env, cb, 1, &j->cb_ref);
   if (submit(env, j) == 0) return;
   napi_value name;
@@ -378,17 +212,40 @@ static void queue(napi_env env, int phase, struct publish_req *r, napi_value dat
   if (napi_queue_async_work(env, j->work) != napi_ok) napi_throw_error(env, NULL, "quire_fs: cannot queue");
 }
 
-/* The way back this environment's jobs come through (back.c); none: libuv's pool is used. */
+static void free_instance(napi_env env, void *data, void *hint) {
+  free(data);
+}
+
+/* This environment's instance: the way back its jobs come through (back.c); `io` comes with setup. */
 static void make_instance(napi_env env) {
-  struct back *way = back_open(env, deliver_job, drop_job);
-  if (way) napi_set_instance_data(env, way, NULL, NULL);
+  struct instance *in = calloc(1, sizeof *in);
+  if (!in) return; /* every call then throws: no io */
+  in->way = back_open(env, deliver_job, drop_job);
+  napi_set_instance_data(env, in, free_instance, NULL);
+}
+
+/* setup(io): the Float64Array(8) this environment's calls read their numbers from and report into. */
+static napi_value setup(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  struct instance *in = NULL;
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  double *io;
+  if (argc < 1 || get_f64s(env, a[0], &io) != 0 || napi_get_instance_data(env, (void **)&in) != napi_ok || !in) {
+    napi_throw_type_error(env, NULL, "quire_fs: setup needs a Float64Array(8)");
+    return NULL;
+  }
+  if (in->io_ref) napi_delete_reference(env, in->io_ref);
+  napi_create_reference(env, a[0], 1, &in->io_ref);
+  in->io = io;
+  return NULL;
 }
 
 static napi_value start_async(napi_env env, napi_callback_info info, int phase) {
   napi_value a[ARGC + 1];
-  double *out;
-  struct publish_req *r = call_req(env, info, phase == PHASE_PREPARE ? COPY_OWNED : COPY_INLINE, a, &out);
-  if (r) queue(env, phase, r, NULL, a[ARGC - 1], a[ARGC]);
+  double *io;
+  struct publish_req *r = call_req(env, info, phase == PHASE_PREPARE ? COPY_OWNED : COPY_INLINE, a, &io);
+  if (r) queue(env, phase, r, NULL, io, a[ARGC]);
   return NULL;
 }
 
@@ -401,22 +258,23 @@ static napi_value prepare_async(napi_env env, napi_callback_info info) {
 }
 
 static napi_value place_async(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value a[3];
+  size_t argc = 2;
+  napi_value a[2];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  double *out;
-  struct publish_req *r = argc < 3 ? NULL : get_handle(env, a[0]);
-  if (!r || get_f64s(env, a[1], &out) != 0 || !is_function(env, a[2])) {
-    napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle, out and a callback");
+  double *io = io_of(env);
+  struct publish_req *r = argc < 2 || !io ? NULL : get_handle(env, a[0]);
+  if (!r || !is_function(env, a[1])) {
+    if (io) napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle and a callback");
     return NULL;
   }
-  queue(env, PHASE_PLACE, r, a[0], a[1], a[2]); /* a[0]: the handle stays alive while the pool uses it */
+  queue(env, PHASE_PLACE, r, a[0], io, a[1]); /* a[0]: the handle stays alive while the pool uses it */
   return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   make_instance(env);
   napi_property_descriptor props[] = {
+      {"setup", NULL, setup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publishSync", NULL, publish_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publish", NULL, publish_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prepareSync", NULL, prepare_sync, NULL, NULL, NULL, napi_enumerable, NULL},
