@@ -59,13 +59,13 @@ static int get_bytes(napi_env env, napi_value v, const char **data, size_t *len)
   return 0;
 }
 
-int get_f64s(napi_env env, napi_value v, double **out) {
+int addon_f64s(napi_env env, napi_value v, size_t min, double **out) {
   napi_typedarray_type type;
   size_t len, off;
   void *p;
   napi_value ab;
   if (napi_get_typedarray_info(env, v, &type, &len, &p, &ab, &off) != napi_ok || type != napi_float64_array ||
-      len < IO_LEN)
+      len < min)
     return -1;
   *out = p;
   return 0;

@@ -41,8 +41,6 @@ static inline struct job *job_of_req(struct publish_req *r) {
  */
 enum { COPY_NONE, COPY_INLINE, COPY_OWNED };
 
-/* A Float64Array of at least IO_LEN: its memory in *out; -1 for anything else. */
-int get_f64s(napi_env env, napi_value v, double **out);
 /*
  * A new request in one block (struct job) from a publish call's arguments (dir, target, tmp, stamp, suffix,
  * ifAbsent ('' for none), data) and the numbers in `io`, the data kept as `copy` says. NULL once it has thrown.

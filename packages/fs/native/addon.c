@@ -231,7 +231,8 @@ static napi_value setup(napi_env env, napi_callback_info info) {
   struct instance *in = NULL;
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   double *io;
-  if (argc < 1 || get_f64s(env, a[0], &io) != 0 || napi_get_instance_data(env, (void **)&in) != napi_ok || !in) {
+  if (argc < 1 || addon_f64s(env, a[0], IO_LEN, &io) != 0 || napi_get_instance_data(env, (void **)&in) != napi_ok ||
+      !in) {
     napi_throw_type_error(env, NULL, "quire_fs: setup needs a Float64Array(8)");
     return NULL;
   }
