@@ -20,18 +20,6 @@ struct read_job {
   double *out;
 };
 
-static int get_out(napi_env env, napi_value v, double **out) {
-  napi_typedarray_type type;
-  size_t len, off;
-  void *p;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &len, &p, &ab, &off) != napi_ok || type != napi_float64_array ||
-      len < READ_OUT)
-    return -1;
-  *out = p;
-  return 0;
-}
-
 /* Writes the outcome to `out` and gives the data as a Buffer (undefined when there is none); frees it. */
 static napi_value settle(napi_env env, struct read_req *r, double *out) {
   napi_value v = NULL;
@@ -59,7 +47,7 @@ static napi_value settle(napi_env env, struct read_req *r, double *out) {
 /* The call's path and out, or NULL after throwing a TypeError (JS checks them before: a library bug). */
 static char *read_args(napi_env env, napi_value *a, size_t argc, size_t want, double **out) {
   char *path = argc < want ? NULL : addon_string(env, a[0]);
-  if (path && get_out(env, a[1], out) == 0) return path;
+  if (path && addon_f64s(env, a[1], READ_OUT, out) == 0) return path;
   free(path);
   napi_throw_type_error(env, NULL, "quire_fs: read needs a path and out");
   return NULL;

@@ -1,150 +1,41 @@
 /*
  * The Node-API face of publish.c: publishSync(...) runs a publish on the calling thread, publish(..., cb) as
- * one napi_async_work on libuv's pool. Both take the same arguments and report through `out`, a Float64Array
- * the caller keeps: [errno, syscall, where, attempts, tmpfile, counter, taken, spread]. For a beforePublish
- * hook the publish comes in two halves: prepare[Sync](..., out[, cb]) gives a handle to the written file (or
- * nothing, on failure), then place[Sync](handle, out[, cb]) names it, or abort(handle) drops it. The async
+ * one job on the addon's threads. Both take the same arguments (new_req). The numbers go in and the results
+ * come out through `io`, one Float64Array(8) per environment, given once by setup(io): [kind, durable, dirSync,
+ * mode, noTmpfile, counter, taken, spread] in, read by the call; [errno, syscall, where, attempts, tmpfile,
+ * counter, taken, spread] out, written just before a sync call returns or an async call's cb is called (so the
+ * caller reads them first thing). For a beforePublish
+ * hook the publish comes in two halves: prepare[Sync](...[, cb]) gives a handle to the written file (or
+ * nothing, on failure), then place[Sync](handle[, cb]) names it, or abort(handle) drops it. The async
  * calls run on the addon's own threads (pool.c) and come back through back.c; should no
  * thread start, on libuv's pool. readSync and read (addon-read.c) are readComplete's. Plain C and
  * node_api.h only (Node-API version 8), so one build serves every Node >= 20.
  */
-#include "addon-read.h"
 #include <stddef.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "back.h"
-#include "pool.h"
-#include "publish.h"
+#include "addon-read.h"
+#include "addon-req.h"
 
-#define ARGC 16
-#define OUT_LEN 8
-
-enum { PHASE_ALL, PHASE_PREPARE, PHASE_PLACE };
-
-struct job {
-  struct pool_task task; /* first: a job is its task */
-  struct back_item back; /* how it is answered */
-  struct back *way;
-  struct publish_req *req;
-  int phase, failed;
-  napi_async_work work;
-  napi_ref data_ref, out_ref, cb_ref;
-  double *out;
-};
+#define ARGC 7
 
 static struct job *job_of(struct back_item *it) {
   return (struct job *)((char *)it - offsetof(struct job, back));
 }
 
-char *addon_string(napi_env env, napi_value v) {
-  /* One call for a string that fits the stack buffer (every path in practice), where asking the length first
-   * would walk each string twice: five strings per publish, on the event loop. */
-  char buf[1024];
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) return NULL;
-  /* Whole for sure only with room left for one more character (4 bytes at most in UTF-8): a string that did not
-   * fit is cut at a character's boundary, which may be a few bytes short of the buffer's end. */
-  if (len + 4 < sizeof buf - 1) {
-    char *s = malloc(len + 1);
-    if (s) memcpy(s, buf, len + 1);
-    return s;
-  }
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (s && napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) {
-    free(s);
-    return NULL;
-  }
-  return s;
-}
+/* An environment's own: the way back from the addon's threads (none: libuv's pool is used), and `io`. */
+struct instance {
+  struct back *way;
+  napi_ref io_ref; /* held for the environment's life: io's memory stays where `io` points */
+  double *io;
+};
 
-static int get_bytes(napi_env env, napi_value v, const char **data, size_t *len) {
-  napi_typedarray_type type;
-  void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_uint8_array)
-    return -1;
-  *data = p;
-  return 0;
-}
-
-static int get_f64s(napi_env env, napi_value v, double **out) {
-  napi_typedarray_type type;
-  size_t len, off;
-  void *p;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, v, &type, &len, &p, &ab, &off) != napi_ok || type != napi_float64_array ||
-      len < OUT_LEN)
-    return -1;
-  *out = p;
-  return 0;
-}
-
-static void free_req(struct publish_req *r) {
-  free(r->dir);
-  free(r->target);
-  free(r->tmp);
-  free(r->stamp);
-  free(r->suffix);
-  free(r->if_absent);
-  free(r->linked);
-  free(r->owned);
-}
-
-/* Reads the arguments (kind, dir, target, tmp, stamp, suffix, data, durable, dirSync, mode, counter, taken,
- * spread, noTmpfile, ifAbsent ('' for none), out) into `r`. Throws a TypeError and returns -1 on a malformed call: JS checks every
- * argument before, so that is a bug in the library, not in its caller. */
-static int read_args(napi_env env, napi_value *a, struct publish_req *r, double **out) {
-  int32_t i32;
-  int64_t i64;
-  bool b;
-  memset(r, 0, sizeof *r);
-  if (napi_get_value_int32(env, a[0], &i32) != napi_ok) goto bad;
-  r->kind = i32;
-  r->dir = addon_string(env, a[1]);
-  r->target = addon_string(env, a[2]);
-  r->tmp = addon_string(env, a[3]);
-  r->stamp = addon_string(env, a[4]);
-  r->suffix = addon_string(env, a[5]);
-  r->if_absent = addon_string(env, a[14]); /* '' for none */
-  if (!r->dir || !r->target || !r->tmp || !r->stamp || !r->suffix || !r->if_absent) goto bad;
-  if (get_bytes(env, a[6], &r->data, &r->len) != 0) goto bad;
-  if (napi_get_value_bool(env, a[7], &b) != napi_ok) goto bad;
-  r->durable = b;
-  if (napi_get_value_bool(env, a[8], &b) != napi_ok) goto bad;
-  r->dir_sync = b;
-  if (napi_get_value_int32(env, a[9], &i32) != napi_ok) goto bad;
-  r->mode = i32;
-  if (napi_get_value_double(env, a[10], &r->counter) != napi_ok) goto bad;
-  if (napi_get_value_double(env, a[11], &r->taken) != napi_ok) goto bad;
-  if (napi_get_value_int64(env, a[12], &i64) != napi_ok || i64 < 1) goto bad;
-  r->spread = (long)i64;
-  if (napi_get_value_bool(env, a[13], &b) != napi_ok) goto bad;
-  r->no_tmpfile = b;
-  if (get_f64s(env, a[15], out) != 0) goto bad;
-  return 0;
-bad:
-  free_req(r);
-  napi_throw_type_error(env, NULL, "quire_fs: malformed publish arguments");
-  return -1;
-}
-
-static void report(struct publish_req *r, double *out) {
-  out[0] = r->err;
-  out[1] = r->syscall;
-  out[2] = r->where;
-  out[3] = r->attempts;
-  out[4] = r->tmpfile;
-  out[5] = r->counter;
-  out[6] = r->taken;
-  out[7] = (double)r->spread;
-}
-
-static void drop_req(struct publish_req *r) {
-  free_req(r);
-  free(r);
+/* This environment's `io`, or NULL having thrown: setup was not called (a bug in the library). */
+static double *io_of(napi_env env) {
+  struct instance *in = NULL;
+  if (napi_get_instance_data(env, (void **)&in) == napi_ok && in && in->io) return in->io;
+  napi_throw_type_error(env, NULL, "quire_fs: setup(io) first");
+  return NULL;
 }
 
 /* A handle's finalizer: a prepared publish nobody placed or aborted (a bug, or an exit) leaves nothing. */
@@ -154,7 +45,7 @@ static void finalize_handle(napi_env env, void *data, void *hint) {
   drop_req(r);
 }
 
-/* The handle of a prepared publish: a napi_external owning the request until it is placed or aborted. */
+/* The handle of a prepared publish: a napi_external owning the request (its block) until it is dropped. */
 static napi_value make_handle(napi_env env, struct publish_req *r) {
   napi_value h;
   r->data = NULL; /* the data is in the file now: neither the caller's buffer nor a copy is kept */
@@ -173,69 +64,46 @@ static struct publish_req *get_handle(napi_env env, napi_value v) {
   return r->fd >= 0 ? r : NULL;
 }
 
-static struct publish_req *new_req(napi_env env, napi_value *a, double **out) {
-  struct publish_req *r = malloc(sizeof *r);
-  if (!r) {
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
-  }
-  if (read_args(env, a, r, out) != 0) {
-    free(r);
-    return NULL;
-  }
-  r->fd = -1;
-  return r;
-}
-
 static int is_function(napi_env env, napi_value v) {
   napi_valuetype t;
   return napi_typeof(env, v, &t) == napi_ok && t == napi_function;
 }
 
 /*
- * The request a publish call carries (the ARGC arguments read_args takes, then for an async call its callback,
+ * The request a publish call carries (the ARGC arguments new_req takes, then for an async call its callback,
  * left in a[ARGC]): the one place every publish and prepare reads its arguments. NULL once it has thrown.
  */
-static struct publish_req *call_req(napi_env env, napi_callback_info info, int async, napi_value *a,
-                                    double **out) {
+static struct publish_req *call_req(napi_env env, napi_callback_info info, int copy, napi_value *a,
+                                    double **io) {
+  int async = copy != COPY_NONE;
+  if (!(*io = io_of(env))) return NULL;
   size_t argc = ARGC + 1;
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
   if (argc < ARGC + (async ? 1 : 0) || (async && !is_function(env, a[ARGC]))) {
     napi_throw_type_error(env, NULL, async ? "quire_fs: publish needs a callback" : "quire_fs: too few arguments");
     return NULL;
   }
-  struct publish_req *r = new_req(env, a, out);
-  if (!r || !async) return r;
-  /* An async call's data is copied: the caller may change its buffer, or a worker's exit free it, under write. */
-  r->owned = malloc(r->len > 0 ? r->len : 1);
-  if (!r->owned) {
-    drop_req(r);
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return NULL;
-  }
-  memcpy(r->owned, r->data, r->len);
-  r->data = r->owned;
-  return r;
+  return new_req(env, a, *io, copy);
 }
 
 static napi_value publish_sync(napi_env env, napi_callback_info info) {
   napi_value a[ARGC + 1];
-  double *out;
-  struct publish_req *r = call_req(env, info, 0, a, &out);
+  double *io;
+  struct publish_req *r = call_req(env, info, COPY_NONE, a, &io);
   if (!r) return NULL;
   publish_run(r);
-  report(r, out);
+  report(r, io);
   drop_req(r);
   return NULL;
 }
 
 static napi_value prepare_sync(napi_env env, napi_callback_info info) {
   napi_value a[ARGC + 1];
-  double *out;
-  struct publish_req *r = call_req(env, info, 0, a, &out);
+  double *io;
+  struct publish_req *r = call_req(env, info, COPY_NONE, a, &io);
   if (!r) return NULL;
   int failed = publish_prepare(r);
-  report(r, out);
+  report(r, io);
   if (failed) {
     drop_req(r);
     return NULL;
@@ -244,17 +112,17 @@ static napi_value prepare_sync(napi_env env, napi_callback_info info) {
 }
 
 static napi_value place_sync(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value a[2];
+  size_t argc = 1;
+  napi_value a[1];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  double *out;
-  struct publish_req *r = argc < 2 ? NULL : get_handle(env, a[0]);
-  if (!r || get_f64s(env, a[1], &out) != 0) {
-    napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle and out");
+  double *io = io_of(env);
+  struct publish_req *r = argc < 1 || !io ? NULL : get_handle(env, a[0]);
+  if (!r) {
+    if (io) napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle");
     return NULL;
   }
   publish_place(r);
-  report(r, out);
+  report(r, io);
   return NULL;
 }
 
@@ -269,25 +137,23 @@ static napi_value abort_prepared(napi_env env, napi_callback_info info) {
 
 static void execute(napi_env env, void *data) {
   struct job *j = data;
-  if (j->phase == PHASE_ALL) publish_run(j->req);
-  else if (j->phase == PHASE_PREPARE) j->failed = publish_prepare(j->req) != 0;
-  else publish_place(j->req);
+  if (j->phase == PHASE_ALL) publish_run(&j->req);
+  else if (j->phase == PHASE_PREPARE) j->failed = publish_prepare(&j->req) != 0;
+  else publish_place(&j->req);
 }
 
 static void complete_job(napi_env env, struct job *j) {
   napi_value cb, global, arg;
-  report(j->req, j->out);
+  report(&j->req, j->io);
   napi_get_reference_value(env, j->cb_ref, &cb);
   napi_delete_reference(env, j->cb_ref);
   if (j->data_ref) napi_delete_reference(env, j->data_ref);
-  napi_delete_reference(env, j->out_ref);
   if (j->work) napi_delete_async_work(env, j->work);
-  if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, j->req);
+  if (j->phase == PHASE_PREPARE && !j->failed) arg = make_handle(env, &j->req);
   else {
-    if (j->phase != PHASE_PLACE) drop_req(j->req);
     napi_get_undefined(env, &arg);
+    if (j->phase != PHASE_PLACE) drop_req(&j->req); /* frees j */
   }
-  free(j);
   napi_get_global(env, &global);
   napi_call_function(env, global, cb, 1, &arg, NULL);
 }
@@ -303,9 +169,8 @@ static void run_task(struct pool_task *t) {
 /* A job that cannot be answered (its environment is going away): the file is published or not, as reported. */
 static void drop_job(struct back_item *it) {
   struct job *j = job_of(it);
-  if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(j->req);
-  if (j->phase != PHASE_PLACE) drop_req(j->req);
-  free(j);
+  if (j->phase == PHASE_PREPARE && !j->failed) publish_abort(&j->req);
+  if (j->phase != PHASE_PLACE) drop_req(&j->req); /* frees j; a place's block is its handle's */
 }
 
 static void deliver_job(napi_env env, struct back_item *it) {
@@ -318,8 +183,9 @@ static void task_done(struct pool_task *t) {
 }
 
 static int submit(napi_env env, struct job *j) {
-  struct back *way = NULL;
-  if (napi_get_instance_data(env, (void **)&way) != napi_ok || !way) return -1;
+  struct instance *in = NULL;
+  if (napi_get_instance_data(env, (void **)&in) != napi_ok || !in || !in->way) return -1;
+  struct back *way = in->way;
   j->way = way;
   j->task.run = run_task;
   j->task.done = task_done;
@@ -328,20 +194,16 @@ static int submit(napi_env env, struct job *j) {
   return 0;
 }
 
-/* Queues `phase` of `r`; cb is called with a handle (a prepare that succeeded) or undefined. */
-static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, napi_value out, napi_value cb) {
-  struct job *j = calloc(1, sizeof *j);
-  if (!j) {
-    if (phase != PHASE_PLACE) drop_req(r);
-    napi_throw_error(env, "ENOMEM", "quire_fs: out of memory");
-    return;
-  }
-  j->req = r;
+/* Queues `phase` of `r` as the job of its block; cb is called with a handle (a prepare that succeeded) or undefined. */
+static void queue(napi_env env, int phase, struct publish_req *r, napi_value data, double *io, napi_value cb) {
+  struct job *j = job_of_req(r);
   j->phase = phase;
-  get_f64s(env, out, &j->out);
-  /* The buffers (or the handle) stay referenced, so alive and in place, until the job is done. */
+  j->failed = 0;
+  j->work = NULL;
+  j->data_ref = NULL;
+  j->io = io;
+  /* The handle (for a place) stays referenced, so alive, until the job is done. */
   if (data) napi_create_reference(env, data, 1, &j->data_ref);
-  napi_create_reference(env, out, 1, &j->out_ref);
   napi_create_reference(env, cb, 1, &j->cb_ref);
   if (submit(env, j) == 0) return;
   napi_value name;
@@ -350,17 +212,41 @@ static void queue(napi_env env, int phase, struct publish_req *r, napi_value dat
   if (napi_queue_async_work(env, j->work) != napi_ok) napi_throw_error(env, NULL, "quire_fs: cannot queue");
 }
 
-/* The way back this environment's jobs come through (back.c); none: libuv's pool is used. */
+static void free_instance(napi_env env, void *data, void *hint) {
+  free(data);
+}
+
+/* This environment's instance: the way back its jobs come through (back.c); `io` comes with setup. */
 static void make_instance(napi_env env) {
-  struct back *way = back_open(env, deliver_job, drop_job);
-  if (way) napi_set_instance_data(env, way, NULL, NULL);
+  struct instance *in = calloc(1, sizeof *in);
+  if (!in) return; /* every call then throws: no io */
+  in->way = back_open(env, deliver_job, drop_job);
+  napi_set_instance_data(env, in, free_instance, NULL);
+}
+
+/* setup(io): the Float64Array(8) this environment's calls read their numbers from and report into. */
+static napi_value setup(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  struct instance *in = NULL;
+  napi_get_cb_info(env, info, &argc, a, NULL, NULL);
+  double *io;
+  if (argc < 1 || addon_f64s(env, a[0], IO_LEN, &io) != 0 || napi_get_instance_data(env, (void **)&in) != napi_ok ||
+      !in) {
+    napi_throw_type_error(env, NULL, "quire_fs: setup needs a Float64Array(8)");
+    return NULL;
+  }
+  if (in->io_ref) napi_delete_reference(env, in->io_ref);
+  napi_create_reference(env, a[0], 1, &in->io_ref);
+  in->io = io;
+  return NULL;
 }
 
 static napi_value start_async(napi_env env, napi_callback_info info, int phase) {
   napi_value a[ARGC + 1];
-  double *out;
-  struct publish_req *r = call_req(env, info, 1, a, &out);
-  if (r) queue(env, phase, r, NULL, a[ARGC - 1], a[ARGC]);
+  double *io;
+  struct publish_req *r = call_req(env, info, phase == PHASE_PREPARE ? COPY_OWNED : COPY_INLINE, a, &io);
+  if (r) queue(env, phase, r, NULL, io, a[ARGC]);
   return NULL;
 }
 
@@ -373,22 +259,23 @@ static napi_value prepare_async(napi_env env, napi_callback_info info) {
 }
 
 static napi_value place_async(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value a[3];
+  size_t argc = 2;
+  napi_value a[2];
   napi_get_cb_info(env, info, &argc, a, NULL, NULL);
-  double *out;
-  struct publish_req *r = argc < 3 ? NULL : get_handle(env, a[0]);
-  if (!r || get_f64s(env, a[1], &out) != 0 || !is_function(env, a[2])) {
-    napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle, out and a callback");
+  double *io = io_of(env);
+  struct publish_req *r = argc < 2 || !io ? NULL : get_handle(env, a[0]);
+  if (!r || !is_function(env, a[1])) {
+    if (io) napi_throw_type_error(env, NULL, "quire_fs: place needs a prepared handle and a callback");
     return NULL;
   }
-  queue(env, PHASE_PLACE, r, a[0], a[1], a[2]); /* a[0]: the handle stays alive while the pool uses it */
+  queue(env, PHASE_PLACE, r, a[0], io, a[1]); /* a[0]: the handle stays alive while the pool uses it */
   return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   make_instance(env);
   napi_property_descriptor props[] = {
+      {"setup", NULL, setup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publishSync", NULL, publish_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"publish", NULL, publish_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prepareSync", NULL, prepare_sync, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -129,16 +129,22 @@ const MAX_SPREAD = 1 << 16;
 const MAX_TRACKED = 4096;
 const probes = new Map<string, ProbeState>();
 
+// The last (directory, suffix) looked up, and its state: a caller writing into one directory (the common case)
+// finds it without building the Map's key, a new string to hash on every call.
+let lastDir: string | undefined;
+let lastSuffix = '';
+let lastState: ProbeState | undefined;
+
 /** Counter guesses for one (directory, suffix) in one second, sharing the process-wide ProbeState above. */
 export class CounterProbe {
   private readonly state: ProbeState;
 
-  constructor(key: string, stamp: string) {
-    let state = probes.get(key);
+  constructor(dir: string, suffix: string, stamp: string) {
+    let state = dir === lastDir && suffix === lastSuffix ? lastState : probes.get(`${dir}\0${suffix}`);
     if (state === undefined) {
       if (probes.size >= MAX_TRACKED) probes.clear();
       state = { stamp, issued: -1, taken: -1, spread: 1 };
-      probes.set(key, state);
+      probes.set(`${dir}\0${suffix}`, state);
     } else if (state.stamp !== stamp) {
       // A new second starts dense at 0 again; a burst's spread would only leave gaps in a quiet second.
       state.stamp = stamp;
@@ -146,6 +152,9 @@ export class CounterProbe {
       state.taken = -1;
       state.spread = 1;
     }
+    lastDir = dir;
+    lastSuffix = suffix;
+    lastState = state;
     this.state = state;
   }
 

@@ -12,14 +12,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 
-/** The addon's two functions; see native/addon.c for the argument order and `out`. */
+/** The addon's functions; see native/addon.c for the argument order and `io`. */
 export interface Binding {
+  setup(io: Float64Array): void;
   publishSync(...args: unknown[]): void;
   publish(...args: unknown[]): void;
   prepareSync(...args: unknown[]): Prepared | undefined;
   prepare(...args: unknown[]): void;
-  placeSync(handle: Prepared, out: Float64Array): void;
-  place(handle: Prepared, out: Float64Array, cb: () => void): void;
+  placeSync(handle: Prepared): void;
+  place(handle: Prepared, cb: () => void): void;
   abort(handle: Prepared): void;
   readSync(file: string, out: Float64Array): Buffer | undefined;
   read(file: string, out: Float64Array, cb: (data: Buffer | undefined) => void): void;
@@ -78,6 +79,16 @@ function load(): { binding: Binding; file: string } | undefined {
 const loaded = load();
 /** The addon's functions (undefined: the pure-JS protocol); native-read.ts uses its read calls. */
 export const binding = loaded?.binding;
+
+/**
+ * The numbers a publish call takes and the results it gives, in the slots addon.c lists: one array for every
+ * call, given to the addon once. The addon writes the results just before a sync call returns or an async
+ * call's callback runs, and the callback reads them first, so no two calls ever need it at once; it reads it
+ * from memory it holds, where a Float64Array of each call's own cost Node-API calls and, for the async API,
+ * a reference held while the call runs.
+ */
+const io = new Float64Array(8);
+binding?.setup(io);
 
 /**
  * Which publish protocol this process runs: 'native' (the addon, one job on its own threads per call,
@@ -148,33 +159,23 @@ const SYSCALLS = [
 
 /**
  * Calls one of the addon's publish functions with `req`'s arguments in the order addon.c reads them, then `cb`
- * for the async ones: as a plain call, since an array spread into the call would be built on every call.
+ * for the async ones: as a plain call, since an array spread into the call would be built on every call. The
+ * numbers go in through `io`.
  */
 function start<R>(
   fn: (...args: unknown[]) => R,
   req: NativeRequest,
-  out: Float64Array,
   cb?: (handle: Prepared | undefined) => void,
 ): R {
-  return fn(
-    KINDS[req.kind],
-    req.dir,
-    req.target,
-    req.tmp,
-    req.stamp,
-    req.suffix,
-    req.bytes,
-    req.durable,
-    req.syncDir,
-    req.mode ?? -1,
-    req.counter,
-    req.taken,
-    req.spread,
-    noTmpfile,
-    req.ifAbsent ?? '',
-    out,
-    cb,
-  );
+  io[0] = KINDS[req.kind];
+  io[1] = req.durable ? 1 : 0;
+  io[2] = req.syncDir ? 1 : 0;
+  io[3] = req.mode ?? -1;
+  io[4] = noTmpfile ? 1 : 0;
+  io[5] = req.counter;
+  io[6] = req.taken;
+  io[7] = req.spread;
+  return fn(req.dir, req.target, req.tmp, req.stamp, req.suffix, req.ifAbsent ?? '', req.bytes, cb);
 }
 
 /** An errno from the addon as Node's own fs errors look: code, errno, syscall, path. */
@@ -183,15 +184,15 @@ export function systemError(err: number, syscall: string, at: string | undefined
   return Object.assign(new Error(`${code}: ${syscall} '${at}'`), { code, errno: -err, syscall, path: at });
 }
 
-/** The result in `out`, or the failure (systemError). */
-function settle(req: NativeRequest, out: Float64Array): NativeResult {
+/** The result the call just reported in `io`, or the failure (systemError). */
+function settle(req: NativeRequest): NativeResult {
   // Indexed, not destructured: destructuring a typed array runs its iterator, on every call's path.
-  const err = out[0] as number;
+  const err = io[0] as number;
   if (err) {
-    const where = out[2] as number;
-    const named = path.join(req.dir, `${req.stamp}-${out[5]}${req.suffix}`);
+    const where = io[2] as number;
+    const named = path.join(req.dir, `${req.stamp}-${io[5]}${req.suffix}`);
     const at = [req.target, req.dir, req.tmp, named, req.dir, req.ifAbsent][where];
-    const error = systemError(err, SYSCALLS[out[1] as number] ?? 'unknown', at);
+    const error = systemError(err, SYSCALLS[io[1] as number] ?? 'unknown', at);
     // The directory fsync after the name was placed (and taken back): not a missing directory to create.
     if (where === 4) Object.defineProperty(error, 'afterPlace', { value: true });
     // The caller's ifAbsent path was there: not a failure of the filesystem (publish-native.ts says so).
@@ -199,27 +200,12 @@ function settle(req: NativeRequest, out: Float64Array): NativeResult {
     throw error;
   }
   return {
-    attempts: out[3] as number,
-    tmpfile: out[4] === 1,
-    counter: out[5] as number,
-    taken: out[6] as number,
-    spread: out[7] as number,
+    attempts: io[3] as number,
+    tmpfile: io[4] === 1,
+    counter: io[5] as number,
+    taken: io[6] as number,
+    spread: io[7] as number,
   };
-}
-
-/**
- * Result arrays no call holds. A new Float64Array(8) lives in V8's heap, and the addon's first look at its memory
- * (napi_get_typedarray_info) moves it out, an allocation of its own; one taken again is already out. A call
- * takes one and gives it back once its result is read (the addon writes it only before it answers).
- */
-const spareOuts: Float64Array[] = [];
-
-function takeOut(): Float64Array {
-  return spareOuts.pop() ?? new Float64Array(8);
-}
-
-function giveBack(out: Float64Array): void {
-  if (spareOuts.length < 64) spareOuts.push(out);
 }
 
 /** Whether the addon is loaded. */
@@ -229,13 +215,8 @@ export function hasNative(): boolean {
 
 /** A whole publish on this thread. */
 export function nativePublishSync(req: NativeRequest): NativeResult {
-  const out = takeOut();
-  try {
-    start((binding as Binding).publishSync, req, out);
-    return settle(req, out);
-  } finally {
-    giveBack(out);
-  }
+  start((binding as Binding).publishSync, req);
+  return settle(req);
 }
 
 /**
@@ -246,17 +227,14 @@ export function nativePublishThen(
   req: NativeRequest,
   then: (done: NativeResult | undefined, err?: unknown) => void,
 ): void {
-  const out = takeOut();
-  start((binding as Binding).publish, req, out, () => {
+  start((binding as Binding).publish, req, () => {
     let done: NativeResult;
     try {
-      done = settle(req, out);
+      done = settle(req);
     } catch (err) {
-      giveBack(out);
       then(undefined, err);
       return;
     }
-    giveBack(out);
     then(done);
   });
 }
@@ -270,19 +248,17 @@ export function nativePublish(req: NativeRequest): Promise<NativeResult> {
 
 /** The first half of a publish, for a beforePublish hook: the data written and fsynced, no name yet. */
 export function nativePrepareSync(req: NativeRequest): Prepared {
-  const out = new Float64Array(8);
-  const handle = start((binding as Binding).prepareSync, req, out);
-  settle(req, out);
+  const handle = start((binding as Binding).prepareSync, req);
+  settle(req);
   return handle as Prepared;
 }
 
 /** nativePrepareSync as one job on the addon's threads. */
 export function nativePrepare(req: NativeRequest): Promise<Prepared> {
   return new Promise((resolve, reject) => {
-    const out = new Float64Array(8);
-    start((binding as Binding).prepare, req, out, (handle) => {
+    start((binding as Binding).prepare, req, (handle) => {
       try {
-        settle(req, out);
+        settle(req);
         resolve(handle as Prepared);
       } catch (err) {
         reject(err);
@@ -293,18 +269,16 @@ export function nativePrepare(req: NativeRequest): Promise<Prepared> {
 
 /** The second half: the prepared file takes its name (with the counter probing), then the directory fsync. */
 export function nativePlaceSync(req: NativeRequest, handle: Prepared): NativeResult {
-  const out = new Float64Array(8);
-  (binding as Binding).placeSync(handle, out);
-  return settle(req, out);
+  (binding as Binding).placeSync(handle);
+  return settle(req);
 }
 
 /** nativePlaceSync as one job on the addon's threads. */
 export function nativePlace(req: NativeRequest, handle: Prepared): Promise<NativeResult> {
   return new Promise((resolve, reject) => {
-    const out = new Float64Array(8);
-    (binding as Binding).place(handle, out, () => {
+    (binding as Binding).place(handle, () => {
       try {
-        resolve(settle(req, out));
+        resolve(settle(req));
       } catch (err) {
         reject(err);
       }

@@ -91,7 +91,7 @@ interface Guess {
 }
 
 function firstGuess({ dir, unique }: NativePlan): Guess {
-  const probe = unique && new CounterProbe(`${dir}\0${unique.suffix}`, unique.stamp);
+  const probe = unique && new CounterProbe(dir, unique.suffix, unique.stamp);
   return { probe, counter: probe ? probe.first() : 0 };
 }
 

@@ -244,7 +244,7 @@ function uniquePlan(request: WriteRequest, opts: CreateUniqueOptions | undefined
   return publish(dir, request, {
     kind: 'link',
     *place(tmp) {
-      const probe = new CounterProbe(`${dir}\0${suffix}`, stamp);
+      const probe = new CounterProbe(dir, suffix, stamp);
       let counter = probe.first();
       for (let attempts = 1; ; attempts++) {
         const name = formatName(stamp, counter, suffix);

@@ -1,5 +1,5 @@
 /**
- * Paths whose UTF-8 runs past the addon's 1 KiB stack buffer for strings (native/addon.c, addon_string), with
+ * Paths whose UTF-8 runs past the addon's 1 KiB stack buffer for strings (native/addon-req.c, `measure`), with
  * multibyte characters where a copy into it would be cut: every writer must use the whole path, natively and in
  * pure JS alike.
  */
