@@ -212,11 +212,12 @@ export class Admission {
 
   /** Step 2. */
   private async refuseDuplicate(post: Post): Promise<void> {
-    // Other processes' recent comments: a listing begun after the text's lock was granted.
-    if (!post.listedUnderLocks || post.summaries === undefined) {
-      post.summaries = await this.summaries.of(post.threadId, post.spool, true);
-    }
     const since = this.clock() - post.opts.duplicateWindowMs;
+    // Other processes' recent comments: a listing begun after the text's lock was granted. Only those of the
+    // window are read (by their names' time): a post's cost does not grow with its thread.
+    if (!post.listedUnderLocks || post.summaries === undefined) {
+      post.summaries = await this.summaries.of(post.threadId, post.spool, true, since);
+    }
     if (await this.summaries.hasRecentText(post.threadId, post.summaries, post.record.textHash, since)) {
       throw new StoreError('duplicate', 'the same text was posted to this page a moment ago');
     }

@@ -7,6 +7,13 @@ import { MAX_THREADS, type ThreadViews } from './views.js';
 /** Bytes a summary costs in memory (its strings, the object, its map slots), for the budget. */
 export const SUMMARY_BYTES = 200;
 
+/**
+ * How much earlier than a check's window a comment's name may say it was made and still be summarised. A name's
+ * second is that of its publish, which follows the record's `created` on the same host's clock, so a name older
+ * than the window holds a comment created before it; the slack covers a clock stepped back in between.
+ */
+const NAME_SLACK_MS = 60_000;
+
 /** What the duplicate and nonce checks need of a comment. */
 export interface Summary {
   textHash: string;
@@ -19,7 +26,7 @@ export function summarise(r: CommentRecord): Summary {
   return { textHash: r.textHash, nonce: r.nonce, status: r.status, created: Date.parse(r.created) };
 }
 
-/** The nonce and duplicate checks' picture of one thread: a summary of every comment, by stem. */
+/** The nonce and duplicate checks' picture of one thread: summaries of its comments (all, or since `from`), by stem. */
 export interface ThreadSummaries {
   sums: Map<string, Summary>;
   /** Stems by nonce, of the summaries that have one. */
@@ -27,15 +34,21 @@ export interface ThreadSummaries {
   /** Names that are not records of the spool (hand-made), so they are not parsed again on every post. */
   strays: Set<string>;
   refresh: Coalescer<void>;
-  /** A refresh has completed: the summaries cover every comment listed since this process started. */
-  built: boolean;
+  /**
+   * Epoch ms: every comment whose name's second is this or later was summarised by a completed refresh (listed
+   * since this process started); -Infinity once all were, +Infinity before the first refresh.
+   */
+  from: number;
+  /** The earliest time a caller waiting for the next refresh needs covered: where that refresh reads from. */
+  want: number;
   /** Dropped from the store's map (posts in flight may still use it): no longer counted. */
   evicted: boolean;
 }
 
 /**
- * Per thread, a summary of every comment, for the nonce and duplicate checks (least recently used first, at
- * most `cache.summaryBytes` over all threads). Summaries are hints: a hit is confirmed by reading the record.
+ * Per thread, summaries of its comments for the nonce and duplicate checks: of every comment once a nonce check
+ * needed them, else of those of the duplicate window (least recently used first, at most `cache.summaryBytes`
+ * over all threads). Summaries are hints: a hit is confirmed by reading the record.
  */
 export class Summaries {
   private readonly byThread = new Map<string, ThreadSummaries>();
@@ -61,11 +74,19 @@ export class Summaries {
   }
 
   /**
-   * The thread's summaries. With `refresh` (and always the first time in this process) brought up to date by a
-   * refresh begun after this call: one readdir (shared by the posts waiting at the time) and reads of the names
-   * it has not seen yet, or the last view's records for them.
+   * The thread's summaries, covering at least the comments whose names' time is `fromMs` or later (all of them
+   * by default: the nonce check needs every comment, the duplicate check only those of its window, so that a
+   * post to a thread of 50,000 comments reads the few of the last minutes, not every file). With `refresh` (and
+   * whenever they do not cover `fromMs` yet) brought up to date by a refresh begun after this call: one readdir
+   * (shared by the posts waiting at the time) and reads of the names it has not seen yet, or the last view's
+   * records for them.
    */
-  async of(threadId: string, spool: Spool, refresh: boolean): Promise<ThreadSummaries> {
+  async of(
+    threadId: string,
+    spool: Spool,
+    refresh: boolean,
+    fromMs = Number.NEGATIVE_INFINITY,
+  ): Promise<ThreadSummaries> {
     let index = this.byThread.get(threadId);
     if (index === undefined) {
       const created: ThreadSummaries = {
@@ -73,10 +94,12 @@ export class Summaries {
         byNonce: new Map(),
         strays: new Set(),
         refresh: new Coalescer(async () => {
-          await this.list(threadId, spool, created);
-          created.built = true;
+          const from = created.want;
+          await this.list(threadId, spool, created, from);
+          created.from = Math.min(created.from, from);
         }),
-        built: false,
+        from: Number.POSITIVE_INFINITY,
+        want: Number.POSITIVE_INFINITY,
         evicted: false,
       };
       index = created;
@@ -90,7 +113,11 @@ export class Summaries {
       old.evicted = true;
       this.count -= old.sums.size;
     }
-    if (refresh || !index.built) await index.refresh.next();
+    if (refresh || index.from > fromMs) {
+      // Read by the refresh that next() starts: it begins after this call.
+      index.want = Math.min(index.want, fromMs);
+      await index.refresh.next();
+    }
     return index;
   }
 
@@ -160,11 +187,15 @@ export class Summaries {
     return false;
   }
 
-  /** One refresh: the spool's names, the summaries of those not seen yet, and none of those gone. */
-  private async list(threadId: string, spool: Spool, index: ThreadSummaries): Promise<void> {
+  /**
+   * One refresh: the spool's names, the summaries of those not seen yet whose second is `fromMs` or later (less
+   * NAME_SLACK_MS), and none of those gone.
+   */
+  private async list(threadId: string, spool: Spool, index: ThreadSummaries, fromMs: number): Promise<void> {
     const names = await listNames(spool.dir);
     const unseen: string[] = [];
     let known = 0;
+    const oldest = fromMs - NAME_SLACK_MS;
     for (const name of names) {
       if (!name.endsWith(RECORD_SUFFIX) || index.strays.has(name)) continue;
       const stem = name.slice(0, -RECORD_SUFFIX.length);
@@ -172,8 +203,9 @@ export class Summaries {
         known++;
         continue;
       }
-      if (!COMMENT_STEM.test(stem) || parseName(name) === null) index.strays.add(name);
-      else unseen.push(stem);
+      const parsed = COMMENT_STEM.test(stem) ? parseName(name) : null;
+      if (parsed === null) index.strays.add(name);
+      else if (parsed.time >= oldest) unseen.push(stem);
     }
     if (known < index.sums.size) {
       // Not listed: removed (by hand), or published by this process after the listing began.
