@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Coalescer, listNames, parseName, pathExists, type Spool } from '@quire/fs';
+import { Coalescer, formatStamp, listNames, parseName, pathExists, type Spool } from '@quire/fs';
 import { COMMENT_STEM, type CommentRecord, type CommentStatus } from './records.js';
 import { RECORD_SUFFIX, recordName, type StoredComment, type Threads } from './threads.js';
 import { MAX_THREADS, type ThreadViews } from './views.js';
@@ -195,7 +195,9 @@ export class Summaries {
     const names = await listNames(spool.dir);
     const unseen: string[] = [];
     let known = 0;
-    const oldest = fromMs - NAME_SLACK_MS;
+    // Names sort by their stamp (YYYYMMDDTHHMMSSZ) as strings: an older one is told by one comparison, with no
+    // parse, on every refresh that skips it ('' skips none).
+    const oldest = Number.isFinite(fromMs) ? formatStamp(fromMs - NAME_SLACK_MS) : '';
     for (const name of names) {
       if (!name.endsWith(RECORD_SUFFIX) || index.strays.has(name)) continue;
       const stem = name.slice(0, -RECORD_SUFFIX.length);
@@ -203,9 +205,9 @@ export class Summaries {
         known++;
         continue;
       }
-      const parsed = COMMENT_STEM.test(stem) ? parseName(name) : null;
-      if (parsed === null) index.strays.add(name);
-      else if (parsed.time >= oldest) unseen.push(stem);
+      if (name < oldest) continue;
+      if (!COMMENT_STEM.test(stem) || parseName(name) === null) index.strays.add(name);
+      else unseen.push(stem);
     }
     if (known < index.sums.size) {
       // Not listed: removed (by hand), or published by this process after the listing began.
